@@ -1,0 +1,2 @@
+/* vs-balancer-xml.c - to be implemented */
+#include "config.h"

@@ -1,0 +1,2 @@
+/* vs-collector.c - to be implemented */
+#include "config.h"

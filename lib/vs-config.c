@@ -1,0 +1,2 @@
+/* vs-config.c - to be implemented */
+#include "config.h"

@@ -1,0 +1,2 @@
+/* vs-domain.c - to be implemented */
+#include "config.h"

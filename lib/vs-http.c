@@ -1,0 +1,2 @@
+/* vs-http.c - to be implemented */
+#include "config.h"

@@ -1,0 +1,2 @@
+/* vs-notify.c - to be implemented */
+#include "config.h"

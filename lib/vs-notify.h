@@ -1,0 +1,67 @@
+/*
+ * vs-notify.h - the notification wire format between the collectd plugin
+ * (or virtscalectl notify, or any tool) and the actuator: one JSON object per
+ * line on the actuator's Unix socket, version 1. Documented in
+ * docs/notification-protocol.md. Every field is validated; anything wrong is
+ * an error, never a guess.
+ *
+ *  {"v":1,"type":"pool","pool":"web","state":"high","severity":"warning",
+ *   "metric":"sessions","value":72.5,"threshold_high":60,"threshold_low":10,
+ *   "instances":3,"desired":4,"time":1764000000.25,"host":"hv1",
+ *   "source":"collectd","message":"..."}
+ *  {"v":1,"type":"scale","pool":"web","desired":4}       manual target
+ *  {"v":1,"type":"status"}                                -> one JSON line back
+ *  {"v":1,"type":"threshold", ...collectd threshold notification fields...}
+ */
+#ifndef VS_NOTIFY_H
+#define VS_NOTIFY_H
+
+#include <glib.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define VS_NOTIFY_VERSION  1
+#define VS_NOTIFY_MAX_LINE 4096 /* bytes, without the newline */
+#define VS_NOTIFY_ERROR	   (vs_notify_error_quark())
+GQuark vs_notify_error_quark(void);
+
+typedef enum {
+	VS_NOTIFY_POOL,	     /* policy state of a pool */
+	VS_NOTIFY_SCALE,     /* manual target */
+	VS_NOTIFY_STATUS,    /* status request */
+	VS_NOTIFY_THRESHOLD, /* a collectd threshold notification */
+} vs_notify_type;
+
+typedef enum { VS_SEVERITY_OKAY, VS_SEVERITY_WARNING, VS_SEVERITY_FAILURE } vs_severity;
+
+typedef struct vs_notification {
+	vs_notify_type type;
+	char pool[65];	       /* validated pool name, "" when none */
+	char state[16];	       /* "ok", "high", "low", "at_max" */
+	vs_severity severity;
+	char metric[32];       /* "cpu", "sessions", "ratio", or a collectd type */
+	double value;
+	double threshold_high;
+	double threshold_low;
+	int instances;	       /* -1 absent */
+	int desired;	       /* -1 absent */
+	double time;	       /* unix seconds, 0 absent */
+	char host[256];	       /* "" absent */
+	char source[32];       /* "collectd", "snmptrap", "cli", ... */
+	char message[512];     /* printable UTF-8, control characters refused */
+	/* threshold notifications: collectd identifier */
+	char plugin[64], plugin_instance[128], type_name[64], type_instance[128];
+} vs_notification;
+
+/* Parses one line (no newline). Returns false with @error on any problem. */
+bool vs_notification_parse(const char *line, size_t len, vs_notification *out, GError **error);
+/* Serializes to one line without the trailing newline. */
+char *vs_notification_to_json(const vs_notification *n);
+void vs_notification_init(vs_notification *n, vs_notify_type type);
+
+/* Pool names: [A-Za-z0-9][A-Za-z0-9_.-]{0,63} */
+bool vs_valid_pool_name(const char *s);
+
+const char *vs_severity_name(vs_severity s); /* "okay", "warning", "failure" */
+
+#endif

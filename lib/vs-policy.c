@@ -1,0 +1,2 @@
+/* vs-policy.c - to be implemented */
+#include "config.h"

@@ -1,0 +1,2 @@
+/* vs-pool.c - to be implemented */
+#include "config.h"

@@ -1,0 +1,2 @@
+/* vs-sockdiag.c - to be implemented */
+#include "config.h"

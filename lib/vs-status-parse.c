@@ -1,0 +1,2 @@
+/* vs-status-parse.c - to be implemented */
+#include "config.h"

@@ -1,0 +1,2 @@
+/* vs-status.c - to be implemented */
+#include "config.h"

@@ -1,0 +1,66 @@
+/*
+ * vs-status.h - the actuator's published state: STATE_DIR/status.json,
+ * rewritten atomically (temp file + fsync + rename) after every change by
+ * virtscaled, read by virtscale-snmp, the collectd plugin and virtscalectl.
+ * A missing or unreadable file means "no actuator": readers say so and go on.
+ *
+ *  {"v":1,"time":1764000000.5,"pid":123,
+ *   "pools":[{"name":"web","desired":3,"actual":3,"phase":"idle",
+ *     "cooldown_left":12,"last_action":"scale-out","last_result":"ok",
+ *     "last_time":1764000000.1,"last_error":"","scale_outs":4,"scale_ins":1,
+ *     "failures":0,"alerts":0,
+ *     "instances":[{"name":"web-01","state":"running","address":"127.0.0.1:18101",
+ *                   "lb":"enabled","sessions":12}]}]}
+ */
+#ifndef VS_STATUS_H
+#define VS_STATUS_H
+
+#include <glib.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define VS_STATUS_FILE "status.json"
+
+typedef struct vs_instance_status {
+	char *name;
+	char *state;   /* libvirt state name */
+	char *address; /* host:port, may be NULL */
+	char *lb;      /* "enabled", "draining", "disabled", "unknown" */
+	int sessions;  /* -1 unknown */
+} vs_instance_status;
+
+typedef struct vs_pool_status {
+	char *name;
+	unsigned desired;
+	unsigned actual;
+	char *phase;	   /* "idle", "scaling-out", "scaling-in", "cooldown" */
+	unsigned cooldown_left;
+	char *last_action; /* "none", "scale-out", "scale-in", "vcpu-add", ... */
+	char *last_result; /* "none", "ok", "failed", "running" */
+	double last_time;  /* unix seconds, 0 none */
+	char *last_error;  /* "" none */
+	uint64_t scale_outs, scale_ins, failures, alerts;
+	GPtrArray *instances; /* of vs_instance_status* */
+} vs_pool_status;
+
+typedef struct vs_status {
+	double time;
+	int pid;
+	GPtrArray *pools; /* of vs_pool_status* */
+} vs_status;
+
+vs_status *vs_status_new(void);
+void vs_status_free(vs_status *s);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(vs_status, vs_status_free)
+vs_pool_status *vs_pool_status_new(const char *name);
+void vs_pool_status_free(vs_pool_status *p);
+const vs_pool_status *vs_status_find_pool(const vs_status *s, const char *name);
+
+char *vs_status_to_json(const vs_status *s);
+vs_status *vs_status_from_json(const char *json, size_t len, GError **error);
+/* Atomic write into @state_dir/status.json. */
+bool vs_status_write(const vs_status *s, const char *state_dir, GError **error);
+/* NULL with @error when absent or invalid. */
+vs_status *vs_status_read(const char *state_dir, GError **error);
+
+#endif

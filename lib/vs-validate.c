@@ -1,0 +1,2 @@
+/* vs-validate.c - to be implemented */
+#include "config.h"
