@@ -1,0 +1,3 @@
+/* virtscalectl.c - to be written */
+#include "config.h"
+int main(void) { return 1; }

@@ -1,0 +1,2 @@
+/* vs-collect-dump.c - to be written */
+int main(void) { return 1; }

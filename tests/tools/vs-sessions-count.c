@@ -1,0 +1,2 @@
+/* vs-sessions-count.c - to be written */
+int main(void) { return 1; }
