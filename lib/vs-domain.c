@@ -1,2 +1,218 @@
-/* vs-domain.c - to be implemented */
+/*
+ * vs-domain.c - the snapshot of every domain: builders, reference counting,
+ * look-ups and state names.
+ *
+ * A snapshot is built by one thread (the collector), then published and
+ * never modified again, so any number of readers may share it without a
+ * lock; the last vs_snapshot_unref() frees it.
+ */
 #include "config.h"
+
+#include <libvirt/libvirt.h>
+#include <string.h>
+
+#include "vs-domain.h"
+
+/**
+ * vs_snapshot_new:
+ *
+ * Returns an empty snapshot with one reference. Its domains array owns its
+ * vs_domain_stats and its hosts array owns its vs_host_status.
+ */
+vs_snapshot *vs_snapshot_new(void)
+{
+	vs_snapshot *s = g_new0(vs_snapshot, 1);
+
+	s->refcount = 1;
+	s->taken_mono_us = g_get_monotonic_time();
+	s->taken_real_us = g_get_real_time();
+	s->domains = g_ptr_array_new_with_free_func((GDestroyNotify)vs_domain_stats_free);
+	s->hosts = g_ptr_array_new_with_free_func((GDestroyNotify)vs_host_status_free);
+	return s;
+}
+
+/**
+ * vs_snapshot_ref:
+ * @s: a snapshot or NULL
+ *
+ * Takes one more reference (atomic: any thread). Returns @s.
+ */
+vs_snapshot *vs_snapshot_ref(vs_snapshot *s)
+{
+	if (s)
+		g_atomic_int_inc(&s->refcount);
+	return s;
+}
+
+/**
+ * vs_snapshot_unref:
+ * @s: a snapshot or NULL
+ *
+ * Drops one reference; the last one frees the snapshot and everything in it.
+ */
+void vs_snapshot_unref(vs_snapshot *s)
+{
+	if (!s || !g_atomic_int_dec_and_test(&s->refcount))
+		return;
+	g_ptr_array_unref(s->domains);
+	g_ptr_array_unref(s->hosts);
+	g_free(s);
+}
+
+/**
+ * vs_snapshot_find_uuid:
+ * @s: the snapshot
+ * @uuid: 16 raw bytes
+ *
+ * Returns the domain with this UUID (on any host), or NULL. The pointer is
+ * valid as long as the caller holds its reference to @s.
+ */
+const vs_domain_stats *vs_snapshot_find_uuid(const vs_snapshot *s, const unsigned char uuid[16])
+{
+	if (!s || !uuid)
+		return NULL;
+	for (guint i = 0; i < s->domains->len; i++) {
+		const vs_domain_stats *d = g_ptr_array_index(s->domains, i);
+
+		if (memcmp(d->uuid, uuid, 16) == 0)
+			return d;
+	}
+	return NULL;
+}
+
+/**
+ * vs_snapshot_find_name:
+ * @s: the snapshot
+ * @host_uri: the hypervisor, or NULL for the first domain of that name on
+ *	any host (names are unique per host only)
+ * @name: the domain name
+ *
+ * Returns the domain, or NULL.
+ */
+const vs_domain_stats *vs_snapshot_find_name(const vs_snapshot *s, const char *host_uri,
+                                             const char *name)
+{
+	if (!s || !name)
+		return NULL;
+	for (guint i = 0; i < s->domains->len; i++) {
+		const vs_domain_stats *d = g_ptr_array_index(s->domains, i);
+
+		if (g_strcmp0(d->name, name) != 0)
+			continue;
+		if (host_uri && g_strcmp0(d->host_uri, host_uri) != 0)
+			continue;
+		return d;
+	}
+	return NULL;
+}
+
+/**
+ * vs_domain_stats_new:
+ *
+ * Returns a zeroed domain with the "unknown" markers set: id -1 (not
+ * running) and negative CPU percentages.
+ */
+vs_domain_stats *vs_domain_stats_new(void)
+{
+	vs_domain_stats *d = g_new0(vs_domain_stats, 1);
+
+	d->id = -1;
+	d->state = VIR_DOMAIN_NOSTATE;
+	d->cpu_percent = -1;
+	d->cpu_percent_of_vcpus = -1;
+	return d;
+}
+
+/**
+ * vs_domain_stats_free:
+ * @d: a domain or NULL
+ *
+ * Frees the domain with its strings, vCPU, disk and interface arrays.
+ */
+void vs_domain_stats_free(vs_domain_stats *d)
+{
+	if (!d)
+		return;
+	g_free(d->host_uri);
+	g_free(d->name);
+	g_free(d->os_type);
+	g_free(d->vcpus);
+	for (size_t i = 0; i < d->n_disks; i++) {
+		g_free(d->disks[i].target);
+		g_free(d->disks[i].source);
+		g_free(d->disks[i].source_type);
+		g_free(d->disks[i].device);
+	}
+	g_free(d->disks);
+	for (size_t i = 0; i < d->n_nets; i++) {
+		g_free(d->nets[i].ifname);
+		g_free(d->nets[i].mac);
+		g_free(d->nets[i].model);
+	}
+	g_free(d->nets);
+	g_free(d->meta_pool);
+	g_free(d->meta_address);
+	g_free(d);
+}
+
+/**
+ * vs_host_status_new:
+ * @uri: the hypervisor URI (copied)
+ *
+ * Returns a host in state VS_HOST_CONNECTING with unknown idle CPU.
+ */
+vs_host_status *vs_host_status_new(const char *uri)
+{
+	vs_host_status *h = g_new0(vs_host_status, 1);
+
+	h->uri = g_strdup(uri);
+	h->state = VS_HOST_CONNECTING;
+	h->host_cpu_idle_percent = -1;
+	return h;
+}
+
+/**
+ * vs_host_status_free:
+ * @h: a host or NULL
+ */
+void vs_host_status_free(vs_host_status *h)
+{
+	if (!h)
+		return;
+	g_free(h->uri);
+	g_free(h->hypervisor);
+	g_free(h->hostname);
+	g_free(h->last_error);
+	g_free(h);
+}
+
+/**
+ * vs_domain_state_name:
+ * @state: a virDomainState
+ *
+ * Returns libvirt's name for the state as virsh prints it ("running",
+ * "paused", "shut off", ...), "unknown" for anything else. Never NULL.
+ */
+const char *vs_domain_state_name(int state)
+{
+	switch (state) {
+	case VIR_DOMAIN_NOSTATE:
+		return "no state";
+	case VIR_DOMAIN_RUNNING:
+		return "running";
+	case VIR_DOMAIN_BLOCKED:
+		return "idle";
+	case VIR_DOMAIN_PAUSED:
+		return "paused";
+	case VIR_DOMAIN_SHUTDOWN:
+		return "in shutdown";
+	case VIR_DOMAIN_SHUTOFF:
+		return "shut off";
+	case VIR_DOMAIN_CRASHED:
+		return "crashed";
+	case VIR_DOMAIN_PMSUSPENDED:
+		return "pmsuspended";
+	default:
+		return "unknown";
+	}
+}
