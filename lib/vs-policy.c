@@ -1,2 +1,389 @@
-/* vs-policy.c - to be implemented */
+/*
+ * vs-policy.c - the pool scaling policy (see vs-policy.h and DESIGN.md).
+ *
+ * Pure functions: no I/O, no clock (time comes in the sample), no globals,
+ * so the collectd plugin, the actuator and the SNMP subagent reach the same
+ * verdict from the same samples, and unit tests replay any history.
+ */
 #include "config.h"
+
+#include "vs-policy.h"
+
+#include <math.h>
+
+/**
+ * vs_debounce_init:
+ * @d: the window
+ * @m: how many samples must be beyond the threshold
+ * @n: out of how many recent samples
+ *
+ * An M-of-N window (Xen elastic-cloud paper). Out-of-range values are
+ * clamped so a caller cannot overflow the window: n to 1..VS_DEBOUNCE_MAX_N,
+ * m to 1..n.
+ */
+void vs_debounce_init(vs_debounce *d, unsigned m, unsigned n)
+{
+	if (n == 0)
+		n = 1;
+	if (n > VS_DEBOUNCE_MAX_N)
+		n = VS_DEBOUNCE_MAX_N;
+	if (m == 0)
+		m = 1;
+	if (m > n)
+		m = n;
+	d->m = m;
+	d->n = n;
+	vs_debounce_reset(d);
+}
+
+/**
+ * vs_debounce_reset:
+ * @d: the window
+ *
+ * Forgets every sample (e.g. after the pool changed size).
+ */
+void vs_debounce_reset(vs_debounce *d)
+{
+	d->filled = 0;
+	d->pos = 0;
+	for (unsigned i = 0; i < VS_DEBOUNCE_MAX_N; i++)
+		d->window[i] = false;
+}
+
+/**
+ * vs_debounce_push:
+ * @d: the window
+ * @beyond: this sample is beyond the threshold
+ *
+ * Returns true when at least m of the last n samples (of all samples so far
+ * while fewer than n were seen) are beyond the threshold.
+ */
+bool vs_debounce_push(vs_debounce *d, bool beyond)
+{
+	unsigned count = 0;
+
+	if (d->n == 0)
+		vs_debounce_init(d, 1, 1);
+	d->window[d->pos] = beyond;
+	d->pos = (d->pos + 1) % d->n;
+	if (d->filled < d->n)
+		d->filled++;
+	for (unsigned i = 0; i < d->filled; i++)
+		count += d->window[i] ? 1 : 0;
+	return count >= d->m;
+}
+
+/**
+ * vs_policy_state_init:
+ * @st: the state to initialise
+ * @cfg: the pool (its debounce M/N)
+ *
+ * A fresh history: no samples, no recommendations, verdict ok.
+ */
+void vs_policy_state_init(vs_policy_state *st, const vs_pool_config *cfg)
+{
+	*st = (vs_policy_state){0};
+	vs_debounce_init(&st->high, cfg->debounce_m, cfg->debounce_n);
+	vs_debounce_init(&st->low, cfg->debounce_m, cfg->debounce_n);
+	st->last = VS_VERDICT_OK;
+}
+
+/* The running instance with the fewest sessions (ties: the last one, the
+ * youngest clone when members are sorted by index), or -1 with none. When
+ * there are no session figures, the one with the lowest known CPU. */
+static int pick_victim(const vs_policy_sample *s)
+{
+	int victim = -1;
+	double best = INFINITY;
+
+	for (unsigned i = 0; i < s->n_running; i++) {
+		double v;
+
+		if (s->sessions)
+			v = s->sessions[i];
+		else if (s->cpu && s->cpu[i] >= 0)
+			v = s->cpu[i];
+		else
+			v = 0;
+		if (v <= best) {
+			best = v;
+			victim = (int)i;
+		}
+	}
+	return victim;
+}
+
+/* Average CPU over instances with a known figure; <0 when none is known. */
+static double average_cpu(const vs_policy_sample *s)
+{
+	double sum = 0;
+	unsigned known = 0;
+
+	if (!s->cpu)
+		return -1;
+	for (unsigned i = 0; i < s->n_running; i++) {
+		if (s->cpu[i] >= 0) {
+			sum += s->cpu[i];
+			known++;
+		}
+	}
+	return known ? sum / known : -1;
+}
+
+/* Average sessions per running instance; <0 when unknown. */
+static double average_sessions(const vs_policy_sample *s)
+{
+	double sum = 0;
+
+	if (!s->sessions || s->n_running == 0)
+		return -1;
+	for (unsigned i = 0; i < s->n_running; i++)
+		sum += s->sessions[i];
+	return sum / s->n_running;
+}
+
+/*
+ * Average (QoS thesis): high when avg CPU > cpu_high OR avg sessions >
+ * sessions_high; low when every known average is below its low bound.
+ */
+static void evaluate_average(const vs_pool_config *cfg, const vs_policy_sample *s,
+                             vs_policy_decision *d)
+{
+	double cpu = average_cpu(s);
+	double sess = average_sessions(s);
+	bool cpu_high = cpu >= 0 && cpu > cfg->cpu_high;
+	bool sess_high = sess >= 0 && sess > cfg->sessions_high;
+
+	d->raw_high = cpu_high || sess_high;
+	d->raw_low = (cpu >= 0 || sess >= 0) && (cpu < 0 || cpu < cfg->cpu_low) &&
+	             (sess < 0 || sess < cfg->sessions_low);
+	if (sess_high || (!cpu_high && cpu < 0)) {
+		d->metric = "sessions";
+		d->value = sess;
+		d->threshold_high = cfg->sessions_high;
+		d->threshold_low = cfg->sessions_low;
+	} else {
+		d->metric = "cpu";
+		d->value = cpu;
+		d->threshold_high = cfg->cpu_high;
+		d->threshold_low = cfg->cpu_low;
+	}
+	d->desired = d->raw_high ? s->n_running + 1 : d->raw_low ? s->n_running - 1 : s->n_running;
+}
+
+/*
+ * Per-instance ratio (Luban): Ai/SMax in percent. High when EVERY instance
+ * is at or above ratio_high (the minimum is); low when at least two are
+ * below ratio_low (the second smallest is).
+ */
+static void evaluate_ratio(const vs_pool_config *cfg, const vs_policy_sample *s,
+                           vs_policy_decision *d)
+{
+	double smax = cfg->session_capacity > 0 ? cfg->session_capacity : 1;
+	double min1 = INFINITY, min2 = INFINITY;
+	unsigned below = 0;
+
+	d->metric = "ratio";
+	d->threshold_high = cfg->ratio_high;
+	d->threshold_low = cfg->ratio_low;
+	d->value = -1;
+	d->desired = s->n_running;
+	if (!s->sessions || s->n_running == 0)
+		return;
+	for (unsigned i = 0; i < s->n_running; i++) {
+		double r = 100.0 * s->sessions[i] / smax;
+
+		if (r < min1) {
+			min2 = min1;
+			min1 = r;
+		} else if (r < min2) {
+			min2 = r;
+		}
+		if (r < cfg->ratio_low)
+			below++;
+	}
+	d->raw_high = min1 >= cfg->ratio_high;
+	d->raw_low = below >= 2;
+	d->value = d->raw_low ? min2 : min1;
+	d->desired = d->raw_high ? s->n_running + 1 : d->raw_low ? s->n_running - 1 : s->n_running;
+}
+
+/* Keeps @desired as a recommendation made at @now_ms (ring buffer). */
+static void remember_recommendation(vs_policy_state *st, int64_t now_ms, unsigned desired)
+{
+	st->recent[st->recent_pos].t_ms = now_ms;
+	st->recent[st->recent_pos].desired = desired;
+	st->recent_pos = (st->recent_pos + 1) % VS_STABILIZATION_SLOTS;
+	if (st->n_recent < VS_STABILIZATION_SLOTS)
+		st->n_recent++;
+}
+
+/* The highest recommendation made within @window_ms before @now_ms. */
+static unsigned highest_recent(const vs_policy_state *st, int64_t now_ms, int64_t window_ms)
+{
+	unsigned best = 0;
+
+	for (unsigned i = 0; i < st->n_recent; i++) {
+		if (now_ms - st->recent[i].t_ms <= window_ms && st->recent[i].desired > best)
+			best = st->recent[i].desired;
+	}
+	return best;
+}
+
+/*
+ * Proportional (Kubernetes HPA): desired = ceil(n * metric / target), no
+ * change within the tolerance, scale-in only to the highest recommendation
+ * of the stabilization window, steps bounded by max_step_up/down.
+ */
+static void evaluate_proportional(const vs_pool_config *cfg, vs_policy_state *st,
+                                  const vs_policy_sample *s, vs_policy_decision *d)
+{
+	bool by_cpu = cfg->target_metric && g_strcmp0(cfg->target_metric, "cpu") == 0;
+	double value = by_cpu ? average_cpu(s) : average_sessions(s);
+	unsigned n = s->n_running;
+	unsigned desired = n;
+	unsigned up = cfg->max_step_up ? cfg->max_step_up : 1;
+	unsigned down = cfg->max_step_down ? cfg->max_step_down : 1;
+
+	d->metric = by_cpu ? "cpu" : "sessions";
+	d->value = value;
+	d->threshold_high = cfg->target * (1 + cfg->tolerance);
+	d->threshold_low = cfg->target * (1 - cfg->tolerance);
+	if (value >= 0 && cfg->target > 0 && n > 0) {
+		double usage = value / cfg->target;
+
+		if (fabs(usage - 1.0) > cfg->tolerance) {
+			double want = ceil(n * usage - 1e-9);
+
+			desired =
+			    want > VS_STABILIZATION_SLOTS ? VS_STABILIZATION_SLOTS : (unsigned)want;
+		}
+	}
+	remember_recommendation(st, s->now_ms, desired);
+	if (desired < n) {
+		/* Stabilization: never go below what was wanted recently. */
+		unsigned floor = highest_recent(st, s->now_ms, (int64_t)cfg->stabilization * 1000);
+
+		if (floor > desired)
+			desired = floor > n ? n : floor;
+	}
+	if (desired > n + up)
+		desired = n + up;
+	if (n > down && desired < n - down)
+		desired = n - down;
+	d->raw_high = desired > n;
+	d->raw_low = desired < n;
+	d->desired = desired;
+}
+
+/**
+ * vs_policy_evaluate:
+ * @cfg: the pool (policy kind, thresholds, min/max, debounce)
+ * @st: the pool's history, updated with this sample
+ * @s: this sample (n_running, per-instance CPU and sessions, time)
+ *
+ * Applies the pool's algorithm to one sample, then the M-of-N debounce,
+ * then the min/max bounds: a high breach at max is VS_VERDICT_AT_MAX (alert
+ * the administrator), a low breach is VS_VERDICT_LOW only when a scale-in
+ * is possible (current > min). A pool outside min..max is brought back
+ * within them whatever the load (desired is always within min..max).
+ *
+ * Returns the decision; @victim names the instance to stop for a scale-in.
+ */
+vs_policy_decision vs_policy_evaluate(const vs_pool_config *cfg, vs_policy_state *st,
+                                      const vs_policy_sample *s)
+{
+	vs_policy_decision d = {.verdict = VS_VERDICT_OK, .victim = -1, .metric = "none"};
+	unsigned current = s->n_running;
+	unsigned lo = cfg->min, hi = cfg->max >= cfg->min ? cfg->max : cfg->min;
+	bool high, low;
+
+	d.current = current;
+	switch (cfg->policy) {
+	case VS_POLICY_AVERAGE:
+		evaluate_average(cfg, s, &d);
+		break;
+	case VS_POLICY_RATIO:
+		evaluate_ratio(cfg, s, &d);
+		break;
+	case VS_POLICY_PROPORTIONAL:
+		evaluate_proportional(cfg, st, s, &d);
+		break;
+	}
+	high = vs_debounce_push(&st->high, d.raw_high);
+	low = vs_debounce_push(&st->low, d.raw_low);
+
+	if (current < lo) {
+		d.verdict = VS_VERDICT_HIGH;
+		d.desired = lo;
+	} else if (current > hi) {
+		d.verdict = VS_VERDICT_LOW;
+		d.desired = hi;
+		d.victim = pick_victim(s);
+	} else if (high) {
+		if (current >= hi) {
+			d.verdict = VS_VERDICT_AT_MAX;
+			d.desired = hi;
+		} else {
+			d.verdict = VS_VERDICT_HIGH;
+			if (d.desired <= current)
+				d.desired = current + 1; /* debounced breach, calm sample */
+			if (d.desired > hi)
+				d.desired = hi;
+		}
+	} else if (low && current > lo) {
+		d.verdict = VS_VERDICT_LOW;
+		if (d.desired >= current)
+			d.desired = current - 1;
+		if (d.desired < lo)
+			d.desired = lo;
+		d.victim = pick_victim(s);
+	} else {
+		d.desired = current;
+	}
+	st->last = d.verdict;
+	return d;
+}
+
+/**
+ * vs_policy_vertical_vcpu:
+ * @cfg: the pool (cpu_high, cpu_low)
+ * @cpu_percent: the instance's CPU, percent of its vCPUs; <0 unknown
+ * @vcpu_current: vCPUs it has now
+ * @vcpu_max: vCPUs it may have
+ *
+ * Returns +1 (add a vCPU), -1 (remove one) or 0.
+ */
+int vs_policy_vertical_vcpu(const vs_pool_config *cfg, double cpu_percent, unsigned vcpu_current,
+                            unsigned vcpu_max)
+{
+	if (cpu_percent < 0)
+		return 0;
+	if (cpu_percent > cfg->cpu_high && vcpu_current < vcpu_max)
+		return 1;
+	if (cpu_percent < cfg->cpu_low && vcpu_current > 1)
+		return -1;
+	return 0;
+}
+
+/**
+ * vs_verdict_name:
+ * @v: a verdict
+ *
+ * Returns its name as used in notifications and the MIB ("ok", "high",
+ * "low", "at_max").
+ */
+const char *vs_verdict_name(vs_verdict v)
+{
+	switch (v) {
+	case VS_VERDICT_OK:
+		return "ok";
+	case VS_VERDICT_HIGH:
+		return "high";
+	case VS_VERDICT_LOW:
+		return "low";
+	case VS_VERDICT_AT_MAX:
+		return "at_max";
+	}
+	return "unknown";
+}
