@@ -9,6 +9,7 @@
 #include "vs-config.h"
 #include <glib.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 typedef enum {
 	VS_ALERT_AT_MAX,	 /* pool at max and still high */
