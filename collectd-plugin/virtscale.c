@@ -1,0 +1,304 @@
+/*
+ * virtscale.c - the collectd plugin "virtscale": registration, start-up and
+ * shut-down, the read callback and the notification callback.
+ *
+ * Threads: lib/'s collector talks to libvirt and publishes snapshots; the
+ * pool worker (vsc-pools.c) counts sessions and runs the policy on each one;
+ * the forwarder (vsc-forward.c) writes notifications to the actuator.
+ * collectd's read callback only takes the newest snapshot and report and
+ * dispatches them, so a slow or hung libvirtd never holds a read thread.
+ */
+#include "collectd.h"
+#include "plugin.h"
+#include "utils_time.h"
+
+#include "vsc-config.h"
+#include "vsc-forward.h"
+#include "vsc-notification.h"
+#include "vsc-plugin.h"
+#include "vsc-pools.h"
+#include "vsc-values.h"
+
+#include "vs-collector.h"
+#include "vs-config.h"
+#include "vs-log.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <string.h>
+
+static vsc_options options;
+static bool options_ready;
+static vs_config *config;
+
+static vs_collector *collector;
+static vsc_pools *pools;
+static pthread_t pools_thread;
+static bool pools_running;
+static vsc_forwarder *forwarder;
+static pthread_t forwarder_thread;
+static bool forwarder_running;
+static vsc_values *values;
+static cdtime_t read_interval;
+static bool stale_reported;
+
+/* lib/ logs through collectd's logging. */
+static void log_to_collectd(int priority, const char *message, void *opaque)
+{
+	if (g_str_has_prefix(message, VSC_PLUGIN_NAME ":"))
+		plugin_log(priority, "%s", message);
+	else
+		plugin_log(priority, VSC_PLUGIN_NAME ": %s", message);
+}
+
+static const char *config_path(void)
+{
+	return options.config_file ? options.config_file : VS_DEFAULT_CONFIG_FILE;
+}
+
+/* Loads virtscale.conf; errors name FILE:LINE. */
+static int load_config(void)
+{
+	g_autoptr(GError) error = NULL;
+
+	if (config)
+		return 0;
+	config = vs_config_load(config_path(), &error);
+	if (!config) {
+		ERROR(VSC_PLUGIN_NAME ": configuration error: %s; the plugin is not loaded",
+		      error ? error->message : config_path());
+		return -1;
+	}
+	return 0;
+}
+
+/* <Plugin virtscale>: parsed and the virtscale config loaded right away, so
+ * a bad file fails `collectd -t` and the daemon's start, with file:line. */
+static int virtscale_config(oconfig_item_t *ci)
+{
+	if (!options_ready) {
+		vsc_options_init(&options);
+		options_ready = true;
+	}
+	if (vsc_config_parse(ci, &options) != 0) {
+		ERROR(VSC_PLUGIN_NAME
+		      ": invalid <Plugin virtscale> block; the plugin is not loaded");
+		return -1;
+	}
+	g_clear_pointer(&config, vs_config_free);
+	return load_config();
+}
+
+/* Collector thread, after every snapshot: hand it to the pool worker. */
+static void on_snapshot(vs_snapshot *snap, void *opaque)
+{
+	if (pools)
+		vsc_pools_offer(pools, snap);
+}
+
+/* Pool worker thread: a notification is due. */
+static void on_pool_event(const vsc_pool_event *ev, void *opaque)
+{
+	vsc_notification_dispatch_pool(ev);
+}
+
+/* Any notification dispatched in collectd: forward ours and the threshold
+ * plugin's about our values. Runs in the dispatching thread: only queues. */
+static int virtscale_notify(const notification_t *n, user_data_t *ud)
+{
+	vs_notification vn;
+	vsc_notif_kind kind;
+	g_autofree char *line = NULL;
+
+	if (!forwarder)
+		return 0;
+	kind = vsc_notification_from_collectd(n, &vn);
+	if (kind == VSC_NOTIF_IGNORE)
+		return 0;
+	if (kind == VSC_NOTIF_POOL && !options.forward_notifications)
+		return 0;
+	if (kind == VSC_NOTIF_THRESHOLD && !options.forward_thresholds)
+		return 0;
+	line = vs_notification_to_json(&vn);
+	if (!line) {
+		WARNING(VSC_PLUGIN_NAME ": cannot encode notification \"%s\"", n->message);
+		return -1;
+	}
+	vsc_forwarder_push(forwarder, line);
+	return 0;
+}
+
+static int virtscale_read(user_data_t *ud)
+{
+	g_autoptr(vs_snapshot) snap = vs_collector_get_snapshot(collector);
+	vsc_pools_report *report;
+	int64_t age_us;
+	bool any_connected = false;
+
+	if (!snap || snap->generation == 0)
+		return 0; /* the first collection is not done yet */
+	for (guint i = 0; i < snap->hosts->len; i++) {
+		const vs_host_status *h = g_ptr_array_index(snap->hosts, i);
+
+		if (h->state == VS_HOST_CONNECTED)
+			any_connected = true;
+	}
+	age_us = g_get_monotonic_time() - snap->taken_mono_us;
+	if (!any_connected ||
+	    age_us > (int64_t)(options.max_age_intervals * CDTIME_T_TO_US(read_interval))) {
+		/* Fail fast: collectd backs the read off and retries; the
+		 * collector keeps reconnecting on its own thread. */
+		if (!stale_reported)
+			ERROR(VSC_PLUGIN_NAME
+			      ": no fresh data from libvirt (%s, last sample %.1f s "
+			      "ago)",
+			      any_connected ? "hypervisor not answering" : "not connected",
+			      age_us / 1e6);
+		stale_reported = true;
+		return -1;
+	}
+	if (stale_reported)
+		NOTICE(VSC_PLUGIN_NAME ": libvirt data fresh again");
+	stale_reported = false;
+
+	vsc_values_dispatch_domains(values, snap, read_interval);
+	if (pools && (report = vsc_pools_get_report(pools))) {
+		vsc_values_dispatch_pools(values, report, read_interval);
+		vsc_pools_report_unref(report);
+	}
+	if (forwarder) {
+		vsc_forwarder_stats st;
+
+		vsc_forwarder_get_stats(forwarder, &st);
+		vsc_values_dispatch_forwarder(&st, read_interval);
+	}
+	return 0;
+}
+
+static int virtscale_shutdown(void);
+
+static int start_forwarder(void)
+{
+	const char *path =
+	    options.actuator_socket ? options.actuator_socket : config->actuator_socket;
+
+	if (!path || !*path || (!options.forward_notifications && !options.forward_thresholds))
+		return 0;
+	forwarder = vsc_forwarder_new(path, options.queue_length);
+	if (!forwarder) {
+		ERROR(VSC_PLUGIN_NAME ": cannot create the actuator forwarder");
+		return -1;
+	}
+	if (plugin_thread_create(&forwarder_thread, vsc_forwarder_run, forwarder,
+	                         "virtscale fwd") != 0) {
+		ERROR(VSC_PLUGIN_NAME ": cannot start the actuator forwarder thread");
+		return -1;
+	}
+	forwarder_running = true;
+	return plugin_register_notification(VSC_PLUGIN_NAME, virtscale_notify, NULL);
+}
+
+static int start_pools(void)
+{
+	if (config->pools->len == 0)
+		return 0;
+	pools = vsc_pools_new(config, options.repeat_interval_s, on_pool_event, NULL);
+	if (plugin_thread_create(&pools_thread, vsc_pools_run, pools, "virtscale pool") != 0) {
+		ERROR(VSC_PLUGIN_NAME ": cannot start the pool thread");
+		return -1;
+	}
+	pools_running = true;
+	return 0;
+}
+
+static int start_collector(void)
+{
+	g_autoptr(GError) error = NULL;
+	vs_collector_options co = {
+	    .refresh_ms = (unsigned)(options.interval_s * 1000),
+	    .on_snapshot = on_snapshot,
+	};
+
+	if (options.slow_interval_s == 0)
+		co.slow_every_refresh = true;
+	else if (options.slow_interval_s > 0)
+		co.slow_ms = (unsigned)(options.slow_interval_s * 1000);
+	collector = vs_collector_new(config, &co);
+	if (!collector || !vs_collector_start(collector, &error)) {
+		ERROR(VSC_PLUGIN_NAME ": cannot start the libvirt collector: %s",
+		      error ? error->message : "unknown error");
+		return -1;
+	}
+	return 0;
+}
+
+static int virtscale_init(void)
+{
+	double interval_s;
+
+	if (!options_ready) {
+		vsc_options_init(&options);
+		options_ready = true;
+	}
+	/* Our threads write to sockets: a vanished peer must not kill collectd. */
+	signal(SIGPIPE, SIG_IGN);
+	vs_log_set_handler(log_to_collectd, NULL);
+	if (load_config() != 0)
+		return -1;
+	interval_s = options.interval_s > 0 ? options.interval_s : config->refresh_interval;
+	read_interval = DOUBLE_TO_CDTIME_T(interval_s);
+	values = vsc_values_new();
+
+	if (start_forwarder() != 0 || start_pools() != 0 || start_collector() != 0) {
+		virtscale_shutdown();
+		return -1;
+	}
+	INFO(VSC_PLUGIN_NAME ": %s, %u pool(s), interval %.3g s, actuator %s", config_path(),
+	     config->pools->len, interval_s, forwarder ? "forwarding" : "not forwarding");
+	return plugin_register_complex_read(NULL, VSC_PLUGIN_NAME, virtscale_read, read_interval,
+	                                    NULL);
+}
+
+static int virtscale_shutdown(void)
+{
+	if (collector) {
+		vs_collector_stop(collector);
+		g_clear_pointer(&collector, vs_collector_free);
+	}
+	if (pools) {
+		vsc_pools_stop(pools);
+		if (pools_running)
+			pthread_join(pools_thread, NULL);
+		pools_running = false;
+		g_clear_pointer(&pools, vsc_pools_free);
+	}
+	if (forwarder) {
+		plugin_unregister_notification(VSC_PLUGIN_NAME);
+		vsc_forwarder_stop(forwarder);
+		if (forwarder_running)
+			pthread_join(forwarder_thread, NULL);
+		forwarder_running = false;
+		g_clear_pointer(&forwarder, vsc_forwarder_free);
+	}
+	g_clear_pointer(&values, vsc_values_free);
+	g_clear_pointer(&config, vs_config_free);
+	if (options_ready)
+		vsc_options_clear(&options);
+	options_ready = false;
+	vs_log_set_handler(NULL, NULL);
+	return 0;
+}
+
+/**
+ * module_register:
+ *
+ * collectd's entry point: the config, init and shutdown callbacks (read and
+ * notification callbacks are registered by init, once the configuration is
+ * known to be good).
+ */
+void module_register(void)
+{
+	plugin_register_complex_config(VSC_PLUGIN_NAME, virtscale_config);
+	plugin_register_init(VSC_PLUGIN_NAME, virtscale_init);
+	plugin_register_shutdown(VSC_PLUGIN_NAME, virtscale_shutdown);
+}

@@ -1,0 +1,284 @@
+/*
+ * vsc-values.c - dispatches the snapshot and the pool report as collectd
+ * values (see vsc-values.h).
+ *
+ * Per-domain values use the types of collectd's stock virt plugin, with
+ * plugin "virtscale" and plugin_instance the domain name, so a dashboard
+ * written for one needs only the plugin name changed. Every value carries
+ * the time libvirt was sampled, not the time of the read: the monitor-bound
+ * groups are sampled less often, and a sample is dispatched once only.
+ */
+#include "collectd.h"
+#include "plugin.h"
+#include "utils_time.h"
+
+#include "vsc-plugin.h"
+#include "vsc-values.h"
+
+#include <math.h>
+#include <string.h>
+
+typedef struct sent_mark {
+	int64_t fast_mono_us;
+	int64_t slow_mono_us;
+	uint64_t seen_generation;
+} sent_mark;
+
+struct vsc_values {
+	GHashTable *sent; /* "uri\nname" -> sent_mark */
+	uint64_t pools_generation;
+	bool pools_sent;
+};
+
+/**
+ * vsc_values_new: the dispatcher's memory of what was already sent.
+ */
+vsc_values *vsc_values_new(void)
+{
+	vsc_values *v = g_new0(vsc_values, 1);
+
+	v->sent = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	return v;
+}
+
+/**
+ * vsc_values_free: frees @v.
+ */
+void vsc_values_free(vsc_values *v)
+{
+	if (!v)
+		return;
+	g_hash_table_unref(v->sent);
+	g_free(v);
+}
+
+static int submit(const char *plugin_instance, const char *type, const char *type_instance,
+                  value_t *values, size_t n, cdtime_t time, cdtime_t interval)
+{
+	value_list_t vl = VALUE_LIST_INIT;
+
+	vl.values = values;
+	vl.values_len = n;
+	vl.time = time;
+	vl.interval = interval;
+	g_strlcpy(vl.plugin, VSC_PLUGIN_NAME, sizeof(vl.plugin));
+	g_strlcpy(vl.plugin_instance, plugin_instance, sizeof(vl.plugin_instance));
+	g_strlcpy(vl.type, type, sizeof(vl.type));
+	if (type_instance)
+		g_strlcpy(vl.type_instance, type_instance, sizeof(vl.type_instance));
+	return plugin_dispatch_values(&vl) == 0 ? 1 : 0;
+}
+
+static int submit_derive(const char *pi, const char *type, const char *ti, uint64_t d, cdtime_t t,
+                         cdtime_t iv)
+{
+	value_t v[] = {{.derive = (derive_t)d}};
+
+	return submit(pi, type, ti, v, 1, t, iv);
+}
+
+static int submit_derive2(const char *pi, const char *type, const char *ti, uint64_t a, uint64_t b,
+                          cdtime_t t, cdtime_t iv)
+{
+	value_t v[] = {{.derive = (derive_t)a}, {.derive = (derive_t)b}};
+
+	return submit(pi, type, ti, v, 2, t, iv);
+}
+
+static int submit_gauge(const char *pi, const char *type, const char *ti, double g, cdtime_t t,
+                        cdtime_t iv)
+{
+	value_t v[] = {{.gauge = g}};
+
+	return submit(pi, type, ti, v, 1, t, iv);
+}
+
+static int submit_gauge2(const char *pi, const char *type, const char *ti, double a, double b,
+                         cdtime_t t, cdtime_t iv)
+{
+	value_t v[] = {{.gauge = a}, {.gauge = b}};
+
+	return submit(pi, type, ti, v, 2, t, iv);
+}
+
+/* Wall-clock time of a sample taken at @mono_us, from the snapshot's pair. */
+static cdtime_t sample_time(const vs_snapshot *snap, int64_t mono_us)
+{
+	int64_t real_us = snap->taken_real_us;
+
+	if (mono_us > 0)
+		real_us += mono_us - snap->taken_mono_us;
+	return US_TO_CDTIME_T((uint64_t)real_us);
+}
+
+/* The fast group: state and CPU. */
+static unsigned dispatch_fast(const vs_domain_stats *d, cdtime_t t, cdtime_t iv)
+{
+	unsigned n = 0;
+
+	n += submit_gauge2(d->name, "domain_state", NULL, d->state, d->reason, t, iv);
+	if (d->id < 0)
+		return n;
+	n += submit_derive(d->name, "virt_cpu_total", NULL, d->cpu_time_ns, t, iv);
+	if (d->cpu_percent_of_vcpus >= 0)
+		n += submit_gauge(d->name, "percent", "virt_cpu_total", d->cpu_percent_of_vcpus, t,
+		                  iv);
+	return n;
+}
+
+/* The monitor-bound groups: vCPUs, balloon, block, interfaces. */
+static unsigned dispatch_slow(const vs_domain_stats *d, cdtime_t t, cdtime_t iv)
+{
+	unsigned n = 0;
+	char ti[DATA_MAX_NAME_LEN];
+
+	for (size_t i = 0; i < d->n_vcpus; i++) {
+		g_snprintf(ti, sizeof(ti), "%zu", i);
+		n += submit_derive(d->name, "virt_vcpu", ti, d->vcpus[i].time_ns, t, iv);
+	}
+	if (d->mem_current_kib)
+		n += submit_gauge(d->name, "memory", "total", d->mem_current_kib * 1024.0, t, iv);
+	if (d->mem_rss_kib)
+		n += submit_gauge(d->name, "memory", "rss", d->mem_rss_kib * 1024.0, t, iv);
+	if (d->mem_usable_kib)
+		n += submit_gauge(d->name, "memory", "usable", d->mem_usable_kib * 1024.0, t, iv);
+	if (d->mem_unused_kib)
+		n += submit_gauge(d->name, "memory", "unused", d->mem_unused_kib * 1024.0, t, iv);
+	for (size_t i = 0; i < d->n_disks; i++) {
+		const vs_disk_stats *k = &d->disks[i];
+
+		if (!k->have_io || !k->target)
+			continue;
+		n += submit_derive2(d->name, "disk_ops", k->target, k->rd_reqs, k->wr_reqs, t, iv);
+		n += submit_derive2(d->name, "disk_octets", k->target, k->rd_bytes, k->wr_bytes, t,
+		                    iv);
+		n += submit_derive2(d->name, "disk_time", k->target, k->rd_times_ns, k->wr_times_ns,
+		                    t, iv);
+	}
+	for (size_t i = 0; i < d->n_nets; i++) {
+		const vs_net_stats *k = &d->nets[i];
+		const char *name = k->ifname ? k->ifname : k->mac;
+
+		if (!k->have_io || !name)
+			continue;
+		n += submit_derive2(d->name, "if_octets", name, k->rx_bytes, k->tx_bytes, t, iv);
+		n += submit_derive2(d->name, "if_packets", name, k->rx_pkts, k->tx_pkts, t, iv);
+		n += submit_derive2(d->name, "if_errors", name, k->rx_errs, k->tx_errs, t, iv);
+		n += submit_derive2(d->name, "if_dropped", name, k->rx_drop, k->tx_drop, t, iv);
+	}
+	return n;
+}
+
+/**
+ * vsc_values_dispatch_domains:
+ * @v: what was sent before
+ * @snap: the newest snapshot
+ * @interval: the read interval (for collectd's missing-value detection)
+ *
+ * Dispatches each domain's samples that were not dispatched yet. Returns
+ * how many value lists collectd accepted.
+ */
+unsigned vsc_values_dispatch_domains(vsc_values *v, const vs_snapshot *snap, cdtime_t interval)
+{
+	unsigned n = 0;
+	GHashTableIter it;
+	gpointer value;
+
+	for (guint i = 0; i < snap->domains->len; i++) {
+		const vs_domain_stats *d = g_ptr_array_index(snap->domains, i);
+		g_autofree char *key =
+		    g_strconcat(d->host_uri ? d->host_uri : "", "\n", d->name, NULL);
+		sent_mark *m = g_hash_table_lookup(v->sent, key);
+		int64_t fast = d->sample_mono_us ? d->sample_mono_us : snap->taken_mono_us;
+
+		if (!m) {
+			m = g_new0(sent_mark, 1);
+			g_hash_table_insert(v->sent, g_steal_pointer(&key), m);
+		}
+		m->seen_generation = snap->generation;
+		if (fast != m->fast_mono_us) {
+			n += dispatch_fast(d, sample_time(snap, fast), interval);
+			m->fast_mono_us = fast;
+		}
+		if (d->id >= 0 && d->slow_mono_us > 0 && d->slow_mono_us != m->slow_mono_us) {
+			n += dispatch_slow(d, sample_time(snap, d->slow_mono_us), interval);
+			m->slow_mono_us = d->slow_mono_us;
+		}
+	}
+	/* Forget domains that went away, so a re-created one starts afresh. */
+	g_hash_table_iter_init(&it, v->sent);
+	while (g_hash_table_iter_next(&it, NULL, &value))
+		if (((sent_mark *)value)->seen_generation != snap->generation)
+			g_hash_table_iter_remove(&it);
+	return n;
+}
+
+static double or_nan(double x)
+{
+	return x < 0 ? NAN : x;
+}
+
+/**
+ * vsc_values_dispatch_pools:
+ * @v: what was sent before
+ * @r: the newest pool report
+ * @interval: the read interval
+ *
+ * Per backend (plugin_instance = domain): current_sessions, vs_ratio. Per
+ * pool (plugin_instance = pool): vs_instances, vs_pool_cpu, vs_pool_sessions,
+ * vs_pool_ratio, vs_policy_state, vs_notifications per state.
+ */
+unsigned vsc_values_dispatch_pools(vsc_values *v, const vsc_pools_report *r, cdtime_t interval)
+{
+	cdtime_t t = US_TO_CDTIME_T((uint64_t)r->taken_real_us);
+	unsigned n = 0;
+
+	if (v->pools_sent && r->generation == v->pools_generation)
+		return 0;
+	v->pools_sent = true;
+	v->pools_generation = r->generation;
+	for (guint i = 0; i < r->pools->len; i++) {
+		const vsc_pool_report *p = g_ptr_array_index(r->pools, i);
+
+		for (size_t b = 0; b < p->n_backends; b++) {
+			const vsc_backend_report *br = &p->backends[b];
+
+			if (!br->running || !br->have_sessions)
+				continue;
+			n += submit_gauge(br->domain, "current_sessions", NULL, br->sessions, t,
+			                  interval);
+			n += submit_gauge(br->domain, "vs_ratio", NULL, br->ratio, t, interval);
+		}
+		n += submit_gauge2(p->pool, "vs_instances", NULL, p->running, p->desired, t,
+		                   interval);
+		n += submit_gauge(p->pool, "vs_pool_cpu", NULL, or_nan(p->avg_cpu), t, interval);
+		n += submit_gauge2(p->pool, "vs_pool_sessions", NULL, or_nan(p->avg_sessions),
+		                   p->sessions_ok ? p->total_sessions : NAN, t, interval);
+		n += submit_gauge2(p->pool, "vs_pool_ratio", NULL, or_nan(p->min_ratio),
+		                   or_nan(p->max_ratio), t, interval);
+		n += submit_gauge(p->pool, "vs_policy_state", NULL, p->verdict, t, interval);
+		for (int s = VS_VERDICT_OK; s <= VS_VERDICT_AT_MAX; s++)
+			n += submit_derive(p->pool, "vs_notifications", vs_verdict_name(s),
+			                   p->notifications[s], t, interval);
+	}
+	return n;
+}
+
+/**
+ * vsc_values_dispatch_forwarder:
+ * @st: the forwarder's counters
+ * @interval: the read interval
+ *
+ * plugin_instance "actuator": lines sent, dropped, connection failures, and
+ * the queue length.
+ */
+void vsc_values_dispatch_forwarder(const vsc_forwarder_stats *st, cdtime_t interval)
+{
+	value_t v[] = {{.derive = (derive_t)st->sent},
+	               {.derive = (derive_t)st->dropped},
+	               {.derive = (derive_t)st->failures}};
+	cdtime_t t = cdtime();
+
+	submit("actuator", "vs_forwarder", NULL, v, 3, t, interval);
+	submit_gauge("actuator", "vs_queue_length", NULL, st->queue_len, t, interval);
+}

@@ -1,0 +1,25 @@
+/*
+ * vsc-values.h - turns a snapshot and a pool report into collectd values.
+ * Include after collectd.h and plugin.h.
+ */
+#ifndef VSC_VALUES_H
+#define VSC_VALUES_H
+
+#include "vs-domain.h"
+#include "vsc-forward.h"
+#include "vsc-pools.h"
+
+typedef struct vsc_values vsc_values;
+
+vsc_values *vsc_values_new(void);
+void vsc_values_free(vsc_values *v);
+
+/* Per domain: CPU, vCPUs, memory, disks, interfaces, state. Values of a
+ * sample already dispatched are not sent again. Returns values sent. */
+unsigned vsc_values_dispatch_domains(vsc_values *v, const vs_snapshot *snap, cdtime_t interval);
+/* Per backend and per pool. */
+unsigned vsc_values_dispatch_pools(vsc_values *v, const vsc_pools_report *r, cdtime_t interval);
+/* The forwarder's counters. */
+void vsc_values_dispatch_forwarder(const vsc_forwarder_stats *st, cdtime_t interval);
+
+#endif
