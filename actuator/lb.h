@@ -18,21 +18,21 @@ GQuark vs_lb_error_quark(void);
 
 typedef enum {
 	VS_LB_ERROR_FAILED,
-	VS_LB_ERROR_INVALID,	  /* address refused by validation */
-	VS_LB_ERROR_UNREACHABLE,  /* manager / nginx not reachable */
-	VS_LB_ERROR_REJECTED,	  /* change not applied (read back differs) */
-	VS_LB_ERROR_NO_SLOT,	  /* Apache growth slots exhausted */
-	VS_LB_ERROR_CONFIG_TEST,  /* nginx -t failed; previous file restored */
-	VS_LB_ERROR_RELOAD,	  /* reload not confirmed; previous file restored */
-	VS_LB_ERROR_TIMEOUT,	  /* drain did not reach 0 in time */
+	VS_LB_ERROR_INVALID,     /* address refused by validation */
+	VS_LB_ERROR_UNREACHABLE, /* manager / nginx not reachable */
+	VS_LB_ERROR_REJECTED,    /* change not applied (read back differs) */
+	VS_LB_ERROR_NO_SLOT,     /* Apache growth slots exhausted */
+	VS_LB_ERROR_CONFIG_TEST, /* nginx -t failed; previous file restored */
+	VS_LB_ERROR_RELOAD,      /* reload not confirmed; previous file restored */
+	VS_LB_ERROR_TIMEOUT,     /* drain did not reach 0 in time */
 } vs_lb_error_code;
 
 typedef struct vs_lb_member {
 	char address[300]; /* "host:port", validated */
 	vs_lb_state state;
-	unsigned weight;   /* 0 = default */
+	unsigned weight; /* 0 = default */
 	bool backup;
-	int busy;	   /* active requests/connections, -1 unknown */
+	int busy; /* active requests/connections, -1 unknown */
 } vs_lb_member;
 
 typedef struct vs_lb vs_lb;
@@ -49,6 +49,10 @@ typedef struct vs_lb_ops {
 	/* Current members as the balancer sees them. */
 	GArray *(*list)(vs_lb *lb, GError **error); /* of vs_lb_member */
 	void (*free)(vs_lb *lb);
+	/* Optional (NULL = not supported): nginx weight / Apache load factor. */
+	bool (*set_weight)(vs_lb *lb, const char *address, unsigned weight, GError **error);
+	/* Optional: nginx `backup` / Apache hot standby (status H). */
+	bool (*set_backup)(vs_lb *lb, const char *address, bool backup, GError **error);
 } vs_lb_ops;
 
 struct vs_lb {
@@ -67,6 +71,10 @@ bool vs_lb_enable(vs_lb *lb, const char *address, GError **error);
 bool vs_lb_drain(vs_lb *lb, const char *address, GError **error);
 bool vs_lb_remove(vs_lb *lb, const char *address, GError **error);
 GArray *vs_lb_list(vs_lb *lb, GError **error);
+/* Weight (nginx, 1..1000) or load factor (Apache, 1..100) of @address. */
+bool vs_lb_set_weight(vs_lb *lb, const char *address, unsigned weight, GError **error);
+/* Makes @address a backup (used only when the others are unavailable) or not. */
+bool vs_lb_set_backup(vs_lb *lb, const char *address, bool backup, GError **error);
 /*
  * Waits until @address has no active sessions (busy count from the
  * balancer where it has one, else established connections counted with
