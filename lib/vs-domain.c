@@ -216,3 +216,52 @@ const char *vs_domain_state_name(int state)
 		return "unknown";
 	}
 }
+
+/**
+ * vs_domain_stats_copy:
+ * @d: a domain
+ *
+ * Returns a deep copy of @d (strings and arrays duplicated).
+ */
+vs_domain_stats *vs_domain_stats_copy(const vs_domain_stats *d)
+{
+	vs_domain_stats *c = g_memdup2(d, sizeof(*d));
+
+	c->host_uri = g_strdup(d->host_uri);
+	c->name = g_strdup(d->name);
+	c->os_type = g_strdup(d->os_type);
+	c->vcpus = d->n_vcpus ? g_memdup2(d->vcpus, d->n_vcpus * sizeof(*d->vcpus)) : NULL;
+	c->disks = d->n_disks ? g_memdup2(d->disks, d->n_disks * sizeof(*d->disks)) : NULL;
+	for (size_t i = 0; i < d->n_disks; i++) {
+		c->disks[i].target = g_strdup(d->disks[i].target);
+		c->disks[i].source = g_strdup(d->disks[i].source);
+		c->disks[i].source_type = g_strdup(d->disks[i].source_type);
+		c->disks[i].device = g_strdup(d->disks[i].device);
+	}
+	c->nets = d->n_nets ? g_memdup2(d->nets, d->n_nets * sizeof(*d->nets)) : NULL;
+	for (size_t i = 0; i < d->n_nets; i++) {
+		c->nets[i].ifname = g_strdup(d->nets[i].ifname);
+		c->nets[i].mac = g_strdup(d->nets[i].mac);
+		c->nets[i].model = g_strdup(d->nets[i].model);
+	}
+	c->meta_pool = g_strdup(d->meta_pool);
+	c->meta_address = g_strdup(d->meta_address);
+	return c;
+}
+
+/**
+ * vs_host_status_copy:
+ * @h: a host
+ *
+ * Returns a deep copy of @h.
+ */
+vs_host_status *vs_host_status_copy(const vs_host_status *h)
+{
+	vs_host_status *c = g_memdup2(h, sizeof(*h));
+
+	c->uri = g_strdup(h->uri);
+	c->hypervisor = g_strdup(h->hypervisor);
+	c->hostname = g_strdup(h->hostname);
+	c->last_error = g_strdup(h->last_error);
+	return c;
+}
