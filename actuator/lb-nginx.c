@@ -227,25 +227,45 @@ static char *master_children(pid_t master)
 	return text;
 }
 
-/* True once a child that was not there before @before exists. */
+/* An old child no longer takes new connections once it exited or marked
+ * itself "is shutting down" (its listening sockets are closed then). */
+static bool child_retired(const char *pid)
+{
+	g_autofree char *path = g_strdup_printf("/proc/%s/cmdline", pid);
+	g_autofree char *cmdline = NULL;
+	gsize len;
+	if (!g_file_get_contents(path, &cmdline, &len, NULL) || len == 0)
+		return true;
+	return g_strstr_len(cmdline, (gssize)len, "shutting down") != NULL;
+}
+
+/*
+ * True once the reload took effect: a child that was not there before
+ * @before exists, and every child of before has retired, so any new
+ * connection is served by the new configuration.
+ */
 static bool new_generation(pid_t master, const char *before)
 {
 	g_autofree char *now = master_children(master);
 	g_auto(GStrv) old_pids = g_strsplit(before, " ", -1);
-	g_auto(GStrv) pids = g_strsplit(now, " ", -1);
-	for (size_t i = 0; pids[i]; i++) {
-		if (!*g_strstrip(pids[i]))
-			continue;
-		if (!g_strv_contains((const char *const *)old_pids, pids[i]))
-			return true;
-	}
-	return false;
+	g_auto(GStrv) pids = g_strsplit(g_strstrip(now), " ", -1);
+	bool fresh = false;
+	for (size_t i = 0; pids[i]; i++)
+		if (*pids[i] && !g_strv_contains((const char *const *)old_pids, pids[i]))
+			fresh = true;
+	if (!fresh)
+		return false;
+	for (size_t i = 0; old_pids[i]; i++)
+		if (*old_pids[i] && !child_retired(old_pids[i]))
+			return false;
+	return true;
 }
 
 /*
  * Reloads nginx and confirms it: a reload is asynchronous and a master that
  * cannot apply the new config keeps its old workers, so success is a new
- * worker generation within RELOAD_CONFIRM_MS. Without a pid file only the
+ * worker generation, with the old one retired, within RELOAD_CONFIRM_MS
+ * (until then an old worker may still accept). Without a pid file only the
  * reload command's exit status is known.
  */
 static bool nginx_reload(const vs_lb *lb, GError **error)
