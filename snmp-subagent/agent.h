@@ -1,0 +1,92 @@
+/*
+ * agent.h - the state of one virtscale-snmp process, shared by its files.
+ *
+ * Threads: the collector thread and the pool worker only ever touch the
+ * fields under "crossing threads" (with @lock held) and write one byte to
+ * the wake pipe; everything else, and every net-snmp call, belongs to the
+ * net-snmp main loop.
+ */
+#ifndef VS_SNMP_AGENT_H
+#define VS_SNMP_AGENT_H
+
+#include "mib-view.h"
+#include "pool-worker.h"
+#include "vm-index.h"
+#include "vs-collector.h"
+#include "vs-config.h"
+
+#include <signal.h>
+
+typedef struct vs_vm_event {
+	vs_event_kind kind;
+	char *name;
+	char uuid_str[VS_UUID_STRING_LEN];
+	unsigned char uuid[16];
+	int new_state, new_reason, old_state;
+	int libvirt_event, libvirt_detail;
+} vs_vm_event;
+
+typedef struct vs_agent {
+	vs_config *cfg;
+	const char *agentx_socket;
+	bool foreground;
+	bool debug;
+
+	vs_collector *collector;
+	vs_pool_worker *pool_worker;
+	vs_vm_index *vm_index;
+
+	vs_mib_subtree vm_tree; /* VM-MIB */
+	vs_mib_subtree vs_tree; /* VIRTSCALE-MIB */
+
+	int wake_rd, wake_wr;
+
+	/* crossing threads */
+	GMutex lock;
+	GQueue events; /* of vs_vm_event* */
+	bool snapshot_pending;
+
+	/* main loop only */
+	vs_snapshot *snap;               /* the snapshot the VM-MIB view was built from */
+	vs_pools_report *pools;          /* the report the VIRTSCALE-MIB view was built from */
+	GHashTable *oper_by_uuid;        /* uuid string -> vm_oper_mark */
+	GHashTable *row_key_by_uuid;     /* uuid string -> "oper" for vmTableLastChange */
+	bool per_vm_notifications;       /* vmPerVMNotificationsEnabled */
+	bool bulk_notifications;         /* vmBulkNotificationsEnabled */
+	unsigned bulk_threshold;         /* changes to one state in one batch that go bulk */
+	unsigned long table_last_change; /* agent uptime, centiseconds */
+	int64_t hv_boot_real_us;
+} vs_agent;
+
+/* An event-sourced operational state (it suppresses duplicate traps) or a
+ * snapshot-sourced one (it does not). */
+#define VM_OPER_FROM_EVENT 0x100
+
+/* agentx.c */
+bool vs_agentx_init(vs_agent *a);
+void vs_agentx_wake(vs_agent *a);
+void vs_agentx_shutdown(vs_agent *a);
+
+/* refresh.c: the main loop side of the wake pipe */
+void vs_refresh_on_wake(int fd, void *opaque);
+void vs_refresh_vm_mib(vs_agent *a);
+void vs_refresh_vs_mib(vs_agent *a);
+
+/* vm-mib.c */
+vs_mib_view *vm_mib_build(vs_agent *a, const vs_snapshot *snap);
+int vm_mib_set_check(const oid *name, size_t name_len, const netsnmp_variable_list *vb,
+                     void *opaque);
+void vm_mib_set_apply(const oid *name, size_t name_len, long value, void *opaque);
+
+/* vs-mib.c */
+vs_mib_view *vs_mib_build(vs_agent *a, const vs_pools_report *r);
+long vs_mib_policy_state(const vs_pool_report *p); /* VsPolicyState */
+long vs_mib_last_result(const vs_pool_report *p);  /* vsPoolLastResult */
+
+/* vm-notify.c */
+void vm_notify_events(vs_agent *a, GQueue *events);
+
+/* pool-notify.c */
+void pool_notify_changes(vs_agent *a, const vs_pools_report *old, const vs_pools_report *cur);
+
+#endif

@@ -1,0 +1,72 @@
+/* refresh.c - the main loop's side of the wake pipe: new snapshots, new
+ * pool reports and lifecycle events become views and notifications here,
+ * and only here, since net-snmp is not thread-safe. */
+#include "config.h"
+
+#include "agent.h"
+#include "vs-log.h"
+
+#include <errno.h>
+#include <unistd.h>
+
+static void vm_event_free(gpointer p)
+{
+	vs_vm_event *ev = p;
+	g_free(ev->name);
+	g_free(ev);
+}
+
+/** vs_refresh_vm_mib: rebuilds the VM-MIB view from the collector's newest snapshot. */
+void vs_refresh_vm_mib(vs_agent *a)
+{
+	vs_snapshot *snap = vs_collector_get_snapshot(a->collector);
+	vs_mib_view *v = vm_mib_build(a, snap);
+	vs_mib_subtree_set_view(&a->vm_tree, v);
+	if (a->snap)
+		vs_snapshot_unref(a->snap);
+	a->snap = snap;
+}
+
+/** vs_refresh_vs_mib: rebuilds the VIRTSCALE-MIB view (and notifies changes). */
+void vs_refresh_vs_mib(vs_agent *a)
+{
+	vs_pools_report *r = a->pool_worker ? vs_pool_worker_take(a->pool_worker) : NULL;
+	if (r) {
+		pool_notify_changes(a, a->pools, r);
+		vs_pools_report_free(a->pools);
+		a->pools = r;
+	}
+	vs_mib_subtree_set_view(&a->vs_tree, vs_mib_build(a, a->pools));
+}
+
+/**
+ * vs_refresh_on_wake:
+ * register_readfd() callback of the wake pipe. Drains it, then handles, in
+ * this order, the lifecycle events (so "previous state" is the state before
+ * the event, not the one a newer snapshot already shows), the newest
+ * snapshot and the newest pool report.
+ */
+void vs_refresh_on_wake(int fd, void *opaque)
+{
+	vs_agent *a = opaque;
+	char buf[256];
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;
+
+	GQueue events = G_QUEUE_INIT;
+	g_mutex_lock(&a->lock);
+	events = a->events;
+	g_queue_init(&a->events);
+	bool snapshot = a->snapshot_pending;
+	a->snapshot_pending = false;
+	g_mutex_unlock(&a->lock);
+
+	if (events.length) {
+		vm_notify_events(a, &events);
+		g_queue_clear_full(&events, vm_event_free);
+	}
+	if (snapshot)
+		vs_refresh_vm_mib(a);
+	/* the pool report is cheap to check: take it if there is one */
+	vs_refresh_vs_mib(a);
+}

@@ -1,0 +1,192 @@
+/* vm-index.c - persistent UUID -> vmIndex map */
+#include "config.h"
+
+#include "vm-index.h"
+#include "vs-log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct vs_vm_index {
+	char *path;
+	GHashTable *by_uuid; /* uuid string -> GINT_TO_POINTER(index) */
+	int next;            /* never reuse an index while the subagent knows it was used */
+	bool dirty;
+};
+
+static bool valid_uuid(const char *s)
+{
+	return g_uuid_string_is_valid(s);
+}
+
+/**
+ * vs_vm_index_load:
+ * Reads "next N" and "INDEX UUID" lines from @path. Anything else is logged
+ * and skipped: a damaged map costs renumbering of the damaged rows only.
+ */
+vs_vm_index *vs_vm_index_load(const char *path)
+{
+	vs_vm_index *m = g_new0(vs_vm_index, 1);
+	m->path = g_strdup(path);
+	m->by_uuid = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	m->next = 1;
+
+	g_autofree char *data = NULL;
+	g_autoptr(GError) error = NULL;
+	if (!path || !g_file_get_contents(path, &data, NULL, &error)) {
+		if (error && !g_error_matches(error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+			vs_warning("vmIndex map %s: %s", path, error->message);
+		return m;
+	}
+	g_auto(GStrv) lines = g_strsplit(data, "\n", -1);
+	for (int i = 0; lines[i]; i++) {
+		char *line = g_strstrip(lines[i]);
+		char uuid[64];
+		int idx;
+		if (!*line || *line == '#')
+			continue;
+		if (sscanf(line, "next %d", &idx) == 1 && idx > 0) {
+			m->next = MAX(m->next, idx);
+			continue;
+		}
+		if (sscanf(line, "%d %63s", &idx, uuid) != 2 || idx <= 0 || !valid_uuid(uuid)) {
+			vs_warning("vmIndex map %s:%d: malformed line skipped", path, i + 1);
+			continue;
+		}
+		g_hash_table_replace(m->by_uuid, g_ascii_strdown(uuid, -1), GINT_TO_POINTER(idx));
+		m->next = MAX(m->next, idx + 1);
+	}
+	return m;
+}
+
+/** vs_vm_index_free: frees the map (without saving). */
+void vs_vm_index_free(vs_vm_index *m)
+{
+	if (!m)
+		return;
+	g_hash_table_destroy(m->by_uuid);
+	g_free(m->path);
+	g_free(m);
+}
+
+/** vs_vm_index_lookup: the index of @uuid_str, 0 when unknown. */
+int vs_vm_index_lookup(const vs_vm_index *m, const char *uuid_str)
+{
+	g_autofree char *key = g_ascii_strdown(uuid_str, -1);
+	return GPOINTER_TO_INT(g_hash_table_lookup(m->by_uuid, key));
+}
+
+static bool index_in_use(const vs_vm_index *m, int idx)
+{
+	GHashTableIter it;
+	gpointer v;
+	g_hash_table_iter_init(&it, m->by_uuid);
+	while (g_hash_table_iter_next(&it, NULL, &v))
+		if (GPOINTER_TO_INT(v) == idx)
+			return true;
+	return false;
+}
+
+/** vs_vm_index_get: the index of @uuid_str, assigned now if it has none. */
+int vs_vm_index_get(vs_vm_index *m, const char *uuid_str)
+{
+	int idx = vs_vm_index_lookup(m, uuid_str);
+	if (idx > 0)
+		return idx;
+	/* Indices only collide after 2^31 assignments wrapped; checking is cheap. */
+	for (;;) {
+		if (m->next >= G_MAXINT32)
+			m->next = 1;
+		if (!index_in_use(m, m->next))
+			break;
+		m->next++;
+	}
+	idx = m->next++;
+	g_hash_table_replace(m->by_uuid, g_ascii_strdown(uuid_str, -1), GINT_TO_POINTER(idx));
+	m->dirty = true;
+	return idx;
+}
+
+/** vs_vm_index_forget: drops @uuid_str (its domain no longer exists). */
+void vs_vm_index_forget(vs_vm_index *m, const char *uuid_str)
+{
+	g_autofree char *key = g_ascii_strdown(uuid_str, -1);
+	if (g_hash_table_remove(m->by_uuid, key))
+		m->dirty = true;
+}
+
+/** vs_vm_index_retain: drops every UUID that is not a key of @alive. */
+void vs_vm_index_retain(vs_vm_index *m, GHashTable *alive)
+{
+	GHashTableIter it;
+	gpointer k;
+	g_hash_table_iter_init(&it, m->by_uuid);
+	while (g_hash_table_iter_next(&it, &k, NULL)) {
+		if (!g_hash_table_contains(alive, k)) {
+			g_hash_table_iter_remove(&it);
+			m->dirty = true;
+		}
+	}
+}
+
+static gint by_index(gconstpointer a, gconstpointer b, gpointer user)
+{
+	GHashTable *h = user;
+	return GPOINTER_TO_INT(g_hash_table_lookup(h, a)) -
+	       GPOINTER_TO_INT(g_hash_table_lookup(h, b));
+}
+
+/**
+ * vs_vm_index_save:
+ * Writes the map to a temporary file next to it, fsyncs and renames, so a
+ * crash leaves either the old or the new map, never half of one.
+ */
+bool vs_vm_index_save(vs_vm_index *m)
+{
+	if (!m->dirty || !m->path)
+		return true;
+	GString *out = g_string_new("# virtscale-snmp vmIndex map: INDEX UUID\n");
+	g_string_append_printf(out, "next %d\n", m->next);
+	GList *keys =
+	    g_list_sort_with_data(g_hash_table_get_keys(m->by_uuid), by_index, m->by_uuid);
+	for (GList *l = keys; l; l = l->next)
+		g_string_append_printf(out, "%d %s\n",
+		                       GPOINTER_TO_INT(g_hash_table_lookup(m->by_uuid, l->data)),
+		                       (char *)l->data);
+	g_list_free(keys);
+
+	g_autofree char *dir = g_path_get_dirname(m->path);
+	g_autofree char *tmp = g_strdup_printf("%s.tmp", m->path);
+	bool ok = false;
+	if (g_mkdir_with_parents(dir, 0755) < 0) {
+		vs_warning("vmIndex map: cannot create %s: %s", dir, g_strerror(errno));
+		goto out;
+	}
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		vs_warning("vmIndex map: cannot write %s: %s", tmp, g_strerror(errno));
+		goto out;
+	}
+	ssize_t w = write(fd, out->str, out->len);
+	if (w != (ssize_t)out->len || fsync(fd) < 0) {
+		vs_warning("vmIndex map: cannot write %s: %s", tmp, g_strerror(errno));
+		close(fd);
+		unlink(tmp);
+		goto out;
+	}
+	close(fd);
+	if (rename(tmp, m->path) < 0) {
+		vs_warning("vmIndex map: cannot rename to %s: %s", m->path, g_strerror(errno));
+		unlink(tmp);
+		goto out;
+	}
+	m->dirty = false;
+	ok = true;
+out:
+	g_string_free(out, TRUE);
+	return ok;
+}
