@@ -1,0 +1,177 @@
+"""nginx driver against a real nginx (Debian 1.22) on 127.0.0.1 and real HTTP
+backends on 127.0.0.2-4: requests follow add / drain / remove, least_conn
+really balances by connections, a failing `nginx -t` or reload leaves the old
+config serving and the file restored, hostile addresses are refused."""
+import os
+import threading
+import time
+
+import pytest
+
+import lb_bed
+import vstest
+from lb_bed import Backend, Nginx, lb_tool, list_members, spread
+
+pytestmark = pytest.mark.skipif(not os.path.exists("/usr/sbin/nginx"), reason="no nginx")
+
+
+@pytest.fixture
+def backends():
+    bs = [Backend(f"127.0.0.{i}") for i in (2, 3, 4)]
+    yield bs
+    for b in bs:
+        b.stop()
+
+
+def test_add_drain_remove_follow_requests(tmp_path, daemons, backends):
+    a, b, _ = backends
+    ng = Nginx(tmp_path, daemons)
+    assert spread(ng.url, 3) == {"HTTP 502": 3}  # only the placeholder
+
+    lb_tool(ng.config, "add", a.address, check=True)
+    assert spread(ng.url, 6) == {a.name: 6}
+    lb_tool(ng.config, "add", b.address, check=True)
+    assert spread(ng.url, 10) == {a.name: 5, b.name: 5}
+    assert list_members(ng.config) == {a.address: ("enabled", 0), b.address: ("enabled", 0)}
+
+    # A slow request in flight on b, then b drained: it completes, new ones go to a.
+    lb_tool(ng.config, "drain", a.address, check=True)
+    slow = {}
+    t = threading.Thread(target=lambda: slow.update(r=lb_bed.get(ng.url + "/slow?ms=2500")))
+    t.start()
+    vstest.wait_for(lambda: b.active == 1, 5, what="slow request on b")
+    lb_tool(ng.config, "enable", a.address, check=True)
+    workers_before = ng.workers()
+    lb_tool(ng.config, "drain", b.address, check=True)
+    assert ng.workers() != workers_before
+    assert "127.0.0.3:19510 down; # draining" in ng.upstream_text()
+    a.reset(), b.reset()
+    assert spread(ng.url, 10) == {a.name: 10}
+    assert b.hits == 0 and b.active == 1
+    # State survives across driver instances: the file is the state.
+    assert list_members(ng.config)[b.address] == ("draining", 1)
+    r = lb_tool(ng.config, "-t", "1", "wait-drained", b.address, check=False)
+    assert "error[timeout]" in r.stderr
+    start = time.monotonic()
+    lb_tool(ng.config, "-t", "10", "wait-drained", b.address, check=True)
+    assert time.monotonic() - start < 4
+    t.join(5)
+    assert slow["r"] == (200, b.name)  # the in-flight request completed
+
+    lb_tool(ng.config, "remove", b.address, check=True)
+    assert b.address not in ng.upstream_text()
+    assert spread(ng.url, 6) == {a.name: 6} and b.hits == 0
+
+    # Unchanged content: no file write, no reload.
+    workers = ng.workers()
+    mtime = os.stat(ng.upstream_file).st_mtime_ns
+    lb_tool(ng.config, "add", a.address, check=True)
+    assert ng.workers() == workers and os.stat(ng.upstream_file).st_mtime_ns == mtime
+
+    # Disabled: added but no traffic; remove of the last member: placeholder.
+    lb_tool(ng.config, "add-disabled", b.address, check=True)
+    assert "127.0.0.3:19510 down; # disabled" in ng.upstream_text()
+    assert spread(ng.url, 4) == {a.name: 4}
+    lb_tool(ng.config, "remove", a.address, check=True)
+    lb_tool(ng.config, "remove", b.address, check=True)
+    assert ng.upstream_text() == lb_bed.NGINX_PLACEHOLDER
+    assert spread(ng.url, 2) == {"HTTP 502": 2}
+
+
+def test_weight_backup_rendered_and_applied(tmp_path, daemons, backends):
+    a, b, c = backends
+    ng = Nginx(tmp_path, daemons, extra="max_conns = 50\nzone = webzone")
+    for x in (a, b, c):
+        lb_tool(ng.config, "add", x.address, check=True)
+    lb_tool(ng.config, "weight", a.address, "3", check=True)
+    lb_tool(ng.config, "backup", c.address, "on", check=True)
+    text = ng.upstream_text()
+    assert "\tzone webzone 64k;\n" in text
+    assert "\tserver 127.0.0.2:19510 weight=3 max_conns=50; # enabled\n" in text
+    assert "\tserver 127.0.0.4:19510 max_conns=50 backup; # enabled\n" in text
+    assert spread(ng.url, 8) == {a.name: 6, b.name: 2}  # backup idle, weight 3:1
+    r = lb_tool(ng.config, "weight", a.address, "0", check=False)
+    assert "error[invalid]" in r.stderr
+
+
+def concurrent_split(url, slow_backend, n=12):
+    """Fires n staggered concurrent requests; returns hits of slow_backend."""
+    slow_backend.reset()
+    threads = [threading.Thread(target=lb_bed.get, args=(url,)) for _ in range(n)]
+    for t in threads:
+        t.start()
+        time.sleep(0.03)
+    for t in threads:
+        t.join(10)
+    return slow_backend.hits
+
+
+def test_least_conn_versus_round_robin(tmp_path, daemons):
+    slow = Backend("127.0.0.2", name="slow", delay_ms=900)
+    fast = Backend("127.0.0.3", name="fast")
+    try:
+        ng = Nginx(tmp_path, daemons)
+        lb_tool(ng.config, "add", slow.address, check=True)
+        lb_tool(ng.config, "add", fast.address, check=True)
+        assert "least_conn" not in ng.upstream_text()
+        rr_hits = concurrent_split(ng.url, slow)
+        ng.set_method("least_conn")
+        lb_tool(ng.config, "add", slow.address, check=True)  # re-rendered with the method
+        assert "upstream web {\n\tleast_conn;\n" in ng.upstream_text()
+        time.sleep(1)  # the round-robin requests are over
+        lc_hits = concurrent_split(ng.url, slow)
+        # Round-robin alternates whatever the backends' load; least_conn sends
+        # new requests to the backend with fewer open connections.
+        assert rr_hits == 6, rr_hits
+        assert lc_hits <= 2, lc_hits
+    finally:
+        slow.stop()
+        fast.stop()
+
+
+def test_failed_config_test_or_reload_restores(tmp_path, daemons, backends):
+    a, b, _ = backends
+    ng = Nginx(tmp_path, daemons)
+    lb_tool(ng.config, "add", a.address, check=True)
+    before = ng.upstream_text()
+    workers = ng.workers()
+
+    # A conflicting main config: `nginx -t` fails, the old file comes back.
+    conflict = os.path.join(ng.dir, "conf.d", "conflict.conf")
+    with open(conflict, "w") as f:
+        f.write("upstream web { server 127.0.0.1:9; }\n")
+    r = lb_tool(ng.config, "add", b.address, check=False)
+    assert "error[config-test]" in r.stderr and "duplicate upstream" in r.stderr
+    assert "restored" in r.stderr
+    assert ng.upstream_text() == before
+    assert ng.workers() == workers
+    assert spread(ng.url, 4) == {a.name: 4}  # old config keeps serving
+    assert not [f for f in os.listdir(os.path.dirname(conflict)) if ".tmp-" in f]
+    os.unlink(conflict)
+
+    # nginx not running: reload impossible, file restored.
+    ng.daemon.stop()
+    r = lb_tool(ng.config, "add", b.address, check=False)
+    assert "error[unreachable]" in r.stderr and "restored" in r.stderr
+    assert ng.upstream_text() == before
+
+
+def test_hostile_addresses_and_foreign_file(tmp_path, daemons, backends):
+    a = backends[0]
+    ng = Nginx(tmp_path, daemons)
+    lb_tool(ng.config, "add", a.address, check=True)
+    before = ng.upstream_text()
+    for bad in ["127.0.0.1:80;", "127.0.0.1:80; server 10.6.6.6:80", "web}:80", "a b:80",
+                "127.0.0.1:80\n}", "127.0.0.1:80 backup", "127.0.0.1", "127.0.0.1:99999",
+                "-bad.example:80", "[::1]:80;", "host:80#"]:
+        r = lb_tool(ng.config, "--", "add", bad, check=False)
+        assert "error[invalid]" in r.stderr, bad
+    assert ng.upstream_text() == before
+
+    # A file edited by hand is refused, not overwritten.
+    hand = before.replace("# enabled", "# enabled\n\tkeepalive 4;")
+    with open(ng.upstream_file, "w") as f:
+        f.write(hand)
+    r = lb_tool(ng.config, "add", "127.0.0.3:19510", check=False)
+    assert f"{ng.upstream_file}:4:" in r.stderr and "refusing" in r.stderr
+    assert ng.upstream_text() == hand
