@@ -1,3 +1,334 @@
-/* virtscaled.c - to be written */
+/*
+ * virtscaled.c - the actuator daemon: loads the configuration (exit 2 on
+ * any error, before anything starts), replays the journal, starts one state
+ * machine per pool, listens for notifications and runs the GMainLoop.
+ */
 #include "config.h"
-int main(void) { return 1; }
+
+#include "actuator.h"
+#include "vs-log.h"
+
+#include <errno.h>
+#include <glib-unix.h>
+#include <json-glib/json-glib.h>
+#include <libvirt/virterror.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+struct vs_act {
+	vs_config *cfg;
+	GMainLoop *loop;
+	vs_virt **hosts;
+	size_t n_hosts;
+	vs_journal *journal;
+	GMutex alloc_lock;
+	GPtrArray *machines; /* of vs_pool_machine*, config order */
+	GHashTable *by_name; /* pool name -> vs_pool_machine* */
+	vs_intake *intake;
+	vs_alerter *alerter;
+	vs_status_writer *status_writer;
+	bool status_dirty;
+};
+
+static void log_to_stderr(int priority, const char *message, void *opaque)
+{
+	static const char *names[] = {"emerg",   "alert",  "crit", "error",
+	                              "warning", "notice", "info", "debug"};
+	g_autoptr(GDateTime) now = g_date_time_new_now_local();
+	g_autofree char *ts = g_date_time_format(now, "%H:%M:%S.%f");
+	fprintf(stderr, "%.12s virtscaled[%d] %s: %s\n", ts, getpid(), names[priority & 7],
+	        message);
+}
+
+static void log_to_syslog(int priority, const char *message, void *opaque)
+{
+	syslog(priority, "%s", message);
+}
+
+static vs_status *build_status(vs_act *act)
+{
+	vs_status *s = vs_status_new();
+	s->time = (double)g_get_real_time() / 1e6;
+	s->pid = getpid();
+	for (guint i = 0; i < act->machines->len; i++)
+		g_ptr_array_add(s->pools, vs_pool_machine_status(act->machines->pdata[i]));
+	return s;
+}
+
+/** vs_act_status_changed: the status file is rewritten soon (coalesced). */
+void vs_act_status_changed(vs_act *act)
+{
+	act->status_dirty = true;
+}
+
+static gboolean status_flush(gpointer data)
+{
+	vs_act *act = data;
+	if (act->status_dirty) {
+		act->status_dirty = false;
+		vs_status_writer_post(act->status_writer, build_status(act));
+	}
+	return G_SOURCE_CONTINUE;
+}
+
+/** vs_act_alert: queues an administrator alert (never blocks). */
+void vs_act_alert(vs_act *act, vs_alert_kind kind, const char *pool, const char *step,
+                  const char *error, const char *summary)
+{
+	if (!act->alerter)
+		return;
+	vs_alert a = {.kind = kind,
+	              .pool = (char *)pool,
+	              .step = (char *)step,
+	              .error = (char *)error,
+	              .summary = (char *)summary,
+	              .details = (char *)"",
+	              .time = (double)g_get_real_time() / 1e6};
+	if (!vs_alerter_post(act->alerter, &a))
+		vs_warning("alert queue full: alert for pool %s dropped", pool ? pool : "-");
+}
+
+/* The status reply: status.json plus the intake counters. */
+static char *status_reply(vs_act *act)
+{
+	g_autoptr(vs_status) s = build_status(act);
+	g_autofree char *json = vs_status_to_json(s);
+	g_autoptr(JsonParser) p = json_parser_new();
+	if (!json || !json_parser_load_from_data(p, json, -1, NULL))
+		return g_strdup("{\"v\":1,\"ok\":false,\"error\":\"status unavailable\"}");
+	JsonNode *root = json_parser_get_root(p);
+	JsonObject *o = json_node_get_object(root);
+	const vs_intake_stats *st = vs_intake_get_stats(act->intake);
+	JsonObject *io = json_object_new();
+	json_object_set_int_member(io, "connections", (gint64)st->connections);
+	json_object_set_int_member(io, "lines", (gint64)st->lines);
+	json_object_set_int_member(io, "accepted", (gint64)st->accepted);
+	json_object_set_int_member(io, "malformed", (gint64)st->malformed);
+	json_object_set_int_member(io, "oversized", (gint64)st->oversized);
+	json_object_set_int_member(io, "invalid_utf8", (gint64)st->invalid_utf8);
+	json_object_set_int_member(io, "unknown_pool", (gint64)st->unknown_pool);
+	json_object_set_int_member(io, "status_requests", (gint64)st->status_requests);
+	json_object_set_int_member(io, "scale_requests", (gint64)st->scale_requests);
+	json_object_set_object_member(o, "intake", io);
+	json_object_set_boolean_member(o, "ok", TRUE);
+	g_autoptr(JsonGenerator) gen = json_generator_new();
+	json_generator_set_root(gen, root);
+	return json_generator_to_data(gen, NULL);
+}
+
+static char *handle_notification(const vs_notification *n, void *opaque)
+{
+	vs_act *act = opaque;
+	vs_pool_machine *m = n->pool[0] ? g_hash_table_lookup(act->by_name, n->pool) : NULL;
+	switch (n->type) {
+	case VS_NOTIFY_STATUS:
+		return status_reply(act);
+	case VS_NOTIFY_SCALE: {
+		g_autoptr(GError) err = NULL;
+		if (!m || n->desired < 0 ||
+		    !vs_pool_machine_set_target(m, (unsigned)n->desired, &err)) {
+			g_autoptr(JsonBuilder) b = json_builder_new();
+			json_builder_begin_object(b);
+			json_builder_set_member_name(b, "v");
+			json_builder_add_int_value(b, 1);
+			json_builder_set_member_name(b, "ok");
+			json_builder_add_boolean_value(b, FALSE);
+			json_builder_set_member_name(b, "error");
+			json_builder_add_string_value(b, err ? err->message : "no desired count");
+			json_builder_end_object(b);
+			g_autoptr(JsonGenerator) gen = json_generator_new();
+			JsonNode *root = json_builder_get_root(b);
+			json_generator_set_root(gen, root);
+			json_node_unref(root);
+			return json_generator_to_data(gen, NULL);
+		}
+		vs_act_status_changed(act);
+		return g_strdup_printf("{\"v\":1,\"ok\":true,\"pool\":\"%s\",\"desired\":%d}",
+		                       n->pool, n->desired);
+	}
+	case VS_NOTIFY_POOL:
+	case VS_NOTIFY_THRESHOLD:
+		if (m) {
+			vs_debug("pool %s: %s from %s", n->pool, n->state,
+			         n->source[0] ? n->source : "?");
+			vs_pool_machine_notify(m, n);
+		}
+		return NULL;
+	}
+	return NULL;
+}
+
+static gboolean tick(gpointer data)
+{
+	vs_act *act = data;
+	for (guint i = 0; i < act->machines->len; i++)
+		vs_pool_machine_tick(act->machines->pdata[i]);
+	return G_SOURCE_CONTINUE;
+}
+
+static gboolean on_quit_signal(gpointer data)
+{
+	vs_act *act = data;
+	vs_notice("stopping: waiting for running actions to finish");
+	g_main_loop_quit(act->loop);
+	return G_SOURCE_CONTINUE;
+}
+
+static gpointer libvirt_event_thread(gpointer data)
+{
+	for (;;)
+		if (virEventRunDefaultImpl() < 0)
+			g_usleep(100 * 1000);
+	return NULL;
+}
+
+/* libvirt errors are reported through GErrors; its default handler would
+ * print every expected miss (a name lookup, no metadata) on stderr. */
+static void quiet_libvirt_errors(void *opaque, virErrorPtr err)
+{
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+	        "usage: virtscaled [-f] [-d] [-c FILE]\n"
+	        "  -f        stay in the foreground, log to stderr\n"
+	        "  -d        debug logging\n"
+	        "  -c FILE   configuration (default %s)\n",
+	        VS_DEFAULT_CONFIG_FILE);
+}
+
+int main(int argc, char **argv)
+{
+	const char *config_path = VS_DEFAULT_CONFIG_FILE;
+	bool foreground = false, debug = false;
+	int opt;
+	signal(SIGPIPE, SIG_IGN);
+	while ((opt = getopt(argc, argv, "fdc:hV")) != -1) {
+		switch (opt) {
+		case 'f':
+			foreground = true;
+			break;
+		case 'd':
+			debug = true;
+			break;
+		case 'c':
+			config_path = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("virtscaled %s\n", PACKAGE_VERSION);
+			return 0;
+		default:
+			usage(stderr);
+			return VS_EXIT_CONFIG;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return VS_EXIT_CONFIG;
+	}
+	vs_act act = {0};
+	act.cfg = vs_config_load_or_exit("virtscaled", config_path);
+	if (foreground) {
+		vs_log_set_handler(log_to_stderr, NULL);
+	} else {
+		if (daemon(0, 0) != 0) {
+			fprintf(stderr, "virtscaled: daemon: %s\n", g_strerror(errno));
+			return 1;
+		}
+		openlog("virtscaled", LOG_PID, LOG_DAEMON);
+		vs_log_set_handler(log_to_syslog, NULL);
+	}
+	vs_log_set_level(debug ? LOG_DEBUG : LOG_INFO);
+
+	virSetErrorFunc(NULL, quiet_libvirt_errors);
+	if (virInitialize() < 0 || virEventRegisterDefaultImpl() < 0) {
+		vs_error("cannot initialize libvirt");
+		return 1;
+	}
+	g_thread_unref(g_thread_new("vs-libvirt-events", libvirt_event_thread, NULL));
+
+	g_autoptr(GError) err = NULL;
+	act.journal = vs_journal_open(act.cfg->state_dir, &err);
+	if (!act.journal) {
+		vs_error("journal: %s", err->message);
+		return 1;
+	}
+	g_autoptr(GPtrArray) pending = vs_journal_pending(act.journal, NULL);
+	if (pending->len)
+		vs_notice("journal: %u unfinished operation(s) from a previous run; reconciling",
+		          pending->len);
+	for (char **h = act.cfg->hosts; h && *h; h++)
+		act.n_hosts++;
+	act.hosts = g_new0(vs_virt *, act.n_hosts + 1);
+	for (size_t i = 0; i < act.n_hosts; i++)
+		act.hosts[i] = vs_virt_new(act.cfg->hosts[i]);
+	g_mutex_init(&act.alloc_lock);
+
+	act.alerter = vs_alerter_new(act.cfg, &err);
+	if (!act.alerter || !vs_alerter_start(act.alerter, &err)) {
+		vs_warning("alerts disabled: %s", err ? err->message : "?");
+		g_clear_error(&err);
+		if (act.alerter)
+			vs_alerter_free(act.alerter);
+		act.alerter = NULL;
+	}
+	act.status_writer = vs_status_writer_new(act.cfg->state_dir);
+	act.machines = g_ptr_array_new();
+	act.by_name = g_hash_table_new(g_str_hash, g_str_equal);
+	for (guint i = 0; i < act.cfg->pools->len; i++) {
+		const vs_pool_config *p = act.cfg->pools->pdata[i];
+		vs_worker_ctx *w = g_new0(vs_worker_ctx, 1);
+		w->cfg = act.cfg;
+		w->pool = p;
+		w->hosts = act.hosts;
+		w->n_hosts = act.n_hosts;
+		w->journal = act.journal;
+		w->alloc_lock = &act.alloc_lock;
+		w->lb = vs_lb_open(act.cfg, p, &err);
+		if (!w->lb) {
+			vs_error("pool %s: %s", p->name, err->message);
+			return 1;
+		}
+		vs_pool_machine *m = vs_pool_machine_new(&act, p, w);
+		g_ptr_array_add(act.machines, m);
+		g_hash_table_insert(act.by_name, p->name, m);
+	}
+	act.intake = vs_intake_new(act.cfg, handle_notification, &act, &err);
+	if (!act.intake) {
+		vs_error("socket: %s", err->message);
+		return 1;
+	}
+	act.loop = g_main_loop_new(NULL, FALSE);
+	g_unix_signal_add(SIGTERM, on_quit_signal, &act);
+	g_unix_signal_add(SIGINT, on_quit_signal, &act);
+	g_timeout_add(1000, tick, &act);
+	g_timeout_add(100, status_flush, &act);
+	vs_notice("listening on %s; %u pool(s), %zu host(s)", act.cfg->actuator_socket,
+	          act.machines->len, act.n_hosts);
+	tick(&act);
+	vs_act_status_changed(&act);
+	g_main_loop_run(act.loop);
+
+	vs_intake_free(act.intake);
+	for (guint i = 0; i < act.machines->len; i++)
+		vs_pool_machine_stop(act.machines->pdata[i]);
+	act.status_dirty = true;
+	status_flush(&act);
+	for (guint i = 0; i < act.machines->len; i++)
+		vs_pool_machine_free(act.machines->pdata[i]);
+	vs_status_writer_free(act.status_writer);
+	if (act.alerter) {
+		vs_alerter_stop(act.alerter);
+		vs_alerter_free(act.alerter);
+	}
+	vs_journal_close(act.journal);
+	vs_notice("stopped");
+	return 0;
+}

@@ -8,7 +8,7 @@ PACKAGES=(
 	# build
 	autoconf automake libtool pkg-config make gcc check
 	libglib2.0-dev libjson-glib-dev libvirt-dev libsnmp-dev libcurl4-openssl-dev libesmtp-dev
-	collectd-dev
+	collectd-dev libxml2-dev
 	# hypervisor
 	libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils
 	# SNMP master, trap receiver, tools, MIB linter
