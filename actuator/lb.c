@@ -71,7 +71,10 @@ static bool lb_check_address(const char *address, GError **error)
 {
 	if (address && vs_valid_host_port(address))
 		return true;
-	g_set_error(error, VS_LB_ERROR, VS_LB_ERROR_INVALID, "invalid backend address");
+	char shown[128];
+	vs_sanitize_line(address ? address : "(none)", shown, sizeof(shown));
+	g_set_error(error, VS_LB_ERROR, VS_LB_ERROR_INVALID,
+	            "invalid backend address \"%s\": expected host:port or [IPv6]:port", shown);
 	return false;
 }
 
