@@ -283,8 +283,11 @@ bool vs_alerter_post(vs_alerter *a, const vs_alert *alert)
 	double now = now_s();
 	bool ok = true;
 
-	if (!a->cfg->mail_server) {
-		log_alert(LOG_WARNING, "(mail disabled)", alert, 1);
+	if (!a->cfg->mail_server ||
+	    (alert->kind == VS_ALERT_RECOVERED && !a->cfg->mail_notify_recovered)) {
+		/* no server, or recovery mails not wanted: the log is the record */
+		log_alert(LOG_WARNING, a->cfg->mail_server ? "(not mailed)" : "(mail disabled)",
+		          alert, 1);
 		g_mutex_lock(&a->lock);
 		a->stats.queued++;
 		g_mutex_unlock(&a->lock);

@@ -41,6 +41,9 @@ typedef struct send_ctx {
 	char *password;
 	char *tls_problem;
 	bool tls_ok;
+	bool in_auth;     /* monitor: inside the AUTH exchange */
+	bool debug;       /* VS_MAIL_DEBUG: log the dialogue */
+	char *last_reply; /* the server's last answer line */
 } send_ctx;
 
 static int auth_interact(auth_client_request_t request, char **result, int fields, void *arg)
@@ -71,6 +74,8 @@ static void event_cb(smtp_session_t session, int event, void *arg, ...)
 
 	(void)session;
 	va_start(ap, arg);
+	if (c->debug)
+		vs_log(LOG_NOTICE, "smtp event %d", event);
 	switch (event) {
 	case SMTP_EV_INVALID_PEER_CERTIFICATE: {
 		long result = va_arg(ap, long);
@@ -102,6 +107,41 @@ static void event_cb(smtp_session_t session, int event, void *arg, ...)
 		break;
 	}
 	va_end(ap);
+}
+
+/*
+ * The SMTP dialogue, logged when VS_MAIL_DEBUG is set. The AUTH exchange is
+ * hidden: what the client writes from "AUTH" until the server's final
+ * answer carries the credentials.
+ */
+static void monitor_cb(const char *buf, int len, int writing, void *arg)
+{
+	send_ctx *c = arg;
+	bool *in_auth = &c->in_auth;
+
+	if (writing == SMTP_CB_HEADERS)
+		return;
+	if (len > 0 && buf[len - 1] == '\n')
+		len--;
+	if (len > 0 && buf[len - 1] == '\r')
+		len--;
+	if (writing && len >= 5 && g_ascii_strncasecmp(buf, "AUTH ", 5) == 0)
+		*in_auth = true;
+	if (writing && *in_auth) {
+		if (c->debug)
+			vs_log(LOG_NOTICE, "smtp > (authentication data hidden)");
+		return;
+	}
+	if (!writing && len > 0 && buf[0] != '3')
+		*in_auth = false;
+	if (!writing) {
+		g_free(c->last_reply);
+		c->last_reply = g_strndup(buf, (gsize)MAX(len, 0));
+		g_strdelimit(c->last_reply, "\r\n", ' ');
+	}
+	if (!c->debug)
+		return;
+	vs_log(LOG_NOTICE, "smtp %s %.*s", writing ? ">" : "<", len, buf);
 }
 
 /* Reads the password file: first line, without the line end; warns if others can read it. */
@@ -160,6 +200,13 @@ static SSL_CTX *make_tls_ctx(void)
 	if (!ctx)
 		return NULL;
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	/*
+	 * libesmtp 1.1 reads TLS from a non-blocking socket and takes the
+	 * SSL_ERROR_WANT_READ that follows a TLS 1.3 NewSessionTicket record
+	 * for a dropped connection (seen here on about half the sessions with
+	 * aiosmtpd): stay with TLS 1.2, which has no post-handshake records.
+	 */
+	SSL_CTX_set_max_proto_version(ctx, TLS1_2_VERSION);
 	/* the chain is checked by libesmtp through the event callback */
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
 	if (SSL_CTX_set_default_verify_paths(ctx) != 1)
@@ -293,6 +340,8 @@ void vs_mail_deliver(const vs_config *cfg, const char *message, const char *cons
 	smtp_set_server(session, cfg->mail_server);
 	set_timeouts(session, cfg->mail_timeout);
 	smtp_set_eventcb(session, event_cb, &c);
+	c.debug = g_getenv("VS_MAIL_DEBUG") != NULL;
+	smtp_set_monitorcb(session, monitor_cb, &c, 0);
 	if (cfg->mail_starttls != VS_STARTTLS_NO) {
 		tls = make_tls_ctx();
 		if (tls)
@@ -331,6 +380,18 @@ void vs_mail_deliver(const vs_config *cfg, const char *message, const char *cons
 	}
 	g_ptr_array_set_size(result->deferred, 0);
 	collect(msg, recipients, rcpt, result, report);
+	if (result->message_code == 0 && result->outcome != VS_MAIL_SENT) {
+		/* the dialogue stopped before DATA (e.g. AUTH refused): say where */
+		char ebuf[256];
+		int en = smtp_errno();
+		g_autofree char *t =
+		    g_strdup_printf("no transfer (%s), server's last answer: %s",
+		                    en ? smtp_strerror(en, ebuf, sizeof(ebuf)) : "session ended",
+		                    c.last_reply ? c.last_reply : "(none)");
+		g_free(result->message_text);
+		result->message_text = g_steal_pointer(&t);
+		g_string_append_printf(report, "%s\n", result->message_text);
+	}
 	if (c.tls_problem && result->outcome != VS_MAIL_SENT) {
 		char *t = g_strdup_printf("%s (%s)", result->message_text, c.tls_problem);
 		g_free(result->message_text);
@@ -347,6 +408,7 @@ out:
 	if (tls)
 		SSL_CTX_free(tls);
 	g_free(c.tls_problem);
+	g_free(c.last_reply);
 	if (c.password) {
 		memset(c.password, 0, strlen(c.password));
 		g_free(c.password);
