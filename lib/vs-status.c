@@ -1,2 +1,577 @@
-/* vs-status.c - to be implemented */
+/*
+ * vs-status.c - the actuator's published state, STATE_DIR/status.json.
+ *
+ * virtscaled rewrites it after every change; virtscale-snmp, the collectd
+ * plugin and virtscalectl read it. Writers replace it atomically (temp file
+ * in the same directory, fsync, rename, fsync of the directory) so a reader
+ * sees the old or the new file, never half of one, even across a crash.
+ * Readers validate what they read: the file may be stale, hand-edited or
+ * truncated by a full disk. Unknown members are ignored so an older reader
+ * keeps working with a newer writer; known members must have the right type.
+ */
 #include "config.h"
+
+#include "vs-status.h"
+#include "vs-notify.h"
+#include "vs-validate.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+#include <math.h>
+#include <string.h>
+#include <unistd.h>
+
+#define STATUS_VERSION    1
+#define STATUS_MAX_FILE   (16 * 1024 * 1024)
+#define STATUS_MAX_STRING 1024
+
+enum { VS_STATUS_ERROR_INVALID = 1, VS_STATUS_ERROR_IO = 2 };
+
+static G_DEFINE_QUARK(vs - status - error - quark, vs_status_error)
+
+    static void instance_status_free(gpointer data)
+{
+	vs_instance_status *i = data;
+
+	if (!i)
+		return;
+	g_free(i->name);
+	g_free(i->state);
+	g_free(i->address);
+	g_free(i->lb);
+	g_free(i);
+}
+
+/**
+ * vs_status_new:
+ *
+ * Returns an empty status (no pools, time 0, pid 0); free with vs_status_free().
+ */
+vs_status *vs_status_new(void)
+{
+	vs_status *s = g_new0(vs_status, 1);
+
+	s->pools = g_ptr_array_new_with_free_func((GDestroyNotify)vs_pool_status_free);
+	return s;
+}
+
+/**
+ * vs_status_free:
+ * @s: a status or NULL
+ *
+ * Frees @s, its pools and their instances.
+ */
+void vs_status_free(vs_status *s)
+{
+	if (!s)
+		return;
+	g_ptr_array_free(s->pools, TRUE);
+	g_free(s);
+}
+
+/**
+ * vs_pool_status_new:
+ * @name: the pool's name
+ *
+ * Returns a pool status with phase "idle", last action and result "none",
+ * an empty last error and no instances. The caller adds it to a vs_status
+ * (which then owns it) or frees it with vs_pool_status_free().
+ */
+vs_pool_status *vs_pool_status_new(const char *name)
+{
+	vs_pool_status *p = g_new0(vs_pool_status, 1);
+
+	p->name = g_strdup(name);
+	p->phase = g_strdup("idle");
+	p->last_action = g_strdup("none");
+	p->last_result = g_strdup("none");
+	p->last_error = g_strdup("");
+	p->instances = g_ptr_array_new_with_free_func(instance_status_free);
+	return p;
+}
+
+/**
+ * vs_pool_status_free:
+ * @p: a pool status or NULL
+ *
+ * Frees @p and its instances.
+ */
+void vs_pool_status_free(vs_pool_status *p)
+{
+	if (!p)
+		return;
+	g_free(p->name);
+	g_free(p->phase);
+	g_free(p->last_action);
+	g_free(p->last_result);
+	g_free(p->last_error);
+	g_ptr_array_free(p->instances, TRUE);
+	g_free(p);
+}
+
+/**
+ * vs_status_find_pool:
+ * @s: a status
+ * @name: pool name
+ *
+ * Returns the pool called @name, or NULL.
+ */
+const vs_pool_status *vs_status_find_pool(const vs_status *s, const char *name)
+{
+	if (!s || !name)
+		return NULL;
+	for (guint i = 0; i < s->pools->len; i++) {
+		const vs_pool_status *p = s->pools->pdata[i];
+
+		if (g_strcmp0(p->name, name) == 0)
+			return p;
+	}
+	return NULL;
+}
+
+/* ---- writing ---------------------------------------------------------------- */
+
+static void put_string(JsonBuilder *b, const char *name, const char *value)
+{
+	json_builder_set_member_name(b, name);
+	if (value)
+		json_builder_add_string_value(b, value);
+	else
+		json_builder_add_null_value(b);
+}
+
+static void put_int(JsonBuilder *b, const char *name, gint64 value)
+{
+	json_builder_set_member_name(b, name);
+	json_builder_add_int_value(b, value);
+}
+
+static void put_double(JsonBuilder *b, const char *name, double value)
+{
+	json_builder_set_member_name(b, name);
+	json_builder_add_double_value(b, isfinite(value) ? value : 0);
+}
+
+static void put_instance(JsonBuilder *b, const vs_instance_status *i)
+{
+	json_builder_begin_object(b);
+	put_string(b, "name", i->name);
+	put_string(b, "state", i->state);
+	put_string(b, "address", i->address);
+	put_string(b, "lb", i->lb);
+	put_int(b, "sessions", i->sessions);
+	json_builder_end_object(b);
+}
+
+static void put_pool(JsonBuilder *b, const vs_pool_status *p)
+{
+	json_builder_begin_object(b);
+	put_string(b, "name", p->name);
+	put_int(b, "desired", p->desired);
+	put_int(b, "actual", p->actual);
+	put_string(b, "phase", p->phase);
+	put_int(b, "cooldown_left", p->cooldown_left);
+	put_string(b, "last_action", p->last_action);
+	put_string(b, "last_result", p->last_result);
+	put_double(b, "last_time", p->last_time);
+	put_string(b, "last_error", p->last_error);
+	/* counters stay far below 2^63; clamp so a corrupt value cannot wrap */
+	put_int(b, "scale_outs", (gint64)MIN(p->scale_outs, (uint64_t)G_MAXINT64));
+	put_int(b, "scale_ins", (gint64)MIN(p->scale_ins, (uint64_t)G_MAXINT64));
+	put_int(b, "failures", (gint64)MIN(p->failures, (uint64_t)G_MAXINT64));
+	put_int(b, "alerts", (gint64)MIN(p->alerts, (uint64_t)G_MAXINT64));
+	json_builder_set_member_name(b, "instances");
+	json_builder_begin_array(b);
+	for (guint i = 0; p->instances && i < p->instances->len; i++)
+		put_instance(b, p->instances->pdata[i]);
+	json_builder_end_array(b);
+	json_builder_end_object(b);
+}
+
+/**
+ * vs_status_to_json:
+ * @s: a status
+ *
+ * Serializes @s as indented JSON ending with a newline (people read this
+ * file too). Free with g_free().
+ */
+char *vs_status_to_json(const vs_status *s)
+{
+	g_autoptr(JsonBuilder) b = json_builder_new();
+	g_autoptr(JsonGenerator) gen = json_generator_new();
+	g_autoptr(JsonNode) root = NULL;
+	g_autofree char *text = NULL;
+
+	json_builder_begin_object(b);
+	put_int(b, "v", STATUS_VERSION);
+	put_double(b, "time", s->time);
+	put_int(b, "pid", s->pid);
+	json_builder_set_member_name(b, "pools");
+	json_builder_begin_array(b);
+	for (guint i = 0; i < s->pools->len; i++)
+		put_pool(b, s->pools->pdata[i]);
+	json_builder_end_array(b);
+	json_builder_end_object(b);
+	root = json_builder_get_root(b);
+	json_generator_set_root(gen, root);
+	json_generator_set_pretty(gen, TRUE);
+	json_generator_set_indent(gen, 1);
+	json_generator_set_indent_char(gen, '\t');
+	text = json_generator_to_data(gen, NULL);
+	return g_strconcat(text, "\n", NULL);
+}
+
+static bool write_all(int fd, const char *data, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, data, len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return false;
+		}
+		data += n;
+		len -= (size_t)n;
+	}
+	return true;
+}
+
+static bool io_error(GError **error, const char *what, const char *path, int err)
+{
+	g_set_error(error, vs_status_error_quark(), VS_STATUS_ERROR_IO, "%s %s: %s", what, path,
+	            g_strerror(err));
+	return false;
+}
+
+/**
+ * vs_status_write:
+ * @s: the status
+ * @state_dir: directory of status.json
+ * @error: set on failure
+ *
+ * Replaces @state_dir/status.json atomically: the JSON goes into a temp
+ * file in the same directory, which is fsync'ed and renamed over the old
+ * file; the directory is then fsync'ed so the rename survives a crash. On
+ * failure the old file is intact and the temp file is removed.
+ */
+bool vs_status_write(const vs_status *s, const char *state_dir, GError **error)
+{
+	g_autofree char *json = vs_status_to_json(s);
+	g_autofree char *path = g_build_filename(state_dir, VS_STATUS_FILE, NULL);
+	g_autofree char *tmp = g_build_filename(state_dir, "." VS_STATUS_FILE ".XXXXXX", NULL);
+	int fd, dfd, err;
+
+	fd = g_mkstemp_full(tmp, O_WRONLY | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return io_error(error, "cannot create", tmp, errno);
+	if (!write_all(fd, json, strlen(json)) || fsync(fd) < 0) {
+		err = errno;
+		close(fd);
+		g_unlink(tmp);
+		return io_error(error, "cannot write", tmp, err);
+	}
+	if (close(fd) < 0) {
+		err = errno;
+		g_unlink(tmp);
+		return io_error(error, "cannot write", tmp, err);
+	}
+	if (rename(tmp, path) < 0) {
+		err = errno;
+		g_unlink(tmp);
+		return io_error(error, "cannot rename to", path, err);
+	}
+	dfd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return io_error(error, "cannot open", state_dir, errno);
+	if (fsync(dfd) < 0) {
+		err = errno;
+		close(dfd);
+		return io_error(error, "cannot sync", state_dir, err);
+	}
+	close(dfd);
+	return true;
+}
+
+/* ---- reading ----------------------------------------------------------------- */
+
+typedef struct reader {
+	GError **error;
+	const char *where; /* "pools[2]" etc. for messages */
+} reader;
+
+static bool invalid(GError **error, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+
+static bool invalid(GError **error, const char *fmt, ...)
+{
+	va_list ap;
+	g_autofree char *msg = NULL;
+
+	va_start(ap, fmt);
+	msg = g_strdup_vprintf(fmt, ap);
+	va_end(ap);
+	g_set_error_literal(error, vs_status_error_quark(), VS_STATUS_ERROR_INVALID, msg);
+	return false;
+}
+
+/* An optional string member: absent or null leaves @out as it is. */
+static bool get_string(reader *r, JsonObject *o, const char *name, char **out)
+{
+	JsonNode *n = json_object_get_member(o, name);
+	const char *s;
+
+	if (!n || JSON_NODE_HOLDS_NULL(n))
+		return true;
+	if (!JSON_NODE_HOLDS_VALUE(n) || json_node_get_value_type(n) != G_TYPE_STRING)
+		return invalid(r->error, "%s.%s: must be a string", r->where, name);
+	s = json_node_get_string(n);
+	if (strlen(s) > STATUS_MAX_STRING || !vs_valid_text(s, strlen(s)))
+		return invalid(r->error, "%s.%s: too long or not printable UTF-8", r->where, name);
+	g_free(*out);
+	*out = g_strdup(s);
+	return true;
+}
+
+/* An optional integer member within [min, max]. */
+static bool get_int(reader *r, JsonObject *o, const char *name, gint64 min, gint64 max, gint64 *out)
+{
+	JsonNode *n = json_object_get_member(o, name);
+	gint64 v;
+
+	if (!n)
+		return true;
+	if (!JSON_NODE_HOLDS_VALUE(n) || json_node_get_value_type(n) != G_TYPE_INT64)
+		return invalid(r->error, "%s.%s: must be an integer", r->where, name);
+	v = json_node_get_int(n);
+	if (v < min || v > max)
+		return invalid(r->error, "%s.%s: out of range", r->where, name);
+	*out = v;
+	return true;
+}
+
+static bool get_double(reader *r, JsonObject *o, const char *name, double *out)
+{
+	JsonNode *n = json_object_get_member(o, name);
+	GType t;
+
+	if (!n)
+		return true;
+	t = JSON_NODE_HOLDS_VALUE(n) ? json_node_get_value_type(n) : G_TYPE_INVALID;
+	if (t == G_TYPE_INT64)
+		*out = (double)json_node_get_int(n);
+	else if (t == G_TYPE_DOUBLE)
+		*out = json_node_get_double(n);
+	else
+		return invalid(r->error, "%s.%s: must be a number", r->where, name);
+	if (!isfinite(*out) || *out < 0)
+		return invalid(r->error, "%s.%s: out of range", r->where, name);
+	return true;
+}
+
+static JsonArray *get_array(reader *r, JsonObject *o, const char *name)
+{
+	JsonNode *n = json_object_get_member(o, name);
+
+	if (!n)
+		return NULL;
+	if (!JSON_NODE_HOLDS_ARRAY(n)) {
+		invalid(r->error, "%s.%s: must be an array", r->where, name);
+		return NULL;
+	}
+	return json_node_get_array(n);
+}
+
+static vs_instance_status *read_instance(reader *r, JsonNode *node)
+{
+	vs_instance_status *i = g_new0(vs_instance_status, 1);
+	JsonObject *o;
+	gint64 sessions = -1;
+
+	if (!JSON_NODE_HOLDS_OBJECT(node)) {
+		invalid(r->error, "%s: must be an object", r->where);
+		goto fail;
+	}
+	o = json_node_get_object(node);
+	if (!get_string(r, o, "name", &i->name) || !get_string(r, o, "state", &i->state) ||
+	    !get_string(r, o, "address", &i->address) || !get_string(r, o, "lb", &i->lb) ||
+	    !get_int(r, o, "sessions", -1, G_MAXINT, &sessions))
+		goto fail;
+	if (!i->name || !vs_valid_domain_name(i->name)) {
+		invalid(r->error, "%s.name: missing or not a valid domain name", r->where);
+		goto fail;
+	}
+	if (!i->state)
+		i->state = g_strdup("unknown");
+	if (!i->lb)
+		i->lb = g_strdup("unknown");
+	i->sessions = (int)sessions;
+	return i;
+fail:
+	instance_status_free(i);
+	return NULL;
+}
+
+static vs_pool_status *read_pool(reader *r, JsonNode *node)
+{
+	vs_pool_status *p = vs_pool_status_new(NULL);
+	gint64 desired = 0, actual = 0, cooldown = 0;
+	gint64 outs = 0, ins = 0, failures = 0, alerts = 0;
+	JsonArray *instances;
+	JsonObject *o;
+
+	if (!JSON_NODE_HOLDS_OBJECT(node)) {
+		invalid(r->error, "%s: must be an object", r->where);
+		goto fail;
+	}
+	o = json_node_get_object(node);
+	if (!get_string(r, o, "name", &p->name) ||
+	    !get_int(r, o, "desired", 0, G_MAXUINT, &desired) ||
+	    !get_int(r, o, "actual", 0, G_MAXUINT, &actual) ||
+	    !get_string(r, o, "phase", &p->phase) ||
+	    !get_int(r, o, "cooldown_left", 0, G_MAXUINT, &cooldown) ||
+	    !get_string(r, o, "last_action", &p->last_action) ||
+	    !get_string(r, o, "last_result", &p->last_result) ||
+	    !get_double(r, o, "last_time", &p->last_time) ||
+	    !get_string(r, o, "last_error", &p->last_error) ||
+	    !get_int(r, o, "scale_outs", 0, G_MAXINT64, &outs) ||
+	    !get_int(r, o, "scale_ins", 0, G_MAXINT64, &ins) ||
+	    !get_int(r, o, "failures", 0, G_MAXINT64, &failures) ||
+	    !get_int(r, o, "alerts", 0, G_MAXINT64, &alerts))
+		goto fail;
+	if (!p->name || !vs_valid_pool_name(p->name)) {
+		invalid(r->error, "%s.name: missing or not a valid pool name", r->where);
+		goto fail;
+	}
+	p->desired = (unsigned)desired;
+	p->actual = (unsigned)actual;
+	p->cooldown_left = (unsigned)cooldown;
+	p->scale_outs = (uint64_t)outs;
+	p->scale_ins = (uint64_t)ins;
+	p->failures = (uint64_t)failures;
+	p->alerts = (uint64_t)alerts;
+	instances = get_array(r, o, "instances");
+	if (!instances && json_object_has_member(o, "instances"))
+		goto fail;
+	for (guint i = 0; instances && i < json_array_get_length(instances); i++) {
+		g_autofree char *where = g_strdup_printf("%s.instances[%u]", r->where, i);
+		reader sub = {r->error, where};
+		vs_instance_status *inst =
+		    read_instance(&sub, json_array_get_element(instances, i));
+
+		if (!inst)
+			goto fail;
+		g_ptr_array_add(p->instances, inst);
+	}
+	return p;
+fail:
+	vs_pool_status_free(p);
+	return NULL;
+}
+
+/**
+ * vs_status_from_json:
+ * @json: the text (need not be NUL-terminated)
+ * @len: its length
+ * @error: set when it is not a valid status document
+ *
+ * Parses and validates a status document: "v" must be 1; pool and instance
+ * names must be valid; strings must be printable UTF-8; numbers in range.
+ * Unknown members are ignored (newer writers may add some).
+ */
+vs_status *vs_status_from_json(const char *json, size_t len, GError **error)
+{
+	g_autoptr(JsonParser) parser = json_parser_new_immutable();
+	g_autoptr(vs_status) s = vs_status_new();
+	g_autoptr(GError) jerr = NULL;
+	reader r = {error, "status"};
+	gint64 version = 0, pid = 0;
+	JsonArray *pools;
+	JsonNode *root;
+	JsonObject *o;
+
+	if (!json || len == 0) {
+		invalid(error, "empty status document");
+		return NULL;
+	}
+	if (memchr(json, '\0', len) || !g_utf8_validate(json, (gssize)len, NULL)) {
+		invalid(error, "status document is not UTF-8 text");
+		return NULL;
+	}
+	if (!json_parser_load_from_data(parser, json, (gssize)len, &jerr)) {
+		char clean[160];
+
+		vs_sanitize_line(jerr->message, clean, sizeof(clean));
+		invalid(error, "status document is not valid JSON: %s", clean);
+		return NULL;
+	}
+	root = json_parser_get_root(parser);
+	if (!root || !JSON_NODE_HOLDS_OBJECT(root)) {
+		invalid(error, "status document is not a JSON object");
+		return NULL;
+	}
+	o = json_node_get_object(root);
+	if (!json_object_has_member(o, "v")) {
+		invalid(error, "status.v: missing");
+		return NULL;
+	}
+	if (!get_int(&r, o, "v", 0, G_MAXINT, &version))
+		return NULL;
+	if (version != STATUS_VERSION) {
+		invalid(error, "status.v: unsupported version %" G_GINT64_FORMAT, version);
+		return NULL;
+	}
+	if (!get_double(&r, o, "time", &s->time) || !get_int(&r, o, "pid", 0, G_MAXINT, &pid))
+		return NULL;
+	s->pid = (int)pid;
+	pools = get_array(&r, o, "pools");
+	if (!pools && json_object_has_member(o, "pools"))
+		return NULL;
+	for (guint i = 0; pools && i < json_array_get_length(pools); i++) {
+		g_autofree char *where = g_strdup_printf("pools[%u]", i);
+		reader sub = {error, where};
+		vs_pool_status *p = read_pool(&sub, json_array_get_element(pools, i));
+
+		if (!p)
+			return NULL;
+		if (vs_status_find_pool(s, p->name)) {
+			invalid(error, "%s.name: duplicate pool", where);
+			vs_pool_status_free(p);
+			return NULL;
+		}
+		g_ptr_array_add(s->pools, p);
+	}
+	return g_steal_pointer(&s);
+}
+
+/**
+ * vs_status_read:
+ * @state_dir: directory of status.json
+ * @error: set when the file is absent (G_FILE_ERROR_NOENT), unreadable or
+ *         invalid; the message names the file
+ *
+ * Reads and validates @state_dir/status.json. Returns NULL on any problem:
+ * callers report "no actuator" and go on.
+ */
+vs_status *vs_status_read(const char *state_dir, GError **error)
+{
+	g_autofree char *path = g_build_filename(state_dir, VS_STATUS_FILE, NULL);
+	g_autofree char *data = NULL;
+	GError *err = NULL;
+	vs_status *s;
+	gsize len = 0;
+
+	if (!g_file_get_contents(path, &data, &len, error))
+		return NULL;
+	if (len > STATUS_MAX_FILE) {
+		invalid(error, "%s: too large (%zu bytes)", path, (size_t)len);
+		return NULL;
+	}
+	s = vs_status_from_json(data, len, &err);
+	if (!s) {
+		g_prefix_error(&err, "%s: ", path);
+		g_propagate_error(error, err);
+	}
+	return s;
+}
