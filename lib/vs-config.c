@@ -692,7 +692,7 @@ static const key_desc keys[] = {
     {G_ACTUATOR, "state_dir", parse_path, C(state_dir), LOCALSTATEDIR "/lib/virtscale", 0, 0, NULL,
      false},
     {G_ACTUATOR, "socket_group", parse_unix_group, C(socket_group), "virtscale", 0, 0, NULL, false},
-    {G_ACTUATOR, "max_line", parse_uint, C(max_line), "4096", 256, 1048576, NULL, false},
+    {G_ACTUATOR, "max_line", parse_uint, C(max_line), "4096", 256, VS_NOTIFY_MAX_LINE, NULL, false},
 
     {G_NGINX, "upstream_file", parse_path, C(nginx_upstream_file), NULL, 0, 0, NULL, false},
     {G_NGINX, "upstream", parse_name, C(nginx_upstream), NULL, 0, 0, NULL, false},

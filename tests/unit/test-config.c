@@ -158,7 +158,7 @@ START_TEST(test_full_file)
 	                   "socket = /tmp/vs/a.sock\n"
 	                   "state_dir = /tmp/vs\n"
 	                   "socket_group = ops\n"
-	                   "max_line = 8192\n"
+	                   "max_line = 2048\n"
 	                   "[nginx]\n"
 	                   "upstream_file = /etc/nginx/conf.d/vs.conf\n"
 	                   "upstream = web\n"
@@ -243,7 +243,7 @@ START_TEST(test_full_file)
 	ck_assert_str_eq(cfg->snmp_state_file, "/tmp/vs/map");
 	ck_assert_str_eq(cfg->actuator_socket, "/tmp/vs/a.sock");
 	ck_assert_str_eq(cfg->socket_group, "ops");
-	ck_assert_uint_eq(cfg->max_line, 8192);
+	ck_assert_uint_eq(cfg->max_line, 2048);
 	ck_assert_str_eq(cfg->nginx_upstream, "web");
 	ck_assert_str_eq(cfg->nginx_reload_command, "/usr/sbin/nginx -s reload");
 	ck_assert_int_eq(cfg->nginx_method, VS_NGINX_LEAST_CONN);
@@ -390,7 +390,7 @@ START_TEST(test_bad_values)
 	expect_error("[actuator]\nsocket_group = Bad Group\n",
 	             "t.conf:2: [actuator] socket_group:");
 	expect_error("[actuator]\nmax_line = 10\n",
-	             "t.conf:2: [actuator] max_line: 10 is out of range 256..1048576");
+	             "t.conf:2: [actuator] max_line: 10 is out of range 256..4096");
 	expect_error("[nginx]\nupstream = web;evil\n", "t.conf:2: [nginx] upstream: 'web;evil'");
 	expect_error("[nginx]\nupstream = web}\n", "t.conf:2: [nginx] upstream:");
 	expect_error("[nginx]\nmethod = random\n",
