@@ -105,6 +105,21 @@ def test_sockdiag_counts_real_connections_ipv4(daemons, tmp_path):
     vstest.wait_for(lambda: count(ea, eb, local=True) == [0, 0], what="server side to close")
 
 
+def test_sockdiag_multipart_dump():
+    """Enough sockets (600 with both ends) that the kernel answers the dump
+    in several netlink messages. A plain listener with a deep backlog: the
+    kernel completes every handshake (http.server's backlog of 5 would make
+    the clients wait for SYN retransmits)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as listener:
+        listener.bind(("127.0.0.1", port_in_range()))
+        listener.listen(1024)
+        ep = "127.0.0.1:%d" % listener.getsockname()[1]
+        with connections("127.0.0.1", listener.getsockname()[1], 300):
+            vstest.wait_for(lambda: count(ep) == [300], what="300 sessions")
+            assert count(ep, local=True) == [300]
+        vstest.wait_for(lambda: count(ep) == [0], what="300 sessions to close")
+
+
 def test_sockdiag_counts_real_connections_ipv6(daemons, tmp_path):
     if not socket.has_ipv6:
         pytest.skip("no IPv6")
