@@ -47,8 +47,7 @@ class Handler:
             "rcpt_tos": envelope.rcpt_tos,
             "data": envelope.original_content.decode("utf-8", "replace"),
             "tls": session.ssl is not None,
-            "auth": (session.login_data.decode() if isinstance(session.login_data, bytes)
-                     else session.login_data) if session.authenticated else None,
+            "auth": session.auth_data if session.authenticated else None,
         }
         tmp = os.path.join(self.dir, ".msg-%d.tmp" % n)
         with open(tmp, "w") as f:
@@ -81,7 +80,7 @@ def main():
 
         def authenticator(server, session, envelope, mechanism, auth_data):
             ok = (auth_data.login.decode() == user and auth_data.password.decode() == password)
-            return AuthResult(success=ok)
+            return AuthResult(success=ok, auth_data=user if ok else None)
 
         kw["authenticator"] = authenticator
         kw["auth_required"] = True
