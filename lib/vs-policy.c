@@ -331,7 +331,8 @@ vs_policy_decision vs_policy_evaluate(const vs_pool_config *cfg, vs_policy_state
 			if (d.desired > hi)
 				d.desired = hi;
 		}
-	} else if (low && current > lo) {
+	} else if (low && current > lo && !d.raw_high) {
+		/* (never scale in on a sample that is itself high) */
 		d.verdict = VS_VERDICT_LOW;
 		if (d.desired >= current)
 			d.desired = current - 1;

@@ -348,6 +348,25 @@ START_TEST(bounds_min_max)
 }
 END_TEST
 
+START_TEST(no_scale_in_on_a_high_sample)
+{
+	vs_pool_config cfg = design_pool(VS_POLICY_RATIO, 3, 10);
+	vs_policy_state st;
+	vs_policy_decision d;
+	const double idle[] = {1, 2, 3, 4}, busy[] = {70, 70, 70, 70};
+
+	vs_policy_state_init(&st, &cfg);
+	for (int i = 0; i < 2; i++)
+		ck_assert_int_eq(eval(&cfg, &st, i, 4, NULL, idle).verdict, VS_VERDICT_OK);
+	ck_assert_int_eq(eval(&cfg, &st, 2, 4, NULL, idle).verdict, VS_VERDICT_LOW);
+	/* Still 3 low of the last 4, but this sample is high: no scale-in. */
+	d = eval(&cfg, &st, 3, 4, NULL, busy);
+	ck_assert(d.raw_high);
+	ck_assert_int_eq(d.verdict, VS_VERDICT_OK);
+	ck_assert_int_eq(d.victim, -1);
+}
+END_TEST
+
 START_TEST(vertical_vcpu)
 {
 	vs_pool_config cfg = design_pool(VS_POLICY_AVERAGE, 7, 10);
@@ -390,6 +409,7 @@ int main(void)
 	tcase_add_test(tc, proportional_tolerance_and_steps);
 	tcase_add_test(tc, proportional_stabilization_window);
 	tcase_add_test(tc, bounds_min_max);
+	tcase_add_test(tc, no_scale_in_on_a_high_sample);
 	tcase_add_test(tc, vertical_vcpu);
 	tcase_add_test(tc, verdict_names);
 	suite_add_tcase(s, tc);
