@@ -25,6 +25,7 @@ BACKEND_PORT = 19510
 class _Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 128
 
 
 class Backend:
@@ -42,6 +43,8 @@ class Backend:
         backend = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive: fewer TIME_WAIT sockets
+
             def do_GET(self):
                 with backend.lock:
                     backend.hits += 1
