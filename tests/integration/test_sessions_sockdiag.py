@@ -291,3 +291,139 @@ def test_nginx_stub_status(daemons, tmp_path):
     # Only http(s) URLs.
     r = vstest.run([tool(), "--http", "file:///etc/hostname"], check=False)
     assert r.returncode == 1 and "http" in r.stderr
+
+
+COUNT_BACKEND = textwrap.dedent("""\
+    import http.server, sys
+    class H(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = ("%d\\n" % (self.server.server_address[1] % 100)).encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        def log_message(self, *a):
+            pass
+    for port in sys.argv[1:]:
+        import threading
+        srv = http.server.ThreadingHTTPServer(("127.0.0.1", int(port)), H)
+        threading.Thread(target=srv.serve_forever, daemon=True).start()
+    threading.Event().wait()
+    """)
+
+
+def pool_counts(conf, pool, *members, expect_rc=0):
+    r = vstest.run([tool(), "--pool", str(conf), pool, *members], check=False,
+                   env={**os.environ, **vstest.sanitizer_env()})
+    assert r.returncode == expect_rc, r.stdout + r.stderr
+    lines = [line.split() for line in r.stdout.splitlines()]
+    per = {f[0]: (None if f[1] == "-" else int(f[1]), f[2]) for f in lines if f[0] != "pool"}
+    agg = [f for f in lines if f[0] == "pool"][0]
+    return per, agg
+
+
+@pytest.mark.skipif(not vstest.have("apache2"), reason="apache2 not installed")
+def test_pool_collects_sessions_from_each_source(daemons, tmp_path):
+    """vs_pool_collect_sessions() end to end: pool members (tagged domains
+    with backend addresses) get their sessions from sock_diag, from a real
+    Apache balancer-manager (with the workers' LB states) and from each
+    backend's own status page."""
+    b1, b2 = port_in_range(), port_in_range()
+    while b2 == b1:
+        b2 = port_in_range()
+    script = tmp_path / "count.py"
+    script.write_text(COUNT_BACKEND)
+    daemons(["/usr/bin/python3", str(script), str(b1), str(b2)], name="count-backends")
+    vstest.wait_port(b1)
+    vstest.wait_port(b2)
+    slow = port_in_range()
+    (tmp_path / "slow.py").write_text(SLOW_BACKEND)
+    daemons(["/usr/bin/python3", str(tmp_path / "slow.py"), "127.0.0.1", str(slow), "6"],
+            name="slow")
+    vstest.wait_port(slow)
+
+    port = port_in_range()
+    loads = "\n".join(f"LoadModule {m}_module /usr/lib/apache2/modules/mod_{m}.so"
+                      for m in APACHE_MODULES)
+    (tmp_path / "httpd.conf").write_text(textwrap.dedent("""\
+        ServerRoot {d}
+        ServerName 127.0.0.1
+        Listen 127.0.0.1:{port}
+        PidFile {d}/httpd.pid
+        ErrorLog {d}/error.log
+        DefaultRuntimeDir {d}
+        DocumentRoot {d}
+        {loads}
+        <Proxy "balancer://web">
+            BalancerMember "http://127.0.0.1:{slow}"
+            BalancerMember "http://127.0.0.1:{b1}" status=+D
+            BalancerMember "http://127.0.0.1:{b2}" status=+N
+            ProxySet lbmethod=byrequests
+        </Proxy>
+        ProxyPass "/app" "balancer://web" timeout=30
+        <Location "/balancer-manager">
+            SetHandler balancer-manager
+        </Location>
+        """).format(d=tmp_path, port=port, loads=loads, slow=slow, b1=b1, b2=b2))
+    daemons(["apache2", "-d", str(tmp_path), "-f", str(tmp_path / "httpd.conf"),
+             "-DFOREGROUND"], name="apache2")
+    vstest.wait_port(port)
+
+    conf = tmp_path / "virtscale.conf"
+    conf.write_text(textwrap.dedent(f"""\
+        [apache]
+        balancer_manager = http://127.0.0.1:{port}/balancer-manager
+        balancer = web
+
+        [pool web]
+        template = web-template
+        name_pattern = web-%02d
+        session_capacity = 10
+        sessions = apache
+        lb = none
+
+        [pool direct]
+        template = direct-template
+        name_pattern = direct-%02d
+        session_capacity = 10
+        sessions = sockdiag
+        lb = none
+
+        [pool own]
+        template = own-template
+        name_pattern = own-%02d
+        sessions = http:http://%a:%p/sessions
+        lb = none
+        """))
+
+    # sock_diag: connections held to two members, none to the third.
+    dead = port_in_range()
+    with connections("127.0.0.1", b1, 3), connections("127.0.0.1", b2, 1):
+        per, agg = pool_counts(conf, "direct", f"direct-01=127.0.0.1:{b1}",
+                               f"direct-02=127.0.0.1:{b2}", f"direct-03=127.0.0.1:{dead}")
+        assert per == {"direct-01": (3, "unknown"), "direct-02": (1, "unknown"),
+                       "direct-03": (0, "unknown")}
+        assert agg[1:4] == ["3", "4", "1.33"]
+        assert agg[4:] == ["0.00", "0.30"]
+
+    # Apache: busy per worker, matched to members by address; LB states.
+    request = b"GET /app HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    with connections("127.0.0.1", port, 2, request=request):
+        def apache_counts():
+            return pool_counts(conf, "web", f"web-01=127.0.0.1:{slow}",
+                               f"web-02=127.0.0.1:{b1}", f"web-03=127.0.0.1:{b2}",
+                               f"web-04=127.0.0.1:{dead}")[0]
+        vstest.wait_for(lambda: apache_counts()["web-01"] == (2, "enabled"), timeout=5,
+                        what="worker busy 2")
+        per = apache_counts()
+        assert per["web-02"] == (0, "disabled")
+        assert per["web-03"] == (0, "draining")
+        assert per["web-04"] == (None, "unknown")  # not a worker of the balancer
+
+    # Each backend's own page; a silent backend keeps the others' figures.
+    per, agg = pool_counts(conf, "own", f"own-01=127.0.0.1:{b1}", f"own-02=127.0.0.1:{b2}")
+    assert per == {"own-01": (b1 % 100, "unknown"), "own-02": (b2 % 100, "unknown")}
+    assert int(agg[2]) == b1 % 100 + b2 % 100
+    per, _ = pool_counts(conf, "own", f"own-01=127.0.0.1:{b1}", f"own-02=127.0.0.1:{dead}",
+                         expect_rc=1)
+    assert per == {"own-01": (b1 % 100, "unknown"), "own-02": (None, "unknown")}

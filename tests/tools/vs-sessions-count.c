@@ -6,12 +6,20 @@
  *   vs-sessions-count [--local] HOST:PORT...   sock_diag, remote (or local) end
  *   vs-sessions-count --http URL...            a status page, parsed
  *   vs-sessions-count --balancer URL NAME      balancer-manager XML: "name busy"
+ *   vs-sessions-count --pool CONFIG POOL DOMAIN=ADDR...
+ *        the pool's configured source through vs_pool_collect_sessions(), for
+ *        running domains DOMAIN (tagged for POOL) serving at ADDR: prints
+ *        "DOMAIN SESSIONS LB-STATE" per member ("-" = unknown), then
+ *        "pool RUNNING TOTAL AVG MIN-RATIO MAX-RATIO".
  *
  * Exit status: 0 on success, 1 on a source error, 2 on bad arguments.
  */
 #include "config.h"
 
+#include "vs-pool.h"
 #include "vs-sessions.h"
+
+#include <libvirt/libvirt.h>
 
 #include <signal.h>
 #include <stdio.h>
@@ -96,6 +104,61 @@ static int count_balancer(const char *url, const char *balancer)
 	return 0;
 }
 
+static int count_pool(const char *path, const char *name, char **members, int n)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(vs_config) cfg = vs_config_load(path, &error);
+	g_autoptr(vs_snapshot) snap = NULL;
+	g_autoptr(vs_pool_view) v = NULL;
+	const vs_pool_config *pool;
+	bool ok;
+
+	if (!cfg) {
+		fprintf(stderr, "vs-sessions-count: %s\n", error->message);
+		return 2;
+	}
+	pool = vs_config_find_pool(cfg, name);
+	if (!pool) {
+		fprintf(stderr, "vs-sessions-count: no pool '%s' in %s\n", name, path);
+		return 2;
+	}
+	snap = vs_snapshot_new();
+	for (int i = 0; i < n; i++) {
+		const char *eq = strchr(members[i], '=');
+		vs_domain_stats *d;
+
+		if (!eq || eq == members[i]) {
+			fprintf(stderr, "vs-sessions-count: expected DOMAIN=ADDR: '%s'\n",
+			        members[i]);
+			return 2;
+		}
+		d = vs_domain_stats_new();
+		d->name = g_strndup(members[i], (gsize)(eq - members[i]));
+		d->state = VIR_DOMAIN_RUNNING;
+		d->meta_pool = g_strdup(name);
+		d->meta_address = g_strdup(eq + 1);
+		g_ptr_array_add(snap->domains, d);
+	}
+	v = vs_pool_view_build(pool, snap);
+	ok = vs_pool_collect_sessions(cfg, v, &error);
+	for (size_t i = 0; i < v->n_backends; i++) {
+		const vs_backend *b = &v->backends[i];
+
+		if (b->have_sessions)
+			printf("%s %u %s\n", b->domain->name, b->sessions,
+			       vs_lb_state_name(b->lb_state));
+		else
+			printf("%s - %s\n", b->domain->name, vs_lb_state_name(b->lb_state));
+	}
+	printf("pool %u %u %.2f %.2f %.2f\n", v->n_running, v->total_sessions, v->avg_sessions,
+	       v->min_ratio, v->max_ratio);
+	if (!ok) {
+		fprintf(stderr, "vs-sessions-count: %s\n", error->message);
+		return 1;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	bool local = false;
@@ -108,6 +171,8 @@ int main(int argc, char **argv)
 		return argc > 2 ? count_http(argv + 2, argc - 2) : usage();
 	if (strcmp(argv[1], "--balancer") == 0)
 		return argc == 4 ? count_balancer(argv[2], argv[3]) : usage();
+	if (strcmp(argv[1], "--pool") == 0)
+		return argc > 4 ? count_pool(argv[2], argv[3], argv + 4, argc - 4) : usage();
 	if (strcmp(argv[1], "--local") == 0) {
 		local = true;
 		first = 2;
