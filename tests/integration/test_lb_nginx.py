@@ -80,11 +80,16 @@ def test_add_drain_remove_follow_requests(tmp_path, daemons, backends):
 
 def test_weight_backup_rendered_and_applied(tmp_path, daemons, backends):
     a, b, c = backends
-    ng = Nginx(tmp_path, daemons, extra="max_conns = 50\nzone = webzone")
+    conf = os.path.join(str(tmp_path), "nginx", "nginx.conf")
+    # reload through a configured command (argv, no shell), still confirmed
+    ng = Nginx(tmp_path, daemons, extra=f"max_conns = 50\nzone = webzone\n"
+               f"reload_command = /usr/sbin/nginx -c {conf} -s reload")
     for x in (a, b, c):
         lb_tool(ng.config, "add", x.address, check=True)
     lb_tool(ng.config, "weight", a.address, "3", check=True)
+    workers = ng.workers()
     lb_tool(ng.config, "backup", c.address, "on", check=True)
+    assert set(ng.workers()) - set(workers)  # a new generation took over
     text = ng.upstream_text()
     assert "\tzone webzone 64k;\n" in text
     assert "\tserver 127.0.0.2:19510 weight=3 max_conns=50; # enabled\n" in text
