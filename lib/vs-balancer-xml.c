@@ -146,9 +146,12 @@ static void on_text(GMarkupParseContext *ctx, const char *text, gsize len, gpoin
 	parse_state *ps = data;
 
 	(void)ctx;
-	(void)error;
-	if (ps->text->len + len > 4096)
-		return; /* no field we read is that long; keep memory bounded */
+	/* No field httpd writes is that long: refuse rather than keep a cut
+	 * value, and keep memory bounded. */
+	if (ps->text->len + len > 4096) {
+		g_set_error(error, vs_balancer_error_quark(), 2, "text longer than 4096 bytes");
+		return;
+	}
 	g_string_append_len(ps->text, text, (gssize)len);
 }
 

@@ -165,6 +165,14 @@ START_TEST(balancer_xml_hostile)
 	ck_assert_ptr_null(vs_balancer_parse_xml(deep->str, deep->len, "web", NULL));
 	g_string_free(deep, TRUE);
 
+	/* An overlong value is refused, not cut. */
+	GString *longname = g_string_new("<m><httpd:balancer><httpd:name>balancer://web");
+	for (int i = 0; i < 5000; i++)
+		g_string_append_c(longname, 'x');
+	g_string_append(longname, "</httpd:name></httpd:balancer></m>");
+	ck_assert_ptr_null(vs_balancer_parse_xml(longname->str, longname->len, NULL, NULL));
+	g_string_free(longname, TRUE);
+
 	/* A valid minimal document parses: the checks above are not blanket. */
 	static const char good[] =
 	    "<m><httpd:balancer><httpd:name>balancer://web</httpd:name><httpd:workers>"
