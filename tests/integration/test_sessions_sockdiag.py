@@ -137,6 +137,20 @@ def test_sockdiag_counts_real_connections_ipv6(daemons, tmp_path):
     vstest.wait_for(lambda: count(f"[::1]:{p}") == [0], what="IPv6 sessions to close")
 
 
+def test_http_source_bounds(daemons, tmp_path):
+    """A status page is read whole or not at all: bodies over the limit
+    (1 MiB in the tool) and unreachable servers are errors."""
+    (tmp_path / "big").write_bytes(b"1" * (2 * 1024 * 1024))
+    (tmp_path / "small").write_bytes(b"23\n")
+    p = start_http_server(daemons, "127.0.0.1", tmp_path)
+    assert count_http(f"http://127.0.0.1:{p}/small") == 23
+    r = vstest.run([tool(), "--http", f"http://127.0.0.1:{p}/big"], check=False)
+    assert r.returncode == 1 and "larger than" in r.stderr
+    dead = port_in_range()
+    r = vstest.run([tool(), "--http", f"http://127.0.0.1:{dead}/"], check=False)
+    assert r.returncode == 1 and r.stdout == ""
+
+
 def test_sockdiag_rejects_bad_endpoints():
     r = vstest.run([tool(), "localhost:80"], check=False)
     assert r.returncode == 2 and "numeric" in r.stderr
