@@ -128,12 +128,25 @@ static int virtscale_notify(const notification_t *n, user_data_t *ud)
 	return 0;
 }
 
+/* Monotonic time of the newest domain sample in @snap, 0 when none. */
+static int64_t freshest_sample(const vs_snapshot *snap)
+{
+	int64_t newest = 0;
+
+	for (guint i = 0; i < snap->domains->len; i++) {
+		const vs_domain_stats *d = g_ptr_array_index(snap->domains, i);
+
+		newest = MAX(newest, d->sample_mono_us);
+	}
+	return newest;
+}
+
 static int virtscale_read(user_data_t *ud)
 {
 	g_autoptr(vs_snapshot) snap = vs_collector_get_snapshot(collector);
 	vsc_pools_report *report;
-	int64_t age_us;
-	bool any_connected = false;
+	int64_t newest, age_us, max_age_us;
+	bool any_connected = false, any_lost = false;
 
 	if (!snap || snap->generation == 0)
 		return 0; /* the first collection is not done yet */
@@ -142,10 +155,17 @@ static int virtscale_read(user_data_t *ud)
 
 		if (h->state == VS_HOST_CONNECTED)
 			any_connected = true;
+		else if (h->state == VS_HOST_DISCONNECTED)
+			any_lost = true;
 	}
-	age_us = g_get_monotonic_time() - snap->taken_mono_us;
-	if (!any_connected ||
-	    age_us > (int64_t)(options.max_age_intervals * CDTIME_T_TO_US(read_interval))) {
+	if (!any_connected && !any_lost)
+		return 0; /* still connecting for the first time */
+	/* Fail only when the data is old: a host that reconnects within a few
+	 * intervals is not worth suspending the read for. */
+	newest = freshest_sample(snap);
+	age_us = g_get_monotonic_time() - (newest ? newest : snap->taken_mono_us);
+	max_age_us = (int64_t)options.max_age_intervals * (int64_t)CDTIME_T_TO_US(read_interval);
+	if ((newest && age_us > max_age_us) || (!newest && !any_connected)) {
 		/* Fail fast: collectd backs the read off and retries; the
 		 * collector keeps reconnecting on its own thread. */
 		if (!stale_reported)
@@ -202,7 +222,8 @@ static int start_pools(void)
 {
 	if (config->pools->len == 0)
 		return 0;
-	pools = vsc_pools_new(config, options.repeat_interval_s, on_pool_event, NULL);
+	pools = vsc_pools_new(config, (unsigned)(CDTIME_T_TO_MS(read_interval)),
+	                      options.repeat_interval_s, on_pool_event, NULL);
 	if (plugin_thread_create(&pools_thread, vsc_pools_run, pools, "virtscale pool") != 0) {
 		ERROR(VSC_PLUGIN_NAME ": cannot start the pool thread");
 		return -1;

@@ -26,6 +26,8 @@ typedef struct pool_state {
 
 struct vsc_pools {
 	const vs_config *cfg;
+	unsigned interval_ms;
+	int64_t last_sample_mono_us; /* worker-only */
 	int repeat_interval_s;
 	vsc_pool_event_cb cb;
 	void *opaque;
@@ -41,17 +43,19 @@ struct vsc_pools {
 /**
  * vsc_pools_new:
  * @cfg: the configuration (borrowed; outlives the worker)
+ * @interval_ms: the policy's sampling period
  * @repeat_interval_s: seconds between repeats of a lasting breach; < 0 takes
  *   each pool's repeat_interval
  * @cb: called from the worker thread for every notification due
  * @opaque: passed to @cb
  */
-vsc_pools *vsc_pools_new(const vs_config *cfg, int repeat_interval_s, vsc_pool_event_cb cb,
-                         void *opaque)
+vsc_pools *vsc_pools_new(const vs_config *cfg, unsigned interval_ms, int repeat_interval_s,
+                         vsc_pool_event_cb cb, void *opaque)
 {
 	vsc_pools *p = g_new0(vsc_pools, 1);
 
 	p->cfg = cfg;
+	p->interval_ms = interval_ms;
 	p->repeat_interval_s = repeat_interval_s;
 	p->cb = cb;
 	p->opaque = opaque;
@@ -162,6 +166,22 @@ static void maybe_notify(vsc_pools *p, pool_state *ps, const vs_policy_decision 
 		p->cb(&ev, p->opaque);
 }
 
+/* Is the pool's hypervisor connected and listed in @snap? Until then, an empty pool
+ * means "not known yet", not "no instances": no policy then. */
+static bool pool_host_connected(const vsc_pools *p, const vs_pool_config *pool,
+                                const vs_snapshot *snap)
+{
+	const char *uri = pool->uri ? pool->uri : p->cfg->hosts[0];
+
+	for (guint i = 0; i < snap->hosts->len; i++) {
+		const vs_host_status *h = g_ptr_array_index(snap->hosts, i);
+
+		if (h->uri && strcmp(h->uri, uri) == 0)
+			return h->state == VS_HOST_CONNECTED && h->refreshes > 0;
+	}
+	return false;
+}
+
 /* Views, sessions, policy and notifications of one pool for one snapshot. */
 static vsc_pool_report *evaluate_pool(vsc_pools *p, pool_state *ps, const vs_snapshot *snap)
 {
@@ -217,7 +237,8 @@ static vsc_pool_report *evaluate_pool(vsc_pools *p, pool_state *ps, const vs_sna
 
 	/* Without session counts a session-driven policy would see an idle pool
 	 * and recommend a scale-in: skip the sample instead. */
-	if (pr->sessions_ok || (ps->cfg->policy == VS_POLICY_AVERAGE && n > 0)) {
+	if (pool_host_connected(p, ps->cfg, snap) &&
+	    (pr->sessions_ok || (ps->cfg->policy == VS_POLICY_AVERAGE && n > 0))) {
 		int64_t now = snap->taken_mono_us / 1000;
 		vs_policy_sample sample = {
 		    .now_ms = now,
@@ -281,6 +302,15 @@ void *vsc_pools_run(void *pools)
 		p->pending = NULL;
 		pthread_mutex_unlock(&p->lock);
 
+		/* M-of-N counts samples: one per interval, however often the
+		 * collector publishes (lifecycle events, slow groups). A little
+		 * slack so timer jitter does not skip a period. */
+		if (p->last_sample_mono_us &&
+		    snap->taken_mono_us - p->last_sample_mono_us < p->interval_ms * 900ll) {
+			vs_snapshot_unref(snap);
+			continue;
+		}
+		p->last_sample_mono_us = snap->taken_mono_us;
 		evaluate_snapshot(p, snap);
 		vs_snapshot_unref(snap);
 	}

@@ -60,9 +60,10 @@ typedef void (*vsc_pool_event_cb)(const vsc_pool_event *ev, void *opaque);
 
 typedef struct vsc_pools vsc_pools;
 
-/* @repeat_interval_s: < 0 = each pool's repeat_interval. */
-vsc_pools *vsc_pools_new(const vs_config *cfg, int repeat_interval_s, vsc_pool_event_cb cb,
-                         void *opaque);
+/* @interval_ms: one policy sample per interval (the collector may publish
+ * more often); @repeat_interval_s: < 0 = each pool's repeat_interval. */
+vsc_pools *vsc_pools_new(const vs_config *cfg, unsigned interval_ms, int repeat_interval_s,
+                         vsc_pool_event_cb cb, void *opaque);
 /* Hands a new snapshot to the worker (from the collector thread; never blocks
  * for long: a snapshot not yet processed is replaced by the newer one). */
 void vsc_pools_offer(vsc_pools *p, vs_snapshot *snap);
