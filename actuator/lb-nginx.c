@@ -217,13 +217,39 @@ static pid_t read_master_pid(const vs_lb *lb, GError **error)
 	return (pid_t)pid;
 }
 
+/* Children of @master found by scanning /proc (kernels without
+ * CONFIG_PROC_CHILDREN have no children file). */
+static char *scan_children(pid_t master)
+{
+	GString *out = g_string_new(NULL);
+	GDir *dir = g_dir_open("/proc", 0, NULL);
+	const char *name;
+	while (dir && (name = g_dir_read_name(dir))) {
+		if (!g_ascii_isdigit(name[0]))
+			continue;
+		g_autofree char *path = g_strdup_printf("/proc/%s/stat", name);
+		g_autofree char *stat = NULL;
+		if (!g_file_get_contents(path, &stat, NULL, NULL))
+			continue;
+		/* "pid (comm) state ppid ...": comm may hold spaces, skip past ')'. */
+		const char *p = strrchr(stat, ')');
+		int ppid;
+		char state;
+		if (p && sscanf(p + 1, " %c %d", &state, &ppid) == 2 && ppid == master)
+			g_string_append_printf(out, "%s ", name);
+	}
+	if (dir)
+		g_dir_close(dir);
+	return g_string_free(out, FALSE);
+}
+
 /* The master's children (workers, cache processes), space separated. */
 static char *master_children(pid_t master)
 {
 	g_autofree char *path = g_strdup_printf("/proc/%d/task/%d/children", master, master);
 	char *text = NULL;
 	if (!g_file_get_contents(path, &text, NULL, NULL))
-		return g_strdup("");
+		return scan_children(master);
 	return text;
 }
 

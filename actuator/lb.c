@@ -78,26 +78,41 @@ static bool lb_check_address(const char *address, GError **error)
 	return false;
 }
 
+/**
+ * vs_lb_add: adds @address to the pool's balancer, enabled or not; see lb.h.
+ */
 bool vs_lb_add(vs_lb *lb, const char *address, bool enabled, GError **error)
 {
 	return lb_check_address(address, error) && lb->ops->add(lb, address, enabled, error);
 }
 
+/**
+ * vs_lb_enable: sends new sessions to @address again.
+ */
 bool vs_lb_enable(vs_lb *lb, const char *address, GError **error)
 {
 	return lb_check_address(address, error) && lb->ops->enable(lb, address, error);
 }
 
+/**
+ * vs_lb_drain: no new sessions to @address; open ones continue.
+ */
 bool vs_lb_drain(vs_lb *lb, const char *address, GError **error)
 {
 	return lb_check_address(address, error) && lb->ops->drain(lb, address, error);
 }
 
+/**
+ * vs_lb_remove: no traffic at all to @address (removed where the balancer can).
+ */
 bool vs_lb_remove(vs_lb *lb, const char *address, GError **error)
 {
 	return lb_check_address(address, error) && lb->ops->remove(lb, address, error);
 }
 
+/**
+ * vs_lb_list: the members as the balancer sees them (vs_lb_member).
+ */
 GArray *vs_lb_list(vs_lb *lb, GError **error)
 {
 	return lb->ops->list(lb, error);
