@@ -308,13 +308,15 @@ int main(int argc, char **argv)
 	act.loop = g_main_loop_new(NULL, FALSE);
 	g_unix_signal_add(SIGTERM, on_quit_signal, &act);
 	g_unix_signal_add(SIGINT, on_quit_signal, &act);
-	g_timeout_add(1000, tick, &act);
-	g_timeout_add(100, status_flush, &act);
+	guint tick_id = g_timeout_add(1000, tick, &act);
+	guint flush_id = g_timeout_add(100, status_flush, &act);
 	vs_notice("listening on %s; %u pool(s), %zu host(s)", act.cfg->actuator_socket,
 	          act.machines->len, act.n_hosts);
 	tick(&act);
 	vs_act_status_changed(&act);
 	g_main_loop_run(act.loop);
+	g_source_remove(tick_id);
+	g_source_remove(flush_id);
 
 	vs_intake_free(act.intake);
 	for (guint i = 0; i < act.machines->len; i++)
@@ -323,6 +325,8 @@ int main(int argc, char **argv)
 	status_flush(&act);
 	for (guint i = 0; i < act.machines->len; i++)
 		vs_pool_machine_free(act.machines->pdata[i]);
+	g_ptr_array_unref(act.machines);
+	g_hash_table_destroy(act.by_name);
 	vs_status_writer_free(act.status_writer);
 	if (act.alerter) {
 		vs_alerter_stop(act.alerter);

@@ -1,0 +1,146 @@
+"""Test bed of the actuator tests: a config in a temporary directory, a
+template domain (halt disk, shut off), virtscaled started and queried through
+its socket, and checks that nothing of ours is left in libvirt."""
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+
+import vstest
+
+VIRTSCALED = lambda: vstest.build_path("actuator", "virtscaled")  # noqa: E731
+VIRTSCALECTL = lambda: vstest.build_path("actuator", "virtscalectl")  # noqa: E731
+
+BASE_POOL = {
+    "min": 1, "max": 3, "policy": "average", "lb": "none", "cooldown": 3,
+    "address": "hostfwd", "probe": "tcp", "probe_timeout": 20, "stabilization": 0,
+    "drain_timeout": 1, "shutdown_timeout": 1, "repeat_interval": 1,
+}
+
+
+class Actuator:
+    def __init__(self, tmp, daemons, tag, ports, pool=None, extra=""):
+        self.tmp = str(tmp)
+        os.makedirs(self.tmp, exist_ok=True)
+        self.daemons = daemons
+        self.tag = tag
+        self.prefix = f"vst-act-{tag}-"
+        self.template = f"vst-act-{tag}-tmpl"
+        self.sock = os.path.join(self.tmp, "act.sock")
+        self.state = os.path.join(self.tmp, "state")
+        self.conf = os.path.join(self.tmp, "virtscale.conf")
+        p = dict(BASE_POOL)
+        p.update({"template": self.template, "name_pattern": f"vst-act-{tag}-%02d",
+                  "hostfwd_ports": ports})
+        if pool:
+            p.update(pool)
+        self.pool = p
+        self.extra = extra
+        self.write_config()
+        self.proc = None
+
+    def write_config(self, **changes):
+        self.pool.update(changes)
+        lines = ["[libvirt]", f"uri = {vstest.URI}", "", "[actuator]",
+                 f"socket = {self.sock}", f"state_dir = {self.state}", "", "[pool web]"]
+        lines += [f"{k} = {v}" for k, v in self.pool.items()]
+        with open(self.conf, "w") as f:
+            f.write("\n".join(lines) + "\n" + self.extra)
+
+    def define_template(self, **kw):
+        vstest.remove_domain(self.template)
+        vstest.define_domain(self.template, start=False, **kw)
+
+    def start(self):
+        env = vstest.sanitizer_env()
+        self.proc = self.daemons([VIRTSCALED(), "-f", "-d", "-c", self.conf],
+                                 name=f"virtscaled-{self.tag}-{int(time.time()*1000) % 100000}",
+                                 env=env)
+        vstest.wait_for(lambda: os.path.exists(self.sock) or not self.proc.alive(), 10,
+                        what="the actuator socket")
+        assert self.proc.alive(), self.proc.output()
+        return self.proc
+
+    def kill9(self):
+        self.proc.signal(signal.SIGKILL)
+        self.proc.proc.wait(10)
+
+    def request(self, obj, timeout=10):
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(timeout)
+            s.connect(self.sock)
+            s.sendall((json.dumps(obj) + "\n").encode())
+            buf = b""
+            while not buf.endswith(b"\n"):
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                buf += chunk
+        return json.loads(buf)
+
+    def status(self):
+        return self.request({"v": 1, "type": "status"})
+
+    def pool_status(self):
+        return self.status()["pools"][0]
+
+    def send(self, *objs):
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.connect(self.sock)
+            for o in objs:
+                s.sendall(((o if isinstance(o, str) else json.dumps(o)) + "\n").encode())
+
+    def notify(self, state, pool="web"):
+        self.send({"v": 1, "type": "pool", "pool": pool, "state": state,
+                   "severity": "okay" if state == "ok" else "warning",
+                   "source": "test"})
+
+    def running(self):
+        out = vstest.virsh("list", "--name").stdout.split()
+        return sorted(n for n in out if n.startswith(self.prefix) and n != self.template)
+
+    def defined(self):
+        return sorted(n for n in vstest.list_domains(self.prefix) if n != self.template)
+
+    def volumes(self, pool="default"):
+        vstest.virsh("pool-refresh", pool, check=False)
+        out = vstest.virsh("vol-list", pool).stdout
+        names = [line.split()[0] for line in out.splitlines() if line.strip()]
+        return sorted(n for n in names if n.startswith(self.prefix) and
+                      not n.startswith(self.template))
+
+    def ctl(self, *args, stdin=None, check=False):
+        return subprocess.run([VIRTSCALECTL(), "-c", self.conf, *args], input=stdin,
+                              capture_output=True, text=True, timeout=30, check=check,
+                              env={**os.environ, **vstest.sanitizer_env()})
+
+    def wait_running(self, n, timeout=60, keep_sending=None):
+        def ok():
+            if keep_sending:
+                self.notify(keep_sending)
+            st = self.pool_status()
+            return st["actual"] == n and len(self.running()) == n and st["phase"] != "scaling-out" \
+                and st["phase"] != "scaling-in" and st
+        return vstest.wait_for(ok, timeout, interval=0.5, what=f"{n} running instances")
+
+    def cleanup(self):
+        vstest.remove_domains(self.prefix)
+        vstest.virsh("pool-refresh", "default", check=False)
+        out = vstest.virsh("vol-list", "default", check=False).stdout
+        for line in out.splitlines():
+            parts = line.split()
+            if parts and parts[0].startswith(self.prefix):
+                vstest.virsh("vol-delete", parts[0], "--pool", "default", check=False)
+
+
+def tagged(name):
+    """Our metadata tag of a domain (pool, address) or None."""
+    r = vstest.virsh("metadata", name, "https://virtscale.invalid/xmlns/virtscale/1", check=False)
+    if r.returncode != 0 or "pool=" not in r.stdout:
+        return None
+    import re
+    pool = re.search(r"pool=\"([^\"]*)\"", r.stdout)
+    addr = re.search(r"address=\"([^\"]*)\"", r.stdout)
+    return (pool.group(1) if pool else None, addr.group(1) if addr else None)
