@@ -13,12 +13,10 @@
 #include "config.h"
 
 #include "vs-config.h"
+#include "vs-config-internal.h"
 #include "vs-notify.h"
 #include "vs-validate.h"
 
-#include <errno.h>
-#include <limits.h>
-#include <math.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -32,630 +30,9 @@ enum { VS_CONFIG_ERROR_PARSE = 1, VS_CONFIG_ERROR_IO = 2 };
 
 G_DEFINE_QUARK(vs - config - error - quark, vs_config_error)
 
-typedef enum { G_LIBVIRT, G_SNMP, G_ACTUATOR, G_NGINX, G_APACHE, G_MAIL, G_POOL, G_COUNT } group_id;
-
 static const char *const group_names[G_COUNT] = {
     "libvirt", "snmp", "actuator", "nginx", "apache", "mail", "pool",
 };
-
-typedef struct key_desc key_desc;
-
-/*
- * A value parser: stores @value into @base (a vs_config or vs_pool_config)
- * or returns false with a message in @msg. Parsers replace (and free) what
- * the field held, so the default can be overwritten.
- */
-typedef bool (*value_parser)(const key_desc *k, void *base, const char *value, char **msg);
-
-struct key_desc {
-	group_id group;
-	const char *name;
-	value_parser parse;
-	size_t offset;              /* of the field in base; unused by custom parsers */
-	const char *def;            /* default, parsed by @parse; NULL = unset */
-	double min, max;            /* numeric range (inclusive) */
-	const char *const *choices; /* enum names, index = enum value */
-	bool required;
-};
-
-/* ---- value parsers ------------------------------------------------------ */
-
-#define FIELD(k, base, type) ((type *)(void *)((char *)(base) + (k)->offset))
-
-_Static_assert(sizeof(vs_policy_kind) == sizeof(int), "enums are stored as int");
-
-static void set_string(char **field, const char *value)
-{
-	g_free(*field);
-	*field = g_strdup(value);
-}
-
-static bool has_space(const char *s)
-{
-	return strpbrk(s, " \t") != NULL;
-}
-
-/* Unsigned decimal, digits only: no sign, no hex, no trailing junk. */
-static bool parse_decimal(const char *s, unsigned long long *out)
-{
-	unsigned long long v = 0;
-
-	if (!*s)
-		return false;
-	for (; *s; s++) {
-		if (!g_ascii_isdigit(*s))
-			return false;
-		if (v > (ULLONG_MAX - 9) / 10)
-			return false;
-		v = v * 10 + (unsigned)(*s - '0');
-	}
-	*out = v;
-	return true;
-}
-
-static bool parse_uint(const key_desc *k, void *base, const char *value, char **msg)
-{
-	unsigned long long v;
-
-	if (!parse_decimal(value, &v)) {
-		*msg = g_strdup_printf("'%s' is not a non-negative integer", value);
-		return false;
-	}
-	if ((double)v < k->min || (double)v > k->max) {
-		*msg = g_strdup_printf("%llu is out of range %.0f..%.0f", v, k->min, k->max);
-		return false;
-	}
-	*FIELD(k, base, unsigned) = (unsigned)v;
-	return true;
-}
-
-/* Durations are integer seconds; same rules as parse_uint, clearer errors. */
-static bool parse_duration(const key_desc *k, void *base, const char *value, char **msg)
-{
-	unsigned long long v;
-
-	if (!parse_decimal(value, &v)) {
-		*msg = g_strdup_printf("'%s' is not a duration in whole seconds", value);
-		return false;
-	}
-	if ((double)v < k->min || (double)v > k->max) {
-		*msg =
-		    g_strdup_printf("%llu seconds is out of range %.0f..%.0f", v, k->min, k->max);
-		return false;
-	}
-	*FIELD(k, base, unsigned) = (unsigned)v;
-	return true;
-}
-
-static bool parse_double(const key_desc *k, void *base, const char *value, char **msg)
-{
-	char *end = NULL;
-	double v;
-
-	/* strtod would also take "inf", "nan" and hex floats: refuse them */
-	if (!*value || strspn(value, "0123456789.eE+-") != strlen(value)) {
-		*msg = g_strdup_printf("'%s' is not a number", value);
-		return false;
-	}
-	errno = 0;
-	v = g_ascii_strtod(value, &end);
-	if (errno || !end || *end || !isfinite(v)) {
-		*msg = g_strdup_printf("'%s' is not a number", value);
-		return false;
-	}
-	if (v < k->min || v > k->max) {
-		*msg = g_strdup_printf("%s is out of range %g..%g", value, k->min, k->max);
-		return false;
-	}
-	*FIELD(k, base, double) = v;
-	return true;
-}
-
-static int lookup_bool(const char *value)
-{
-	static const char *const yes[] = {"yes", "true", "on", "1"};
-	static const char *const no[] = {"no", "false", "off", "0"};
-
-	for (size_t i = 0; i < G_N_ELEMENTS(yes); i++) {
-		if (g_ascii_strcasecmp(value, yes[i]) == 0)
-			return 1;
-		if (g_ascii_strcasecmp(value, no[i]) == 0)
-			return 0;
-	}
-	return -1;
-}
-
-static bool parse_bool(const key_desc *k, void *base, const char *value, char **msg)
-{
-	int b = lookup_bool(value);
-
-	if (b < 0) {
-		*msg = g_strdup_printf("'%s' is not a boolean (yes/no, true/false, on/off, 1/0)",
-		                       value);
-		return false;
-	}
-	*FIELD(k, base, bool) = b;
-	return true;
-}
-
-static int lookup_choice(const char *const *choices, const char *value)
-{
-	for (int i = 0; choices[i]; i++) {
-		if (strcmp(choices[i], value) == 0)
-			return i;
-	}
-	return -1;
-}
-
-static char *choices_text(const char *const *choices)
-{
-	GString *s = g_string_new(NULL);
-
-	for (int i = 0; choices[i]; i++)
-		g_string_append_printf(s, "%s%s", i ? " | " : "", choices[i]);
-	return g_string_free(s, FALSE);
-}
-
-static bool bad_choice(const key_desc *k, const char *value, char **msg)
-{
-	g_autofree char *list = choices_text(k->choices);
-
-	*msg = g_strdup_printf("'%s' is not one of: %s", value, list);
-	return false;
-}
-
-static bool parse_enum(const key_desc *k, void *base, const char *value, char **msg)
-{
-	int i = lookup_choice(k->choices, value);
-
-	if (i < 0)
-		return bad_choice(k, value, msg);
-	*FIELD(k, base, int) = i;
-	return true;
-}
-
-/* An enum stored as its (static-validated) name, e.g. target_metric. */
-static bool parse_enum_string(const key_desc *k, void *base, const char *value, char **msg)
-{
-	if (lookup_choice(k->choices, value) < 0)
-		return bad_choice(k, value, msg);
-	set_string(FIELD(k, base, char *), value);
-	return true;
-}
-
-/* A single word: printable, no whitespace (sockets, binaries, user names). */
-static bool parse_word(const key_desc *k, void *base, const char *value, char **msg)
-{
-	if (has_space(value)) {
-		*msg = g_strdup_printf("'%s' must not contain spaces", value);
-		return false;
-	}
-	set_string(FIELD(k, base, char *), value);
-	return true;
-}
-
-/* Free text (e.g. a reload command split on spaces later, never by a shell). */
-static bool parse_text(const key_desc *k, void *base, const char *value, char **msg)
-{
-	(void)msg;
-	set_string(FIELD(k, base, char *), value);
-	return true;
-}
-
-static bool parse_path(const key_desc *k, void *base, const char *value, char **msg)
-{
-	if (value[0] != '/') {
-		*msg = g_strdup_printf("'%s' is not an absolute path", value);
-		return false;
-	}
-	if (has_space(value)) {
-		*msg = g_strdup_printf("'%s': paths with spaces are not supported", value);
-		return false;
-	}
-	set_string(FIELD(k, base, char *), value);
-	return true;
-}
-
-/* Names that go into a load-balancer config or libvirt: strict allow-list. */
-static bool parse_name(const key_desc *k, void *base, const char *value, char **msg)
-{
-	if (!vs_valid_domain_name(value)) {
-		*msg = g_strdup_printf("'%s' is not a valid name ([A-Za-z0-9][A-Za-z0-9_.+-], "
-		                       "at most 64 characters)",
-		                       value);
-		return false;
-	}
-	set_string(FIELD(k, base, char *), value);
-	return true;
-}
-
-/* A Unix group name as useradd accepts it. */
-static bool parse_unix_group(const key_desc *k, void *base, const char *value, char **msg)
-{
-	size_t n = strlen(value);
-	bool ok = n >= 1 && n <= 32 && (g_ascii_islower(value[0]) || value[0] == '_');
-
-	for (size_t i = 1; ok && i < n; i++)
-		ok = g_ascii_islower(value[i]) || g_ascii_isdigit(value[i]) ||
-		     strchr("_-", value[i]) != NULL;
-	if (!ok) {
-		*msg = g_strdup_printf("'%s' is not a valid group name", value);
-		return false;
-	}
-	set_string(FIELD(k, base, char *), value);
-	return true;
-}
-
-static bool valid_url(const char *value)
-{
-	const char *rest;
-
-	if (g_str_has_prefix(value, "http://"))
-		rest = value + 7;
-	else if (g_str_has_prefix(value, "https://"))
-		rest = value + 8;
-	else
-		return false;
-	if (!*rest || *rest == '/' || strlen(value) > 2048)
-		return false;
-	for (const char *p = value; *p; p++) {
-		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f || *p == '"' ||
-		    *p == '\\')
-			return false;
-	}
-	return true;
-}
-
-static bool parse_url(const key_desc *k, void *base, const char *value, char **msg)
-{
-	if (!valid_url(value)) {
-		*msg = g_strdup_printf("'%s' is not an http:// or https:// URL", value);
-		return false;
-	}
-	set_string(FIELD(k, base, char *), value);
-	return true;
-}
-
-static bool parse_host_port(const key_desc *k, void *base, const char *value, char **msg)
-{
-	if (!vs_valid_host_port(value)) {
-		*msg = g_strdup_printf("'%s' is not host:port (port 1..65535)", value);
-		return false;
-	}
-	set_string(FIELD(k, base, char *), value);
-	return true;
-}
-
-/* local@domain with a conservative local part; safe in a mail header. */
-static bool valid_email(const char *s)
-{
-	const char *at = strrchr(s, '@');
-	size_t local = at ? (size_t)(at - s) : 0;
-
-	if (!at || local == 0 || local > 64 || s[0] == '.' || at[-1] == '.' ||
-	    strstr(s, "..") != NULL)
-		return false;
-	for (const char *p = s; p < at; p++) {
-		if (!g_ascii_isalnum(*p) && !strchr("._%+-", *p))
-			return false;
-	}
-	return vs_valid_hostname(at + 1);
-}
-
-static bool parse_email(const key_desc *k, void *base, const char *value, char **msg)
-{
-	if (!valid_email(value)) {
-		*msg = g_strdup_printf("'%s' is not an e-mail address (local@host)", value);
-		return false;
-	}
-	set_string(FIELD(k, base, char *), value);
-	return true;
-}
-
-static bool parse_email_list(const key_desc *k, void *base, const char *value, char **msg)
-{
-	g_auto(GStrv) parts = g_strsplit_set(value, ", \t", -1);
-	GPtrArray *list = g_ptr_array_new_with_free_func(g_free);
-	char ***field = FIELD(k, base, char **);
-
-	for (char **p = parts; *p; p++) {
-		if (!**p)
-			continue;
-		if (!valid_email(*p)) {
-			*msg = g_strdup_printf("'%s' is not an e-mail address (local@host)", *p);
-			g_ptr_array_free(list, TRUE);
-			return false;
-		}
-		g_ptr_array_add(list, g_strdup(*p));
-	}
-	if (list->len == 0) {
-		*msg = g_strdup("no address given");
-		g_ptr_array_free(list, TRUE);
-		return false;
-	}
-	g_ptr_array_add(list, NULL);
-	g_strfreev(*field);
-	*field = (char **)g_ptr_array_free(list, FALSE);
-	return true;
-}
-
-/* A libvirt connection URI: scheme:rest, printable, no spaces. */
-static bool valid_libvirt_uri(const char *s)
-{
-	const char *p = s;
-
-	if (!g_ascii_islower(*p) || strlen(s) > 1024)
-		return false;
-	while (g_ascii_isalnum(*p) || strchr("+.-", *p))
-		p++;
-	if (*p != ':' || p[1] == '\0')
-		return false;
-	for (; *p; p++) {
-		if ((unsigned char)*p <= 0x20 || (unsigned char)*p == 0x7f)
-			return false;
-	}
-	return true;
-}
-
-static bool parse_uri(const key_desc *k, void *base, const char *value, char **msg)
-{
-	if (!valid_libvirt_uri(value)) {
-		*msg = g_strdup_printf("'%s' is not a libvirt URI (e.g. qemu:///system)", value);
-		return false;
-	}
-	set_string(FIELD(k, base, char *), value);
-	return true;
-}
-
-/* uri = X and hosts = X Y both fill the NULL-terminated hosts list. */
-static bool parse_uri_list(const key_desc *k, void *base, const char *value, char **msg)
-{
-	g_auto(GStrv) parts = g_strsplit_set(value, " \t", -1);
-	GPtrArray *list = g_ptr_array_new_with_free_func(g_free);
-	char ***field = FIELD(k, base, char **);
-
-	for (char **p = parts; *p; p++) {
-		if (!**p)
-			continue;
-		if (!valid_libvirt_uri(*p)) {
-			*msg =
-			    g_strdup_printf("'%s' is not a libvirt URI (e.g. qemu:///system)", *p);
-			goto fail;
-		}
-		for (guint i = 0; i < list->len; i++) {
-			if (strcmp(list->pdata[i], *p) == 0) {
-				*msg = g_strdup_printf("'%s' is listed twice", *p);
-				goto fail;
-			}
-		}
-		g_ptr_array_add(list, g_strdup(*p));
-	}
-	if (strcmp(k->name, "uri") == 0 && list->len != 1) {
-		*msg = g_strdup("uri takes exactly one URI; use hosts = URI URI ... for several");
-		goto fail;
-	}
-	g_ptr_array_add(list, NULL);
-	g_strfreev(*field);
-	*field = (char **)g_ptr_array_free(list, FALSE);
-	return true;
-fail:
-	g_ptr_array_free(list, TRUE);
-	return false;
-}
-
-/* fast_path = cgroup | libvirt */
-static bool parse_fast_path(const key_desc *k, void *base, const char *value, char **msg)
-{
-	int i = lookup_choice(k->choices, value);
-
-	if (i < 0)
-		return bad_choice(k, value, msg);
-	((vs_config *)base)->use_cgroup = (i == 0);
-	return true;
-}
-
-/* starttls = no | optional | required; yes/true/on mean required. */
-static bool parse_starttls(const key_desc *k, void *base, const char *value, char **msg)
-{
-	int i = lookup_choice(k->choices, value);
-
-	if (i < 0) {
-		int b = lookup_bool(value);
-
-		if (b < 0)
-			return bad_choice(k, value, msg);
-		i = b ? VS_STARTTLS_REQUIRED : VS_STARTTLS_NO;
-	}
-	((vs_config *)base)->mail_starttls = (vs_starttls_mode)i;
-	return true;
-}
-
-/* debounce = M/N with 1 <= M <= N <= 64 */
-static bool parse_debounce(const key_desc *k, void *base, const char *value, char **msg)
-{
-	vs_pool_config *p = base;
-	unsigned long long m, n;
-	g_auto(GStrv) parts = g_strsplit(value, "/", 3);
-
-	(void)k;
-	if (g_strv_length(parts) != 2 || !parse_decimal(parts[0], &m) ||
-	    !parse_decimal(parts[1], &n)) {
-		*msg = g_strdup_printf("'%s' is not M/N (e.g. 7/10)", value);
-		return false;
-	}
-	if (m < 1 || n > 64 || m > n) {
-		*msg = g_strdup_printf("'%s': need 1 <= M <= N <= 64", value);
-		return false;
-	}
-	p->debounce_m = (unsigned)m;
-	p->debounce_n = (unsigned)n;
-	return true;
-}
-
-/* hostfwd_ports = A-B, 1 <= A <= B <= 65535 */
-static bool parse_port_range(const key_desc *k, void *base, const char *value, char **msg)
-{
-	vs_pool_config *p = base;
-	unsigned long long a, b;
-	g_auto(GStrv) parts = g_strsplit(value, "-", 3);
-
-	(void)k;
-	if (g_strv_length(parts) != 2 || !parse_decimal(parts[0], &a) ||
-	    !parse_decimal(parts[1], &b)) {
-		*msg = g_strdup_printf("'%s' is not a port range A-B (e.g. 18100-18199)", value);
-		return false;
-	}
-	if (a < 1 || b > 65535 || a > b) {
-		*msg = g_strdup_printf("'%s': need 1 <= A <= B <= 65535", value);
-		return false;
-	}
-	p->hostfwd_first = (unsigned)a;
-	p->hostfwd_last = (unsigned)b;
-	return true;
-}
-
-/*
- * The URL of sessions = http:URL may hold %a (address) and %p (port), and
- * %% or %XX escapes; any other '%' is a typo we would otherwise send out.
- */
-static bool valid_sessions_template(const char *url)
-{
-	for (const char *p = url; *p; p++) {
-		if (*p != '%')
-			continue;
-		if (p[1] == 'a' || p[1] == 'p' || p[1] == '%') {
-			p++;
-			continue;
-		}
-		if (g_ascii_isxdigit(p[1]) && g_ascii_isxdigit(p[2])) {
-			p += 2;
-			continue;
-		}
-		return false;
-	}
-	return true;
-}
-
-/* sessions = sockdiag | apache | http:URL */
-static bool parse_sessions(const key_desc *k, void *base, const char *value, char **msg)
-{
-	vs_pool_config *p = base;
-
-	(void)k;
-	if (strcmp(value, "sockdiag") == 0 || strcmp(value, "apache") == 0) {
-		p->sessions = value[0] == 's' ? VS_SESSIONS_SOCKDIAG : VS_SESSIONS_APACHE;
-		g_clear_pointer(&p->sessions_url, g_free);
-		return true;
-	}
-	if (g_str_has_prefix(value, "http:")) {
-		const char *url = value + 5;
-
-		if (!valid_url(url) || !valid_sessions_template(url)) {
-			*msg = g_strdup_printf("'%s': after http: an http:// or https:// URL is "
-			                       "expected (%%a and %%p expand to address and port)",
-			                       value);
-			return false;
-		}
-		p->sessions = VS_SESSIONS_HTTP;
-		set_string(&p->sessions_url, url);
-		return true;
-	}
-	*msg = g_strdup_printf("'%s' is not one of: sockdiag | apache | http:URL", value);
-	return false;
-}
-
-/* probe = http:/PATH | tcp | none */
-static bool parse_probe(const key_desc *k, void *base, const char *value, char **msg)
-{
-	vs_pool_config *p = base;
-
-	(void)k;
-	if (strcmp(value, "tcp") == 0 || strcmp(value, "none") == 0) {
-		p->probe = value[0] == 't' ? VS_PROBE_TCP : VS_PROBE_NONE;
-		g_clear_pointer(&p->probe_path, g_free);
-		return true;
-	}
-	if (g_str_has_prefix(value, "http:")) {
-		const char *path = value + 5;
-		bool ok = path[0] == '/' && strlen(path) <= 1024;
-
-		/* the path goes verbatim into an HTTP request line */
-		for (const char *c = path; ok && *c; c++)
-			ok = (unsigned char)*c > 0x20 && (unsigned char)*c < 0x7f;
-		if (!ok) {
-			*msg = g_strdup_printf("'%s': expected http:/PATH (printable ASCII, no "
-			                       "spaces)",
-			                       value);
-			return false;
-		}
-		p->probe = VS_PROBE_HTTP;
-		set_string(&p->probe_path, path);
-		return true;
-	}
-	*msg = g_strdup_printf("'%s' is not one of: http:/PATH | tcp | none", value);
-	return false;
-}
-
-/* vertical = none | vcpu | memory | both */
-static bool parse_vertical(const key_desc *k, void *base, const char *value, char **msg)
-{
-	vs_pool_config *p = base;
-	int i = lookup_choice(k->choices, value);
-
-	if (i < 0)
-		return bad_choice(k, value, msg);
-	p->vertical_vcpu = (i == 1 || i == 3);
-	p->vertical_memory = (i == 2 || i == 3);
-	return true;
-}
-
-/*
- * name_pattern: exactly one %d or %0Nd (N 1..9) and otherwise characters of
- * a domain name, so every clone name is valid and unique per number.
- */
-static bool parse_name_pattern(const key_desc *k, void *base, const char *value, char **msg)
-{
-	unsigned conversions = 0;
-	size_t plain = 0;
-
-	for (const char *p = value; *p; p++) {
-		if (*p == '%') {
-			const char *q = p + 1;
-
-			if (q[0] == '0' && q[1] >= '1' && q[1] <= '9' && q[2] == 'd')
-				q += 2;
-			if (*q != 'd') {
-				*msg = g_strdup_printf("'%s': only %%d or %%0Nd (N = 1..9) may "
-				                       "follow '%%'",
-				                       value);
-				return false;
-			}
-			conversions++;
-			p = q;
-			continue;
-		}
-		if (!g_ascii_isalnum(*p) && !strchr("_.+-", *p)) {
-			*msg = g_strdup_printf("'%s': '%c' is not allowed in a domain name", value,
-			                       *p);
-			return false;
-		}
-		plain++;
-	}
-	if (conversions != 1) {
-		*msg = g_strdup_printf("'%s' must contain exactly one %%d or %%0Nd", value);
-		return false;
-	}
-	if (!g_ascii_isalnum(value[0]) && value[0] != '%') {
-		*msg = g_strdup_printf("'%s' must start with a letter or digit", value);
-		return false;
-	}
-	if (plain + 10 > 64) {
-		*msg = g_strdup_printf("'%s' is too long for a domain name (64)", value);
-		return false;
-	}
-	set_string(FIELD(k, base, char *), value);
-	return true;
-}
 
 /* ---- the key table ------------------------------------------------------- */
 
@@ -675,87 +52,106 @@ static const char *const vertical_names[] = {"none", "vcpu", "memory", "both", N
 #define P(field) offsetof(vs_pool_config, field)
 /* group, name, parser, offset, default, min, max, choices, required */
 static const key_desc keys[] = {
-    {G_LIBVIRT, "uri", parse_uri_list, C(hosts), NULL, 0, 0, NULL, false},
-    {G_LIBVIRT, "hosts", parse_uri_list, C(hosts), "qemu:///system", 0, 0, NULL, false},
-    {G_LIBVIRT, "refresh_interval", parse_duration, C(refresh_interval), "1", 1, 3600, NULL, false},
-    {G_LIBVIRT, "slow_interval", parse_duration, C(slow_interval), "10", 1, 86400, NULL, false},
-    {G_LIBVIRT, "fast_path", parse_fast_path, NOF, "cgroup", 0, 0, fast_path_names, false},
-
-    {G_SNMP, "agentx_socket", parse_word, C(agentx_socket), "/var/agentx/master", 0, 0, NULL,
+    {G_LIBVIRT, "uri", vs_config_value_uri_list, C(hosts), NULL, 0, 0, NULL, false},
+    {G_LIBVIRT, "hosts", vs_config_value_uri_list, C(hosts), "qemu:///system", 0, 0, NULL, false},
+    {G_LIBVIRT, "refresh_interval", vs_config_value_duration, C(refresh_interval), "1", 1, 3600,
+     NULL, false},
+    {G_LIBVIRT, "slow_interval", vs_config_value_duration, C(slow_interval), "10", 1, 86400, NULL,
      false},
-    {G_SNMP, "agentx_ping_interval", parse_duration, C(agentx_ping_interval), "5", 0, 3600, NULL,
+    {G_LIBVIRT, "fast_path", vs_config_value_fast_path, NOF, "cgroup", 0, 0, fast_path_names,
      false},
-    {G_SNMP, "state_file", parse_path, C(snmp_state_file), NULL, 0, 0, NULL, false},
 
-    {G_ACTUATOR, "socket", parse_path, C(actuator_socket), RUNSTATEDIR "/virtscale/actuator.sock",
-     0, 0, NULL, false},
-    {G_ACTUATOR, "state_dir", parse_path, C(state_dir), LOCALSTATEDIR "/lib/virtscale", 0, 0, NULL,
+    {G_SNMP, "agentx_socket", vs_config_value_word, C(agentx_socket), "/var/agentx/master", 0, 0,
+     NULL, false},
+    {G_SNMP, "agentx_ping_interval", vs_config_value_duration, C(agentx_ping_interval), "5", 0,
+     3600, NULL, false},
+    {G_SNMP, "state_file", vs_config_value_path, C(snmp_state_file), NULL, 0, 0, NULL, false},
+
+    {G_ACTUATOR, "socket", vs_config_value_path, C(actuator_socket),
+     RUNSTATEDIR "/virtscale/actuator.sock", 0, 0, NULL, false},
+    {G_ACTUATOR, "state_dir", vs_config_value_path, C(state_dir), LOCALSTATEDIR "/lib/virtscale", 0,
+     0, NULL, false},
+    {G_ACTUATOR, "socket_group", vs_config_value_unix_group, C(socket_group), "virtscale", 0, 0,
+     NULL, false},
+    {G_ACTUATOR, "max_line", vs_config_value_uint, C(max_line), "4096", 256, VS_NOTIFY_MAX_LINE,
+     NULL, false},
+
+    {G_NGINX, "upstream_file", vs_config_value_path, C(nginx_upstream_file), NULL, 0, 0, NULL,
      false},
-    {G_ACTUATOR, "socket_group", parse_unix_group, C(socket_group), "virtscale", 0, 0, NULL, false},
-    {G_ACTUATOR, "max_line", parse_uint, C(max_line), "4096", 256, VS_NOTIFY_MAX_LINE, NULL, false},
-
-    {G_NGINX, "upstream_file", parse_path, C(nginx_upstream_file), NULL, 0, 0, NULL, false},
-    {G_NGINX, "upstream", parse_name, C(nginx_upstream), NULL, 0, 0, NULL, false},
-    {G_NGINX, "conf", parse_path, C(nginx_conf), NULL, 0, 0, NULL, false},
-    {G_NGINX, "pid_file", parse_path, C(nginx_pid_file), "/run/nginx.pid", 0, 0, NULL, false},
-    {G_NGINX, "binary", parse_word, C(nginx_binary), "nginx", 0, 0, NULL, false},
-    {G_NGINX, "reload_command", parse_text, C(nginx_reload_command), NULL, 0, 0, NULL, false},
-    {G_NGINX, "method", parse_enum, C(nginx_method), "round-robin", 0, 0, method_names, false},
-    {G_NGINX, "max_conns", parse_uint, C(nginx_max_conns), "0", 0, 1000000, NULL, false},
-    {G_NGINX, "zone", parse_name, C(nginx_zone), NULL, 0, 0, NULL, false},
-
-    {G_APACHE, "balancer_manager", parse_url, C(apache_balancer_manager), NULL, 0, 0, NULL, false},
-    {G_APACHE, "balancer", parse_name, C(apache_balancer), NULL, 0, 0, NULL, false},
-    {G_APACHE, "timeout", parse_duration, C(apache_timeout), "5", 1, 300, NULL, false},
-
-    {G_MAIL, "server", parse_host_port, C(mail_server), NULL, 0, 0, NULL, false},
-    {G_MAIL, "from", parse_email, C(mail_from), "virtscale@localhost", 0, 0, NULL, false},
-    {G_MAIL, "to", parse_email_list, C(mail_to), NULL, 0, 0, NULL, false},
-    {G_MAIL, "starttls", parse_starttls, NOF, "no", 0, 0, starttls_names, false},
-    {G_MAIL, "user", parse_word, C(mail_user), NULL, 0, 0, NULL, false},
-    {G_MAIL, "password_file", parse_path, C(mail_password_file), NULL, 0, 0, NULL, false},
-    {G_MAIL, "timeout", parse_duration, C(mail_timeout), "30", 1, 600, NULL, false},
-    {G_MAIL, "rate_limit", parse_duration, C(mail_rate_limit), "300", 0, 86400, NULL, false},
-    {G_MAIL, "notify_recovered", parse_bool, C(mail_notify_recovered), "no", 0, 0, NULL, false},
-    {G_MAIL, "queue_max", parse_uint, C(mail_queue_max), "1000", 1, 1000000, NULL, false},
-
-    {G_POOL, "template", parse_name, P(template_name), NULL, 0, 0, NULL, true},
-    {G_POOL, "name_pattern", parse_name_pattern, P(name_pattern), NULL, 0, 0, NULL, true},
-    {G_POOL, "uri", parse_uri, P(uri), NULL, 0, 0, NULL, false},
-    {G_POOL, "min", parse_uint, P(min), "2", 0, 1000, NULL, false},
-    {G_POOL, "max", parse_uint, P(max), "6", 1, 1000, NULL, false},
-    {G_POOL, "policy", parse_enum, P(policy), "ratio", 0, 0, policy_names, false},
-    {G_POOL, "cpu_high", parse_double, P(cpu_high), "50", 0, 100, NULL, false},
-    {G_POOL, "cpu_low", parse_double, P(cpu_low), "15", 0, 100, NULL, false},
-    {G_POOL, "sessions_high", parse_double, P(sessions_high), "50", 0, 1e6, NULL, false},
-    {G_POOL, "sessions_low", parse_double, P(sessions_low), "5", 0, 1e6, NULL, false},
-    {G_POOL, "session_capacity", parse_double, P(session_capacity), "100", 1, 1e6, NULL, false},
-    {G_POOL, "ratio_high", parse_double, P(ratio_high), "60", 0, 100, NULL, false},
-    {G_POOL, "ratio_low", parse_double, P(ratio_low), "10", 0, 100, NULL, false},
-    {G_POOL, "debounce", parse_debounce, NOF, "7/10", 0, 0, NULL, false},
-    {G_POOL, "target_metric", parse_enum_string, P(target_metric), "sessions", 0, 0, metric_names,
+    {G_NGINX, "upstream", vs_config_value_name, C(nginx_upstream), NULL, 0, 0, NULL, false},
+    {G_NGINX, "conf", vs_config_value_path, C(nginx_conf), NULL, 0, 0, NULL, false},
+    {G_NGINX, "pid_file", vs_config_value_path, C(nginx_pid_file), "/run/nginx.pid", 0, 0, NULL,
      false},
-    {G_POOL, "target", parse_double, P(target), "50", 0.001, 1e6, NULL, false},
-    {G_POOL, "tolerance", parse_double, P(tolerance), "0.1", 0, 0.99, NULL, false},
-    {G_POOL, "stabilization", parse_duration, P(stabilization), "300", 0, 86400, NULL, false},
-    {G_POOL, "max_step_up", parse_uint, P(max_step_up), "1", 1, 1000, NULL, false},
-    {G_POOL, "max_step_down", parse_uint, P(max_step_down), "1", 1, 1000, NULL, false},
-    {G_POOL, "sessions", parse_sessions, NOF, "sockdiag", 0, 0, NULL, false},
-    {G_POOL, "backend_port", parse_uint, P(backend_port), "80", 1, 65535, NULL, false},
-    {G_POOL, "lb", parse_enum, P(lb), "none", 0, 0, lb_names, false},
-    {G_POOL, "cooldown", parse_duration, P(cooldown), "60", 0, 86400, NULL, false},
-    {G_POOL, "address", parse_enum, P(address), "lease", 0, 0, address_names, false},
-    {G_POOL, "hostfwd_ports", parse_port_range, NOF, NULL, 0, 0, NULL, false},
-    {G_POOL, "probe", parse_probe, NOF, "http:/", 0, 0, NULL, false},
-    {G_POOL, "probe_timeout", parse_duration, P(probe_timeout), "60", 1, 3600, NULL, false},
-    {G_POOL, "drain_timeout", parse_duration, P(drain_timeout), "30", 0, 3600, NULL, false},
-    {G_POOL, "shutdown_timeout", parse_duration, P(shutdown_timeout), "30", 0, 3600, NULL, false},
-    {G_POOL, "keep_stopped", parse_bool, P(keep_stopped), "no", 0, 0, NULL, false},
-    {G_POOL, "clone", parse_enum, P(clone), "overlay", 0, 0, clone_names, false},
-    {G_POOL, "storage_pool", parse_name, P(storage_pool), "default", 0, 0, NULL, false},
-    {G_POOL, "vertical", parse_vertical, NOF, "none", 0, 0, vertical_names, false},
-    {G_POOL, "placement", parse_enum, P(placement), "fewest", 0, 0, placement_names, false},
-    {G_POOL, "repeat_interval", parse_duration, P(repeat_interval), "10", 1, 3600, NULL, false},
+    {G_NGINX, "binary", vs_config_value_word, C(nginx_binary), "nginx", 0, 0, NULL, false},
+    {G_NGINX, "reload_command", vs_config_value_text, C(nginx_reload_command), NULL, 0, 0, NULL,
+     false},
+    {G_NGINX, "method", vs_config_value_enum, C(nginx_method), "round-robin", 0, 0, method_names,
+     false},
+    {G_NGINX, "max_conns", vs_config_value_uint, C(nginx_max_conns), "0", 0, 1000000, NULL, false},
+    {G_NGINX, "zone", vs_config_value_name, C(nginx_zone), NULL, 0, 0, NULL, false},
+
+    {G_APACHE, "balancer_manager", vs_config_value_url, C(apache_balancer_manager), NULL, 0, 0,
+     NULL, false},
+    {G_APACHE, "balancer", vs_config_value_name, C(apache_balancer), NULL, 0, 0, NULL, false},
+    {G_APACHE, "timeout", vs_config_value_duration, C(apache_timeout), "5", 1, 300, NULL, false},
+
+    {G_MAIL, "server", vs_config_value_host_port, C(mail_server), NULL, 0, 0, NULL, false},
+    {G_MAIL, "from", vs_config_value_email, C(mail_from), "virtscale@localhost", 0, 0, NULL, false},
+    {G_MAIL, "to", vs_config_value_email_list, C(mail_to), NULL, 0, 0, NULL, false},
+    {G_MAIL, "starttls", vs_config_value_starttls, NOF, "no", 0, 0, starttls_names, false},
+    {G_MAIL, "user", vs_config_value_word, C(mail_user), NULL, 0, 0, NULL, false},
+    {G_MAIL, "password_file", vs_config_value_path, C(mail_password_file), NULL, 0, 0, NULL, false},
+    {G_MAIL, "timeout", vs_config_value_duration, C(mail_timeout), "30", 1, 600, NULL, false},
+    {G_MAIL, "rate_limit", vs_config_value_duration, C(mail_rate_limit), "300", 0, 86400, NULL,
+     false},
+    {G_MAIL, "notify_recovered", vs_config_value_bool, C(mail_notify_recovered), "no", 0, 0, NULL,
+     false},
+    {G_MAIL, "queue_max", vs_config_value_uint, C(mail_queue_max), "1000", 1, 1000000, NULL, false},
+
+    {G_POOL, "template", vs_config_value_name, P(template_name), NULL, 0, 0, NULL, true},
+    {G_POOL, "name_pattern", vs_config_value_name_pattern, P(name_pattern), NULL, 0, 0, NULL, true},
+    {G_POOL, "uri", vs_config_value_uri, P(uri), NULL, 0, 0, NULL, false},
+    {G_POOL, "min", vs_config_value_uint, P(min), "2", 0, 1000, NULL, false},
+    {G_POOL, "max", vs_config_value_uint, P(max), "6", 1, 1000, NULL, false},
+    {G_POOL, "policy", vs_config_value_enum, P(policy), "ratio", 0, 0, policy_names, false},
+    {G_POOL, "cpu_high", vs_config_value_double, P(cpu_high), "50", 0, 100, NULL, false},
+    {G_POOL, "cpu_low", vs_config_value_double, P(cpu_low), "15", 0, 100, NULL, false},
+    {G_POOL, "sessions_high", vs_config_value_double, P(sessions_high), "50", 0, 1e6, NULL, false},
+    {G_POOL, "sessions_low", vs_config_value_double, P(sessions_low), "5", 0, 1e6, NULL, false},
+    {G_POOL, "session_capacity", vs_config_value_double, P(session_capacity), "100", 1, 1e6, NULL,
+     false},
+    {G_POOL, "ratio_high", vs_config_value_double, P(ratio_high), "60", 0, 100, NULL, false},
+    {G_POOL, "ratio_low", vs_config_value_double, P(ratio_low), "10", 0, 100, NULL, false},
+    {G_POOL, "debounce", vs_config_value_debounce, NOF, "7/10", 0, 0, NULL, false},
+    {G_POOL, "target_metric", vs_config_value_enum_string, P(target_metric), "sessions", 0, 0,
+     metric_names, false},
+    {G_POOL, "target", vs_config_value_double, P(target), "50", 0.001, 1e6, NULL, false},
+    {G_POOL, "tolerance", vs_config_value_double, P(tolerance), "0.1", 0, 0.99, NULL, false},
+    {G_POOL, "stabilization", vs_config_value_duration, P(stabilization), "300", 0, 86400, NULL,
+     false},
+    {G_POOL, "max_step_up", vs_config_value_uint, P(max_step_up), "1", 1, 1000, NULL, false},
+    {G_POOL, "max_step_down", vs_config_value_uint, P(max_step_down), "1", 1, 1000, NULL, false},
+    {G_POOL, "sessions", vs_config_value_sessions, NOF, "sockdiag", 0, 0, NULL, false},
+    {G_POOL, "backend_port", vs_config_value_uint, P(backend_port), "80", 1, 65535, NULL, false},
+    {G_POOL, "lb", vs_config_value_enum, P(lb), "none", 0, 0, lb_names, false},
+    {G_POOL, "cooldown", vs_config_value_duration, P(cooldown), "60", 0, 86400, NULL, false},
+    {G_POOL, "address", vs_config_value_enum, P(address), "lease", 0, 0, address_names, false},
+    {G_POOL, "hostfwd_ports", vs_config_value_port_range, NOF, NULL, 0, 0, NULL, false},
+    {G_POOL, "probe", vs_config_value_probe, NOF, "http:/", 0, 0, NULL, false},
+    {G_POOL, "probe_timeout", vs_config_value_duration, P(probe_timeout), "60", 1, 3600, NULL,
+     false},
+    {G_POOL, "drain_timeout", vs_config_value_duration, P(drain_timeout), "30", 0, 3600, NULL,
+     false},
+    {G_POOL, "shutdown_timeout", vs_config_value_duration, P(shutdown_timeout), "30", 0, 3600, NULL,
+     false},
+    {G_POOL, "keep_stopped", vs_config_value_bool, P(keep_stopped), "no", 0, 0, NULL, false},
+    {G_POOL, "clone", vs_config_value_enum, P(clone), "overlay", 0, 0, clone_names, false},
+    {G_POOL, "storage_pool", vs_config_value_name, P(storage_pool), "default", 0, 0, NULL, false},
+    {G_POOL, "vertical", vs_config_value_vertical, NOF, "none", 0, 0, vertical_names, false},
+    {G_POOL, "placement", vs_config_value_enum, P(placement), "fewest", 0, 0, placement_names,
+     false},
+    {G_POOL, "repeat_interval", vs_config_value_duration, P(repeat_interval), "10", 1, 3600, NULL,
+     false},
 };
 #undef C
 #undef P
