@@ -395,6 +395,10 @@ static bool set_key(parser *ps, int lineno, char *line, GError **error)
 		fail(ps, error, lineno, "missing key before '='");
 		return false;
 	}
+	if (strspn(key, "abcdefghijklmnopqrstuvwxyz0123456789_") != strlen(key)) {
+		fail(ps, error, lineno, "invalid key name: keys are made of [a-z0-9_]");
+		return false;
+	}
 	if (ps->group == G_COUNT) {
 		fail(ps, error, lineno, "%s: key outside of any group", key);
 		return false;
@@ -427,6 +431,9 @@ static bool parse_lines(parser *ps, const char *data, gsize len, GError **error)
 	gsize pos = 0;
 	int lineno = 0;
 
+	/* a UTF-8 byte order mark, as some editors write it, is not content */
+	if (len >= 3 && memcmp(data, "\xef\xbb\xbf", 3) == 0)
+		pos = 3;
 	while (pos < len) {
 		const char *start = data + pos;
 		const char *nl = memchr(start, '\n', len - pos);

@@ -298,6 +298,18 @@ START_TEST(test_full_file)
 }
 END_TEST
 
+START_TEST(test_byte_order_mark)
+{
+	vs_config *cfg = load_ok("\xef\xbb\xbf[libvirt]\nrefresh_interval = 3\n");
+
+	ck_assert_uint_eq(cfg->refresh_interval, 3);
+	vs_config_free(cfg);
+	/* only at the very start */
+	expect_error("[libvirt]\n\xef\xbb\xbfrefresh_interval = 3\n",
+	             "t.conf:2: invalid key name: keys are made of [a-z0-9_]");
+}
+END_TEST
+
 START_TEST(test_booleans)
 {
 	static const char *const yes[] = {"yes", "true", "on", "1", "YES", "True"};
@@ -347,6 +359,8 @@ START_TEST(test_syntax_errors)
 	             "t.conf:3: expected 'key = value' (missing '=')");
 	expect_error("[libvirt]\n = 1\n", "t.conf:2: missing key before '='");
 	expect_error("[libvirt]\nfoo = 1\n", "t.conf:2: [libvirt] foo: unknown key");
+	expect_error("[libvirt]\nRefresh_Interval = 1\n", "t.conf:2: invalid key name");
+	expect_error("[libvirt]\nrefresh interval = 1\n", "t.conf:2: invalid key name");
 	/* a key of another group is unknown here */
 	expect_error("[snmp]\nrefresh_interval = 1\n",
 	             "t.conf:2: [snmp] refresh_interval: unknown key");
@@ -694,6 +708,7 @@ int main(void)
 	tcase_add_test(tc, test_empty_file_gives_defaults);
 	tcase_add_test(tc, test_pool_defaults);
 	tcase_add_test(tc, test_full_file);
+	tcase_add_test(tc, test_byte_order_mark);
 	tcase_add_test(tc, test_booleans);
 	tcase_add_test(tc, test_uri_single);
 	tcase_add_test(tc, test_syntax_errors);
