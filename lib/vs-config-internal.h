@@ -63,4 +63,7 @@ bool vs_config_value_probe(const key_desc *k, void *base, const char *value, cha
 bool vs_config_value_vertical(const key_desc *k, void *base, const char *value, char **msg);
 bool vs_config_value_name_pattern(const key_desc *k, void *base, const char *value, char **msg);
 
+/* The key table, for tests: group and key name of key @i; false past the end. */
+bool vs_config_key_at(size_t i, const char **group, const char **name);
+
 #endif

@@ -157,6 +157,24 @@ static const key_desc keys[] = {
 #undef P
 #define N_KEYS G_N_ELEMENTS(keys)
 
+/**
+ * vs_config_key_at:
+ * @i: index into the key table
+ * @group: set to the group's name ("pool" for [pool NAME])
+ * @name: set to the key's name
+ *
+ * Walks the key table, so tests can check that the example file and the
+ * manual cover every key. Returns false past the last key.
+ */
+bool vs_config_key_at(size_t i, const char **group, const char **name)
+{
+	if (i >= N_KEYS)
+		return false;
+	*group = group_names[keys[i].group];
+	*name = keys[i].name;
+	return true;
+}
+
 static int find_key(group_id g, const char *name)
 {
 	for (size_t i = 0; i < N_KEYS; i++) {

@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include "vs-config.h"
+#include "vs-config-internal.h"
 
 #include <check.h>
 #include <glib.h>
@@ -682,6 +683,53 @@ START_TEST(test_contrib_example)
 }
 END_TEST
 
+/*
+ * Every key of the table appears in the example file (set or commented out,
+ * in its group) and in virtscale.conf(5): adding a key without documenting
+ * it fails here.
+ */
+START_TEST(test_every_key_documented)
+{
+	g_autofree char *example = NULL;
+	g_autofree char *manual = NULL;
+	g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	g_auto(GStrv) lines = NULL;
+	const char *group = NULL, *name;
+	g_autofree char *current = g_strdup("");
+	size_t n = 0;
+
+	ck_assert(g_file_get_contents(SRCDIR "/../contrib/virtscale.conf", &example, NULL, NULL));
+	ck_assert(g_file_get_contents(SRCDIR "/../docs/virtscale.conf.5", &manual, NULL, NULL));
+	lines = g_strsplit(example, "\n", -1);
+	for (char **l = lines; *l; l++) {
+		const char *p = *l;
+		size_t klen;
+
+		if (p[0] == '[') {
+			g_free(current);
+			current = g_strndup(p + 1, strcspn(p + 1, " ]"));
+			continue;
+		}
+		if (p[0] == ';')
+			p++;
+		klen = strspn(p, "abcdefghijklmnopqrstuvwxyz_");
+		if (klen > 0 && g_str_has_prefix(p + klen, " = "))
+			g_hash_table_add(seen, g_strdup_printf("%s/%.*s", current, (int)klen, p));
+	}
+	while (vs_config_key_at(n, &group, &name)) {
+		g_autofree char *k = g_strdup_printf("%s/%s", group, name);
+		g_autofree char *man = g_strdup_printf(".BR %s \"", name);
+
+		ck_assert_msg(g_hash_table_contains(seen, k),
+		              "%s missing in contrib/virtscale.conf", k);
+		ck_assert_msg(strstr(manual, man) != NULL, "%s missing in virtscale.conf(5)", k);
+		n++;
+	}
+	ck_assert_uint_gt(n, 60);
+	ck_assert_uint_eq(g_hash_table_size(seen), n); /* and nothing unknown in the example */
+}
+END_TEST
+
 START_TEST(test_enum_names)
 {
 	ck_assert_str_eq(vs_policy_kind_name(VS_POLICY_AVERAGE), "average");
@@ -720,6 +768,7 @@ int main(void)
 	tcase_add_test(tc, test_long_lines);
 	tcase_add_test(tc, test_load_file_and_exit);
 	tcase_add_test(tc, test_contrib_example);
+	tcase_add_test(tc, test_every_key_documented);
 	tcase_add_test(tc, test_enum_names);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
