@@ -28,7 +28,10 @@
 
 enum { VS_CONFIG_ERROR_PARSE = 1, VS_CONFIG_ERROR_IO = 2 };
 
-G_DEFINE_QUARK(vs - config - error - quark, vs_config_error)
+/* G_DEFINE_QUARK stringifies its first argument: keep clang-format away */
+/* clang-format off */
+G_DEFINE_QUARK(vs-config-error-quark, vs_config_error)
+/* clang-format on */
 
 static const char *const group_names[G_COUNT] = {
     "libvirt", "snmp", "actuator", "nginx", "apache", "mail", "pool",

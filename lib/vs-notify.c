@@ -22,7 +22,10 @@
 
 enum { VS_NOTIFY_ERROR_INVALID = 1 };
 
-G_DEFINE_QUARK(vs - notify - error - quark, vs_notify_error)
+/* G_DEFINE_QUARK stringifies its first argument: keep clang-format away */
+/* clang-format off */
+G_DEFINE_QUARK(vs-notify-error-quark, vs_notify_error)
+/* clang-format on */
 
 /* Bit per message type, for the allowed/required masks below. */
 #define T_POOL      (1u << VS_NOTIFY_POOL)

@@ -29,9 +29,13 @@
 
 enum { VS_STATUS_ERROR_INVALID = 1, VS_STATUS_ERROR_IO = 2 };
 
-static G_DEFINE_QUARK(vs - status - error - quark, vs_status_error)
+/* The error domain of status.json problems (not exported: callers only print them). */
+static GQuark vs_status_error_quark(void)
+{
+	return g_quark_from_static_string("vs-status-error-quark");
+}
 
-    static void instance_status_free(gpointer data)
+static void instance_status_free(gpointer data)
 {
 	vs_instance_status *i = data;
 
