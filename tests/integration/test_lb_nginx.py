@@ -3,6 +3,7 @@ backends on 127.0.0.2-4: requests follow add / drain / remove, least_conn
 really balances by connections, a failing `nginx -t` or reload leaves the old
 config serving and the file restored, hostile addresses are refused."""
 import os
+import signal
 import threading
 import time
 
@@ -180,3 +181,23 @@ def test_hostile_addresses_and_foreign_file(tmp_path, daemons, backends):
     r = lb_tool(ng.config, "add", "127.0.0.3:19510", check=False)
     assert f"{ng.upstream_file}:4:" in r.stderr and "refusing" in r.stderr
     assert ng.upstream_text() == hand
+
+
+def test_unconfirmed_reload_restores(tmp_path, daemons, backends):
+    """A reload that never takes effect (here a reload command that does
+    nothing) is reported after the confirmation timeout, file restored."""
+    a, b, _ = backends
+    ng = Nginx(tmp_path, daemons, extra="reload_command = /bin/true")
+    with open(ng.upstream_file, "w") as f:
+        f.write(lb_bed.NGINX_PLACEHOLDER.replace(
+            "\tserver 127.0.0.1:1 down; # placeholder\n", f"\tserver {a.address}; # enabled\n"))
+    os.kill(ng.daemon.proc.pid, signal.SIGHUP)
+    vstest.wait_for(lambda: spread(ng.url, 1) == {a.name: 1}, 5, what="nginx serving a")
+    before = ng.upstream_text()
+    start = time.monotonic()
+    r = lb_tool(ng.config, "add", b.address, check=False)
+    assert "error[reload]" in r.stderr and "did not start new workers" in r.stderr
+    assert "restored" in r.stderr
+    assert 9 < time.monotonic() - start < 20
+    assert ng.upstream_text() == before
+    assert spread(ng.url, 4) == {a.name: 4}
