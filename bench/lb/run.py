@@ -16,7 +16,6 @@ import http.client
 import os
 import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
