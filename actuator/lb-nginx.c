@@ -83,7 +83,7 @@ static int nginx_lock(const vs_lb *lb, GError **error)
 	return fd;
 }
 
-/* Reads the include; a missing file is an upstream with no member yet. */
+/* Reads the include; a missing or empty file is an upstream with no member yet. */
 static bool nginx_read(const vs_lb *lb, char **old_text, size_t *old_len, GArray **members,
                        GError **error)
 {
@@ -98,6 +98,10 @@ static bool nginx_read(const vs_lb *lb, char **old_text, size_t *old_len, GArray
 			return false;
 		}
 		g_error_free(err);
+		*members = g_array_new(FALSE, TRUE, sizeof(vs_lb_member));
+		return true;
+	}
+	if (*old_len == 0) { /* created empty by the operator: no member yet */
 		*members = g_array_new(FALSE, TRUE, sizeof(vs_lb_member));
 		return true;
 	}
