@@ -304,6 +304,29 @@ static bool parse_member(const field_desc *f, JsonNode *node, vs_notification *n
 	return invalid(error, "%s: internal error", f->name);
 }
 
+/*
+ * json-glib keeps the last of two members with the same name; another
+ * reader may keep the first. Such a line means two things: refuse it. The
+ * parser announces every member after adding it, so an object whose size
+ * did not grow with the count of its members had a duplicate.
+ */
+typedef struct member_count {
+	GHashTable *counts; /* JsonObject* -> members announced */
+	bool duplicate;
+} member_count;
+
+static void count_member(JsonParser *parser, JsonObject *obj, const char *name, gpointer data)
+{
+	member_count *mc = data;
+	guint n = GPOINTER_TO_UINT(g_hash_table_lookup(mc->counts, obj)) + 1;
+
+	(void)parser;
+	(void)name;
+	g_hash_table_insert(mc->counts, obj, GUINT_TO_POINTER(n));
+	if (json_object_get_size(obj) != n)
+		mc->duplicate = true;
+}
+
 /* Reads "v" and "type" first: they decide which members are allowed. */
 static bool parse_header(JsonObject *obj, vs_notify_type *type, GError **error)
 {
@@ -348,8 +371,10 @@ bool vs_notification_parse(const char *line, size_t len, vs_notification *out, G
 	g_autoptr(JsonParser) parser = NULL;
 	g_autoptr(GError) jerr = NULL;
 	g_autoptr(GList) members = NULL;
+	member_count members_seen = {NULL, false};
 	vs_notification n;
 	vs_notify_type type;
+	bool loaded;
 	JsonNode *root;
 	JsonObject *obj;
 	unsigned mask;
@@ -362,12 +387,18 @@ bool vs_notification_parse(const char *line, size_t len, vs_notification *out, G
 	if (!check_raw_line(line, len, error))
 		return false;
 	parser = json_parser_new_immutable();
-	if (!json_parser_load_from_data(parser, line, (gssize)len, &jerr)) {
+	members_seen.counts = g_hash_table_new(g_direct_hash, g_direct_equal);
+	g_signal_connect(parser, "object-member", G_CALLBACK(count_member), &members_seen);
+	loaded = json_parser_load_from_data(parser, line, (gssize)len, &jerr);
+	g_hash_table_destroy(members_seen.counts);
+	if (!loaded) {
 		char clean[160];
 
 		vs_sanitize_line(jerr->message, clean, sizeof(clean));
 		return invalid(error, "not valid JSON: %s", clean);
 	}
+	if (members_seen.duplicate)
+		return invalid(error, "a member appears twice");
 	root = json_parser_get_root(parser);
 	if (!root || !JSON_NODE_HOLDS_OBJECT(root))
 		return invalid(error, "not a JSON object");

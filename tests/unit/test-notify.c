@@ -207,6 +207,9 @@ START_TEST(test_malformed)
 	expect_reject("{\"v\":1,\"type\":\"reboot\"}", "type: must be");
 	expect_reject("{\"v\":1,\"type\":1}", "type: must be");
 	/* members */
+	expect_reject("{\"v\":1,\"type\":\"scale\",\"pool\":\"web\",\"desired\":1,\"desired\":999}",
+	              "a member appears twice");
+	expect_reject("{\"v\":1,\"type\":\"status\",\"type\":\"scale\"}", "a member appears twice");
 	expect_reject("{\"v\":1,\"type\":\"status\",\"shell\":\"rm -rf /\"}",
 	              "unknown member \"shell\"");
 	expect_reject("{\"v\":1,\"type\":\"status\",\"a\\nb\":1}", "unknown member \"a?b\"");
