@@ -730,6 +730,72 @@ START_TEST(test_every_key_documented)
 }
 END_TEST
 
+static unsigned long lines_in(const GString *s)
+{
+	unsigned long n = 0;
+
+	for (gsize i = 0; i < s->len; i++)
+		n += s->str[i] == '\n';
+	return n;
+}
+
+/*
+ * The example file with a few random bytes changed, inserted or deleted:
+ * never a crash, and every refusal names a line of the file.
+ */
+START_TEST(test_mutation_fuzz)
+{
+	g_autofree char *example = NULL;
+	gsize len = 0;
+	GRand *rand = g_rand_new_with_seed(2026);
+	unsigned refused = 0;
+
+	ck_assert(g_file_get_contents(SRCDIR "/../contrib/virtscale.conf", &example, &len, NULL));
+	for (int round = 0; round < 3000; round++) {
+		GString *s = g_string_new_len(example, (gssize)len);
+		int edits = g_rand_int_range(rand, 1, 4);
+		GError *err = NULL;
+		vs_config *cfg;
+
+		for (int e = 0; e < edits; e++) {
+			gsize at = (gsize)g_rand_int_range(rand, 0, (gint32)s->len);
+			char c = (char)g_rand_int_range(rand, 0, 256);
+
+			switch (g_rand_int_range(rand, 0, 3)) {
+			case 0:
+				s->str[at] = c;
+				break;
+			case 1:
+				g_string_insert_c(s, (gssize)at, c);
+				break;
+			default:
+				g_string_erase(s, (gssize)at, 1);
+			}
+		}
+		cfg = vs_config_load_from_data(s->str, s->len, "fuzz", &err);
+		if (cfg) {
+			ck_assert_ptr_nonnull(cfg->hosts);
+			vs_config_free(cfg);
+		} else {
+			unsigned long line = 0;
+			const char *p = err->message + strlen("fuzz:");
+
+			ck_assert_msg(g_str_has_prefix(err->message, "fuzz:") &&
+			                  g_ascii_isdigit(*p),
+			              "no line in '%s'", err->message);
+			line = strtoul(p, NULL, 10);
+			ck_assert_uint_ge(line, 1);
+			ck_assert_uint_le(line, lines_in(s) + 1);
+			g_error_free(err);
+			refused++;
+		}
+		g_string_free(s, TRUE);
+	}
+	ck_assert_uint_gt(refused, 100); /* the mutations do hit */
+	g_rand_free(rand);
+}
+END_TEST
+
 START_TEST(test_enum_names)
 {
 	ck_assert_str_eq(vs_policy_kind_name(VS_POLICY_AVERAGE), "average");
@@ -769,6 +835,7 @@ int main(void)
 	tcase_add_test(tc, test_load_file_and_exit);
 	tcase_add_test(tc, test_contrib_example);
 	tcase_add_test(tc, test_every_key_documented);
+	tcase_add_test(tc, test_mutation_fuzz);
 	tcase_add_test(tc, test_enum_names);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
