@@ -15,6 +15,8 @@ PACKAGES=(
 	snmpd snmp snmptrapd smitools
 	# collectd daemon and Prometheus for the dashboard test
 	collectd-core prometheus
+	# collectd write_prometheus plugin (collectd-core only suggests them)
+	libprotobuf-c1 libmicrohttpd12
 	# load balancers, SMTP server, load generators, plotting
 	nginx-light apache2 python3-aiosmtpd python3-pytest wrk siege gnuplot-nox
 	# guest image
