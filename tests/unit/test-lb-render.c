@@ -23,33 +23,33 @@ static const vs_nginx_render_opts rr = {.upstream = "web", .pool = "web"};
 START_TEST(renders_round_robin_with_states)
 {
 	vs_lb_member ms[] = {
-		member("127.0.0.2:8080", VS_LB_STATE_ENABLED, 0, false),
-		member("10.0.0.5:80", VS_LB_STATE_DRAINING, 3, false),
-		member("[::1]:81", VS_LB_STATE_DISABLED, 0, true),
+	    member("127.0.0.2:8080", VS_LB_STATE_ENABLED, 0, false),
+	    member("10.0.0.5:80", VS_LB_STATE_DRAINING, 3, false),
+	    member("[::1]:81", VS_LB_STATE_DISABLED, 0, true),
 	};
 	g_autofree char *text = vs_nginx_render_upstream(&rr, ms, 3, NULL);
 	ck_assert_ptr_nonnull(text);
 	ck_assert_str_eq(text, "# virtscale: pool web. Rewritten on every change; do not edit.\n"
-			       "upstream web {\n"
-			       "\tserver 127.0.0.2:8080; # enabled\n"
-			       "\tserver 10.0.0.5:80 weight=3 down; # draining\n"
-			       "\tserver [::1]:81 backup down; # disabled\n"
-			       "}\n");
+	                       "upstream web {\n"
+	                       "\tserver 127.0.0.2:8080; # enabled\n"
+	                       "\tserver 10.0.0.5:80 weight=3 down; # draining\n"
+	                       "\tserver [::1]:81 backup down; # disabled\n"
+	                       "}\n");
 }
 END_TEST
 
 START_TEST(renders_least_conn_zone_max_conns)
 {
 	vs_nginx_render_opts o = {.upstream = "pool_a",
-				  .pool = "a",
-				  .method = VS_NGINX_LEAST_CONN,
-				  .max_conns = 50,
-				  .zone = "pool_a"};
+	                          .pool = "a",
+	                          .method = VS_NGINX_LEAST_CONN,
+	                          .max_conns = 50,
+	                          .zone = "pool_a"};
 	vs_lb_member m = member("web-01.example.org:80", VS_LB_STATE_ENABLED, 2, false);
 	g_autofree char *text = vs_nginx_render_upstream(&o, &m, 1, NULL);
 	ck_assert_ptr_nonnull(strstr(text, "upstream pool_a {\n\tzone pool_a 64k;\n\tleast_conn;\n"
-					   "\tserver web-01.example.org:80 weight=2 max_conns=50; "
-					   "# enabled\n}\n"));
+	                                   "\tserver web-01.example.org:80 weight=2 max_conns=50; "
+	                                   "# enabled\n}\n"));
 }
 END_TEST
 
@@ -70,9 +70,9 @@ START_TEST(parse_round_trips)
 	o.max_conns = 7;
 	o.zone = "z";
 	vs_lb_member ms[] = {
-		member("127.0.0.2:8080", VS_LB_STATE_ENABLED, 0, true),
-		member("127.0.0.3:8080", VS_LB_STATE_DRAINING, 1000, false),
-		member("h.example:1", VS_LB_STATE_DISABLED, 0, false),
+	    member("127.0.0.2:8080", VS_LB_STATE_ENABLED, 0, true),
+	    member("127.0.0.3:8080", VS_LB_STATE_DRAINING, 1000, false),
+	    member("h.example:1", VS_LB_STATE_DISABLED, 0, false),
 	};
 	g_autofree char *text = vs_nginx_render_upstream(&o, ms, 3, NULL);
 	GError *err = NULL;
@@ -93,8 +93,13 @@ END_TEST
 
 START_TEST(render_refuses_hostile_addresses_and_names)
 {
-	const char *bad[] = {"127.0.0.1:80; server 6.6.6.6:80", "127.0.0.1:80}", "a b:80",
-			     "127.0.0.1:80\n}", "127.0.0.1:0", "127.0.0.1:65536", "host:80#x"};
+	const char *bad[] = {"127.0.0.1:80; server 6.6.6.6:80",
+	                     "127.0.0.1:80}",
+	                     "a b:80",
+	                     "127.0.0.1:80\n}",
+	                     "127.0.0.1:0",
+	                     "127.0.0.1:65536",
+	                     "host:80#x"};
 	for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
 		vs_lb_member m = member(bad[i], VS_LB_STATE_ENABLED, 0, false);
 		GError *err = NULL;
@@ -130,34 +135,34 @@ START_TEST(parse_is_strict)
 	assert_refused(HDR "upstream other {\n\tserver 1.2.3.4:80; # enabled\n}\n", "up.conf:2:");
 	assert_refused(HDR "upstream web {\n\tserver 1.2.3.4:80; # enabled\n}", "up.conf:1:");
 	assert_refused(HDR "upstream web {\n\tserver 1.2.3.4:80 down; # enabled\n}\n",
-		       "up.conf:3:");
+	               "up.conf:3:");
 	assert_refused(HDR "upstream web {\n\tserver 1.2.3.4:80; # draining\n}\n", "up.conf:3:");
 	assert_refused(HDR "upstream web {\n\tserver 1.2.3.4:80 slow_start=3; # enabled\n}\n",
-		       "up.conf:3:");
+	               "up.conf:3:");
 	assert_refused(HDR "upstream web {\n\tserver 1.2.3.4:80; # enabled\n"
-			   "\tserver 1.2.3.4:80; # enabled\n}\n",
-		       "up.conf:4:");
+	                   "\tserver 1.2.3.4:80; # enabled\n}\n",
+	               "up.conf:4:");
 	assert_refused(HDR "upstream web {\n\tserver 1.2.3.4:80; # enabled\n\tkeepalive 8;\n}\n",
-		       "up.conf:4:");
+	               "up.conf:4:");
 	assert_refused(HDR "upstream web {\n\tserver 1.2.3.4:80; # enabled\n}\nserver {}\n",
-		       "up.conf:4:");
+	               "up.conf:4:");
 	assert_refused(HDR "upstream web {\n}\n", "up.conf:3:");
 	assert_refused(HDR "upstream web {\n\tserver 127.0.0.1:1 down; # placeholder\n"
-			   "\tserver 1.2.3.4:80; # enabled\n}\n",
-		       "up.conf:4:");
+	                   "\tserver 1.2.3.4:80; # enabled\n}\n",
+	               "up.conf:4:");
 	assert_refused(HDR "upstream web {\n\tserver 1.2.3.4:80 weight=0; # enabled\n}\n",
-		       "up.conf:3:");
+	               "up.conf:3:");
 }
 END_TEST
 
 START_TEST(apache_max_members)
 {
 	const char *html = "<h3>LoadBalancer Status for <a href=\"/balancer-manager?b=other&amp;"
-			   "nonce=x\">balancer://other</a></h3><table><tr><th>MaxMembers</th>"
-			   "</tr>\n<tr><td>9 [1 Used]</td></tr></table>"
-			   "<h3>LoadBalancer Status for <a href=\"/balancer-manager?b=web&amp;"
-			   "nonce=y\">balancer://web</a> [p_web]</h3>\n\n<table><tr><th>MaxMembers"
-			   "</th><th>StickySession</th></tr>\n<tr><td>3 [2 Used]</td>\n</tr>";
+	                   "nonce=x\">balancer://other</a></h3><table><tr><th>MaxMembers</th>"
+	                   "</tr>\n<tr><td>9 [1 Used]</td></tr></table>"
+	                   "<h3>LoadBalancer Status for <a href=\"/balancer-manager?b=web&amp;"
+	                   "nonce=y\">balancer://web</a> [p_web]</h3>\n\n<table><tr><th>MaxMembers"
+	                   "</th><th>StickySession</th></tr>\n<tr><td>3 [2 Used]</td>\n</tr>";
 	unsigned max = 0, used = 0;
 	ck_assert(vs_apache_parse_max_members(html, strlen(html), "web", &max, &used));
 	ck_assert_uint_eq(max, 3);
@@ -172,15 +177,15 @@ START_TEST(apache_worker_address)
 	struct {
 		const char *url, *address;
 	} cases[] = {
-		{"http://127.0.0.1:19510", "127.0.0.1:19510"},
-		{"http://127.0.0.1:19510/", "127.0.0.1:19510"},
-		{"HTTP://Web-01.example:8080/app", "Web-01.example:8080"},
-		{"http://10.0.0.9", "10.0.0.9:80"},
-		{"https://[::1]", "[::1]:443"},
-		{"http://[::1]:81/", "[::1]:81"},
-		{"ajp://127.0.0.1:8009", NULL},
-		{"http://bad host:80", NULL},
-		{"http://[::1:80", NULL},
+	    {"http://127.0.0.1:19510", "127.0.0.1:19510"},
+	    {"http://127.0.0.1:19510/", "127.0.0.1:19510"},
+	    {"HTTP://Web-01.example:8080/app", "Web-01.example:8080"},
+	    {"http://10.0.0.9", "10.0.0.9:80"},
+	    {"https://[::1]", "[::1]:443"},
+	    {"http://[::1]:81/", "[::1]:81"},
+	    {"ajp://127.0.0.1:8009", NULL},
+	    {"http://bad host:80", NULL},
+	    {"http://[::1:80", NULL},
 	};
 	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
 		g_autofree char *a = vs_apache_worker_address(cases[i].url);
