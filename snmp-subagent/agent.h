@@ -51,6 +51,8 @@ typedef struct vs_agent {
 	vs_pools_report *pools;          /* the report the VIRTSCALE-MIB view was built from */
 	GHashTable *oper_by_uuid;        /* uuid string -> vm_oper_mark */
 	GHashTable *row_key_by_uuid;     /* uuid string -> "oper" for vmTableLastChange */
+	GHashTable *absent_since;        /* uuid string -> monotonic us it left the snapshots */
+	GHashTable *undefined;           /* uuid strings libvirt said were undefined */
 	bool per_vm_notifications;       /* vmPerVMNotificationsEnabled */
 	bool bulk_notifications;         /* vmBulkNotificationsEnabled */
 	unsigned bulk_threshold;         /* changes to one state in one batch that go bulk */

@@ -47,8 +47,6 @@ bool vs_agentx_init(vs_agent *a)
 	netsnmp_ds_set_boolean(NETSNMP_DS_APPLICATION_ID, NETSNMP_DS_AGENT_ROLE, 1);
 	netsnmp_ds_set_string(NETSNMP_DS_APPLICATION_ID, NETSNMP_DS_AGENT_X_SOCKET,
 	                      a->agentx_socket);
-	netsnmp_ds_set_int(NETSNMP_DS_APPLICATION_ID, NETSNMP_DS_AGENT_AGENTX_PING_INTERVAL,
-	                   (int)MAX(a->cfg->agentx_ping_interval, 1u));
 	/* Our state (vmIndex map) lives in the state dir, not net-snmp's. */
 	netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_DONT_PERSIST_STATE, 1);
 	netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_DISABLE_PERSISTENT_LOAD, 1);
@@ -78,6 +76,10 @@ bool vs_agentx_init(vs_agent *a)
 		return false;
 	}
 
+	/* Set after init_agent(), which installs net-snmp's own default (15 s);
+	 * the connection is made when init_snmp() finishes reading config. */
+	netsnmp_ds_set_int(NETSNMP_DS_APPLICATION_ID, NETSNMP_DS_AGENT_AGENTX_PING_INTERVAL,
+	                   (int)MAX(a->cfg->agentx_ping_interval, 1u));
 	init_snmp(APP_NAME);
 
 	if (!make_wake_pipe(a))

@@ -180,6 +180,8 @@ int main(int argc, char **argv)
 	g_queue_init(&a->events);
 	a->oper_by_uuid = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	a->row_key_by_uuid = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	a->absent_since = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	a->undefined = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	a->vm_index = vs_vm_index_load(cfg->snmp_state_file);
 
 	if (!vs_agentx_init(a))

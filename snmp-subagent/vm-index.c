@@ -119,14 +119,15 @@ void vs_vm_index_forget(vs_vm_index *m, const char *uuid_str)
 		m->dirty = true;
 }
 
-/** vs_vm_index_retain: drops every UUID that is not a key of @alive. */
-void vs_vm_index_retain(vs_vm_index *m, GHashTable *alive)
+/** vs_vm_index_retain: drops every UUID for which @keep says no. */
+void vs_vm_index_retain(vs_vm_index *m, bool (*keep)(const char *uuid_str, void *opaque),
+                        void *opaque)
 {
 	GHashTableIter it;
 	gpointer k;
 	g_hash_table_iter_init(&it, m->by_uuid);
 	while (g_hash_table_iter_next(&it, &k, NULL)) {
-		if (!g_hash_table_contains(alive, k)) {
+		if (!keep(k, opaque)) {
 			g_hash_table_iter_remove(&it);
 			m->dirty = true;
 		}

@@ -20,8 +20,9 @@ void vs_vm_index_free(vs_vm_index *m);
 int vs_vm_index_get(vs_vm_index *m, const char *uuid_str);
 /* The index of @uuid_str, or 0 when it has none. */
 int vs_vm_index_lookup(const vs_vm_index *m, const char *uuid_str);
-/* Forgets every UUID not in @alive (a set of UUID strings). */
-void vs_vm_index_retain(vs_vm_index *m, GHashTable *alive);
+/* Forgets every UUID for which @keep returns false. */
+void vs_vm_index_retain(vs_vm_index *m, bool (*keep)(const char *uuid_str, void *opaque),
+                        void *opaque);
 void vs_vm_index_forget(vs_vm_index *m, const char *uuid_str);
 /* Writes the map atomically when it changed since the last save. */
 bool vs_vm_index_save(vs_vm_index *m);

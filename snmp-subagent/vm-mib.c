@@ -27,21 +27,48 @@ static void note_table_changes(vs_agent *a, GHashTable *keys)
 	a->row_key_by_uuid = g_hash_table_ref(keys);
 }
 
-static bool all_hosts_connected(const vs_snapshot *snap)
+/* How long a UUID must be missing from the snapshots before its vmIndex is
+ * forgotten, unless libvirt said it was undefined: a snapshot taken while a
+ * hypervisor (re)connects may list only some domains, and renumbering rows
+ * for that would break every NMS's history. */
+#define VM_INDEX_GRACE_US (60 * G_USEC_PER_SEC)
+
+typedef struct keep_ctx {
+	vs_agent *a;
+	GHashTable *present;
+	int64_t now;
+} keep_ctx;
+
+static bool keep_index(const char *uuid, void *opaque)
 {
-	for (guint i = 0; snap->hosts && i < snap->hosts->len; i++) {
-		const vs_host_status *h = g_ptr_array_index(snap->hosts, i);
-		if (h->state != VS_HOST_CONNECTED)
-			return false;
+	keep_ctx *k = opaque;
+	if (g_hash_table_contains(k->present, uuid)) {
+		g_hash_table_remove(k->a->absent_since, uuid);
+		g_hash_table_remove(k->a->undefined, uuid);
+		return true;
 	}
-	return snap->hosts && snap->hosts->len > 0;
+	if (g_hash_table_remove(k->a->undefined, uuid)) {
+		g_hash_table_remove(k->a->absent_since, uuid);
+		return false;
+	}
+	gpointer since;
+	if (!g_hash_table_lookup_extended(k->a->absent_since, uuid, NULL, &since)) {
+		int64_t *t = g_new(int64_t, 1);
+		*t = k->now;
+		g_hash_table_insert(k->a->absent_since, g_strdup(uuid), t);
+		return true;
+	}
+	if (k->now - *(int64_t *)since < VM_INDEX_GRACE_US)
+		return true;
+	g_hash_table_remove(k->a->absent_since, uuid);
+	return false;
 }
 
 /**
  * vm_mib_build:
  * Translates @snap into the VM-MIB view: assigns (and persists) vmIndex for
- * new UUIDs, forgets those of domains that no longer exist (only when every
- * hypervisor answered, so a lost connection never renumbers anything), and
+ * new UUIDs, forgets those of domains that no longer exist (undefined, or
+ * missing for a grace period, so a reconnect never renumbers anything), and
  * records operational states for the notifications' "previous state".
  */
 vs_mib_view *vm_mib_build(vs_agent *a, const vs_snapshot *snap)
@@ -65,8 +92,8 @@ vs_mib_view *vm_mib_build(vs_agent *a, const vs_snapshot *snap)
 			g_hash_table_insert(a->oper_by_uuid, g_strdup(d->uuid_str),
 			                    GINT_TO_POINTER(oper));
 	}
-	if (all_hosts_connected(snap))
-		vs_vm_index_retain(a->vm_index, keys);
+	keep_ctx k = {a, keys, g_get_monotonic_time()};
+	vs_vm_index_retain(a->vm_index, keep_index, &k);
 	vs_vm_index_save(a->vm_index);
 	note_table_changes(a, keys);
 	vm_scalars_add(&b, a, snap, snap->domains->len);

@@ -143,14 +143,19 @@ void vm_notify_events(vs_agent *a, GQueue *events)
 			                   was_persistent(a, ev) ? 2 : 3};
 			g_array_append_val(out, p);
 			g_hash_table_remove(a->oper_by_uuid, ev->uuid_str);
+			/* its vmIndex goes once the snapshots no longer list it */
+			g_hash_table_add(a->undefined, g_strdup(ev->uuid_str));
 			continue;
 		}
 		int oper = event_oper_state(ev);
-		if (ev->kind == VS_EVENT_DEFINED && !have)
-			g_hash_table_insert(
-			    a->oper_by_uuid, g_strdup(ev->uuid_str),
-			    GINT_TO_POINTER(vm_oper_state(ev->new_state, ev->new_reason) |
-			                    VM_OPER_FROM_EVENT));
+		if (ev->kind == VS_EVENT_DEFINED && !have) {
+			/* a newly defined domain is off unless libvirt says otherwise */
+			int defined = ev->new_state >= 0
+			                  ? vm_oper_state(ev->new_state, ev->new_reason)
+			                  : VM_OPER_SHUTDOWN;
+			g_hash_table_insert(a->oper_by_uuid, g_strdup(ev->uuid_str),
+			                    GINT_TO_POINTER(defined | VM_OPER_FROM_EVENT));
+		}
 		if (oper == 0)
 			continue;
 		if ((mark & VM_OPER_FROM_EVENT) && prev == oper)

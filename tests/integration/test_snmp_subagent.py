@@ -1,0 +1,389 @@
+"""virtscale-snmp against a real snmpd master, a real snmptrapd and real
+libvirtd + QEMU domains: VM-MIB contents against virsh, notifications,
+master restart, started before the master, libvirtd frozen, domains going
+away, zero domains, odd names, VIRTSCALE-MIB pools, SET refused.
+
+Domains are named vst-snmp-*; ports come from 19100-19199.
+"""
+import os
+import re
+import signal
+import socket
+import subprocess
+import time
+import uuid as uuidlib
+
+import pytest
+
+import vstest
+from snmpbed import COL, VM_ENTRY, VM_MIB, VS_MIB, SnmpBed
+
+PREFIX = "vst-snmp-"
+RUNNING = PREFIX + "run"
+DEFINED = PREFIX + "off"
+ODD = PREFIX + "é ünï 名前"
+TAP = "vstsnmp0"
+
+
+@pytest.fixture(scope="module")
+def domains(libvirtd):
+    """A running domain with a disk and a tap NIC, a defined one, and a
+    running one with spaces and UTF-8 in its name."""
+    vstest.remove_domains(PREFIX)
+    try:
+        vstest.define_domain(RUNNING, vcpus=2, max_vcpus=3, mem_mib=96, tap=TAP)
+        vstest.define_domain(DEFINED, start=False, mem_mib=64)
+        vstest.define_domain(ODD, disk=False, mem_mib=64)
+        yield {"running": RUNNING, "defined": DEFINED, "odd": ODD}
+    finally:
+        vstest.remove_domains(PREFIX)
+
+
+@pytest.fixture
+def bed(tmp_path, daemons):
+    return SnmpBed(tmp_path, daemons)
+
+
+def dominfo(name):
+    out = vstest.virsh("dominfo", name).stdout
+    info = {}
+    for line in out.splitlines():
+        if ":" in line:
+            k, v = line.split(":", 1)
+            info[k.strip()] = v.strip()
+    return info
+
+
+def uuid_bytes(name):
+    return uuidlib.UUID(vstest.virsh("domuuid", name).stdout.strip()).bytes
+
+
+def test_walk_matches_virsh(domains, bed):
+    bed.start_snmpd()
+    bed.start_subagent()
+    bed.wait_rows(*domains.values())
+    # the slow groups (block, interface, balloon) arrive within slow_interval
+    vstest.wait_for(lambda: f"{VM_MIB}.1.8.1.2.{bed.rows_by_name().get(RUNNING, 0)}.1"
+                    in bed.walk(VM_MIB + ".1.8"), 10, what="the NIC row")
+    walk = bed.walk(VM_MIB)
+    rows = bed.rows_by_name(walk)
+    for name in domains.values():
+        assert name in rows, f"{name} missing from vmTable: {sorted(rows)}"
+    # vmNumber counts every row
+    assert walk[VM_MIB + ".1.2.0"][1] == len(rows)
+
+    for name in domains.values():
+        idx = rows[name]
+        info = dominfo(name)
+        running = info["State"] == "running"
+        assert bed.col(walk, "uuid", idx) == uuid_bytes(name)
+        assert bed.col(walk, "oper", idx) == (4 if running else 11)
+        assert bed.col(walk, "admin", idx) == (1 if running else 4)
+        assert bed.col(walk, "persistent", idx) == 2
+        assert bed.col(walk, "memunit", idx) == 1024
+        assert bed.col(walk, "maxmem", idx) == int(info["Max memory"].split()[0])
+        assert bed.col(walk, "curmem", idx) == int(info["Used memory"].split()[0])
+        assert bed.col(walk, "curcpu", idx) == int(info["CPU(s)"])
+        assert bed.col(walk, "ostype", idx) == b"hvm"
+
+    # CPU time within one refresh (1 s) of virsh, vCPU rows, max vCPUs
+    idx = rows[RUNNING]
+    stats = vstest.domstats(RUNNING, "cpu-total", "vcpu", "block", "interface")
+    cpu_us = bed.col(walk, "cputime", idx)
+    assert abs(cpu_us - int(stats["cpu.time"]) / 1000) <= 1_000_000 * 2
+    assert bed.col(walk, "maxcpu", idx) == 3
+    vcpu_rows = [k for k in walk if k.startswith(f"{VM_MIB}.1.5.1.2.{idx}.")]
+    assert len(vcpu_rows) == int(stats["vcpu.current"]) == 2
+    for i in range(2):
+        core = walk[f"{VM_MIB}.1.5.1.2.{idx}.{i + 1}"][1]
+        assert abs(core - int(stats[f"vcpu.{i}.time"]) / 1000) <= 2_000_000
+
+    # disks: one row per block device, source path and read counters
+    disk_rows = {k.rsplit(".", 1)[1] for k in walk if k.startswith(f"{VM_MIB}.1.7.1.6.{idx}.")}
+    assert len(disk_rows) == int(stats["block.count"]) == 1
+    assert walk[f"{VM_MIB}.1.7.1.6.{idx}.1"][1] == stats["block.0.path"].encode()
+    assert walk[f"{VM_MIB}.1.7.1.8.{idx}.1"][1] == 3  # hardDisk
+    # read requests and octets: the same as virsh once the slow group caught up
+    def io_matches():
+        st = vstest.domstats(RUNNING, "block")
+        w = bed.walk(f"{VM_MIB}.1.7.1")
+        return (w[f"{VM_MIB}.1.7.1.13.{idx}.1"][1] == int(st["block.0.rd.reqs"]) and
+                w[f"{VM_MIB}.1.7.1.15.{idx}.1"][1] == int(st["block.0.rd.bytes"]))
+    vstest.wait_for(io_matches, 5, what="vmStorageReadIOs/Octets = virsh domstats")
+
+    # NIC: ifIndex of the tap on the host, its MAC
+    net_rows = [k for k in walk if k.startswith(f"{VM_MIB}.1.8.1.2.{idx}.")]
+    assert len(net_rows) == int(stats["net.count"]) == 1
+    with open(f"/sys/class/net/{stats['net.0.name']}/ifindex") as f:
+        assert walk[f"{VM_MIB}.1.8.1.2.{idx}.1"][1] == int(f.read())
+    mac = vstest.virsh("domiflist", RUNNING).stdout.split()[-1]
+    assert walk[f"{VM_MIB}.1.8.1.5.{idx}.1"][1] == bytes.fromhex(mac.replace(":", ""))
+
+    # the defined domain has no vCPU rows; the domain with an odd name no disk
+    assert not [k for k in walk if k.startswith(f"{VM_MIB}.1.5.1.2.{rows[DEFINED]}.")]
+    assert not [k for k in walk if k.startswith(f"{VM_MIB}.1.7.1.6.{rows[ODD]}.")]
+    # vCPU affinity: one row per vCPU x host CPU
+    ncpu = os.cpu_count()
+    vstest.wait_for(lambda: len([k for k in bed.walk(VM_MIB + ".1.6")
+                                 if k.startswith(f"{VM_MIB}.1.6.1.3.{idx}.")]) == 2 * ncpu,
+                    5, what="affinity rows")
+    # hypervisor group
+    assert walk[VM_MIB + ".1.1.1.0"][1].startswith(b"QEMU")
+    assert walk[VM_MIB + ".1.1.4.0"][1] > 0
+
+
+def test_vm_index_stable_across_restart_and_undefine(domains, bed, libvirtd):
+    bed.start_snmpd()
+    bed.start_subagent()
+    name = PREFIX + "gone"
+    vstest.define_domain(name, start=False, disk=False)
+    try:
+        before = bed.wait_rows(name, *domains.values())
+        bed.stop_subagent()
+        bed.start_subagent()
+        vstest.wait_for(lambda: name in bed.rows_by_name(), 10, what="rows after restart")
+        after = bed.rows_by_name()
+        for n in domains.values():
+            assert after[n] == before[n], f"vmIndex of {n} changed across a restart"
+        # undefined between two walks: its row goes, the others stay put
+        vstest.virsh("undefine", name)
+        vstest.wait_for(lambda: name not in bed.rows_by_name(), 3, what="the row to go")
+        final = bed.rows_by_name()
+        assert all(final[n] == before[n] for n in domains.values())
+        assert bed.walk(VM_MIB + ".1.2")[VM_MIB + ".1.2.0"][1] == len(final)
+    finally:
+        vstest.remove_domain(name)
+
+
+def wait_trap(bed, trap_oid, uuid_b, timeout=2.0):
+    want = " ".join(f"{b:02X}" for b in uuid_b)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for t in bed.traps():
+            if t.get("1.3.6.1.6.3.1.1.4.1.0", "").endswith(trap_oid):
+                for k, v in t.items():
+                    if k.startswith(f"{VM_ENTRY}.{COL['uuid']}.") and want in v.upper():
+                        return t
+        time.sleep(0.05)
+    raise AssertionError(f"no trap {trap_oid} for {want} within {timeout}s: {bed.traps()}")
+
+
+def test_traps_running_and_shutdown(domains, bed):
+    bed.start_trapd()
+    bed.start_snmpd()
+    bed.start_subagent()
+    name = PREFIX + "trap"
+    vstest.define_domain(name, start=False, disk=False)
+    try:
+        vstest.wait_for(lambda: name in bed.rows_by_name(), 10, what="the defined row")
+        idx = bed.rows_by_name()[name]
+        ub = uuid_bytes(name)
+        vstest.virsh("start", name)
+        t = wait_trap(bed, f"{VM_MIB}.0.1", ub)  # vmRunning
+        assert f"{VM_ENTRY}.{COL['uuid']}.{idx}" in t
+        assert name.encode().hex().upper() in t[f"{VM_ENTRY}.{COL['name']}.{idx}"].replace(" ", "")
+        # vmOperState carries the previous state: shutdown(11)
+        assert t[f"{VM_ENTRY}.{COL['oper']}.{idx}"].endswith("11")
+        vstest.virsh("destroy", name)
+        t = wait_trap(bed, f"{VM_MIB}.0.3", ub)  # vmShutdown
+        assert f"{VM_ENTRY}.{COL['oper']}.{idx}" in t
+        assert not t[f"{VM_ENTRY}.{COL['oper']}.{idx}"].endswith(" 11")
+        vstest.virsh("undefine", name)
+        t = wait_trap(bed, f"{VM_MIB}.0.10", ub)  # vmDeleted
+        assert t[f"{VM_ENTRY}.{COL['persistent']}.{idx}"].endswith("2")
+    finally:
+        vstest.remove_domain(name)
+
+
+def test_set_only_on_enabled_objects(domains, bed):
+    bed.start_snmpd()
+    bed.start_subagent()
+    idx = bed.wait_rows(RUNNING)[RUNNING]
+    r = bed.set(f"{VM_ENTRY}.{COL['name']}.{idx}", "s", "evil")
+    assert r.returncode != 0 and "notWritable" in (r.stdout + r.stderr)
+    r = bed.set(VM_MIB + ".1.2.0", "i", "5")
+    assert "notWritable" in (r.stdout + r.stderr)
+    r = bed.set(VS_MIB + ".1.1.3.0", "i", "5")
+    assert "notWritable" in (r.stdout + r.stderr)
+    r = bed.set(VM_MIB + ".1.9.0", "i", "3")
+    assert "wrongValue" in (r.stdout + r.stderr)
+    r = bed.set(VM_MIB + ".1.9.0", "i", "2")
+    assert r.returncode == 0, r.stderr
+    assert bed.get(VM_MIB + ".1.9.0")[VM_MIB + ".1.9.0"][1] == 2
+    r = bed.set(VM_MIB + ".1.10.0", "i", "2")
+    assert r.returncode == 0, r.stderr
+    assert bed.get(VM_MIB + ".1.10.0")[VM_MIB + ".1.10.0"][1] == 2
+
+
+def test_master_restart_and_started_before_master(domains, bed):
+    # started before snmpd: keeps retrying, registers once the master is up
+    sub = bed.start_subagent(wait=False)
+    time.sleep(2)
+    assert sub.alive()
+    bed.start_snmpd()
+    bed.wait_registered(10)
+    # master restart: re-registers by itself, no crash
+    bed.stop_snmpd()
+    time.sleep(1.5)
+    assert sub.alive(), "subagent died when the master went away"
+    bed.start_snmpd()
+    bed.wait_registered(10)
+    bed.wait_rows(RUNNING)
+    assert sub.alive()
+
+
+def test_libvirtd_frozen(domains, bed):
+    """libvirtd stopped (SIGSTOP) for 10 s: every request answered in < 1 s;
+    when it comes back the data refreshes without a restart."""
+    bed.start_snmpd()
+    bed.start_subagent()
+    idx = bed.wait_rows(RUNNING)[RUNNING]
+    pid = int(open("/run/libvirtd.pid").read().strip())
+    worst = 0.0
+    walks = 0
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        t_end = time.monotonic() + 10
+        while time.monotonic() < t_end:
+            t0 = time.monotonic()
+            bed.get_raw(f"{VM_ENTRY}.{COL['name']}.{idx}", timeout=1)
+            w = bed.walk(VM_MIB, timeout=1)
+            dt = time.monotonic() - t0
+            worst = max(worst, dt)
+            assert f"{VM_ENTRY}.{COL['name']}.{idx}" in w
+            walks += 1
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    assert walks >= 5
+    assert worst < 1.0, f"a request took {worst:.3f}s while libvirtd was frozen"
+    assert bed.sub.alive()
+    # data refreshes: a domain defined now shows up
+    name = PREFIX + "thaw"
+    vstest.define_domain(name, start=False, disk=False)
+    try:
+        vstest.wait_for(lambda: name in bed.rows_by_name(), 15, what="a refresh after the thaw")
+    finally:
+        vstest.remove_domain(name)
+
+
+@pytest.mark.skipif(os.environ.get("VS_TEST_RESTART_LIBVIRTD") != "1",
+                    reason="restarts the shared libvirtd: set VS_TEST_RESTART_LIBVIRTD=1")
+def test_libvirtd_restart(domains, bed):
+    bed.start_snmpd()
+    bed.start_subagent()
+    pid = int(open("/run/libvirtd.pid").read().strip())
+    os.kill(pid, signal.SIGTERM)
+    vstest.wait_for(lambda: not os.path.exists(f"/proc/{pid}"), 15, what="libvirtd to exit")
+    # answers continue from the last snapshot while libvirtd is gone
+    assert RUNNING in bed.rows_by_name()
+    subprocess.run(["libvirtd", "-d"], check=True)
+    vstest.wait_for(lambda: vstest.virsh("version", check=False).returncode == 0, 20,
+                    what="libvirtd to come back")
+    name = PREFIX + "restart"
+    vstest.define_domain(name, start=False, disk=False)
+    try:
+        vstest.wait_for(lambda: name in bed.rows_by_name(), 20, what="reconnect and refresh")
+    finally:
+        vstest.remove_domain(name)
+
+
+def test_zero_domains(tmp_path, daemons):
+    """A hypervisor with no domain at all (libvirt's test driver with an
+    empty node): scalars answer, the tables are empty."""
+    node = tmp_path / "empty-node.xml"
+    node.write_text("<node><cpu><nodes>1</nodes><sockets>1</sockets><cores>2</cores>"
+                    "<threads>1</threads><active>2</active><mhz>2000</mhz></cpu>"
+                    "<memory>2097152</memory></node>\n")
+    bed = SnmpBed(tmp_path, daemons, agent_port=19103, trap_port=19104, uri=f"test://{node}")
+    bed.start_snmpd()
+    bed.start_subagent()
+    walk = bed.walk(VM_MIB)
+    assert walk[VM_MIB + ".1.2.0"][1] == 0
+    assert not [k for k in walk if k.startswith(VM_ENTRY + ".")]
+    assert VM_MIB + ".1.1.1.0" in walk and VM_MIB + ".1.9.0" in walk
+
+
+def test_virtscale_pool_tables(domains, tmp_path, daemons):
+    """A configured pool with one running member whose metadata gives its
+    address: the pool and backend rows, sessions counted by sock_diag from
+    real TCP connections, the actuator's absence said so."""
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(16)
+    port = srv.getsockname()[1]
+    member = PREFIX + "web-01"
+    meta = (f"<metadata><vs:virtscale xmlns:vs='https://virtscale.invalid/xmlns/virtscale/1' "
+            f"pool='web' address='127.0.0.1:{port}'/></metadata>")
+    conf = (f"[pool web]\ntemplate = {PREFIX}web-tmpl\nname_pattern = {PREFIX}web-%02d\n"
+            "min = 1\nmax = 3\npolicy = ratio\nsession_capacity = 10\nsessions = sockdiag\n"
+            "lb = none\n")
+    clients = []
+    try:
+        vstest.define_domain(member, disk=False, metadata=meta)
+        for _ in range(3):
+            c = socket.create_connection(("127.0.0.1", port))
+            clients.append(c)
+            clients.append(srv.accept()[0])  # both ends stay open: ESTABLISHED
+        bed = SnmpBed(tmp_path, daemons, agent_port=19105, trap_port=19106, extra_conf=conf)
+        bed.start_snmpd()
+        bed.start_subagent()
+        rows = bed.wait_rows(member)
+        entry = VS_MIB + ".1.3.1"
+
+        def backend():
+            w = bed.walk(VS_MIB)
+            ok = w.get(f"{entry}.7.1.1", (None, None))[1] == 3
+            return w if ok else None
+        try:
+            w = vstest.wait_for(backend, 10, what="vsBackendSessions = 3")
+        except AssertionError:
+            print(bed.walk(VS_MIB))
+            raise
+        pool = VS_MIB + ".1.2.1"
+        assert w[f"{pool}.2.1"][1] == b"web"
+        assert w[f"{pool}.3.1"][1] == 1 and w[f"{pool}.4.1"][1] == 3
+        assert w[f"{pool}.5.1"][1] == 1        # running instances
+        assert w[f"{pool}.6.1"][1] == -1       # desired: no actuator
+        assert w[f"{pool}.8.1"][1] == 2        # ratio
+        assert w[f"{pool}.10.1"][1] == 300     # 3.00 sessions on average
+        assert w[f"{pool}.12.1"][1] == b"unknown"
+        assert w[f"{pool}.13.1"][1] == 5       # last result unknown
+        assert w[f"{pool}.16.1"][0] == "Counter64"
+        assert w[f"{pool}.19.1"][1] == 3
+        assert w[VS_MIB + ".1.1.2.0"][1] == 2  # actuator not available
+        assert w[VS_MIB + ".1.1.3.0"][1] == 1
+        assert w[f"{entry}.2.1"][1] == member.encode()
+        assert w[f"{entry}.3.1"][1] == rows[member]
+        assert w[f"{entry}.4.1"][1] == 1 and w[f"{entry}.5.1"][1] == bytes([127, 0, 0, 1])
+        assert w[f"{entry}.6.1"][1] == port
+        assert w[f"{entry}.8.1"][1] == 10
+        assert w[f"{entry}.9.1"][1] == 3000    # 30.00 % of capacity
+        assert w[f"{entry}.11.1"][1] == 1      # running
+    finally:
+        for c in clients:
+            c.close()
+        srv.close()
+        vstest.remove_domain(member)
+
+
+def test_mibs_lint_and_translate():
+    top = vstest.SRCDIR
+    env = dict(os.environ, SMIPATH=f"{vstest.SHARED_MIBS}:{top}/mibs")
+    r = subprocess.run(["smilint", "-l", "6", "-p", f"{top}/mibs/VIRTSCALE-MIB.txt"],
+                       capture_output=True, text=True, env=env)
+    assert "error" not in (r.stdout + r.stderr).lower(), r.stdout + r.stderr
+    env = dict(os.environ, MIBDIRS=f"{vstest.SHARED_MIBS}:{top}/mibs", MIBS="")
+    for module, root, path in (("VM-MIB", VM_MIB, f"{vstest.SHARED_MIBS}/VM-MIB.txt"),
+                               ("VIRTSCALE-MIB", VS_MIB, f"{top}/mibs/VIRTSCALE-MIB.txt")):
+        with open(path) as f:
+            text = f.read()
+        defined = set(re.findall(r"^\s*([a-z][A-Za-z0-9]*)\s+(?:OBJECT-TYPE|NOTIFICATION-TYPE|"
+                                 r"OBJECT-IDENTITY|OBJECT IDENTIFIER|MODULE-IDENTITY|"
+                                 r"MODULE-COMPLIANCE|OBJECT-GROUP|NOTIFICATION-GROUP)",
+                                 text, re.M))
+        assert len(defined) > 20
+        for name in sorted(defined):
+            t = subprocess.run(["snmptranslate", "-m", module, "-On", f"{module}::{name}"],
+                               capture_output=True, text=True, env=env)
+            assert t.returncode == 0 and t.stdout.strip().startswith("." + root), \
+                f"{module}::{name}: {t.stdout} {t.stderr}"
