@@ -313,8 +313,8 @@ def test_virtscale_pool_tables(domains, tmp_path, daemons):
     port = srv.getsockname()[1]
     member = PREFIX + "web-01"
     meta = (f"<metadata><vs:virtscale xmlns:vs='https://virtscale.invalid/xmlns/virtscale/1' "
-            f"pool='web' address='127.0.0.1:{port}'/></metadata>")
-    conf = (f"[pool web]\ntemplate = {PREFIX}web-tmpl\nname_pattern = {PREFIX}web-%02d\n"
+            f"pool='vstsnmp' address='127.0.0.1:{port}'/></metadata>")
+    conf = (f"[pool vstsnmp]\ntemplate = {PREFIX}web-tmpl\nname_pattern = {PREFIX}web-%02d\n"
             "min = 1\nmax = 3\npolicy = ratio\nsession_capacity = 10\nsessions = sockdiag\n"
             "lb = none\n")
     clients = []
@@ -332,15 +332,16 @@ def test_virtscale_pool_tables(domains, tmp_path, daemons):
 
         def backend():
             w = bed.walk(VS_MIB)
-            ok = w.get(f"{entry}.7.1.1", (None, None))[1] == 3
+            ok = (w.get(f"{entry}.7.1.1", (None, None))[1] == 3 and
+                  w.get(f"{VS_MIB}.1.2.1.5.1", (None, None))[1] == 1)
             return w if ok else None
         try:
-            w = vstest.wait_for(backend, 10, what="vsBackendSessions = 3")
+            w = vstest.wait_for(backend, 10, what="3 sessions on 1 running instance")
         except AssertionError:
             print(bed.walk(VS_MIB))
             raise
         pool = VS_MIB + ".1.2.1"
-        assert w[f"{pool}.2.1"][1] == b"web"
+        assert w[f"{pool}.2.1"][1] == b"vstsnmp"
         assert w[f"{pool}.3.1"][1] == 1 and w[f"{pool}.4.1"][1] == 3
         assert w[f"{pool}.5.1"][1] == 1        # running instances
         assert w[f"{pool}.6.1"][1] == -1       # desired: no actuator
@@ -352,13 +353,13 @@ def test_virtscale_pool_tables(domains, tmp_path, daemons):
         assert w[f"{pool}.19.1"][1] == 3
         assert w[VS_MIB + ".1.1.2.0"][1] == 2  # actuator not available
         assert w[VS_MIB + ".1.1.3.0"][1] == 1
-        assert w[f"{entry}.2.1"][1] == member.encode()
-        assert w[f"{entry}.3.1"][1] == rows[member]
-        assert w[f"{entry}.4.1"][1] == 1 and w[f"{entry}.5.1"][1] == bytes([127, 0, 0, 1])
-        assert w[f"{entry}.6.1"][1] == port
-        assert w[f"{entry}.8.1"][1] == 10
-        assert w[f"{entry}.9.1"][1] == 3000    # 30.00 % of capacity
-        assert w[f"{entry}.11.1"][1] == 1      # running
+        assert w[f"{entry}.2.1.1"][1] == member.encode()
+        assert w[f"{entry}.3.1.1"][1] == rows[member]
+        assert w[f"{entry}.4.1.1"][1] == 1 and w[f"{entry}.5.1.1"][1] == bytes([127, 0, 0, 1])
+        assert w[f"{entry}.6.1.1"][1] == port
+        assert w[f"{entry}.8.1.1"][1] == 10
+        assert w[f"{entry}.9.1.1"][1] == 3000    # 30.00 % of capacity
+        assert w[f"{entry}.11.1.1"][1] == 1      # running
     finally:
         for c in clients:
             c.close()
