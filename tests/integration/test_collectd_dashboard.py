@@ -32,6 +32,14 @@ def prom_query(expr):
     return body["data"]["result"]
 
 
+def prom_ready():
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{PROM_PORT}/-/ready", timeout=2) as r:
+            return r.status == 200
+    except OSError:
+        return False
+
+
 def expand(expr):
     """Grafana's variables, as the dashboard would send them for this test."""
     return (expr.replace("$pool", POOL).replace("$domain", "vst-cd-dash-.*")
@@ -101,7 +109,7 @@ scrape_configs:
         prom = daemons(["prometheus", f"--config.file={prom_conf}",
                         f"--storage.tsdb.path={prom_dir}/data",
                         f"--web.listen-address=127.0.0.1:{PROM_PORT}"], name="prometheus")
-        vstest.wait_port(PROM_PORT, timeout=30)
+        vstest.wait_for(prom_ready, timeout=60, what="prometheus ready")
         backends[0].hold(3)
         backends[1].hold(1)
 

@@ -1,0 +1,168 @@
+#!/usr/bin/python3
+"""bench/collectd: total CPU per second (collectd + libvirtd + every qemu
+process) of collectd with the virtscale plugin against collectd's stock
+`virt` plugin, on the same running domains, in the same run.
+
+  anchor  stock virt plugin, Interval 1, cpu/vcpu/memory/disk/interface
+          + ExtraStats cpu_util domain_state
+  same    virtscale, Interval 1, SlowInterval 0 (every group every second)
+  default virtscale, Interval 1, default SlowInterval (10 s)
+
+Usage: bench/collectd/run.py [-n 10] [-n 50] [--seconds 20]
+       VS_BUILDDIR=build-dir (a build without sanitizers: CPU figures)
+Prints a markdown table; ratios are against the anchor of the same N.
+"""
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "tests", "integration"))
+import collectdtest as ct  # noqa: E402
+import vstest  # noqa: E402
+
+PREFIX = "vst-cd-bench-"
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def pids_of(name):
+    out = subprocess.run(["pgrep", "-x", name], capture_output=True, text=True).stdout
+    return [int(p) for p in out.split()]
+
+
+def cpu_seconds(pids):
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime + stime
+        except (FileNotFoundError, ProcessLookupError, IndexError):
+            pass
+    return total / TICK
+
+
+def qemu_pids():
+    return pids_of("qemu-system-x86_64") or pids_of("qemu-system-x86")
+
+
+def measure(pid_groups, seconds):
+    """CPU seconds per wall second of each group over the window."""
+    before = {k: cpu_seconds(p) for k, p in pid_groups.items()}
+    t0 = time.monotonic()
+    time.sleep(seconds)
+    dt = time.monotonic() - t0
+    after = {k: cpu_seconds(p) for k, p in pid_groups.items()}
+    return {k: (after[k] - before[k]) / dt for k in pid_groups}
+
+
+def stock_block():
+    return """LoadPlugin virt
+<Plugin virt>
+  Connection "qemu:///system"
+  RefreshInterval 60
+  Domain "/^vst-cd-bench-/"
+  IgnoreSelected false
+  ExtraStats "cpu_util domain_state"
+</Plugin>
+"""
+
+
+def run_collectd(tmp, conf, seconds, warmup):
+    env = dict(os.environ)
+    env.update(ct.collectd_env())
+    log = open(os.path.join(tmp, "collectd.log"), "w")
+    p = subprocess.Popen([ct.COLLECTD, "-f", "-C", conf], stdout=log, stderr=subprocess.STDOUT,
+                         env=env)
+    try:
+        time.sleep(warmup)
+        if p.poll() is not None:
+            raise RuntimeError(f"collectd exited: see {log.name}")
+        groups = {"collectd": [p.pid], "libvirtd": pids_of("libvirtd"), "qemu": qemu_pids()}
+        return measure(groups, seconds)
+    finally:
+        p.terminate()
+        p.wait(10)
+        log.close()
+
+
+def scenario(n, name, seconds, warmup):
+    tmp = tempfile.mkdtemp(prefix="vscb")
+    try:
+        vs_conf = ct.write_vs_config(os.path.join(tmp, "vs.conf"), os.path.join(tmp, "a.sock"),
+                                     tmp, slow=10)
+        if name == "anchor":
+            conf = ct.write_collectd_conf(tmp, vs_conf, extra=stock_block())
+            # the stock plugin alone: drop our plugin from this config
+            text = open(conf).read()
+            text = text[:text.index("LoadPlugin virtscale")]
+            open(conf, "w").write(text)
+        elif name == "same":
+            conf = ct.write_collectd_conf(tmp, vs_conf, plugin_block="  SlowInterval 0\n"
+                                          "  ForwardNotifications false\n"
+                                          "  ForwardThresholds false")
+        else:
+            conf = ct.write_collectd_conf(tmp, vs_conf, plugin_block="  ForwardNotifications "
+                                          "false\n  ForwardThresholds false")
+        # csv writes are the same for all; keep them out of the figure's noise
+        r = run_collectd(tmp, conf, seconds, warmup)
+        files = sum(len(fs) for _, _, fs in os.walk(os.path.join(tmp, "csv")))
+        return r, files
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def settle(max_wait=240):
+    """Waits until the domains are booted: qemu CPU under 5% of a core."""
+    deadline = time.monotonic() + max_wait
+    while time.monotonic() < deadline:
+        q = measure({"qemu": qemu_pids()}, 3)["qemu"]
+        if q < 0.05:
+            return q
+    return q
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("-n", type=int, action="append")
+    ap.add_argument("--seconds", type=float, default=20)
+    ap.add_argument("--warmup", type=float, default=6)
+    args = ap.parse_args()
+    sizes = args.n or [10]
+    rows = []
+    for n in sizes:
+        vstest.remove_domains(PREFIX)
+        try:
+            for i in range(n):
+                vstest.define_domain(f"{PREFIX}{i:02d}", tap=f"vstcdb{i}")
+            idle = settle()
+            res = {}
+            for name in ("anchor", "same", "default"):
+                res[name] = scenario(n, name, args.seconds, args.warmup)
+            base = sum(res["anchor"][0].values())
+            for name in ("anchor", "same", "default"):
+                r, files = res[name]
+                tot = sum(r.values())
+                rows.append((n, name, r["collectd"], r["libvirtd"], r["qemu"], tot, tot / base,
+                             files))
+            rows.append((n, "idle qemu", 0, 0, idle, idle, None, 0))
+        finally:
+            vstest.remove_domains(PREFIX)
+    print("| N | collector | collectd CPU s/s | libvirtd CPU s/s | qemu CPU s/s | total CPU s/s "
+          "| ratio to stock virt | csv files |")
+    print("|---|---|---|---|---|---|---|---|")
+    label = {"anchor": "stock `virt` plugin, 1 s (anchor)",
+             "same": "virtscale, same metrics, 1 s (SlowInterval 0)",
+             "default": "virtscale, default cadence (1 s fast, 10 s slow)",
+             "idle qemu": "no collector (qemu alone, before)"}
+    for n, name, c, l, q, tot, ratio, files in rows:
+        rs = f"{ratio:.2f}x" if ratio is not None else "-"
+        print(f"| {n} | {label[name]} | {c:.3f} | {l:.3f} | {q:.3f} | {tot:.3f} | {rs} | {files} |")
+
+
+if __name__ == "__main__":
+    main()
