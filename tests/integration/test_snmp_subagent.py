@@ -5,6 +5,7 @@ away, zero domains, odd names, VIRTSCALE-MIB pools, SET refused.
 
 Domains are named vst-snmp-*; ports come from 19100-19199.
 """
+import json
 import os
 import re
 import signal
@@ -325,6 +326,7 @@ def test_virtscale_pool_tables(domains, tmp_path, daemons):
             clients.append(c)
             clients.append(srv.accept()[0])  # both ends stay open: ESTABLISHED
         bed = SnmpBed(tmp_path, daemons, agent_port=19105, trap_port=19106, extra_conf=conf)
+        bed.start_trapd()
         bed.start_snmpd()
         bed.start_subagent()
         rows = bed.wait_rows(member)
@@ -360,6 +362,41 @@ def test_virtscale_pool_tables(domains, tmp_path, daemons):
         assert w[f"{entry}.8.1.1"][1] == 10
         assert w[f"{entry}.9.1.1"][1] == 3000    # 30.00 % of capacity
         assert w[f"{entry}.11.1.1"][1] == 1      # running
+
+        # the actuator's published state fills the actuator columns; a new
+        # failed action is notified (vsActionFailed)
+        def status(result, t, error=""):
+            doc = {"v": 1, "time": t, "pid": os.getpid(), "pools": [{
+                "name": "vstsnmp", "desired": 2, "actual": 1, "phase": "cooldown",
+                "cooldown_left": 12, "last_action": "scale-out", "last_result": result,
+                "last_time": t, "last_error": error, "scale_outs": 4, "scale_ins": 1,
+                "failures": 0 if result == "ok" else 1, "alerts": 0,
+                "instances": [{"name": member, "state": "running",
+                               "address": f"127.0.0.1:{port}", "lb": "enabled",
+                               "sessions": 3}]}]}
+            tmp = os.path.join(bed.state, "status.json.tmp")
+            with open(tmp, "w") as f:
+                json.dump(doc, f)
+            os.rename(tmp, os.path.join(bed.state, "status.json"))
+        status("ok", time.time() - 5)
+        w = vstest.wait_for(lambda: (lambda w: w if w[VS_MIB + ".1.1.2.0"][1] == 1 else None)(
+            bed.walk(VS_MIB)), 10, what="vsActuatorAvailable = true")
+        assert w[f"{pool}.6.1"][1] == 2
+        assert w[f"{pool}.12.1"][1] == b"scale-out"
+        assert w[f"{pool}.13.1"][1] == 2       # ok
+        assert w[f"{pool}.16.1"] == ("Counter64", 4)
+        assert w[f"{pool}.17.1"] == ("Counter64", 1)
+        assert w[f"{pool}.20.1"][1] == b"cooldown"
+        assert w[f"{entry}.10.1.1"][1] == 2    # lb enabled
+        status("failed", time.time(), "clone failed: no space")
+
+        def failed_trap():
+            for t in bed.traps():
+                if t.get("1.3.6.1.6.3.1.1.4.1.0", "").endswith(VS_MIB + ".0.7"):
+                    return t
+        t = vstest.wait_for(failed_trap, 10, what="vsActionFailed")
+        # (snmptrapd wraps long hex values: the first 16 bytes are on this line)
+        assert b"clone failed".hex().upper() in t[f"{pool}.15.1"].replace(" ", "")
     finally:
         for c in clients:
             c.close()
