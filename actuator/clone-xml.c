@@ -155,6 +155,24 @@ static void rewrite_hostfwd(xmlDocPtr doc, xmlNodePtr root, const char *address,
 	add_qemu_arg(cmd, ns, "virtio-net-pci,netdev=vsnet0,bus=pci.0,addr=0x9");
 }
 
+/* A console log named after the template would be shared by every clone:
+ * name it after the clone, or drop it when it does not carry the name. */
+static void rewrite_log_file(xmlNodePtr dev, const char *old_name, const char *name)
+{
+	xmlNodePtr log = child(dev, "log");
+	g_autofree char *file = prop(log, "file");
+	if (!file)
+		return;
+	if (old_name && *old_name && strstr(file, old_name)) {
+		g_auto(GStrv) parts = g_strsplit(file, old_name, -1);
+		g_autofree char *nf = g_strjoinv(name, parts);
+		xmlSetProp(log, BAD_CAST "file", BAD_CAST nf);
+	} else {
+		xmlUnlinkNode(log);
+		xmlFreeNode(log);
+	}
+}
+
 /**
  * vs_clone_xml_rewrite: the clone's XML. @disks give each cloned disk's new
  * path and format (same order as vs_clone_xml_disks()).
@@ -173,6 +191,7 @@ char *vs_clone_xml_rewrite(const char *xml, const char *name, const GPtrArray *d
 		xmlFreeDoc(doc);
 		return NULL;
 	}
+	xmlChar *old_name = xmlNodeGetContent(n);
 	xmlNodeSetContent(n, BAD_CAST name);
 	remove_children(root, "uuid");
 	remove_children(root, "title");
@@ -198,6 +217,9 @@ char *vs_clone_xml_rewrite(const char *xml, const char *name, const GPtrArray *d
 			remove_children(d, "mac");
 			remove_children(d, "target");
 			remove_children(d, "alias");
+		} else if (xmlStrEqual(d->name, BAD_CAST "serial") ||
+		           xmlStrEqual(d->name, BAD_CAST "console")) {
+			rewrite_log_file(d, (const char *)old_name, name);
 		} else if (xmlStrEqual(d->name, BAD_CAST "graphics")) {
 			/* a fixed VNC/SPICE port would collide between clones */
 			g_autofree char *autoport = prop(d, "autoport");
@@ -232,6 +254,18 @@ char *vs_clone_xml_rewrite(const char *xml, const char *name, const GPtrArray *d
 	if (cfg->address == VS_ADDRESS_HOSTFWD && address)
 		rewrite_hostfwd(doc, root, address, cfg);
 
+	/* an SMBIOS product/serial naming the template names the clone */
+	xmlNodePtr sysinfo = child(root, "sysinfo");
+	for (xmlNodePtr sec = sysinfo ? sysinfo->children : NULL; sec; sec = sec->next)
+		for (xmlNodePtr e = sec->children; e; e = e->next) {
+			if (e->type != XML_ELEMENT_NODE || !xmlStrEqual(e->name, BAD_CAST "entry"))
+				continue;
+			xmlChar *text = xmlNodeGetContent(e);
+			if (text && old_name && xmlStrEqual(text, old_name))
+				xmlNodeSetContent(e, BAD_CAST name);
+			xmlFree(text);
+		}
+	xmlFree(old_name);
 	xmlChar *buf = NULL;
 	int len = 0;
 	xmlDocDumpFormatMemory(doc, &buf, &len, 1);

@@ -71,7 +71,8 @@ static gint member_cmp(gconstpointer a, gconstpointer b)
 }
 
 /**
- * vs_members_list: every domain tagged for @pool on the hosts that answer.
+ * vs_members_list: every domain tagged for @pool, and named by its
+ * name_pattern, on the hosts that answer.
  * A host that does not answer makes the whole list unknown (NULL): acting
  * on a partial view could add or remove one instance too many.
  */
@@ -95,7 +96,11 @@ GPtrArray *vs_members_list(vs_virt **hosts, size_t n_hosts, const vs_pool_config
 		}
 		for (int i = 0; i < n; i++) {
 			g_autofree char *tp = NULL, *ta = NULL;
-			if (vs_domain_tag(doms[i], &tp, &ta) && g_strcmp0(tp, pool->name) == 0) {
+			unsigned index = 0;
+			/* the tag and the name pattern: a pool of the same name in
+			 * another configuration is not ours to count or stop */
+			if (vs_domain_tag(doms[i], &tp, &ta) && g_strcmp0(tp, pool->name) == 0 &&
+			    vs_pool_match_name(pool, virDomainGetName(doms[i]), &index)) {
 				vs_member *m = g_new0(vs_member, 1);
 				m->name = g_strdup(virDomainGetName(doms[i]));
 				m->uri = g_strdup(vs_virt_uri(hosts[h]));
@@ -110,8 +115,7 @@ GPtrArray *vs_members_list(vs_virt **hosts, size_t n_hosts, const vs_pool_config
 				m->vcpus = cur > 0 ? (unsigned)cur : 1;
 				m->vcpus_max = max > 0 ? (unsigned)max : m->vcpus;
 				virResetLastError();
-				if (!vs_pool_match_name(pool, m->name, &m->index))
-					m->index = G_MAXUINT;
+				m->index = index;
 				g_ptr_array_add(out, m);
 			}
 			virDomainFree(doms[i]);

@@ -128,6 +128,7 @@ static bool bring_up(vs_worker_ctx *w, virDomainPtr dom, uint64_t jid, char **ad
 	}
 	if (jid)
 		vs_journal_step(w->journal, jid, "started", NULL);
+	vs_info("pool %s: %s started", p->name, virDomainGetName(dom));
 	if (!*address) {
 		g_free(*step);
 		*step = g_strdup("address");
@@ -323,6 +324,7 @@ bool vs_scale_out(vs_worker_ctx *w, GPtrArray *members, char **action, char **st
 		goto out;
 	}
 	vs_journal_step(w->journal, jid, "defined", NULL);
+	vs_info("pool %s: %s defined", p->name, name);
 	g_mutex_unlock(w->alloc_lock);
 	locked = false;
 

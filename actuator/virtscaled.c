@@ -177,14 +177,6 @@ static gboolean on_quit_signal(gpointer data)
 	return G_SOURCE_CONTINUE;
 }
 
-static gpointer libvirt_event_thread(gpointer data)
-{
-	for (;;)
-		if (virEventRunDefaultImpl() < 0)
-			g_usleep(100 * 1000);
-	return NULL;
-}
-
 /* libvirt errors are reported through GErrors; its default handler would
  * print every expected miss (a name lookup, no metadata) on stderr. */
 static void quiet_libvirt_errors(void *opaque, virErrorPtr err)
@@ -248,11 +240,13 @@ int main(int argc, char **argv)
 	vs_log_set_level(debug ? LOG_DEBUG : LOG_INFO);
 
 	virSetErrorFunc(NULL, quiet_libvirt_errors);
+	/* libvirt's default event implementation is GLib's default main
+	 * context: the GMainLoop below services libvirt's keepalive too, so no
+	 * second thread may iterate that context (it would run our callbacks) */
 	if (virInitialize() < 0 || virEventRegisterDefaultImpl() < 0) {
 		vs_error("cannot initialize libvirt");
 		return 1;
 	}
-	g_thread_unref(g_thread_new("vs-libvirt-events", libvirt_event_thread, NULL));
 
 	g_autoptr(GError) err = NULL;
 	act.journal = vs_journal_open(act.cfg->state_dir, &err);

@@ -28,6 +28,8 @@ class Actuator:
         self.tag = tag
         self.prefix = f"vst-act-{tag}-"
         self.template = f"vst-act-{tag}-tmpl"
+        # a pool name of our own: other configurations on this host have "web"
+        self.pool_name = f"act-{tag}"
         self.sock = os.path.join(self.tmp, "act.sock")
         self.state = os.path.join(self.tmp, "state")
         self.conf = os.path.join(self.tmp, "virtscale.conf")
@@ -44,7 +46,8 @@ class Actuator:
     def write_config(self, **changes):
         self.pool.update(changes)
         lines = ["[libvirt]", f"uri = {vstest.URI}", "", "[actuator]",
-                 f"socket = {self.sock}", f"state_dir = {self.state}", "", "[pool web]"]
+                 f"socket = {self.sock}", f"state_dir = {self.state}", "",
+                 f"[pool {self.pool_name}]"]
         lines += [f"{k} = {v}" for k, v in self.pool.items()]
         with open(self.conf, "w") as f:
             f.write("\n".join(lines) + "\n" + self.extra)
@@ -92,17 +95,22 @@ class Actuator:
             for o in objs:
                 s.sendall(((o if isinstance(o, str) else json.dumps(o)) + "\n").encode())
 
-    def notify(self, state, pool="web"):
-        self.send({"v": 1, "type": "pool", "pool": pool, "state": state,
+    def notify(self, state, pool=None):
+        self.send({"v": 1, "type": "pool", "pool": pool or self.pool_name, "state": state,
                    "severity": "okay" if state == "ok" else "warning",
                    "source": "test"})
 
+    def member_name(self, n):
+        """Domains named by the pool's name_pattern (vst-act-TAG-NN)."""
+        import re
+        return re.fullmatch(re.escape(self.prefix) + r"[0-9]{2,}", n) is not None
+
     def running(self):
         out = vstest.virsh("list", "--name").stdout.split()
-        return sorted(n for n in out if n.startswith(self.prefix) and n != self.template)
+        return sorted(n for n in out if self.member_name(n))
 
     def defined(self):
-        return sorted(n for n in vstest.list_domains(self.prefix) if n != self.template)
+        return sorted(n for n in vstest.list_domains(self.prefix) if self.member_name(n))
 
     def volumes(self, pool="default"):
         vstest.virsh("pool-refresh", pool, check=False)

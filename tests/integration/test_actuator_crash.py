@@ -92,13 +92,13 @@ def test_kill9_mid_scale_in_finishes_it_after_restart(act):
                                        "cooldown": 1})
     a.start()
     a.wait_running(1, 30)
-    assert a.ctl("scale", "web", "2").returncode == 0
+    assert a.ctl("scale", a.pool_name, "2").returncode == 0
     a.wait_running(2, 40)
     # a session on every instance: the drain of whichever is chosen waits
     addrs = [i["address"] for i in a.pool_status()["instances"]]
     socks = hold_connections(addrs)
     try:
-        assert a.ctl("scale", "web", "1").returncode == 0
+        assert a.ctl("scale", a.pool_name, "1").returncode == 0
         vstest.wait_for(lambda: '"step":"draining"' in journal_text(a), 30,
                         what="a draining scale-in")
         a.kill9()
@@ -136,9 +136,9 @@ def test_libvirtd_restarted_during_scale_in(act):
                                        "cooldown": 1})
     a.start()
     a.wait_running(1, 30)
-    assert a.ctl("scale", "web", "2").returncode == 0
+    assert a.ctl("scale", a.pool_name, "2").returncode == 0
     a.wait_running(2, 40)
-    assert a.ctl("scale", "web", "1").returncode == 0
+    assert a.ctl("scale", a.pool_name, "1").returncode == 0
     vstest.wait_for(lambda: '"step":"drained"' in journal_text(a), 30, what="the shutdown step")
     restart_libvirtd()
     # the daemon reconnects and completes (directly or through reconcile)
@@ -147,5 +147,5 @@ def test_libvirtd_restarted_during_scale_in(act):
                     open_ops(a) == [], 30, what="nothing leaked")
     assert a.proc.alive()
     # and it still acts after the reconnect
-    assert a.ctl("scale", "web", "2").returncode == 0
+    assert a.ctl("scale", a.pool_name, "2").returncode == 0
     a.wait_running(2, 40)

@@ -37,24 +37,25 @@ def test_socket_mode_and_status_reply(idle_act):
     assert stat.S_IMODE(st.st_mode) == 0o660
     s = idle_act.status()
     assert s["v"] == 1 and s["pid"] == idle_act.proc.proc.pid
-    assert s["pools"][0]["name"] == "web" and s["pools"][0]["actual"] == 0
+    assert s["pools"][0]["name"] == idle_act.pool_name and s["pools"][0]["actual"] == 0
 
 
 def test_invalid_lines_counted_never_acted_connection_kept(idle_act):
     a = idle_act
     before = intake(a)
+    P = a.pool_name.encode()
     bad = [
         b"not json at all",
-        b'{"v":1,"type":"pool","pool":"web","state":"high"',             # truncated
-        b'{"v":2,"type":"pool","pool":"web","state":"high"}',            # version
-        b'{"v":1,"type":"pool","pool":"web","state":"sky-high"}',        # bad state
-        b'{"v":1,"type":"pool","pool":"web","state":"high","value":"x"}',  # bad type
-        b'{"v":1,"type":"pool","pool":"web;rm -rf /","state":"high"}',   # hostile name
-        b'{"v":1,"type":"pool","pool":"web","state":"high","evil":1}',   # unknown member
-        b'{"v":1,"type":"pool","pool":"web","state":"high","message":"a\\u0007b"}',
+        b'{"v":1,"type":"pool","pool":"' + P + b'","state":"high"',             # truncated
+        b'{"v":2,"type":"pool","pool":"' + P + b'","state":"high"}',            # version
+        b'{"v":1,"type":"pool","pool":"' + P + b'","state":"sky-high"}',        # bad state
+        b'{"v":1,"type":"pool","pool":"' + P + b'","state":"high","value":"x"}',  # bad type
+        b'{"v":1,"type":"pool","pool":"' + P + b';rm -rf /","state":"high"}',   # hostile name
+        b'{"v":1,"type":"pool","pool":"' + P + b'","state":"high","evil":1}',   # unknown member
+        b'{"v":1,"type":"pool","pool":"' + P + b'","state":"high","message":"a\\u0007b"}',
         b"\xff\xfe\xfd invalid utf-8",
-        b'{"v":1,"type":"pool","pool":"web","state":"high","message":"' + b"A" * 9000 + b'"}',
-        b'{"v":1,"type":"pool","pool":"web\x00","state":"high"}',
+        b'{"v":1,"type":"pool","pool":"' + P + b'","state":"high","message":"' + b"A" * 9000 + b'"}',
+        b'{"v":1,"type":"pool","pool":"' + P + b'\x00","state":"high"}',
     ]
     unknown = b'{"v":1,"type":"pool","pool":"nosuchpool","state":"high"}'
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
@@ -76,9 +77,7 @@ def test_invalid_lines_counted_never_acted_connection_kept(idle_act):
     p = reply["pools"][0]
     assert p["scale_outs"] == 0 and p["failures"] == 0 and p["last_action"] == "none"
     assert a.defined() == []
-    log = a.proc.output()
-    assert "unknown pool 'nosuchpool'" in log
-    assert "rm -rf" not in log.split("malformed")[0] or True
+    assert "unknown pool 'nosuchpool'" in a.proc.output()
 
 
 def test_random_bytes_fuzz_loop(idle_act):
@@ -94,7 +93,7 @@ def test_random_bytes_fuzz_loop(idle_act):
                 data = data.replace(b"\n", b"") + b"\n"
             if i % 7 == 0:
                 # JSON-ish garbage around valid keys
-                data = b'{"v":1,"type":"pool","pool":"web","state":' + data[:50] + b"}\n"
+                data = b'{"v":1,"type":"pool","pool":"act-in","state":' + data[:50] + b"}\n"
             try:
                 s.sendall(data)
             except OSError:
@@ -128,7 +127,7 @@ COLLECTD_HIGH = """Severity: WARNING
 Time: 1764000000.250
 Host: hv1
 Plugin: virtscale
-PluginInstance: web
+PluginInstance: act-fmt
 Type: sessions
 DataSource: value
 CurrentValue: 7.500000e+01
@@ -137,14 +136,14 @@ WarningMax: 6.000000e+01
 FailureMin: nan
 FailureMax: nan
 
-Pool web: sessions per instance 75 above 60
+Pool act-fmt: sessions per instance 75 above 60
 """
 
 SNMPTRAP_LOW = """localhost
 UDP: [127.0.0.1]:40000->[127.0.0.1]:162
 .1.3.6.1.2.1.1.3.0 0:0:01:00.00
 .1.3.6.1.6.3.1.1.4.1.0 VIRTSCALE-MIB::vsPoolLow
-.1.3.6.1.4.1.99999.1.2.1.2 "web"
+.1.3.6.1.4.1.99999.1.2.1.2 "act-fmt"
 """
 
 
@@ -164,7 +163,7 @@ def test_virtscalectl_notify_three_formats(tmp_path, daemons):
         assert r.returncode == 0, r.stderr
         a.wait_running(0, 40, keep_sending=None)
         # our JSON -> one again
-        r = a.ctl("notify", stdin='{"v":1,"type":"pool","pool":"web","state":"high"}\n')
+        r = a.ctl("notify", stdin='{"v":1,"type":"pool","pool":"act-fmt","state":"high"}\n')
         assert r.returncode == 0, r.stderr
         a.wait_running(1, 40)
         # errors are the sender's to hear about, and nothing is sent

@@ -75,7 +75,7 @@ def test_min_to_max_at_max_alert_then_back_to_min(act):
     ports = set()
     for name in a.running():
         pool, addr = tagged(name)
-        assert pool == "web" and addr.startswith("127.0.0.1:193")
+        assert pool == a.pool_name and addr.startswith("127.0.0.1:193")
         ports.add(addr)
         vstest.wait_port(int(addr.split(":")[1]), timeout=5)
     assert len(ports) == 3
@@ -118,17 +118,17 @@ def test_manual_target_and_bounds(act):
     a.define_template()
     a.start()
     a.wait_running(1, 30)
-    r = a.ctl("scale", "web", "3")
+    r = a.ctl("scale", a.pool_name, "3")
     assert r.returncode == 0, r.stderr + r.stdout
     # a manual target is reached step by step, without waiting for cooldowns
     a.wait_running(3, 40)
-    r = a.ctl("scale", "web", "9")
+    r = a.ctl("scale", a.pool_name, "9")
     assert r.returncode != 0 and "outside" in r.stdout
-    r = a.ctl("scale", "web", "1")
+    r = a.ctl("scale", a.pool_name, "1")
     assert r.returncode == 0
     a.wait_running(1, 40)
     r = a.ctl("status")
-    assert r.returncode == 0 and "pool web" in r.stdout and "vst-act-man-" in r.stdout
+    assert r.returncode == 0 and f"pool {a.pool_name}" in r.stdout and "vst-act-man-" in r.stdout
 
 
 def test_template_missing_fails_cleanly_and_retries(act):
@@ -151,6 +151,12 @@ def test_name_collision_with_a_foreign_domain(act):
     # an untagged domain already has the first member name
     foreign = "vst-act-coll-01"
     vstest.define_domain(foreign, start=False)
+    # a running domain tagged with our pool name that our name_pattern does not
+    # make (another configuration's pool of the same name) is not a member
+    other = "vst-act-coll-other"
+    tag = (f"<metadata><vs:virtscale xmlns:vs='https://virtscale.invalid/xmlns/virtscale/1' "
+           f"pool='{a.pool_name}' address='127.0.0.1:19349'/></metadata>")
+    vstest.define_domain(other, start=True, metadata=tag)
     try:
         a.start()
         a.wait_running(1, 30)
@@ -158,11 +164,18 @@ def test_name_collision_with_a_foreign_domain(act):
         assert tagged(foreign) is None
         assert foreign in vstest.list_domains(a.prefix)
         assert os.path.exists(f"{vstest.IMAGES}/{foreign}.qcow2")
-        # scale in never chooses the foreign domain
-        a.ctl("scale", "web", "1")
+        st = a.pool_status()
+        assert st["actual"] == 1 and [i["name"] for i in st["instances"]] == ["vst-act-coll-02"]
+        # scale in never chooses the foreign domains
+        assert a.ctl("scale", a.pool_name, "2").returncode == 0
+        a.wait_running(2, 40)
+        assert a.ctl("scale", a.pool_name, "1").returncode == 0
+        a.wait_running(1, 40)
         assert foreign in vstest.list_domains(a.prefix)
+        assert other in vstest.virsh("list", "--name").stdout.split()
     finally:
         vstest.remove_domain(foreign)
+        vstest.remove_domain(other)
 
 
 def test_storage_pool_full(act, tmp_path):
