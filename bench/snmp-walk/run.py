@@ -1,0 +1,189 @@
+#!/usr/bin/python3
+"""bench/snmp-walk: the cost of a full walk of VM-MIB + VIRTSCALE-MIB served
+by virtscale-snmp, per varbind, against the limit of the path it goes
+through: an equally sized in-memory table (static-table.c, net-snmp's
+table_data_set helper with static data) behind the same snmpd over AgentX, in
+the same run. Then the stall test: libvirtd stopped (SIGSTOP) for 5, 10 and
+30 s while walks go on; the longest answer is reported.
+
+    VS_BUILDDIR=build bench/snmp-walk/run.py [--domains 10 50] [--stall 5 10 30]
+
+Real libvirtd + QEMU domains (vst-snmp-bNN, halt disk, tap NIC), a real snmpd
+on 127.0.0.1:19120 (AgentX on a private socket). Prints a markdown table.
+"""
+import argparse
+import math
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "tests", "integration"))
+import vstest  # noqa: E402
+from snmpbed import VM_MIB, VS_MIB, SnmpBed, snmp_env  # noqa: E402
+
+PREFIX = "vst-snmp-b"
+STATIC_OID = "1.3.6.1.4.1.8072.9999.9998"
+COLUMNS = 10
+
+
+class Daemons:
+    def __init__(self, logdir):
+        self.logdir = logdir
+        self.started = []
+
+    def __call__(self, argv, **kw):
+        d = vstest.Daemon(argv, self.logdir, **kw)
+        self.started.append(d)
+        return d
+
+    def stop_all(self):
+        for d in reversed(self.started):
+            d.stop()
+
+
+def build_static_table(outdir):
+    exe = os.path.join(outdir, "static-table")
+    cflags = subprocess.run(["net-snmp-config", "--base-cflags"], capture_output=True,
+                            text=True, check=True).stdout.split()
+    libs = subprocess.run(["net-snmp-config", "--agent-libs"], capture_output=True, text=True,
+                          check=True).stdout.split()
+    subprocess.run(["gcc", "-O2", "-o", exe, os.path.join(HERE, "static-table.c"), *cflags,
+                    *libs], check=True)
+    return exe
+
+
+def ensure_domains(n):
+    have = set(vstest.list_domains(PREFIX))
+    for i in range(1, n + 1):
+        name = f"{PREFIX}{i:02d}"
+        if name not in have:
+            vstest.define_domain(name, tap=f"vstsb{i:02d}")
+
+
+def timed(argv):
+    t0 = time.perf_counter()
+    r = subprocess.run(argv, capture_output=True, text=True, env=snmp_env(), timeout=120)
+    dt = time.perf_counter() - t0
+    if r.returncode != 0:
+        raise RuntimeError(f"{argv}: {r.stderr}")
+    return dt, r.stdout.count("\n")
+
+
+def walk_argv(port, oid, timeout=5):
+    return ["snmpbulkwalk", "-v2c", "-c", "public", "-On", "-Cr50", "-t", str(timeout), "-r",
+            "0", f"127.0.0.1:{port}", oid]
+
+
+def measure(bed, static_exe, daemons, n, repeat):
+    bed.wait_rows(*[f"{PREFIX}{i:02d}" for i in range(1, n + 1)], timeout=120)
+    # wait for the slow groups (NIC rows) of every bench domain
+    vstest.wait_for(lambda: len([k for k in bed.walk(VM_MIB + ".1.8.1.2", timeout=5)]) >= n,
+                    30, what="NIC rows")
+    vb_ours = sum(timed(walk_argv(bed.agent_port, oid))[1] for oid in (VM_MIB, VS_MIB))
+    rows = math.ceil(vb_ours / COLUMNS)
+    static = daemons([static_exe, bed.sock, str(rows)], name=f"static-table-{n}",
+                     env=dict(os.environ, MIBS=""))
+    vstest.wait_for(lambda: subprocess.run(walk_argv(bed.agent_port, STATIC_OID + ".1.1.2"),
+                                           capture_output=True, text=True,
+                                           env=snmp_env()).stdout.count("\n") == rows,
+                    10, what="the static table")
+    base, ours, anchor = [], [], []
+    get = ["snmpget", "-v2c", "-c", "public", "-On", "-t", "5", "-r", "0",
+           f"127.0.0.1:{bed.agent_port}", "1.3.6.1.2.1.1.3.0"]
+    for _ in range(repeat):  # interleaved: the machine is shared
+        base.append(timed(get)[0])
+        t1, c1 = timed(walk_argv(bed.agent_port, VM_MIB))
+        t2, c2 = timed(walk_argv(bed.agent_port, VS_MIB))
+        ours.append((t1 + t2, c1 + c2))
+        anchor.append(timed(walk_argv(bed.agent_port, STATIC_OID)))
+    static.stop()
+    b = statistics.median(base)
+    t_ours = statistics.median(t for t, _ in ours)
+    vb = statistics.median(c for _, c in ours)
+    t_anchor = statistics.median(t for t, _ in anchor)
+    vb_anchor = statistics.median(c for _, c in anchor)
+    # a walk costs one process start (b, the median of a one-varbind get);
+    # ours is two walks (VM-MIB, VIRTSCALE-MIB), the anchor one
+    per_ours = max(t_ours - 2 * b, 1e-9) / vb
+    per_anchor = max(t_anchor - b, 1e-9) / vb_anchor
+    return {"n": n, "vb": vb, "vb_anchor": vb_anchor, "t_ours": t_ours, "t_anchor": t_anchor,
+            "base": b, "per_ours": per_ours, "per_anchor": per_anchor,
+            "ratio": per_ours / per_anchor}
+
+
+def stall(bed, seconds):
+    """Walks of VM-MIB while libvirtd is stopped for @seconds; returns the
+    longest walk, the number of walks and failures, and the unfrozen median."""
+    normal = [timed(walk_argv(bed.agent_port, VM_MIB, timeout=1))[0] for _ in range(5)]
+    pid = int(open("/run/libvirtd.pid").read().strip())
+    worst, walks, failures = 0.0, 0, 0
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            try:
+                dt, _ = timed(walk_argv(bed.agent_port, VM_MIB, timeout=1))
+                worst = max(worst, dt)
+            except RuntimeError:
+                failures += 1
+            walks += 1
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    return {"s": seconds, "worst": worst, "walks": walks, "failures": failures,
+            "normal": statistics.median(normal), "alive": bed.sub.alive()}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--domains", type=int, nargs="+", default=[10, 50])
+    ap.add_argument("--stall", type=int, nargs="*", default=[5, 10, 30])
+    ap.add_argument("--repeat", type=int, default=15)
+    ap.add_argument("--keep", action="store_true", help="keep the bench domains")
+    args = ap.parse_args()
+
+    tmp = tempfile.mkdtemp(prefix="vs-snmp-bench-")
+    daemons = Daemons(tmp)
+    results, stalls = [], []
+    try:
+        static_exe = build_static_table(tmp)
+        bed = SnmpBed(tmp, daemons, agent_port=19120, trap_port=19121)
+        bed.start_snmpd()
+        bed.start_subagent()
+        for n in sorted(args.domains):
+            ensure_domains(n)
+            results.append(measure(bed, static_exe, daemons, n, args.repeat))
+        for s in args.stall:
+            stalls.append(stall(bed, s))
+    finally:
+        daemons.stop_all()
+        if not args.keep:
+            vstest.remove_domains(PREFIX)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    print("| domains | varbinds (ours / anchor) | walk ms (ours / anchor) | "
+          "µs per varbind (ours / anchor) | ratio |")
+    print("|---|---|---|---|---|")
+    for r in results:
+        print(f"| {r['n']} | {r['vb']:.0f} / {r['vb_anchor']:.0f} | "
+              f"{r['t_ours'] * 1e3:.1f} / {r['t_anchor'] * 1e3:.1f} | "
+              f"{r['per_ours'] * 1e6:.1f} / {r['per_anchor'] * 1e6:.1f} | "
+              f"{r['ratio']:.2f}x |")
+    print(f"\n(process start, subtracted per walk: {results[0]['base'] * 1e3:.1f} ms)\n")
+    if stalls:
+        print("| libvirtd stopped | walks | failed | longest walk ms | unfrozen walk ms | "
+              "ratio | subagent alive |")
+        print("|---|---|---|---|---|---|---|")
+        for s in stalls:
+            print(f"| {s['s']} s | {s['walks']} | {s['failures']} | {s['worst'] * 1e3:.1f} | "
+                  f"{s['normal'] * 1e3:.1f} | {s['worst'] / s['normal']:.2f}x | "
+                  f"{'yes' if s['alive'] else 'NO'} |")
+
+
+if __name__ == "__main__":
+    main()
