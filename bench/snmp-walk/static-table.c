@@ -49,10 +49,10 @@ int main(int argc, char **argv)
 	    0, 5, ASN_INTEGER, 0, NULL, 0, 6, ASN_INTEGER, 0, NULL, 0, 7, ASN_GAUGE, 0, NULL, 0, 8,
 	    ASN_TIMETICKS, 0, NULL, 0, 9, ASN_COUNTER64, 0, NULL, 0, 10, ASN_COUNTER64, 0, NULL, 0,
 	    11, ASN_COUNTER64, 0, NULL, 0, 0);
-	netsnmp_register_table_data_set(
-	    netsnmp_create_handler_registration("staticTable", NULL, root, OID_LENGTH(root),
-						HANDLER_CAN_RONLY),
-	    t, NULL);
+	netsnmp_register_table_data_set(netsnmp_create_handler_registration("staticTable", NULL,
+	                                                                    root, OID_LENGTH(root),
+	                                                                    HANDLER_CAN_RONLY),
+	                                t, NULL);
 	for (long i = 1; i <= rows; i++) {
 		netsnmp_table_row *row = netsnmp_create_table_data_row();
 		char name[32];

@@ -1,0 +1,213 @@
+/*
+ * test-snmp-view.c - the pure parts of virtscale-snmp: the sorted varbind
+ * view (GET/GETNEXT lookups), the persistent vmIndex map and the libvirt
+ * state to VM-MIB state mapping.
+ */
+#include "config.h"
+
+#include "mib-view.h"
+#include "vm-index.h"
+#include "vm-state.h"
+
+#include <check.h>
+#include <glib/gstdio.h>
+#include <libvirt/libvirt.h>
+#include <stdlib.h>
+
+static const oid root[] = {1, 3, 6, 1, 2, 1, 236};
+
+static vs_mib_view *sample_view(void)
+{
+	vs_mib_builder b;
+	vs_mib_builder_init(&b, root, G_N_ELEMENTS(root));
+	/* added out of order, with one duplicate */
+	const oid name_col[] = {1, 4, 1, 2};
+	const oid oper_col[] = {1, 4, 1, 6};
+	const oid number[] = {1, 2};
+	const oid zero[] = {0};
+	oid i10 = 10, i2 = 2;
+	vs_mib_add_int(&b, oper_col, 4, &i10, 1, ASN_INTEGER, 11);
+	vs_mib_add_string(&b, name_col, 4, &i10, 1, "ten");
+	vs_mib_add_string(&b, name_col, 4, &i2, 1, "two");
+	vs_mib_add_int(&b, oper_col, 4, &i2, 1, ASN_INTEGER, 4);
+	vs_mib_add_int(&b, number, 2, zero, 1, ASN_INTEGER, 2);
+	vs_mib_add_string(&b, name_col, 4, &i2, 1, "duplicate");
+	vs_mib_add_u64(&b, (const oid[]){1, 4, 1, 17}, 4, &i2, 1, 0x100000002ull);
+	return vs_mib_builder_finish(&b);
+}
+
+START_TEST(view_is_sorted_without_duplicates)
+{
+	vs_mib_view *v = sample_view();
+	ck_assert_uint_eq(v->n_vars, 6);
+	for (size_t i = 1; i < v->n_vars; i++)
+		ck_assert_int_lt(snmp_oid_compare(v->vars[i - 1].name, v->vars[i - 1].name_len,
+		                                  v->vars[i].name, v->vars[i].name_len),
+		                 0);
+	/* the first one added wins */
+	const oid two[] = {1, 3, 6, 1, 2, 1, 236, 1, 4, 1, 2, 2};
+	const vs_mib_var *e = vs_mib_view_find(v, two, G_N_ELEMENTS(two));
+	ck_assert_ptr_nonnull(e);
+	ck_assert_uint_eq(e->val_len, 3);
+	ck_assert_int_eq(memcmp(e->val, "two", 3), 0);
+	vs_mib_view_free(v);
+}
+END_TEST
+
+START_TEST(view_getnext_walks_in_oid_order)
+{
+	vs_mib_view *v = sample_view();
+	/* from the root: vmNumber.0 first, then vmName.2, vmName.10, vmOperState.2 ... */
+	const vs_mib_var *e = vs_mib_view_next(v, root, G_N_ELEMENTS(root), false);
+	ck_assert_ptr_nonnull(e);
+	ck_assert_uint_eq(e->name_len, 10);
+	ck_assert_uint_eq(e->name[7], 1);
+	ck_assert_uint_eq(e->name[8], 2);
+	ck_assert_int_eq(*(long *)e->val, 2);
+	e = vs_mib_view_next(v, e->name, e->name_len, false);
+	ck_assert_uint_eq(e->name[e->name_len - 1], 2);
+	ck_assert_uint_eq(e->name[e->name_len - 2], 2);
+	e = vs_mib_view_next(v, e->name, e->name_len, false);
+	ck_assert_uint_eq(e->name[e->name_len - 1], 10);
+	/* inclusive returns the entry itself */
+	const vs_mib_var *same = vs_mib_view_next(v, e->name, e->name_len, true);
+	ck_assert_ptr_eq(same, e);
+	/* an OID between rows: the next row */
+	const oid between[] = {1, 3, 6, 1, 2, 1, 236, 1, 4, 1, 2, 5, 7};
+	e = vs_mib_view_next(v, between, G_N_ELEMENTS(between), false);
+	ck_assert_uint_eq(e->name[e->name_len - 1], 10);
+	/* past the last: nothing, the agent moves on to the next subtree */
+	const oid after[] = {1, 3, 6, 1, 2, 1, 237};
+	ck_assert_ptr_null(vs_mib_view_next(v, after, G_N_ELEMENTS(after), false));
+	/* a GET of a missing instance finds nothing */
+	const oid missing[] = {1, 3, 6, 1, 2, 1, 236, 1, 4, 1, 2, 3};
+	ck_assert_ptr_null(vs_mib_view_find(v, missing, G_N_ELEMENTS(missing)));
+	vs_mib_view_free(v);
+}
+END_TEST
+
+START_TEST(view_counter64_split)
+{
+	vs_mib_view *v = sample_view();
+	const oid cpu[] = {1, 3, 6, 1, 2, 1, 236, 1, 4, 1, 17, 2};
+	const vs_mib_var *e = vs_mib_view_find(v, cpu, G_N_ELEMENTS(cpu));
+	ck_assert_ptr_nonnull(e);
+	ck_assert_int_eq(e->type, ASN_COUNTER64);
+	const struct counter64 *c = e->val;
+	ck_assert_uint_eq(c->high, 1);
+	ck_assert_uint_eq(c->low, 2);
+	vs_mib_view_free(v);
+}
+END_TEST
+
+static const char *U1 = "11111111-2222-3333-4444-555555555555";
+static const char *U2 = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee";
+static const char *U3 = "99999999-8888-7777-6666-555555555555";
+
+static bool keep_only_u2(const char *uuid, void *opaque)
+{
+	return strcmp(uuid, U2) == 0;
+}
+
+START_TEST(vm_index_persists_and_never_reuses)
+{
+	g_autofree char *dir = g_dir_make_tmp("vs-vmindex-XXXXXX", NULL);
+	g_autofree char *path = g_build_filename(dir, "sub", "vm-index.map", NULL);
+
+	vs_vm_index *m = vs_vm_index_load(path);
+	ck_assert_int_eq(vs_vm_index_get(m, U1), 1);
+	ck_assert_int_eq(vs_vm_index_get(m, U2), 2);
+	ck_assert_int_eq(vs_vm_index_get(m, U1), 1);
+	/* case does not matter */
+	g_autofree char *upper = g_ascii_strup(U2, -1);
+	ck_assert_int_eq(vs_vm_index_lookup(m, upper), 2);
+	ck_assert(vs_vm_index_save(m));
+	vs_vm_index_free(m);
+
+	m = vs_vm_index_load(path);
+	ck_assert_int_eq(vs_vm_index_lookup(m, U1), 1);
+	ck_assert_int_eq(vs_vm_index_lookup(m, U2), 2);
+	/* a forgotten UUID's index is not handed out again */
+	vs_vm_index_retain(m, keep_only_u2, NULL);
+	ck_assert_int_eq(vs_vm_index_lookup(m, U1), 0);
+	ck_assert_int_eq(vs_vm_index_get(m, U3), 3);
+	ck_assert(vs_vm_index_save(m));
+	vs_vm_index_free(m);
+
+	m = vs_vm_index_load(path);
+	ck_assert_int_eq(vs_vm_index_get(m, U1), 4);
+	vs_vm_index_free(m);
+
+	g_autofree char *sub = g_path_get_dirname(path);
+	g_unlink(path);
+	g_rmdir(sub);
+	g_rmdir(dir);
+}
+END_TEST
+
+START_TEST(vm_index_skips_malformed_lines)
+{
+	g_autofree char *dir = g_dir_make_tmp("vs-vmindex-XXXXXX", NULL);
+	g_autofree char *path = g_build_filename(dir, "vm-index.map", NULL);
+	const char *text = "# comment\nnext 7\n3 11111111-2222-3333-4444-555555555555\n"
+	                   "garbage line\n-4 aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee\n5 not-a-uuid\n";
+	ck_assert(g_file_set_contents(path, text, -1, NULL));
+	vs_vm_index *m = vs_vm_index_load(path);
+	ck_assert_int_eq(vs_vm_index_lookup(m, U1), 3);
+	ck_assert_int_eq(vs_vm_index_lookup(m, U2), 0);
+	ck_assert_int_eq(vs_vm_index_get(m, U2), 7);
+	vs_vm_index_free(m);
+	g_unlink(path);
+	g_rmdir(dir);
+}
+END_TEST
+
+START_TEST(oper_state_from_state_and_reason)
+{
+	ck_assert_int_eq(vm_oper_state(VIR_DOMAIN_RUNNING, 1), VM_OPER_RUNNING);
+	ck_assert_int_eq(vm_oper_state(VIR_DOMAIN_PAUSED, VIR_DOMAIN_PAUSED_USER), VM_OPER_PAUSED);
+	ck_assert_int_eq(vm_oper_state(VIR_DOMAIN_PAUSED, VIR_DOMAIN_PAUSED_MIGRATION),
+	                 VM_OPER_MIGRATING);
+	ck_assert_int_eq(vm_oper_state(VIR_DOMAIN_PAUSED, VIR_DOMAIN_PAUSED_SAVE),
+	                 VM_OPER_SUSPENDING);
+	ck_assert_int_eq(vm_oper_state(VIR_DOMAIN_PAUSED, VIR_DOMAIN_PAUSED_STARTING_UP),
+	                 VM_OPER_PREPARING);
+	ck_assert_int_eq(vm_oper_state(VIR_DOMAIN_SHUTDOWN, 0), VM_OPER_SHUTTINGDOWN);
+	ck_assert_int_eq(vm_oper_state(VIR_DOMAIN_SHUTOFF, VIR_DOMAIN_SHUTOFF_DESTROYED),
+	                 VM_OPER_SHUTDOWN);
+	ck_assert_int_eq(vm_oper_state(VIR_DOMAIN_SHUTOFF, VIR_DOMAIN_SHUTOFF_SAVED),
+	                 VM_OPER_SUSPENDED);
+	ck_assert_int_eq(vm_oper_state(VIR_DOMAIN_SHUTOFF, VIR_DOMAIN_SHUTOFF_CRASHED),
+	                 VM_OPER_CRASHED);
+	ck_assert_int_eq(vm_oper_state(VIR_DOMAIN_CRASHED, 0), VM_OPER_CRASHED);
+	ck_assert_int_eq(vm_oper_state(VIR_DOMAIN_PMSUSPENDED, 0), VM_OPER_SUSPENDED);
+	ck_assert_int_eq(vm_oper_state(VIR_DOMAIN_NOSTATE, 0), VM_OPER_UNKNOWN);
+	ck_assert_int_eq(vm_admin_state(VIR_DOMAIN_PAUSED, VIR_DOMAIN_PAUSED_USER),
+	                 VM_ADMIN_PAUSED);
+	ck_assert_int_eq(vm_admin_state(VIR_DOMAIN_SHUTOFF, 0), VM_ADMIN_SHUTDOWN);
+	ck_assert_int_eq(vm_admin_state(VIR_DOMAIN_RUNNING, 1), VM_ADMIN_RUNNING);
+	/* notification numbers follow RFC 7666 */
+	ck_assert_int_eq(vm_oper_notification(VM_OPER_RUNNING), 1);
+	ck_assert_int_eq(vm_oper_notification(VM_OPER_SHUTDOWN), 3);
+	ck_assert_int_eq(vm_oper_notification(VM_OPER_CRASHED), 9);
+	ck_assert_int_eq(vm_oper_notification(VM_OPER_PREPARING), 0);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("snmp-view");
+	TCase *tc = tcase_create("core");
+	tcase_add_test(tc, view_is_sorted_without_duplicates);
+	tcase_add_test(tc, view_getnext_walks_in_oid_order);
+	tcase_add_test(tc, view_counter64_split);
+	tcase_add_test(tc, vm_index_persists_and_never_reuses);
+	tcase_add_test(tc, vm_index_skips_malformed_lines);
+	tcase_add_test(tc, oper_state_from_state_and_reason);
+	suite_add_tcase(s, tc);
+	SRunner *sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
