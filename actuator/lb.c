@@ -10,7 +10,10 @@
 #include <string.h>
 #include <sys/socket.h>
 
-G_DEFINE_QUARK(vs - lb - error - quark, vs_lb_error)
+/* G_DEFINE_QUARK stringifies its first argument: keep clang-format away */
+/* clang-format off */
+G_DEFINE_QUARK(vs-lb-error-quark, vs_lb_error)
+/* clang-format on */
 
 static const vs_lb_ops *lb_ops_for(vs_lb_kind kind)
 {

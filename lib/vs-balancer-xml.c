@@ -20,7 +20,10 @@
 #define BALANCER_PREFIX "balancer://"
 #define NONCE_MAX       64
 
-G_DEFINE_QUARK(vs - balancer - error - quark, vs_balancer_error)
+/* G_DEFINE_QUARK stringifies its first argument: keep clang-format away */
+/* clang-format off */
+G_DEFINE_QUARK(vs-balancer-error-quark, vs_balancer_error)
+/* clang-format on */
 
 typedef struct parse_state {
 	const char *wanted;         /* "balancer://web", or NULL for the first */

@@ -16,7 +16,10 @@
 
 #define HTTP_MAX_REDIRS 3
 
-G_DEFINE_QUARK(vs - http - error - quark, vs_http_error)
+/* G_DEFINE_QUARK stringifies its first argument: keep clang-format away */
+/* clang-format off */
+G_DEFINE_QUARK(vs-http-error-quark, vs_http_error)
+/* clang-format on */
 
 typedef struct http_body {
 	GByteArray *data;

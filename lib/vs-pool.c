@@ -21,7 +21,10 @@
 #define SESSIONS_HTTP_MAX_BYTES  (64 * 1024)
 #define BALANCER_MAX_BYTES       (4 * 1024 * 1024)
 
-G_DEFINE_QUARK(vs - pool - error - quark, vs_pool_error)
+/* G_DEFINE_QUARK stringifies its first argument: keep clang-format away */
+/* clang-format off */
+G_DEFINE_QUARK(vs-pool-error-quark, vs_pool_error)
+/* clang-format on */
 
 /* name_pattern split around its one %d / %0Nd. */
 typedef struct name_pattern {

@@ -33,7 +33,10 @@ typedef struct wanted_endpoint {
 	uint16_t port_be;
 } wanted_endpoint;
 
-G_DEFINE_QUARK(vs - sockdiag - error - quark, vs_sockdiag_error)
+/* G_DEFINE_QUARK stringifies its first argument: keep clang-format away */
+/* clang-format off */
+G_DEFINE_QUARK(vs-sockdiag-error-quark, vs_sockdiag_error)
+/* clang-format on */
 
 static bool to_wanted(const vs_endpoint *ep, wanted_endpoint *w)
 {
