@@ -147,6 +147,8 @@ def main():
     ap.add_argument("--keep", action="store_true", help="keep the bench domains")
     args = ap.parse_args()
 
+    # SIGTERM runs the clean-up below too (daemons, domains)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     tmp = tempfile.mkdtemp(prefix="vs-snmp-bench-")
     daemons = Daemons(tmp)
     results, stalls = [], []
