@@ -189,6 +189,21 @@ def test_traps_running_and_shutdown(domains, bed):
         t = wait_trap(bed, f"{VM_MIB}.0.3", ub)  # vmShutdown
         assert f"{VM_ENTRY}.{COL['oper']}.{idx}" in t
         assert not t[f"{VM_ENTRY}.{COL['oper']}.{idx}"].endswith(" 11")
+        # per-VM notifications switched off: the bulk variant with vmAffectedVMs
+        assert bed.set(VM_MIB + ".1.9.0", "i", "2").returncode == 0
+        vstest.virsh("start", name)
+        affected = f"{VM_MIB}.1.11.0"
+
+        def bulk_running():
+            for t in bed.traps():
+                if t.get("1.3.6.1.6.3.1.1.4.1.0", "").endswith(f"{VM_MIB}.0.11") and \
+                        affected in t:
+                    return t
+        t = vstest.wait_for(bulk_running, 2, what="vmBulkRunning")
+        bits = bytes.fromhex(t[affected].split(":", 1)[1].strip())
+        assert bits[(idx - 1) // 8] & (0x80 >> ((idx - 1) % 8))
+        assert bed.set(VM_MIB + ".1.9.0", "i", "1").returncode == 0
+        vstest.virsh("destroy", name)
         vstest.virsh("undefine", name)
         t = wait_trap(bed, f"{VM_MIB}.0.10", ub)  # vmDeleted
         assert t[f"{VM_ENTRY}.{COL['persistent']}.{idx}"].endswith("2")
@@ -427,3 +442,23 @@ def test_mibs_lint_and_translate():
                                capture_output=True, text=True, env=env)
             assert t.returncode == 0 and t.stdout.strip().startswith("." + root), \
                 f"{module}::{name}: {t.stdout} {t.stderr}"
+
+
+def test_command_line(tmp_path):
+    exe = vstest.build_path("snmp-subagent", "virtscale-snmp")
+    env = dict(os.environ, **vstest.sanitizer_env())
+    r = subprocess.run([exe, "--version"], capture_output=True, text=True, env=env)
+    assert r.returncode == 0 and r.stdout.startswith("virtscale-snmp ")
+    r = subprocess.run([exe, "--help"], capture_output=True, text=True, env=env)
+    assert r.returncode == 0
+    for opt in ("-f", "-c", "-x", "-d", "--version", "--help"):
+        assert opt in r.stdout
+    # a configuration error names file:line and exits 2 before anything starts
+    bad = tmp_path / "bad.conf"
+    bad.write_text("[snmp]\nagentx_socket = /tmp/x\nagentx_ping_intervall = 3\n")
+    r = subprocess.run([exe, "-f", "-c", str(bad)], capture_output=True, text=True, env=env,
+                       timeout=30)
+    assert r.returncode == 2
+    assert f"{bad}:3" in r.stderr
+    r = subprocess.run([exe, "--no-such-option"], capture_output=True, text=True, env=env)
+    assert r.returncode == 2
