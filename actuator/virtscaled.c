@@ -327,6 +327,11 @@ int main(int argc, char **argv)
 		vs_alerter_free(act.alerter);
 	}
 	vs_journal_close(act.journal);
+	for (size_t i = 0; i < act.n_hosts; i++)
+		vs_virt_free(act.hosts[i]);
+	g_free(act.hosts);
+	g_main_loop_unref(act.loop);
 	vs_notice("stopped");
+	vs_config_free(act.cfg);
 	return 0;
 }
