@@ -31,6 +31,9 @@ void vs_alert_entry_free(vs_alert_entry *e);
 void vs_alert_copy(vs_alert *dst, const vs_alert *src);
 void vs_alert_clear(vs_alert *a);
 
+/* Alerts queued and not yet settled (delivered, refused or dropped). */
+unsigned vs_alerter_queue_length(vs_alerter *a);
+
 /* Journal: one file per entry in DIR, written atomically (temp, fsync, rename). */
 bool vs_alert_journal_write(const char *dir, const vs_alert_entry *e, GError **error);
 void vs_alert_journal_remove(const char *dir, const vs_alert_entry *e);

@@ -170,8 +170,7 @@ static void settle(vs_alerter *a, vs_alert_entry *e, vs_mail_result *res)
 		done = true;
 		break;
 	case VS_MAIL_TEMPFAIL:
-		if (res->accepted && res->accepted->len)
-			a->stats.sent++;
+		/* some recipients got it: counted as sent when the rest get it */
 		if (now_s() - e->first_time > GIVE_UP_AGE) {
 			vs_error("alert %s not delivered after %u attempts, dropped: %s",
 			         e->message_id, e->attempts,
@@ -227,7 +226,6 @@ static gpointer worker_main(gpointer data)
 		}
 		e->in_flight = true;
 		e->attempts++;
-		/* rate limit: a later event of the same kind waits for the window */
 		g_mutex_unlock(&a->lock);
 		deliver_one(a, e, &res);
 		g_mutex_lock(&a->lock);
@@ -265,6 +263,18 @@ static vs_alert_entry *find_coalescable(vs_alerter *a, const vs_alert *alert)
 			return e;
 	}
 	return NULL;
+}
+
+/* With the lock held: is a message for the same pool and kind being sent now? */
+static bool in_flight_same(vs_alerter *a, const vs_alert *alert)
+{
+	for (guint i = 0; i < a->queue->len; i++) {
+		vs_alert_entry *e = a->queue->pdata[i];
+		if (e->in_flight && e->alert.kind == alert->kind &&
+		    g_strcmp0(e->alert.pool, alert->pool) == 0)
+			return true;
+	}
+	return false;
 }
 
 /**
@@ -315,7 +325,9 @@ bool vs_alerter_post(vs_alerter *a, const vs_alert *alert)
 		double *last = g_hash_table_lookup(a->last_sent, key);
 
 		e = vs_alert_entry_new(alert, (const char *const *)a->cfg->mail_to, a->host);
-		if (last && alert->kind != VS_ALERT_TEST)
+		if (alert->kind != VS_ALERT_TEST && in_flight_same(a, alert))
+			e->not_before = now + a->cfg->mail_rate_limit; /* one is being sent */
+		else if (last && alert->kind != VS_ALERT_TEST)
 			e->not_before = *last + a->cfg->mail_rate_limit;
 		g_ptr_array_add(a->queue, e);
 		a->stats.queued++;
@@ -361,6 +373,17 @@ void vs_alerter_free(vs_alerter *a)
 	g_free(a->journal_dir);
 	g_free(a->host);
 	g_free(a);
+}
+
+/** vs_alerter_queue_length: alerts queued, in flight included (tests, status). */
+unsigned vs_alerter_queue_length(vs_alerter *a)
+{
+	unsigned n;
+
+	g_mutex_lock(&a->lock);
+	n = a->queue->len;
+	g_mutex_unlock(&a->lock);
+	return n;
 }
 
 /** vs_alerter_get_stats: a consistent copy of the counters. */
