@@ -438,9 +438,18 @@ bool vs_mail_send_test(const vs_config *cfg, char **report, GError **error)
 	ok = res.outcome == VS_MAIL_SENT && (!res.refused || res.refused->len == 0) &&
 	     res.accepted && res.accepted->len > 0;
 	*report = g_strdup(res.report ? res.report : (res.message_text ? res.message_text : ""));
-	if (!ok)
+	if (!ok && res.refused && res.refused->len) {
+		GString *who = g_string_new(NULL);
+		for (guint i = 0; i < res.refused->len; i++)
+			g_string_append_printf(who, "%s%s", i ? "; " : "",
+			                       (char *)res.refused->pdata[i]);
+		g_set_error(error, g_quark_from_static_string("vs-mail-error"), 1, "refused by %s",
+		            who->str);
+		g_string_free(who, TRUE);
+	} else if (!ok) {
 		g_set_error(error, g_quark_from_static_string("vs-mail-error"), 1,
 		            "not accepted: %s", res.message_text ? res.message_text : "see report");
+	}
 	g_free(alert.summary);
 	vs_mail_result_clear(&res);
 	return ok;

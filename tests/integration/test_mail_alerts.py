@@ -378,3 +378,23 @@ def test_wrong_password_reported_and_not_sent(smtp, tmp_path, tls_files):
     r = tool(conf, "test-mail", check=False, env={"SSL_CERT_FILE": tls_files["cert"]})
     assert r.returncode == 1 and "no transfer" in r.stderr
     assert srv.messages() == []
+
+
+def test_virtscalectl_test_mail_reports_server_answer(smtp, tmp_path):
+    """`virtscalectl test-mail` sends one message now and prints each answer."""
+    ctl = vstest.build_path("actuator", "virtscalectl")
+    srv = smtp("--refuse", "gone@example.test")
+    env = dict(os.environ, **vstest.sanitizer_env())
+    conf = write_conf(tmp_path, srv.port)
+    r = subprocess.run([ctl, "-c", conf, "test-mail"], capture_output=True, text=True,
+                       timeout=60, env=env)
+    assert r.returncode == 0, r.stderr
+    assert "ops@example.test: 250" in r.stdout and "message: 250" in r.stdout
+    assert srv.messages()[0]["msg"]["X-Virtscale-Event"] == "test"
+    conf = write_conf(tmp_path, srv.port, name="refused.conf",
+                      to="ops@example.test, gone@example.test")
+    r = subprocess.run([ctl, "-c", conf, "test-mail"], capture_output=True, text=True,
+                       timeout=60, env=env)
+    assert r.returncode != 0
+    assert "gone@example.test: 550" in r.stdout
+    assert "refused by gone@example.test: 550" in r.stderr
