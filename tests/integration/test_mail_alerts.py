@@ -210,7 +210,7 @@ def test_rate_limit_coalesces_same_pool_and_event(smtp, tmp_path):
     conf = write_conf(tmp_path, srv.port, rate_limit="3")
     r = tool(conf, "post", "at-max", "web", "wait-idle", "10",
              "post", "at-max", "web", "post", "at-max", "web", "post", "at-max", "web",
-             "post", "at-max", "db", "run-for", "5")
+             "post", "at-max", "db", "wait-idle", "30")
     st = stats(r)
     assert st["coalesced"] == 2 and st["sent"] == 3, r.stdout
     subjects = [m["msg"]["Subject"] for m in srv.messages()]
@@ -283,7 +283,7 @@ def test_killed_while_queued_delivers_after_restart(smtp, tmp_path):
 def test_one_recipient_refused_others_delivered(smtp, tmp_path):
     srv = smtp("--refuse", "gone@example.test")
     conf = write_conf(tmp_path, srv.port, to="ops@example.test, gone@example.test, boss@example.test")
-    r = tool(conf, "post", "at-max", "web", "run-for", "3")
+    r = tool(conf, "post", "at-max", "web", "wait-idle", "20")
     st = stats(r)
     assert st["sent"] == 1 and st["refused"] == 1 and st["retried"] == 0, r.stdout + r.stderr
     [rec] = srv.messages()
@@ -298,7 +298,7 @@ def test_one_recipient_refused_others_delivered(smtp, tmp_path):
 def test_permanent_refusal_is_not_retried(smtp, tmp_path):
     srv = smtp("--refuse", "ops@example.test")
     conf = write_conf(tmp_path, srv.port)
-    r = tool(conf, "post", "at-max", "web", "run-for", "3")
+    r = tool(conf, "post", "at-max", "web", "wait-idle", "20")
     st = stats(r)
     assert st["sent"] == 0 and st["retried"] == 0 and st["refused"] >= 1
     assert "not retried" in r.stderr
