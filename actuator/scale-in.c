@@ -9,7 +9,6 @@
 
 #include "actuator.h"
 #include "vs-log.h"
-#include "vs-sessions.h"
 
 #include <libvirt/virterror.h>
 #include <string.h>
@@ -59,27 +58,8 @@ static char **owned_volumes(virConnectPtr c, virDomainPtr dom, const char *spnam
 	return (char **)g_ptr_array_free(out, FALSE);
 }
 
-static void wait_drained(const vs_pool_config *p, const char *address)
-{
-	vs_endpoint ep;
-	if (!address || !vs_endpoint_parse(address, &ep))
-		return;
-	int64_t deadline = g_get_monotonic_time() + (int64_t)p->drain_timeout * G_USEC_PER_SEC;
-	while (g_get_monotonic_time() < deadline) {
-		unsigned n = 0;
-		bool ok = p->address == VS_ADDRESS_HOSTFWD
-		              ? vs_sockdiag_count_local(&ep, 1, &n, NULL)
-		              : vs_sockdiag_count(&ep, 1, &n, NULL);
-		if (!ok || n == 0)
-			return;
-		g_usleep(250 * 1000);
-	}
-	vs_notice("pool %s: %s still had sessions after drain_timeout %u s", p->name, address,
-	          p->drain_timeout);
-}
-
 /**
- * vs_stop_domain: graceful shutdown, destroy after @timeout_s. True when the
+ * stop_domain: graceful shutdown, destroy after @timeout_s. True when the
  * domain is shut off.
  */
 static bool stop_domain(virDomainPtr dom, unsigned timeout_s, GError **error)
@@ -153,7 +133,11 @@ bool vs_scale_in(vs_worker_ctx *w, GPtrArray *members, char **action, char **ste
 		if (!vs_lb_drain(w->lb, v->address, &lerr))
 			vs_warning("pool %s: drain %s: %s", p->name, v->address, lerr->message);
 		vs_journal_step(w->journal, jid, "draining", NULL);
-		wait_drained(p, v->address);
+		/* the balancer's busy count where it has one, else sock_diag */
+		g_autoptr(GError) derr = NULL;
+		if (!vs_lb_wait_drained(w->lb, v->address, p->drain_timeout, &derr))
+			vs_notice("pool %s: drain of %s: %s", p->name, v->address,
+			          derr ? derr->message : "?");
 		vs_journal_step(w->journal, jid, "drained", NULL);
 	}
 	g_free(*step);

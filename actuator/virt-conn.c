@@ -87,8 +87,9 @@ virConnectPtr vs_virt_get(vs_virt *v, GError **error)
 			g_mutex_unlock(&v->lock);
 			return NULL;
 		}
-		/* keepalive lets libvirt notice a dead daemon without an RPC hanging */
-		virConnectSetKeepAlive(v->conn, 2, 3);
+		/* keepalive lets libvirt notice a dead daemon without an RPC hanging;
+		 * generous, because a loaded libvirtd answers late */
+		virConnectSetKeepAlive(v->conn, 5, 6);
 		v->backoff_us = BACKOFF_MIN_US;
 		v->next_try_us = 0;
 	}

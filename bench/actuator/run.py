@@ -143,6 +143,38 @@ def median(xs):
     return statistics.median(xs) if xs else float("nan")
 
 
+def by_actuator(d, act):
+    t0 = now_sod()
+    d.send({"v": 1, "type": "pool", "pool": "bench", "state": "high", "source": "bench"})
+    t_http = wait_http(19481)
+    vstest.wait_for(lambda: d.status()["actual"] == 1 and d.status()["phase"] != "scaling-out",
+                    300, what="scale-out")
+    ev = d.events()
+    act["defined"].append(first_after(ev, t0, r"defined$") - t0)
+    act["running"].append(first_after(ev, t0, r"started$") - t0)
+    act["answering"].append(t_http - t0)
+    act["in_lb"].append(first_after(ev, t0, r"is serving at") - t0)
+    # back to zero
+    end = time.monotonic() + 120
+    while d.status()["actual"] != 0 and time.monotonic() < end:
+        d.send({"v": 1, "type": "pool", "pool": "bench", "state": "low"})
+        time.sleep(0.5)
+
+
+def by_hand(i, man):
+    """The anchor: the same steps by hand (volume + define, start, poll)."""
+    name = f"{PREFIX}man{i}"
+    t0 = now_sod()
+    subprocess.run([os.path.join(SRC, "tests", "guest", "define-template.sh"), name,
+                    "19490", "-1", "96"], check=True, capture_output=True)
+    man["defined"].append(now_sod() - t0)
+    vstest.virsh("start", name)
+    man["running"].append(now_sod() - t0)
+    man["answering"].append(wait_http(19490) - t0)
+    vstest.remove_domain(name)
+    vstest.virsh("vol-delete", f"{name}.qcow2", "--pool", "default", check=False)
+
+
 def part_boot(runs, tmp):
     tmpl = PREFIX + "tmpl"
     subprocess.run([os.path.join(SRC, "tests", "guest", "define-template.sh"), tmpl, "19480",
@@ -156,32 +188,14 @@ def part_boot(runs, tmp):
     try:
         vstest.wait_for(lambda: d.status()["phase"] == "idle", 30, what="idle")
         for i in range(runs):
-            t0 = now_sod()
-            d.send({"v": 1, "type": "pool", "pool": "bench", "state": "high", "source": "bench"})
-            t_http = wait_http(19481)
-            vstest.wait_for(lambda: d.status()["actual"] == 1 and d.status()["phase"] != "scaling-out",
-                            300, what="scale-out")
-            ev = d.events()
-            act["defined"].append(first_after(ev, t0, r"defined$") - t0)
-            act["running"].append(first_after(ev, t0, r"started$") - t0)
-            act["answering"].append(t_http - t0)
-            act["in_lb"].append(first_after(ev, t0, r"is serving at") - t0)
-            # back to zero
-            end = time.monotonic() + 120
-            while d.status()["actual"] != 0 and time.monotonic() < end:
-                d.send({"v": 1, "type": "pool", "pool": "bench", "state": "low"})
-                time.sleep(0.5)
-            # the anchor: the same by hand
-            name = f"{PREFIX}man{i}"
-            t0 = now_sod()
-            subprocess.run([os.path.join(SRC, "tests", "guest", "define-template.sh"), name,
-                            "19490", "-1", "96"], check=True, capture_output=True)
-            man["defined"].append(now_sod() - t0)
-            vstest.virsh("start", name)
-            man["running"].append(now_sod() - t0)
-            man["answering"].append(wait_http(19490) - t0)
-            vstest.remove_domain(name)
-            vstest.virsh("vol-delete", f"{name}.qcow2", "--pool", "default", check=False)
+            # alternate which goes first, so a change of the machine's load
+            # does not always fall on the same side
+            if i % 2:
+                by_hand(i, man)
+                by_actuator(d, act)
+            else:
+                by_actuator(d, act)
+                by_hand(i, man)
     finally:
         d.stop()
         cleanup()
