@@ -173,7 +173,9 @@ class SnmpBed:
     # --- helpers ---------------------------------------------------------
     def rows_by_name(self, walk=None):
         """{domain name: vmIndex} from a walk."""
-        walk = walk if walk is not None else self.walk(VM_ENTRY + f".{COL['name']}")
+        # a polling helper: a slow answer on a loaded host is retried, not fatal
+        walk = walk if walk is not None else self.walk(VM_ENTRY + f".{COL['name']}",
+                                                       check=False, timeout=2, retries=1)
         prefix = f"{VM_ENTRY}.{COL['name']}."
         return {v[1].decode("utf-8", "replace"): int(k[len(prefix):])
                 for k, v in walk.items() if k.startswith(prefix)}
