@@ -137,12 +137,15 @@ static bool replace_file(const char *path, const char *text, GError **error)
 {
 	g_autofree char *dir = g_path_get_dirname(path);
 	g_autofree char *base = g_path_get_basename(path);
+	/* Declared before the first goto: the cleanup at fail_errno runs
+	 * whichever path got there. */
+	g_autofree char *tmp = NULL;
 	if (!text) {
 		if (unlink(path) < 0 && errno != ENOENT)
 			goto fail_errno;
 		return true;
 	}
-	g_autofree char *tmp = g_strdup_printf("%s/.%s.tmp-XXXXXX", dir, base);
+	tmp = g_strdup_printf("%s/.%s.tmp-XXXXXX", dir, base);
 	struct stat st;
 	mode_t mode = stat(path, &st) == 0 ? (st.st_mode & 07777) : 0644;
 	int fd = g_mkstemp_full(tmp, O_WRONLY | O_CLOEXEC, 0600);

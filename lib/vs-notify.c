@@ -373,7 +373,7 @@ bool vs_notification_parse(const char *line, size_t len, vs_notification *out, G
 	g_autoptr(GList) members = NULL;
 	member_count members_seen = {NULL, false};
 	vs_notification n;
-	vs_notify_type type;
+	vs_notify_type type = VS_NOTIFY_POOL;
 	bool loaded;
 	JsonNode *root;
 	JsonObject *obj;
