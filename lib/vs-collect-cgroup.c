@@ -13,7 +13,9 @@
  */
 #include "config.h"
 
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -110,8 +112,10 @@ bool vs_collect_cgroup_find(vs_dom_cache *dc, const char *name)
 	int pid = domain_pid(name);
 
 	g_clear_pointer(&dc->cpu_file, g_free);
+	g_clear_pointer(&dc->cgroup_dir, g_free);
 	dc->cpu_src = VS_CPU_SRC_NONE;
 	dc->cpu_file_id = dc->d->id;
+	dc->pid = pid;
 	if (pid < 0)
 		return false;
 	g_autofree char *cgpath = g_strdup_printf("/proc/%d/cgroup", pid);
@@ -133,6 +137,7 @@ bool vs_collect_cgroup_find(vs_dom_cache *dc, const char *name)
 
 			if (file && access(file, R_OK) == 0) {
 				dc->cpu_file = g_steal_pointer(&file);
+				dc->cgroup_dir = g_steal_pointer(&dir);
 				dc->cpu_src = VS_CPU_SRC_V2_STAT;
 			}
 		}
@@ -151,6 +156,7 @@ bool vs_collect_cgroup_find(vs_dom_cache *dc, const char *name)
 
 		if (file && access(file, R_OK) == 0) {
 			dc->cpu_file = g_steal_pointer(&file);
+			dc->cgroup_dir = g_steal_pointer(&dir);
 			dc->cpu_src = VS_CPU_SRC_V1_ACCT;
 		}
 	}
@@ -193,6 +199,90 @@ bool vs_collect_cgroup_read(vs_dom_cache *dc, uint64_t *cpu_ns)
 	if (!p)
 		return false;
 	*cpu_ns = g_ascii_strtoull(p + strlen("usage_usec "), NULL, 10) * 1000;
+	return true;
+}
+
+/* utime + stime of one thread, in ns (libvirt's vcpu.N.time is exactly
+ * this: the thread's /proc stat in clock ticks). */
+static bool thread_cpu_ns(int pid, long tid, uint64_t *ns)
+{
+	char path[80], buf[1024];
+
+	g_snprintf(path, sizeof(path), "/proc/%d/task/%ld/stat", pid, tid);
+	if (!read_small(path, buf, sizeof(buf)))
+		return false;
+	char *p = strrchr(buf, ')'); /* the command name may hold spaces */
+
+	if (!p)
+		return false;
+	p++;
+	/* after ")": state is field 3; utime and stime are fields 14 and 15 */
+	for (int field = 3; field < 14; field++) {
+		p = strchr(p + 1, ' ');
+		if (!p)
+			return false;
+	}
+	char *end;
+	uint64_t utime = g_ascii_strtoull(p + 1, &end, 10);
+	uint64_t stime = g_ascii_strtoull(end, NULL, 10);
+	long hz = sysconf(_SC_CLK_TCK);
+
+	*ns = (utime + stime) * (1000000000ull / (uint64_t)(hz > 0 ? hz : 100));
+	return true;
+}
+
+/**
+ * vs_collect_cgroup_vcpus:
+ * @dc: a cache entry vs_collect_cgroup_find() succeeded for
+ *
+ * Reads every online vCPU's time from its thread: libvirt puts vCPU N's
+ * thread into the vcpuN/ child of the domain's cgroup (offline vCPUs have
+ * none). Replaces d->vcpus and sets d->vcpu_current. Returns false when no
+ * vCPU cgroup is found (then libvirt's vcpu group is used): this avoids
+ * the QEMU monitor calls of that group (query-cpus-fast, query-stats).
+ */
+bool vs_collect_cgroup_vcpus(vs_dom_cache *dc)
+{
+	vs_domain_stats *d = dc->d;
+	GArray *out;
+	unsigned max = d->vcpu_max ? d->vcpu_max : 1;
+
+	if (!dc->cgroup_dir || dc->pid <= 0)
+		return false;
+	out = g_array_new(FALSE, TRUE, sizeof(vs_vcpu_stats));
+	for (unsigned i = 0; i < max; i++) {
+		char path[PATH_MAX], buf[512];
+		const char *list = dc->cpu_src == VS_CPU_SRC_V2_STAT ? "cgroup.threads" : "tasks";
+		vs_vcpu_stats v = {.state = VIR_VCPU_RUNNING};
+		bool found = false;
+
+		g_snprintf(path, sizeof(path), "%s/vcpu%u/%s", dc->cgroup_dir, i, list);
+		if (!read_small(path, buf, sizeof(buf)))
+			continue; /* offline */
+		for (char *p = buf; *p;) {
+			char *end;
+			long tid = strtol(p, &end, 10);
+			uint64_t ns;
+
+			if (end == p)
+				break;
+			if (tid > 0 && thread_cpu_ns(dc->pid, tid, &ns)) {
+				v.time_ns += ns;
+				found = true;
+			}
+			p = end;
+		}
+		if (found)
+			g_array_append_val(out, v);
+	}
+	if (out->len == 0) {
+		g_array_free(out, TRUE);
+		return false;
+	}
+	g_free(d->vcpus);
+	d->n_vcpus = out->len;
+	d->vcpu_current = out->len;
+	d->vcpus = (vs_vcpu_stats *)g_array_free(out, FALSE);
 	return true;
 }
 

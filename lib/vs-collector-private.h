@@ -26,7 +26,9 @@ typedef struct vs_dom_cache {
 	/* local fast path */
 	vs_cpu_source cpu_src;
 	char *cpu_file;
-	int cpu_file_id; /* domain id the file was found for */
+	char *cgroup_dir; /* the domain's cgroup (holds vcpuN/ children) */
+	int pid;          /* of its QEMU process */
+	int cpu_file_id;  /* domain id the file was found for */
 	/* the previous CPU sample, for CPU% over the measured interval */
 	uint64_t prev_cpu_ns;
 	int64_t prev_mono_us;
@@ -93,6 +95,7 @@ bool vs_collect_parse_domain_xml(vs_domain_stats *d, const char *xml, GError **e
 /* vs-collect-cgroup.c */
 bool vs_collect_cgroup_find(vs_dom_cache *dc, const char *name);
 bool vs_collect_cgroup_read(vs_dom_cache *dc, uint64_t *cpu_ns);
+bool vs_collect_cgroup_vcpus(vs_dom_cache *dc);
 uint64_t vs_collect_proc_rss_kib(const char *name);
 bool vs_collect_local_host_cpu(uint64_t *idle_ns, uint64_t *total_ns);
 

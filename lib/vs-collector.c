@@ -224,6 +224,7 @@ static void dom_cache_free(gpointer p)
 
 	vs_domain_stats_free(dc->d);
 	g_free(dc->cpu_file);
+	g_free(dc->cgroup_dir);
 	g_free(dc);
 }
 
@@ -394,9 +395,9 @@ static vs_dom_cache *cache_entry(vs_host *h, virDomainPtr dom, bool *is_new)
 	return dc;
 }
 
-/* Falls back to libvirt's cpu-total group for running domains the fast
- * path could not read (no cgroup found, or remote). */
-static void cpu_from_libvirt(vs_host *h, GPtrArray *doms, GPtrArray *caches)
+/* Falls back to libvirt's @groups for running domains the local fast
+ * path could not read (no cgroup found). */
+static void stats_from_libvirt(GPtrArray *doms, GPtrArray *caches, unsigned groups)
 {
 	virDomainStatsRecordPtr *recs = NULL;
 
@@ -424,7 +425,6 @@ static void cpu_from_libvirt(vs_host *h, GPtrArray *doms, GPtrArray *caches)
 	}
 	if (recs)
 		virDomainStatsRecordListFree(recs);
-	(void)h;
 }
 
 /* One refresh of one host: the bulk call (state, plus the monitor-bound
@@ -442,8 +442,10 @@ static bool host_refresh(vs_host *h)
 
 	if (!fast)
 		groups |= VIR_DOMAIN_STATS_CPU_TOTAL;
+	/* Locally the vCPU times come from their threads every refresh, which
+	 * spares the vcpu group's monitor calls. */
 	if (slow)
-		groups |= SLOW_GROUPS;
+		groups |= fast ? SLOW_GROUPS & ~VIR_DOMAIN_STATS_VCPU : SLOW_GROUPS;
 	set_busy(h, true);
 	int n = virConnectGetAllDomainStats(h->conn, groups, &recs,
 	                                    VIR_CONNECT_GET_ALL_DOMAINS_STATS_NOWAIT);
@@ -466,6 +468,8 @@ static bool host_refresh(vs_host *h)
 
 	g_autoptr(GPtrArray) no_fast_doms = g_ptr_array_new();
 	g_autoptr(GPtrArray) no_fast_caches = g_ptr_array_new();
+	g_autoptr(GPtrArray) no_vcpu_doms = g_ptr_array_new();
+	g_autoptr(GPtrArray) no_vcpu_caches = g_ptr_array_new();
 
 	for (int i = 0; i < n; i++) {
 		virDomainPtr dom = recs[i]->dom;
@@ -507,9 +511,16 @@ static bool host_refresh(vs_host *h)
 			} else if (!slow) {
 				dc->d->mem_rss_kib = vs_collect_proc_rss_kib(dc->d->name);
 			}
+			if (slow && !vs_collect_cgroup_vcpus(dc)) {
+				g_ptr_array_add(no_vcpu_doms, dom);
+				g_ptr_array_add(no_vcpu_caches, dc);
+			} else if (!slow) {
+				vs_collect_cgroup_vcpus(dc); /* best effort between slow rounds */
+			}
 		}
 	}
-	cpu_from_libvirt(h, no_fast_doms, no_fast_caches);
+	stats_from_libvirt(no_fast_doms, no_fast_caches, VIR_DOMAIN_STATS_CPU_TOTAL);
+	stats_from_libvirt(no_vcpu_doms, no_vcpu_caches, VIR_DOMAIN_STATS_VCPU);
 	if (recs)
 		virDomainStatsRecordListFree(recs);
 
