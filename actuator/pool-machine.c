@@ -37,6 +37,7 @@ struct vs_pool_machine {
 	int64_t last_high_us;
 	bool pending_breach; /* a high arrived during cooldown */
 	int manual_target;   /* -1 none */
+	int last_desired;    /* desired count of the last notification, -1 none */
 	bool have_members;
 	unsigned running;
 	GPtrArray *members;
@@ -54,6 +55,8 @@ typedef struct {
 	vs_pool_machine *m;
 	vs_job_kind kind;
 	unsigned target; /* OUT: up to this many running; IN: down to this many */
+	unsigned steps;  /* instances this action may add or remove (max_step_*) */
+	bool notified;   /* driven by a notification (vertical first) */
 } vs_job;
 
 /** vs_job_result_free: frees a worker's result. */
@@ -99,30 +102,52 @@ static void job_run(gpointer data, gpointer user_data)
 			r->ok = true;
 			r->at_max = running >= p->max;
 			r->action = g_strdup("none");
-		} else if ((p->vertical_vcpu || p->vertical_memory) && job->target == p->max &&
+		} else if ((p->vertical_vcpu || p->vertical_memory) && job->notified &&
 		           vs_vertical_up(w, members, &r->action, &err)) {
 			r->ok = r->acted = true;
 		} else {
 			g_clear_error(&err);
 			g_clear_pointer(&r->action, g_free);
 			r->ok = r->acted = vs_scale_out(w, members, &r->action, &r->step, &err);
+			/* a proportional step of more than one instance, one by one */
+			for (unsigned k = 1; r->ok && k < job->steps && running + k < job->target;
+			     k++) {
+				g_ptr_array_unref(g_steal_pointer(&members));
+				members = vs_members_list(w->hosts, w->n_hosts, p, &err);
+				if (!members)
+					break;
+				g_clear_pointer(&r->action, g_free);
+				g_clear_pointer(&r->step, g_free);
+				r->ok = vs_scale_out(w, members, &r->action, &r->step, &err);
+			}
 		}
 	} else {
 		if (running <= job->target || running <= p->min) {
 			r->ok = true;
 			r->action = g_strdup("none");
-		} else if ((p->vertical_vcpu || p->vertical_memory) && job->target == p->min &&
+		} else if ((p->vertical_vcpu || p->vertical_memory) && job->notified &&
 		           vs_vertical_down(w, members, &r->action, &err)) {
 			r->ok = r->acted = true;
 		} else {
 			g_clear_error(&err);
 			g_clear_pointer(&r->action, g_free);
 			r->ok = r->acted = vs_scale_in(w, members, &r->action, &r->step, &err);
+			for (unsigned k = 1; r->ok && k < job->steps && running - k > job->target;
+			     k++) {
+				g_ptr_array_unref(g_steal_pointer(&members));
+				members = vs_members_list(w->hosts, w->n_hosts, p, &err);
+				if (!members)
+					break;
+				g_clear_pointer(&r->action, g_free);
+				g_clear_pointer(&r->step, g_free);
+				r->ok = vs_scale_in(w, members, &r->action, &r->step, &err);
+			}
 		}
 	}
 	if (r->acted || !r->ok) {
 		g_autoptr(GError) lerr = NULL;
-		g_ptr_array_unref(g_steal_pointer(&members));
+		if (members)
+			g_ptr_array_unref(g_steal_pointer(&members));
 		members = vs_members_list(w->hosts, w->n_hosts, p, &lerr);
 	}
 	if (members) {
@@ -141,12 +166,15 @@ done:
 	g_main_context_invoke(NULL, job_done, r);
 }
 
-static void start_job(vs_pool_machine *m, vs_job_kind kind, unsigned target)
+static void start_job(vs_pool_machine *m, vs_job_kind kind, unsigned target, unsigned steps,
+                      bool notified)
 {
 	vs_job *job = g_new0(vs_job, 1);
 	job->m = m;
 	job->kind = kind;
 	job->target = target;
+	job->steps = MAX(steps, 1u);
+	job->notified = notified;
 	m->busy = true;
 	m->busy_kind = kind;
 	if (kind != VS_JOB_SYNC) {
@@ -254,6 +282,7 @@ vs_pool_machine *vs_pool_machine_new(vs_act *act, const vs_pool_config *cfg, vs_
 	m->cfg = cfg;
 	m->ctx = ctx;
 	m->manual_target = -1;
+	m->last_desired = -1;
 	g_strlcpy(m->last_state, "ok", sizeof(m->last_state));
 	m->last_action = g_strdup("none");
 	m->last_result = g_strdup("none");
@@ -330,6 +359,7 @@ void vs_pool_machine_notify(vs_pool_machine *m, const vs_notification *n)
 	}
 	g_strlcpy(m->last_state, state, sizeof(m->last_state));
 	m->last_state_us = now;
+	m->last_desired = n->type == VS_NOTIFY_POOL ? n->desired : -1;
 	vs_pool_machine_tick(m);
 }
 
@@ -357,7 +387,7 @@ void vs_pool_machine_tick(vs_pool_machine *m)
 	int64_t now = g_get_monotonic_time();
 	if (!m->synced) {
 		if (now >= m->retry_after_us)
-			start_job(m, VS_JOB_SYNC, 0);
+			start_job(m, VS_JOB_SYNC, 0, 0, false);
 		return;
 	}
 	if (now < m->retry_after_us)
@@ -365,22 +395,22 @@ void vs_pool_machine_tick(vs_pool_machine *m)
 	if (m->manual_target >= 0 && m->have_members) {
 		unsigned t = (unsigned)m->manual_target;
 		if (m->running < t) {
-			start_job(m, VS_JOB_SCALE_OUT, t);
+			start_job(m, VS_JOB_SCALE_OUT, t, 1, false);
 			return;
 		}
 		if (m->running > t) {
-			start_job(m, VS_JOB_SCALE_IN, t);
+			start_job(m, VS_JOB_SCALE_IN, t, 1, false);
 			return;
 		}
 		m->manual_target = -1;
 		m->cooldown_until_us = now + (int64_t)p->cooldown * G_USEC_PER_SEC;
 	}
 	if (m->have_members && m->running < p->min) {
-		start_job(m, VS_JOB_SCALE_OUT, p->min);
+		start_job(m, VS_JOB_SCALE_OUT, p->min, 1, false);
 		return;
 	}
 	if (m->have_members && m->running > p->max) {
-		start_job(m, VS_JOB_SCALE_IN, p->max);
+		start_job(m, VS_JOB_SCALE_IN, p->max, 1, false);
 		return;
 	}
 	if (now < m->cooldown_until_us)
@@ -392,17 +422,29 @@ void vs_pool_machine_tick(vs_pool_machine *m)
 		if (m->running >= p->max)
 			alert_at_max(m);
 		else {
-			start_job(m, VS_JOB_SCALE_OUT, p->max);
+			/* the notifier's desired count (proportional policy) may
+			 * ask for more than one, within max_step_up */
+			unsigned target = p->max, steps = 1;
+			if (m->last_desired > (int)m->running) {
+				target = MIN(p->max, (unsigned)m->last_desired);
+				steps = MIN(MAX(p->max_step_up, 1u), target - m->running);
+			}
+			start_job(m, VS_JOB_SCALE_OUT, target, steps, true);
 			return;
 		}
 	}
 	if (fresh && g_str_equal(m->last_state, "low") && m->have_members && m->running > p->min &&
 	    now - m->last_high_us >= (int64_t)p->stabilization * G_USEC_PER_SEC) {
-		start_job(m, VS_JOB_SCALE_IN, p->min);
+		unsigned target = p->min, steps = 1;
+		if (m->last_desired >= 0 && m->last_desired < (int)m->running) {
+			target = MAX(p->min, (unsigned)m->last_desired);
+			steps = MIN(MAX(p->max_step_down, 1u), m->running - target);
+		}
+		start_job(m, VS_JOB_SCALE_IN, target, steps, true);
 		return;
 	}
 	if (now >= m->next_sync_us)
-		start_job(m, VS_JOB_SYNC, 0);
+		start_job(m, VS_JOB_SYNC, 0, 0, false);
 }
 
 static const char *phase_name(vs_pool_machine *m)
