@@ -12,21 +12,21 @@
 #include <stdint.h>
 
 typedef enum {
-	VS_ALERT_AT_MAX,	 /* pool at max and still high */
-	VS_ALERT_ACTION_FAILED,	 /* a scaling or load-balancer step failed */
-	VS_ALERT_RECONCILED,	 /* reconcile found and cleaned leftovers */
-	VS_ALERT_RECOVERED,	 /* pool back to normal (mail_notify_recovered) */
-	VS_ALERT_TEST,		 /* virtscalectl test-mail */
+	VS_ALERT_AT_MAX,        /* pool at max and still high */
+	VS_ALERT_ACTION_FAILED, /* a scaling or load-balancer step failed */
+	VS_ALERT_RECONCILED,    /* reconcile found and cleaned leftovers */
+	VS_ALERT_RECOVERED,     /* pool back to normal (mail_notify_recovered) */
+	VS_ALERT_TEST,          /* virtscalectl test-mail */
 } vs_alert_kind;
 
 typedef struct vs_alert {
 	vs_alert_kind kind;
-	char *pool;	   /* may contain anything: sanitized before use */
-	char *step;	   /* action failed: "clone", "start", "probe", "lb-add", ... */
-	char *error;	   /* the libvirt or load-balancer error text */
-	char *summary;	   /* one line: numbers, thresholds */
-	char *details;	   /* multi-line body part: instances, last actions */
-	double time;	   /* unix seconds */
+	char *pool;    /* may contain anything: sanitized before use */
+	char *step;    /* action failed: "clone", "start", "probe", "lb-add", ... */
+	char *error;   /* the libvirt or load-balancer error text */
+	char *summary; /* one line: numbers, thresholds */
+	char *details; /* multi-line body part: instances, last actions */
+	double time;   /* unix seconds */
 } vs_alert;
 
 typedef struct vs_alerter vs_alerter;

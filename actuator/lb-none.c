@@ -64,11 +64,11 @@ static void none_free(vs_lb *lb)
 }
 
 const vs_lb_ops vs_lb_none_ops = {
-	.name = "none",
-	.add = none_add,
-	.enable = none_enable,
-	.drain = none_drain,
-	.remove = none_remove,
-	.list = none_list,
-	.free = none_free,
+    .name = "none",
+    .add = none_add,
+    .enable = none_enable,
+    .drain = none_drain,
+    .remove = none_remove,
+    .list = none_list,
+    .free = none_free,
 };

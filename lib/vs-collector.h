@@ -35,9 +35,9 @@ typedef struct vs_lifecycle_event {
 	const char *host_uri;
 	const char *name;
 	unsigned char uuid[16];
-	int new_state;	/* virDomainState after the event */
+	int new_state; /* virDomainState after the event */
 	int new_reason;
-	int old_state;	/* from the previous snapshot; -1 unknown */
+	int old_state;      /* from the previous snapshot; -1 unknown */
 	int libvirt_event;  /* virDomainEventType */
 	int libvirt_detail; /* its detail */
 } vs_lifecycle_event;
@@ -48,10 +48,10 @@ typedef void (*vs_event_cb)(const vs_lifecycle_event *ev, void *opaque);
 typedef void (*vs_snapshot_cb)(vs_snapshot *snap, void *opaque);
 
 typedef struct vs_collector_options {
-	unsigned refresh_ms;	/* fast cadence; 0 = from config */
-	unsigned slow_ms;	/* monitor-bound cadence; 0 = from config */
-	bool slow_every_refresh;/* every group every refresh (the "same metrics" mode) */
-	bool no_fast_path;	/* force libvirt's API for state/CPU */
+	unsigned refresh_ms;     /* fast cadence; 0 = from config */
+	unsigned slow_ms;        /* monitor-bound cadence; 0 = from config */
+	bool slow_every_refresh; /* every group every refresh (the "same metrics" mode) */
+	bool no_fast_path;       /* force libvirt's API for state/CPU */
 	vs_event_cb on_event;
 	vs_snapshot_cb on_snapshot;
 	void *opaque;

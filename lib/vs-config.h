@@ -13,16 +13,21 @@
 #include <glib.h>
 #include <stdbool.h>
 
-#define VS_EXIT_CONFIG		    2
-#define VS_DEFAULT_CONFIG_FILE	    SYSCONFDIR "/virtscale/virtscale.conf"
-#define VS_CONFIG_ERROR		    (vs_config_error_quark())
+#define VS_EXIT_CONFIG         2
+#define VS_DEFAULT_CONFIG_FILE SYSCONFDIR "/virtscale/virtscale.conf"
+#define VS_CONFIG_ERROR        (vs_config_error_quark())
 
 GQuark vs_config_error_quark(void);
 
 typedef enum { VS_POLICY_AVERAGE, VS_POLICY_RATIO, VS_POLICY_PROPORTIONAL } vs_policy_kind;
 typedef enum { VS_LB_NONE, VS_LB_NGINX, VS_LB_APACHE } vs_lb_kind;
 typedef enum { VS_SESSIONS_SOCKDIAG, VS_SESSIONS_APACHE, VS_SESSIONS_HTTP } vs_sessions_kind;
-typedef enum { VS_ADDRESS_LEASE, VS_ADDRESS_AGENT, VS_ADDRESS_ARP, VS_ADDRESS_HOSTFWD } vs_address_kind;
+typedef enum {
+	VS_ADDRESS_LEASE,
+	VS_ADDRESS_AGENT,
+	VS_ADDRESS_ARP,
+	VS_ADDRESS_HOSTFWD
+} vs_address_kind;
 typedef enum { VS_PROBE_HTTP, VS_PROBE_TCP, VS_PROBE_NONE } vs_probe_kind;
 typedef enum { VS_CLONE_OVERLAY, VS_CLONE_COPY } vs_clone_kind;
 typedef enum { VS_PLACEMENT_FEWEST, VS_PLACEMENT_WEIGHTED } vs_placement_kind;
@@ -32,79 +37,79 @@ typedef enum { VS_NGINX_ROUND_ROBIN, VS_NGINX_LEAST_CONN } vs_nginx_method;
 /* [pool NAME] */
 typedef struct vs_pool_config {
 	char *name;
-	char *template_name;   /* template = ; shut-off domain to clone (required) */
-	char *name_pattern;    /* name_pattern = web-%02d ; exactly one %d/%0Nd */
-	char *uri;	       /* uri = ; hypervisor of the template (default: first host) */
-	unsigned min;	       /* min = 2 */
-	unsigned max;	       /* max = 6 */
-	vs_policy_kind policy; /* policy = ratio */
-	double cpu_high;       /* average: percent, default 50 */
-	double cpu_low;	       /* average: percent, default 15 */
-	double sessions_high;  /* average: sessions per instance, default 50 */
-	double sessions_low;   /* average: sessions per instance, default 5 */
+	char *template_name;     /* template = ; shut-off domain to clone (required) */
+	char *name_pattern;      /* name_pattern = web-%02d ; exactly one %d/%0Nd */
+	char *uri;               /* uri = ; hypervisor of the template (default: first host) */
+	unsigned min;            /* min = 2 */
+	unsigned max;            /* max = 6 */
+	vs_policy_kind policy;   /* policy = ratio */
+	double cpu_high;         /* average: percent, default 50 */
+	double cpu_low;          /* average: percent, default 15 */
+	double sessions_high;    /* average: sessions per instance, default 50 */
+	double sessions_low;     /* average: sessions per instance, default 5 */
 	double session_capacity; /* ratio: SMax, default 100 */
-	double ratio_high;	 /* ratio: percent of SMax, default 60 */
-	double ratio_low;	 /* ratio: percent of SMax, default 10 */
-	unsigned debounce_m;	 /* debounce = M/N, default 7/10 */
+	double ratio_high;       /* ratio: percent of SMax, default 60 */
+	double ratio_low;        /* ratio: percent of SMax, default 10 */
+	unsigned debounce_m;     /* debounce = M/N, default 7/10 */
 	unsigned debounce_n;
-	char *target_metric;	 /* proportional: cpu | sessions, default sessions */
-	double target;		 /* proportional: target per instance, default 50 */
-	double tolerance;	 /* proportional: default 0.1 */
-	unsigned stabilization;	 /* seconds before a scale-in, default 300 */
-	unsigned max_step_up;	 /* instances added per action, default 1 */
-	unsigned max_step_down;	 /* instances removed per action, default 1 */
+	char *target_metric;       /* proportional: cpu | sessions, default sessions */
+	double target;             /* proportional: target per instance, default 50 */
+	double tolerance;          /* proportional: default 0.1 */
+	unsigned stabilization;    /* seconds before a scale-in, default 300 */
+	unsigned max_step_up;      /* instances added per action, default 1 */
+	unsigned max_step_down;    /* instances removed per action, default 1 */
 	vs_sessions_kind sessions; /* sessions = sockdiag | apache | http:URL */
-	char *sessions_url;	   /* with http:URL; "%a" and "%p" expand to address/port */
-	unsigned backend_port;	   /* backend_port = 80 (port inside the guest) */
-	vs_lb_kind lb;		   /* lb = nginx | apache | none */
-	unsigned cooldown;	   /* seconds, default 60 */
+	char *sessions_url;        /* with http:URL; "%a" and "%p" expand to address/port */
+	unsigned backend_port;     /* backend_port = 80 (port inside the guest) */
+	vs_lb_kind lb;             /* lb = nginx | apache | none */
+	unsigned cooldown;         /* seconds, default 60 */
 	vs_address_kind address;   /* address = lease */
-	unsigned hostfwd_first;	   /* hostfwd_ports = 18100-18199 */
+	unsigned hostfwd_first;    /* hostfwd_ports = 18100-18199 */
 	unsigned hostfwd_last;
-	vs_probe_kind probe;	   /* probe = http:/ | tcp | none */
-	char *probe_path;	   /* with http:PATH */
-	unsigned probe_timeout;	   /* seconds, default 60 */
-	unsigned drain_timeout;	   /* seconds, default 30 */
+	vs_probe_kind probe;       /* probe = http:/ | tcp | none */
+	char *probe_path;          /* with http:PATH */
+	unsigned probe_timeout;    /* seconds, default 60 */
+	unsigned drain_timeout;    /* seconds, default 30 */
 	unsigned shutdown_timeout; /* seconds before destroy, default 30 */
-	bool keep_stopped;	   /* keep_stopped = no */
-	vs_clone_kind clone;	   /* clone = overlay | copy */
-	char *storage_pool;	   /* storage_pool = default */
-	bool vertical_vcpu;	   /* vertical = none | vcpu | memory | both */
+	bool keep_stopped;         /* keep_stopped = no */
+	vs_clone_kind clone;       /* clone = overlay | copy */
+	char *storage_pool;        /* storage_pool = default */
+	bool vertical_vcpu;        /* vertical = none | vcpu | memory | both */
 	bool vertical_memory;
 	vs_placement_kind placement; /* placement = fewest | weighted */
 	unsigned repeat_interval;    /* seconds between repeated notifications, default 10 */
-	int line;		     /* line of the [pool NAME] header */
+	int line;                    /* line of the [pool NAME] header */
 } vs_pool_config;
 
 typedef struct vs_config {
 	char *path;
 	/* [libvirt] */
-	char **hosts;		   /* uri = / hosts = ; NULL-terminated, at least one */
+	char **hosts;              /* uri = / hosts = ; NULL-terminated, at least one */
 	unsigned refresh_interval; /* seconds between fast collections, default 1 */
-	unsigned slow_interval;	   /* seconds between monitor-bound groups, default 10 */
-	bool use_cgroup;	   /* fast_path = cgroup | libvirt (default cgroup) */
+	unsigned slow_interval;    /* seconds between monitor-bound groups, default 10 */
+	bool use_cgroup;           /* fast_path = cgroup | libvirt (default cgroup) */
 	/* [snmp] */
-	char *agentx_socket;	   /* default /var/agentx/master */
+	char *agentx_socket;           /* default /var/agentx/master */
 	unsigned agentx_ping_interval; /* default 5 */
-	char *snmp_state_file;	   /* vmIndex map, default state_dir/vm-index.map */
+	char *snmp_state_file;         /* vmIndex map, default state_dir/vm-index.map */
 	/* [actuator] */
-	char *actuator_socket;	   /* default /run/virtscale/actuator.sock */
-	char *state_dir;	   /* default /var/lib/virtscale */
-	char *socket_group;	   /* default virtscale */
-	unsigned max_line;	   /* default 4096 bytes */
+	char *actuator_socket; /* default /run/virtscale/actuator.sock */
+	char *state_dir;       /* default /var/lib/virtscale */
+	char *socket_group;    /* default virtscale */
+	unsigned max_line;     /* default 4096 bytes */
 	/* [nginx] */
 	char *nginx_upstream_file;
 	char *nginx_upstream; /* upstream name */
 	char *nginx_conf;
 	char *nginx_pid_file;
-	char *nginx_binary;	     /* default nginx */
-	char *nginx_reload_command;  /* optional: argv, split on spaces, no shell */
-	vs_nginx_method nginx_method;/* method = round-robin | least_conn */
-	unsigned nginx_max_conns;    /* 0 = unlimited */
-	char *nginx_zone;	     /* zone name, optional */
+	char *nginx_binary;           /* default nginx */
+	char *nginx_reload_command;   /* optional: argv, split on spaces, no shell */
+	vs_nginx_method nginx_method; /* method = round-robin | least_conn */
+	unsigned nginx_max_conns;     /* 0 = unlimited */
+	char *nginx_zone;             /* zone name, optional */
 	/* [apache] */
 	char *apache_balancer_manager; /* URL */
-	char *apache_balancer;	       /* balancer name without balancer:// */
+	char *apache_balancer;         /* balancer name without balancer:// */
 	unsigned apache_timeout;       /* seconds, default 5 */
 	/* [mail] */
 	char *mail_server; /* host:port; NULL = e-mail disabled */
@@ -113,11 +118,11 @@ typedef struct vs_config {
 	vs_starttls_mode mail_starttls;
 	char *mail_user;
 	char *mail_password_file;
-	unsigned mail_timeout;	   /* seconds, default 30 */
-	unsigned mail_rate_limit;  /* seconds, default 300 */
-	bool mail_notify_recovered;/* default no */
-	unsigned mail_queue_max;   /* default 1000 */
-	GPtrArray *pools; /* of vs_pool_config* */
+	unsigned mail_timeout;      /* seconds, default 30 */
+	unsigned mail_rate_limit;   /* seconds, default 300 */
+	bool mail_notify_recovered; /* default no */
+	unsigned mail_queue_max;    /* default 1000 */
+	GPtrArray *pools;           /* of vs_pool_config* */
 } vs_config;
 
 /*

@@ -16,10 +16,10 @@ void vs_log_set_handler(vs_log_handler fn, void *opaque);
 void vs_log_set_level(int max_priority);
 void vs_log(int priority, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 
-#define vs_error(...)	vs_log(LOG_ERR, __VA_ARGS__)
+#define vs_error(...)   vs_log(LOG_ERR, __VA_ARGS__)
 #define vs_warning(...) vs_log(LOG_WARNING, __VA_ARGS__)
-#define vs_notice(...)	vs_log(LOG_NOTICE, __VA_ARGS__)
-#define vs_info(...)	vs_log(LOG_INFO, __VA_ARGS__)
-#define vs_debug(...)	vs_log(LOG_DEBUG, __VA_ARGS__)
+#define vs_notice(...)  vs_log(LOG_NOTICE, __VA_ARGS__)
+#define vs_info(...)    vs_log(LOG_INFO, __VA_ARGS__)
+#define vs_debug(...)   vs_log(LOG_DEBUG, __VA_ARGS__)
 
 #endif

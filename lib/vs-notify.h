@@ -22,11 +22,11 @@
 
 #define VS_NOTIFY_VERSION  1
 #define VS_NOTIFY_MAX_LINE 4096 /* bytes, without the newline */
-#define VS_NOTIFY_ERROR	   (vs_notify_error_quark())
+#define VS_NOTIFY_ERROR    (vs_notify_error_quark())
 GQuark vs_notify_error_quark(void);
 
 typedef enum {
-	VS_NOTIFY_POOL,	     /* policy state of a pool */
+	VS_NOTIFY_POOL,      /* policy state of a pool */
 	VS_NOTIFY_SCALE,     /* manual target */
 	VS_NOTIFY_STATUS,    /* status request */
 	VS_NOTIFY_THRESHOLD, /* a collectd threshold notification */
@@ -36,19 +36,19 @@ typedef enum { VS_SEVERITY_OKAY, VS_SEVERITY_WARNING, VS_SEVERITY_FAILURE } vs_s
 
 typedef struct vs_notification {
 	vs_notify_type type;
-	char pool[65];	       /* validated pool name, "" when none */
-	char state[16];	       /* "ok", "high", "low", "at_max" */
+	char pool[65];  /* validated pool name, "" when none */
+	char state[16]; /* "ok", "high", "low", "at_max" */
 	vs_severity severity;
-	char metric[32];       /* "cpu", "sessions", "ratio", or a collectd type */
+	char metric[32]; /* "cpu", "sessions", "ratio", or a collectd type */
 	double value;
 	double threshold_high;
 	double threshold_low;
-	int instances;	       /* -1 absent */
-	int desired;	       /* -1 absent */
-	double time;	       /* unix seconds, 0 absent */
-	char host[256];	       /* "" absent */
-	char source[32];       /* "collectd", "snmptrap", "cli", ... */
-	char message[512];     /* printable UTF-8, control characters refused */
+	int instances;     /* -1 absent */
+	int desired;       /* -1 absent */
+	double time;       /* unix seconds, 0 absent */
+	char host[256];    /* "" absent */
+	char source[32];   /* "collectd", "snmptrap", "cli", ... */
+	char message[512]; /* printable UTF-8, control characters refused */
 	/* threshold notifications: collectd identifier */
 	char plugin[64], plugin_instance[128], type_name[64], type_instance[128];
 } vs_notification;

@@ -23,20 +23,20 @@
 #include "vs-config.h"
 #include <stdint.h>
 
-#define VS_DEBOUNCE_MAX_N	64
-#define VS_STABILIZATION_SLOTS	256
+#define VS_DEBOUNCE_MAX_N      64
+#define VS_STABILIZATION_SLOTS 256
 
 typedef enum {
 	VS_VERDICT_OK,
 	VS_VERDICT_HIGH,   /* scale out recommended (desired > current) */
-	VS_VERDICT_LOW,	   /* scale in recommended (desired < current) */
+	VS_VERDICT_LOW,    /* scale in recommended (desired < current) */
 	VS_VERDICT_AT_MAX, /* high, but the pool is at max: alert */
 } vs_verdict;
 
 typedef struct vs_policy_sample {
-	int64_t now_ms;		/* monotonic milliseconds */
-	unsigned n_running;	/* running instances */
-	const double *cpu;	/* per running instance, percent of its vCPUs; <0 unknown */
+	int64_t now_ms;         /* monotonic milliseconds */
+	unsigned n_running;     /* running instances */
+	const double *cpu;      /* per running instance, percent of its vCPUs; <0 unknown */
 	const double *sessions; /* per running instance, active sessions */
 } vs_policy_sample;
 
@@ -60,15 +60,15 @@ typedef struct vs_policy_state {
 } vs_policy_state;
 
 typedef struct vs_policy_decision {
-	vs_verdict verdict;	/* after debounce, min/max */
+	vs_verdict verdict;     /* after debounce, min/max */
 	bool raw_high, raw_low; /* this sample alone */
-	unsigned current;	/* n_running */
-	unsigned desired;	/* recommended instance count, within min..max */
-	const char *metric;	/* "cpu", "sessions", "ratio" (static string) */
-	double value;		/* the value compared */
+	unsigned current;       /* n_running */
+	unsigned desired;       /* recommended instance count, within min..max */
+	const char *metric;     /* "cpu", "sessions", "ratio" (static string) */
+	double value;           /* the value compared */
 	double threshold_high;
 	double threshold_low;
-	int victim;		/* scale-in: index into the sample to stop, else -1 */
+	int victim; /* scale-in: index into the sample to stop, else -1 */
 } vs_policy_decision;
 
 void vs_debounce_init(vs_debounce *d, unsigned m, unsigned n);
@@ -79,7 +79,7 @@ void vs_debounce_reset(vs_debounce *d);
 
 void vs_policy_state_init(vs_policy_state *st, const vs_pool_config *cfg);
 vs_policy_decision vs_policy_evaluate(const vs_pool_config *cfg, vs_policy_state *st,
-				      const vs_policy_sample *s);
+                                      const vs_policy_sample *s);
 
 /*
  * Vertical scaling of one instance (Xen elastic-cloud paper): +1 vCPU when
@@ -87,7 +87,7 @@ vs_policy_decision vs_policy_evaluate(const vs_pool_config *cfg, vs_policy_state
  * below cpu_low and above 1, else 0. Debounce is the caller's.
  */
 int vs_policy_vertical_vcpu(const vs_pool_config *cfg, double cpu_percent, unsigned vcpu_current,
-			    unsigned vcpu_max);
+                            unsigned vcpu_max);
 
 const char *vs_verdict_name(vs_verdict v); /* "ok", "high", "low", "at_max" */
 

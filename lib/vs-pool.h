@@ -19,14 +19,14 @@ typedef enum {
 
 typedef struct vs_backend {
 	const vs_domain_stats *domain; /* borrowed from the snapshot */
-	unsigned index;		       /* the N of name_pattern, or 0 */
+	unsigned index;                /* the N of name_pattern, or 0 */
 	bool running;
 	bool have_endpoint;
-	vs_endpoint endpoint;	       /* where the load balancer sends traffic */
+	vs_endpoint endpoint; /* where the load balancer sends traffic */
 	bool have_sessions;
 	unsigned sessions;
-	double ratio;		       /* sessions / session_capacity, 0..n */
-	double cpu_percent;	       /* of the domain's vCPUs, <0 unknown */
+	double ratio;       /* sessions / session_capacity, 0..n */
+	double cpu_percent; /* of the domain's vCPUs, <0 unknown */
 	vs_lb_state lb_state;
 } vs_backend;
 
@@ -35,8 +35,8 @@ typedef struct vs_pool_view {
 	vs_backend *backends; /* members, sorted by index */
 	size_t n_backends;
 	unsigned n_running;
-	double avg_cpu;	      /* over running members with a CPU figure, <0 none */
-	double avg_sessions;  /* over running members, <0 none */
+	double avg_cpu;              /* over running members with a CPU figure, <0 none */
+	double avg_sessions;         /* over running members, <0 none */
 	double min_ratio, max_ratio; /* over running members with sessions, <0 none */
 	unsigned total_sessions;
 } vs_pool_view;

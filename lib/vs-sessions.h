@@ -13,7 +13,7 @@
 #include <netinet/in.h>
 
 typedef struct vs_endpoint {
-	char host[64];	/* numeric IPv4/IPv6 literal */
+	char host[64]; /* numeric IPv4/IPv6 literal */
 	uint16_t port;
 } vs_endpoint;
 
@@ -37,29 +37,29 @@ bool vs_sockdiag_count_local(const vs_endpoint *eps, size_t n, unsigned *counts,
 
 /* Apache balancer-manager XML (?b=NAME&xml=1). */
 typedef struct vs_balancer_worker {
-	char *name;	/* worker URL, e.g. "http://127.0.0.1:18100" */
+	char *name; /* worker URL, e.g. "http://127.0.0.1:18100" */
 	char *route;
 	unsigned busy;
 	unsigned lbfactor;
-	bool disabled;	/* status D */
-	bool draining;	/* status N */
-	bool stopped;	/* status S */
-	bool in_error;	/* status E */
+	bool disabled;    /* status D */
+	bool draining;    /* status N */
+	bool stopped;     /* status S */
+	bool in_error;    /* status E */
 	bool hot_standby; /* status H */
-	char *status;	/* the raw status string ("Init Ok ", ...) */
+	char *status;     /* the raw status string ("Init Ok ", ...) */
 	uint64_t elected;
 } vs_balancer_worker;
 
 typedef struct vs_balancer_state {
-	char *name;	/* "balancer://web" */
+	char *name; /* "balancer://web" */
 	char *nonce;
-	unsigned growth;/* free slots left where the XML says, else 0 */
+	unsigned growth;      /* free slots left where the XML says, else 0 */
 	unsigned max_workers; /* from the XML "max" element when present */
-	GPtrArray *workers; /* of vs_balancer_worker* */
+	GPtrArray *workers;   /* of vs_balancer_worker* */
 } vs_balancer_state;
 
 vs_balancer_state *vs_balancer_parse_xml(const char *buf, size_t len, const char *balancer,
-					 GError **error);
+                                         GError **error);
 /* The nonce from the HTML page (older httpd without xml=1 nonce). */
 char *vs_balancer_parse_html_nonce(const char *buf, size_t len, const char *balancer);
 void vs_balancer_state_free(vs_balancer_state *s);
@@ -78,6 +78,6 @@ bool vs_parse_session_count(const char *buf, size_t len, unsigned *count);
  * with @error. Safe to call from any thread except net-snmp's main loop.
  */
 char *vs_http_fetch(const char *url, unsigned timeout_ms, size_t max_bytes, size_t *len,
-		    GError **error);
+                    GError **error);
 
 #endif

@@ -33,7 +33,7 @@ typedef struct vs_pool_status {
 	char *name;
 	unsigned desired;
 	unsigned actual;
-	char *phase;	   /* "idle", "scaling-out", "scaling-in", "cooldown" */
+	char *phase; /* "idle", "scaling-out", "scaling-in", "cooldown" */
 	unsigned cooldown_left;
 	char *last_action; /* "none", "scale-out", "scale-in", "vcpu-add", ... */
 	char *last_result; /* "none", "ok", "failed", "running" */
