@@ -270,7 +270,7 @@ else
 	mkdir -p "$W/apache"
 	mods=""
 	for m in mpm_event authz_core authz_host slotmem_shm proxy proxy_http proxy_balancer \
-		lbmethod_bybusyness status; do
+		lbmethod_byrequests lbmethod_bybusyness status; do
 		mods+="LoadModule ${m}_module /usr/lib/apache2/modules/mod_${m}.so"$'\n'
 	done
 	cat >"$W/apache/httpd.conf" <<EOF
@@ -400,7 +400,7 @@ running_is() { [ "$(pool_running)" = "$1" ]; }
 say "load ramp: 10 -> $HIGH_CLIENTS -> 10 clients"
 phase low 10 15 15
 phase high "$HIGH_CLIENTS" 60 150 running_is 6
-phase calm 10 25 120 running_is 2
+phase calm 10 25 180 running_is 2
 echo 0 >"$W/clients"
 sleep 2
 touch "$W/monitor.stop"
