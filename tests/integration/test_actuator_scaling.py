@@ -212,18 +212,17 @@ def test_storage_pool_full(act, tmp_path):
 
 
 def test_desired_count_within_max_step_up(act):
-    # a proportional notifier asks for 3 from 1: one action adds two
-    # instances (max_step_up = 2), then the cooldown holds
-    a = act("step", "19420-19429", pool={"cooldown": 30, "min": 1, "max": 4, "max_step_up": 2,
+    # a proportional notifier asks for 2 from 0: one action adds both
+    # instances (max_step_up = 2), then the cooldown holds further highs
+    a = act("step", "19420-19429", pool={"cooldown": 30, "min": 0, "max": 4, "max_step_up": 2,
                                          "probe": "none"})
     a.define_template()
     a.start()
-    a.wait_running(1, 30)
-    a.send({"v": 1, "type": "pool", "pool": a.pool_name, "state": "high", "desired": 3})
-    st = a.wait_running(3, 40)
-    assert st["scale_outs"] == 2  # the one to reach min, then one action of two
+    vstest.wait_for(lambda: a.pool_status()["last_action"] == "none", 10, what="idle")
+    a.send({"v": 1, "type": "pool", "pool": a.pool_name, "state": "high", "desired": 2})
+    st = a.wait_running(2, 60)
+    assert st["scale_outs"] == 1
     assert st["phase"] == "cooldown"
     a.send({"v": 1, "type": "pool", "pool": a.pool_name, "state": "high", "desired": 4})
-    import time
     time.sleep(3)
-    assert len(a.running()) == 3 and a.pool_status()["scale_outs"] == 2
+    assert len(a.running()) == 2 and a.pool_status()["scale_outs"] == 1
