@@ -380,7 +380,7 @@ phase() {
 	echo "PHASE $name $clients $max" >"$f"
 	echo "$clients" >"$W/clients"
 	echo "$(date +%T) >>> phase $name: $clients clients (wrk, think time 0-$((2 * THINK_MS / 1000)) s, $PAGE)"
-	wrk -t 2 -c "$clients" -d "${max}s" --timeout 10s -s "$top/scripts/demo/think.lua" \
+	wrk -t 2 -c "$clients" -d "${max}s" --timeout 60s -s "$top/scripts/demo/think.lua" \
 		"$URL" -- "$THINK_MS" >>"$f" 2>&1 &
 	load_pid=$!
 	for t in $(seq "$max"); do
