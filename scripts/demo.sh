@@ -134,6 +134,10 @@ for f in actuator/virtscaled actuator/virtscalectl snmp-subagent/virtscale-snmp 
 	[ -e "$build/$f" ] || die "$build/$f was not built"
 done
 
+# --out must not wipe anything but a previous demo's results
+if [ -d "$W" ] && [ -n "$(ls -A "$W")" ] && [ ! -f "$W/virtscale.conf" ]; then
+	die "$W is not empty and holds no previous demo's results; choose another --out"
+fi
 rm -rf "$W"
 mkdir -p "$W/state" "$W/csv" "$W/plugins"
 chmod 755 "$W"
