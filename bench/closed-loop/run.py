@@ -116,6 +116,11 @@ def fixed_run(a, tmp, daemons, nginx, n, method):
     a.seconds."""
     loop = loopbed.Loop(os.path.join(tmp, f"fixed-{n}-{method}"), daemons, POOL,
                         pool_keys(a, n, n, "nginx"), nginx_section(nginx, method), SNMP_PORT)
+    # virtscaled re-renders the upstream only when its members change: start
+    # each method from the placeholder, so the members are added with it
+    with open(nginx.upstream_file, "w") as f:
+        f.write(lb_bed.NGINX_PLACEHOLDER)
+    nginx.daemon.signal(signal.SIGHUP)
     loop.start(snmp=False, collectd=False)
     say(f"fixed {n} guests, {method}: waiting for them")
     loop.wait_steady(n, 300 * n)
