@@ -16,7 +16,7 @@ before each request, one connection per request, 10 s timeout), nginx 1.22 /
 httpd 2.4, collectd, virtscaled. Anchor of the ratios: the fixed 5 guests
 with round-robin, measured in the same run.
 
-  bench/closed-loop/run.sh [--seconds 40] [--clients 275] [--delay 20]
+  bench/closed-loop/run.sh [--seconds 40] [--clients 275] [--delay 14]
 
 Domains vsdemo-b*, ports 18200-18299.
 """
@@ -174,6 +174,7 @@ def autoscale_run(a, tmp, daemons, lb_name, url, lb_section):
     rb = run_load(a, url, loop.tmp, "b", a.seconds)
     st = loop.status()
     loop.stop_actuator()
+    loop.collectd.stop()
     return {"a": ra, "b": rb, "ta": ta, "first": first, "last": last,
             "outs": st["scale_outs"] - outs0,
             "ins": st["scale_ins"] - ins0, "failures": st["failures"],
@@ -190,7 +191,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=int, default=40, help="each measured load run")
     ap.add_argument("--clients", type=int, default=275)
-    ap.add_argument("--delay", type=int, default=20,
+    ap.add_argument("--delay", type=int, default=14,
                     help="siege -d: each client waits a random 0..DELAY s before a request")
     ap.add_argument("--timeout", type=int, default=10, help="siege's request timeout, s")
     ap.add_argument("--page", default="/cgi-bin/burn?300")
@@ -202,6 +203,10 @@ def main():
     a = ap.parse_args()
     if os.geteuid() != 0:
         sys.exit("run as root (libvirt domains)")
+    # started in the background by a shell, SIGINT arrives ignored: make
+    # both INT and TERM end the run through the clean-up below
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     tmp = tempfile.mkdtemp(prefix="vs-closed-loop-")
     daemons = Daemons(tmp)
     rows = {}

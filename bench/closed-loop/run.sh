@@ -4,7 +4,7 @@
 # docs/benchmarks.md). Uses the build in build-demo/ (scripts/demo.sh makes
 # it) unless VS_BUILDDIR says otherwise. Run as root.
 #
-#   bench/closed-loop/run.sh [--seconds 40] [--clients 275] [--delay 20]
+#   bench/closed-loop/run.sh [--seconds 40] [--clients 275] [--delay 14]
 top=$(cd "$(dirname "$0")/../.." && pwd)
 export VS_BUILDDIR=${VS_BUILDDIR:-$top/build-demo}
 [ -x "$VS_BUILDDIR/actuator/virtscaled" ] || {
