@@ -32,7 +32,10 @@ def test_add_drain_disable_follow_requests(tmp_path, daemons, backends):
     lb_tool(ap.config, "enable", a.address, check=True)
     assert spread(ap.url, 4) == {a.name: 4}
     lb_tool(ap.config, "add", b.address, check=True)
-    assert spread(ap.url, 10) == {a.name: 5, b.name: 5}
+    # byrequests balances by counts kept in shared memory per child: the
+    # split of 10 is even give or take one or two, never one-sided.
+    split = spread(ap.url, 10)
+    assert set(split) == {a.name, b.name} and min(split.values()) >= 3, split
 
     # A slow request in flight on b; b drained: it completes, new ones go to a.
     lb_tool(ap.config, "drain", a.address, check=True)
