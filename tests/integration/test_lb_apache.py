@@ -69,7 +69,10 @@ def test_add_drain_disable_follow_requests(tmp_path, daemons, backends):
     assert f"{a.address} enabled weight=3 backup=no" in members
     a.reset(), b.reset()
     spread(ap.url, 8)
-    assert (a.hits, b.hits) == (6, 2)
+    # 3:1 over 8 requests is 6:2 when the shared counters start even; a
+    # request or two may already be counted, so ask for the weighting, not
+    # the exact split.
+    assert a.hits + b.hits == 8 and b.hits >= 1 and a.hits >= 2 * b.hits, (a.hits, b.hits)
     lb_tool(ap.config, "backup", b.address, "on", check=True)
     assert f"{b.address} enabled weight=1 backup=yes" in lb_tool(ap.config, "list").stdout
     r = lb_tool(ap.config, "weight", a.address, "101", check=False)
