@@ -100,7 +100,8 @@ fi
 step "integration tests (pytest)"
 pytest_args=(-q -rfE --junitxml="$results/pytest.xml" -p no:cacheprovider)
 [ -n "$pytest_expr" ] && pytest_args+=(-k "$pytest_expr")
-VS_BUILDDIR="$build" /usr/bin/python3 -m pytest "${pytest_args[@]}" tests/integration
+# The suite runs one test at a time, so tests that restart libvirtd may.
+VS_TEST_RESTART_LIBVIRTD=1 VS_BUILDDIR="$build" /usr/bin/python3 -m pytest "${pytest_args[@]}" tests/integration
 py_status=$?
 if [ -f "$results/pytest.xml" ]; then
 	read -r py_pass py_fail < <(/usr/bin/python3 - "$results/pytest.xml" <<'PY'
