@@ -43,8 +43,8 @@ def cpu_ticks(pid):
 
 
 def qemu_pids():
-    """The QEMU processes of the benchmark's own domains (other engineers'
-    domains on the shared host come and go and would only add noise)."""
+    """The QEMU processes of the benchmark's own domains (other domains on
+    a host that runs other work come and go and would only add noise)."""
     pids = []
     for path in glob.glob(f"/run/libvirt/qemu/{PREFIX}*.pid"):
         try:
@@ -81,7 +81,7 @@ def measure(window, collector_pid=None):
 
 
 def retry(fn, *args, attempts=5, **kw):
-    """libvirtd is shared: other engineers' tests restart it now and then."""
+    """libvirtd may be shared with other work that restarts it now and then."""
     for i in range(attempts):
         try:
             return fn(*args, **kw)
@@ -110,7 +110,7 @@ def start_domains(n):
         time.sleep(3)
         b = sum(cpu_ticks(p) or 0 for p in pids)
         # booting: about a core each; booted: a few ms/s each (other
-        # engineers' collectors poll every domain on the shared host)
+        # collectors on a shared host may poll every domain)
         if (b - a) / TICK / 3 < 0.05 + 0.01 * n:
             break
     return names

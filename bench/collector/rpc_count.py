@@ -5,7 +5,9 @@ shared host cannot disturb (CPU time can). Counted from libvirt's own
 client log (RPC_CLIENT_MSG_TX_QUEUE of calls, keepalive excluded) over the
 last WINDOW seconds of a run, after the start-up.
 
-Usage: rpc_count.py [--window S] [--warmup S]
+Usage: rpc_count.py [--domains N] [--window S] [--warmup S]
+  --domains N  starts N halt-disk domains first (removed after); 0 = count
+               on the domains the host already runs
 """
 import argparse
 import collections
@@ -55,7 +57,18 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--window", type=float, default=20)
     ap.add_argument("--warmup", type=float, default=4)
+    ap.add_argument("--domains", type=int, default=0)
     args = ap.parse_args()
+    if args.domains:
+        measure.start_domains(args.domains)
+    try:
+        run(args)
+    finally:
+        if args.domains:
+            measure.retry(measure.vstest.remove_domains, measure.PREFIX)
+
+
+def run(args):
     d = tempfile.mkdtemp(prefix="vs-bench-rpc-")
     conf = measure.collectd_conf(d)
     dump = [measure.DUMP, "-q", "-u", "qemu:///system"]
