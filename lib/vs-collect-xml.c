@@ -110,6 +110,9 @@ static void start_element(GMarkupParseContext *ctx, const char *element, const c
 		else if (strcmp(element, "target") == 0) {
 			g_free(disk->target);
 			disk->target = g_strdup(attr(names, values, "dev"));
+		} else if (strcmp(element, "driver") == 0) {
+			g_free(disk->format);
+			disk->format = g_strdup(attr(names, values, "type"));
 		} else if (strcmp(element, "readonly") == 0)
 			disk->read_only = true;
 	} else if (x->in_net && parent_is(x, "interface")) {
@@ -196,6 +199,7 @@ static void carry_disk_counters(vs_disk_stats *nd, const vs_disk_stats *old, siz
 		if (g_strcmp0(old[i].target, nd->target) != 0)
 			continue;
 		char *t = nd->target, *s = nd->source, *st = nd->source_type, *dv = nd->device;
+		char *fmt = nd->format;
 		bool ro = nd->read_only;
 
 		*nd = old[i];
@@ -203,6 +207,7 @@ static void carry_disk_counters(vs_disk_stats *nd, const vs_disk_stats *old, siz
 		nd->source = s;
 		nd->source_type = st;
 		nd->device = dv;
+		nd->format = fmt;
 		nd->read_only = ro;
 		return;
 	}
@@ -230,6 +235,7 @@ static void free_disks(vs_disk_stats *disks, size_t n)
 		g_free(disks[i].source);
 		g_free(disks[i].source_type);
 		g_free(disks[i].device);
+		g_free(disks[i].format);
 	}
 	g_free(disks);
 }

@@ -142,6 +142,7 @@ void vs_domain_stats_free(vs_domain_stats *d)
 		g_free(d->disks[i].source);
 		g_free(d->disks[i].source_type);
 		g_free(d->disks[i].device);
+		g_free(d->disks[i].format);
 	}
 	g_free(d->disks);
 	for (size_t i = 0; i < d->n_nets; i++) {
@@ -237,6 +238,7 @@ vs_domain_stats *vs_domain_stats_copy(const vs_domain_stats *d)
 		c->disks[i].source = g_strdup(d->disks[i].source);
 		c->disks[i].source_type = g_strdup(d->disks[i].source_type);
 		c->disks[i].device = g_strdup(d->disks[i].device);
+		c->disks[i].format = g_strdup(d->disks[i].format);
 	}
 	c->nets = d->n_nets ? g_memdup2(d->nets, d->n_nets * sizeof(*d->nets)) : NULL;
 	for (size_t i = 0; i < d->n_nets; i++) {

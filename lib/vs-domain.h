@@ -24,6 +24,7 @@ typedef struct vs_disk_stats {
 	char *source;      /* file path or volume, may be NULL */
 	char *source_type; /* "file", "block", "network", "volume", may be NULL */
 	char *device;      /* "disk", "cdrom", "floppy", "lun" */
+	char *format;      /* image format from <driver type>: "raw", "qcow2", may be NULL */
 	bool read_only;
 	uint64_t rd_reqs, rd_bytes, rd_times_ns;
 	uint64_t wr_reqs, wr_bytes, wr_times_ns;

@@ -19,8 +19,13 @@ static long source_type(const vs_disk_stats *s)
 		return SRC_BLOCK;
 	if (!strcmp(s->source_type, "network"))
 		return SRC_NETWORK;
-	/* a file may be raw or sparse (qcow2): libvirt's stats do not say */
-	return SRC_OTHER;
+	if (strcmp(s->source_type, "file") != 0 && strcmp(s->source_type, "volume") != 0)
+		return SRC_OTHER; /* "dir", "nvme", "vhostuser" */
+	/* An image file: raw as it is, or a format that allocates on write
+	 * (qcow2, qed, vmdk, vdi, vhdx) - the RFC's sparse file. */
+	if (!s->format)
+		return SRC_UNKNOWN;
+	return strcmp(s->format, "raw") == 0 ? SRC_RAW : SRC_SPARSE;
 }
 
 static long media_type(const vs_disk_stats *s)

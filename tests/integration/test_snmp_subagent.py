@@ -107,6 +107,9 @@ def test_walk_matches_virsh(domains, bed):
     assert len(disk_rows) == int(stats["block.count"]) == 1
     assert walk[f"{VM_MIB}.1.7.1.6.{idx}.1"][1] == stats["block.0.path"].encode()
     assert walk[f"{VM_MIB}.1.7.1.8.{idx}.1"][1] == 3  # hardDisk
+    # vmStorageSourceType: the disk is a qcow2 overlay file, i.e. sparse(5)
+    assert walk[f"{VM_MIB}.1.7.1.4.{idx}.1"][1] == 5
+    assert walk[f"{VM_MIB}.1.7.1.5.{idx}.1"][1] == b"file"
     # read requests and octets: the same as virsh once the slow group caught up
     def io_matches():
         st = vstest.domstats(RUNNING, "block")

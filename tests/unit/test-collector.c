@@ -21,7 +21,8 @@ static const char *sample_xml =
     "  <vcpu placement='static' current='2'>4</vcpu>\n"
     "  <os><type arch='x86_64' machine='pc'>hvm</type></os>\n"
     "  <devices>\n"
-    "    <disk type='file' device='disk'><source file='/img/a.qcow2'/>"
+    "    <disk type='file' device='disk'><driver name='qemu' type='qcow2'/>"
+    "<source file='/img/a.qcow2'/>"
     "<target dev='vda' bus='virtio'/></disk>\n"
     "    <disk type='block' device='cdrom'><source dev='/dev/sr0'/>"
     "<target dev='hdc' bus='ide'/><readonly/></disk>\n"
@@ -46,6 +47,8 @@ START_TEST(xml_static_data)
 	ck_assert_str_eq(d->disks[0].source, "/img/a.qcow2");
 	ck_assert_str_eq(d->disks[0].source_type, "file");
 	ck_assert_str_eq(d->disks[0].device, "disk");
+	ck_assert_str_eq(d->disks[0].format, "qcow2");
+	ck_assert_ptr_null(d->disks[1].format);
 	ck_assert(!d->disks[0].read_only);
 	ck_assert_str_eq(d->disks[1].source, "/dev/sr0");
 	ck_assert_str_eq(d->disks[1].device, "cdrom");
