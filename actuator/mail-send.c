@@ -6,8 +6,8 @@
  * outcome is read from the reverse-path status, the message transfer status
  * and each recipient's status: 2xx delivered, 4xx retried later, 5xx
  * refused for good (logged, never retried). STARTTLS verifies the server's
- * certificate against the system trust store (or SSL_CERT_FILE /
- * SSL_CERT_DIR) and its name; the AUTH password comes from a file only.
+ * certificate against [mail] ca_file or the system trust store (or
+ * SSL_CERT_FILE / SSL_CERT_DIR) and its name; the AUTH password comes from a file only.
  */
 #include "alert-internal.h"
 #include "vs-log.h"
@@ -192,8 +192,9 @@ static char *status_text(const smtp_status_t *s)
 	return g_strdup_printf("%d %s", s ? s->code : 0, text);
 }
 
-/* A TLS context that verifies against the default trust store. */
-static SSL_CTX *make_tls_ctx(void)
+/* A TLS context that verifies against @ca_file, or the default trust
+ * store when it is NULL. NULL with *problem set when @ca_file is unusable. */
+static SSL_CTX *make_tls_ctx(const char *ca_file, char **problem)
 {
 	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
 
@@ -209,8 +210,16 @@ static SSL_CTX *make_tls_ctx(void)
 	SSL_CTX_set_max_proto_version(ctx, TLS1_2_VERSION);
 	/* the chain is checked by libesmtp through the event callback */
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
-	if (SSL_CTX_set_default_verify_paths(ctx) != 1)
+	if (ca_file) {
+		if (SSL_CTX_load_verify_locations(ctx, ca_file, NULL) != 1) {
+			*problem = g_strdup_printf("ca_file %s: no CA certificate could be loaded",
+			                           ca_file);
+			SSL_CTX_free(ctx);
+			return NULL;
+		}
+	} else if (SSL_CTX_set_default_verify_paths(ctx) != 1) {
 		vs_warning("mail: cannot load the default certificate store");
+	}
 	return ctx;
 }
 
@@ -343,7 +352,12 @@ void vs_mail_deliver(const vs_config *cfg, const char *message, const char *cons
 	c.debug = g_getenv("VS_MAIL_DEBUG") != NULL;
 	smtp_set_monitorcb(session, monitor_cb, &c, 0);
 	if (cfg->mail_starttls != VS_STARTTLS_NO) {
-		tls = make_tls_ctx();
+		g_autofree char *problem = NULL;
+		tls = make_tls_ctx(cfg->mail_ca_file, &problem);
+		if (problem) {
+			fail(result, VS_MAIL_TEMPFAIL, "%s", problem);
+			goto out;
+		}
 		if (tls)
 			smtp_starttls_set_ctx(session, tls);
 		smtp_starttls_enable(session, cfg->mail_starttls == VS_STARTTLS_REQUIRED

@@ -104,6 +104,7 @@ static const key_desc keys[] = {
     {G_MAIL, "starttls", vs_config_value_starttls, NOF, "no", 0, 0, starttls_names, false},
     {G_MAIL, "user", vs_config_value_word, C(mail_user), NULL, 0, 0, NULL, false},
     {G_MAIL, "password_file", vs_config_value_path, C(mail_password_file), NULL, 0, 0, NULL, false},
+    {G_MAIL, "ca_file", vs_config_value_path, C(mail_ca_file), NULL, 0, 0, NULL, false},
     {G_MAIL, "timeout", vs_config_value_duration, C(mail_timeout), "30", 1, 600, NULL, false},
     {G_MAIL, "rate_limit", vs_config_value_duration, C(mail_rate_limit), "300", 0, 86400, NULL,
      false},
@@ -777,6 +778,7 @@ void vs_config_free(vs_config *cfg)
 	g_strfreev(cfg->mail_to);
 	g_free(cfg->mail_user);
 	g_free(cfg->mail_password_file);
+	g_free(cfg->mail_ca_file);
 	if (cfg->pools)
 		g_ptr_array_free(cfg->pools, TRUE);
 	g_free(cfg);

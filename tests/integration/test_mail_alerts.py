@@ -363,6 +363,22 @@ def test_starttls_refuses_untrusted_certificate(smtp, tmp_path, tls_files):
     assert srv.messages() == []
 
 
+def test_starttls_trusts_the_configured_ca_file(smtp, tmp_path, tls_files):
+    srv = smtp("--cert", tls_files["cert"], "--key", tls_files["key"], "--require-tls")
+    # the system store (here: none at all) does not know the server's CA
+    no_store = {"SSL_CERT_FILE": "/nonexistent", "SSL_CERT_DIR": "/nonexistent"}
+    conf = write_conf(tmp_path, srv.port, starttls="required", ca_file=tls_files["cert"])
+    r = tool(conf, "test-mail", env=no_store)
+    assert "ops@example.test: 250" in r.stdout
+    assert [m["tls"] for m in srv.messages()] == [True]
+    # a CA file that cannot be read: a clear failure, nothing sent
+    conf = write_conf(tmp_path, srv.port, name="missing.conf", starttls="required",
+                      ca_file=str(tmp_path / "no-such-ca.pem"))
+    r = tool(conf, "test-mail", check=False, env=no_store)
+    assert r.returncode == 1 and "no-such-ca.pem" in r.stderr, r.stderr
+    assert len(srv.messages()) == 1
+
+
 def test_starttls_required_but_not_offered(smtp, tmp_path):
     srv = smtp()
     conf = write_conf(tmp_path, srv.port, starttls="required")
