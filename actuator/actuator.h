@@ -103,6 +103,7 @@ typedef struct vs_job_result {
 	char *action; /* "scale-out", "scale-in", "vcpu-add", "none", ... */
 	char *step;   /* failed step */
 	char *error;
+	bool cancelled; /* cut short because virtscaled is stopping */
 	bool have_members;
 	unsigned running;
 	GPtrArray *members; /* of vs_member* */
@@ -120,6 +121,7 @@ typedef struct vs_worker_ctx {
 	vs_journal *journal;
 	vs_lb *lb;          /* used by this pool's worker only */
 	GMutex *alloc_lock; /* held while choosing a name/port and defining */
+	GCancellable *stop; /* cancelled when virtscaled stops: waits end early */
 } vs_worker_ctx;
 
 /* scale-out.c: clone (or restart a kept instance), start, probe, LB add. */
@@ -141,10 +143,10 @@ size_t vs_placement_choose(vs_worker_ctx *w, const GPtrArray *members);
 /* address.c */
 char *vs_address_alloc_hostfwd(vs_worker_ctx *w, GError **error);
 char *vs_address_from_libvirt(virDomainPtr dom, const vs_pool_config *pool, unsigned timeout_s,
-                              GError **error);
+                              GCancellable *cancel, GError **error);
 /* probe.c: waits until @address answers (tcp connect / HTTP GET 2xx-3xx). */
 bool vs_probe_wait(const vs_pool_config *pool, const char *address, unsigned timeout_s,
-                   GError **error);
+                   GCancellable *cancel, GError **error);
 /* clone-xml.c: the new domain's XML from the template's. */
 typedef struct vs_clone_disk {
 	char *target;     /* "vda" */

@@ -56,7 +56,7 @@ char *vs_address_alloc_hostfwd(vs_worker_ctx *w, GError **error)
  * @timeout_s because a booting guest has no lease yet.
  */
 char *vs_address_from_libvirt(virDomainPtr dom, const vs_pool_config *pool, unsigned timeout_s,
-                              GError **error)
+                              GCancellable *cancel, GError **error)
 {
 	unsigned src = pool->address == VS_ADDRESS_AGENT ? VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_AGENT
 	               : pool->address == VS_ADDRESS_ARP ? VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_ARP
@@ -78,7 +78,8 @@ char *vs_address_from_libvirt(virDomainPtr dom, const vs_pool_config *pool, unsi
 		free(ifs);
 		if (found)
 			return found;
-		g_usleep(500 * 1000);
+		if (!vs_wait_ms(cancel, 500, error))
+			return NULL;
 	} while (g_get_monotonic_time() < deadline);
 	g_set_error(error, VS_ACT_ERROR, 0, "no IPv4 address reported within %u s", timeout_s);
 	return NULL;

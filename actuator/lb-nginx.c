@@ -34,6 +34,7 @@ typedef enum {
 	NGINX_REMOVE,
 	NGINX_WEIGHT,
 	NGINX_BACKUP,
+	NGINX_RENDER, /* membership unchanged: the settings only */
 } nginx_op;
 
 static const char *nginx_binary(const vs_lb *lb)
@@ -380,6 +381,8 @@ static int find_member(GArray *members, const char *address)
 static bool apply_op(GArray *members, nginx_op op, const char *address, unsigned arg,
                      GError **error)
 {
+	if (op == NGINX_RENDER)
+		return true;
 	int i = find_member(members, address);
 	if (i < 0 && op == NGINX_ADD) {
 		vs_lb_member m = {.busy = -1};
@@ -420,6 +423,8 @@ static bool apply_op(GArray *members, nginx_op op, const char *address, unsigned
 	case NGINX_BACKUP:
 		m->backup = arg != 0;
 		break;
+	case NGINX_RENDER:
+		break;
 	}
 	return true;
 }
@@ -437,6 +442,10 @@ static bool nginx_change(vs_lb *lb, nginx_op op, const char *address, unsigned a
 	if (!nginx_read(lb, &old_text, &old_len, &members, error) ||
 	    !apply_op(members, op, address, arg, error))
 		goto out;
+	if (op == NGINX_RENDER && !old_len) {
+		ok = true; /* no file yet: the first member's add writes it */
+		goto out;
+	}
 	vs_nginx_render_opts opts = {
 	    .upstream = lb->cfg->nginx_upstream,
 	    .pool = lb->pool->name,
@@ -490,6 +499,11 @@ static bool nginx_set_backup(vs_lb *lb, const char *address, bool backup, GError
 	return nginx_change(lb, NGINX_BACKUP, address, backup, error);
 }
 
+static bool nginx_refresh(vs_lb *lb, GError **error)
+{
+	return nginx_change(lb, NGINX_RENDER, NULL, 0, error);
+}
+
 /* Members from the file; busy = connections from this host to each. */
 static GArray *nginx_list(vs_lb *lb, GError **error)
 {
@@ -515,4 +529,5 @@ const vs_lb_ops vs_lb_nginx_ops = {
     .list = nginx_list,
     .set_weight = nginx_set_weight,
     .set_backup = nginx_set_backup,
+    .refresh = nginx_refresh,
 };

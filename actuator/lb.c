@@ -137,6 +137,16 @@ bool vs_lb_set_weight(vs_lb *lb, const char *address, unsigned weight, GError **
 }
 
 /**
+ * vs_lb_refresh: a configuration change that membership does not show (the
+ * nginx method after a restart, say) reaches the balancer; a no-op when
+ * nothing changed or the driver renders nothing.
+ */
+bool vs_lb_refresh(vs_lb *lb, GError **error)
+{
+	return !lb->ops->refresh || lb->ops->refresh(lb, error);
+}
+
+/**
  * vs_lb_set_backup: nginx `backup` or Apache hot standby for @address.
  */
 bool vs_lb_set_backup(vs_lb *lb, const char *address, bool backup, GError **error)
@@ -245,7 +255,8 @@ static bool lb_busy(vs_lb *lb, const char *address, unsigned *busy, GError **err
  * vs_lb_wait_drained: polls the busy count of @address until it is 0 or
  * @timeout_s passes (VS_LB_ERROR_TIMEOUT); see lb.h.
  */
-bool vs_lb_wait_drained(vs_lb *lb, const char *address, unsigned timeout_s, GError **error)
+bool vs_lb_wait_drained(vs_lb *lb, const char *address, unsigned timeout_s, GCancellable *cancel,
+                        GError **error)
 {
 	if (!lb_check_address(address, error))
 		return false;
@@ -262,6 +273,7 @@ bool vs_lb_wait_drained(vs_lb *lb, const char *address, unsigned timeout_s, GErr
 			            busy, timeout_s);
 			return false;
 		}
-		g_usleep(100 * 1000);
+		if (!vs_wait_ms(cancel, 100, error))
+			return false;
 	}
 }

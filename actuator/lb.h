@@ -11,6 +11,7 @@
 
 #include "vs-config.h"
 #include "vs-pool.h"
+#include "wait.h"
 #include <glib.h>
 
 #define VS_LB_ERROR (vs_lb_error_quark())
@@ -53,6 +54,9 @@ typedef struct vs_lb_ops {
 	bool (*set_weight)(vs_lb *lb, const char *address, unsigned weight, GError **error);
 	/* Optional: nginx `backup` / Apache hot standby (status H). */
 	bool (*set_backup)(vs_lb *lb, const char *address, bool backup, GError **error);
+	/* Optional: re-applies the settings the driver renders itself (nginx:
+	 * method, max_conns, zone) when they changed since the last write. */
+	bool (*refresh)(vs_lb *lb, GError **error);
 } vs_lb_ops;
 
 struct vs_lb {
@@ -75,11 +79,15 @@ GArray *vs_lb_list(vs_lb *lb, GError **error);
 bool vs_lb_set_weight(vs_lb *lb, const char *address, unsigned weight, GError **error);
 /* Makes @address a backup (used only when the others are unavailable) or not. */
 bool vs_lb_set_backup(vs_lb *lb, const char *address, bool backup, GError **error);
+/* Re-applies the driver's own rendered settings; true where it has none. */
+bool vs_lb_refresh(vs_lb *lb, GError **error);
 /*
  * Waits until @address has no active sessions (busy count from the
  * balancer where it has one, else established connections counted with
- * sock_diag), or @timeout_s passes (VS_LB_ERROR_TIMEOUT).
+ * sock_diag), or @timeout_s passes (VS_LB_ERROR_TIMEOUT), or @cancel
+ * (may be NULL) is cancelled (G_IO_ERROR_CANCELLED).
  */
-bool vs_lb_wait_drained(vs_lb *lb, const char *address, unsigned timeout_s, GError **error);
+bool vs_lb_wait_drained(vs_lb *lb, const char *address, unsigned timeout_s, GCancellable *cancel,
+                        GError **error);
 
 #endif

@@ -157,6 +157,7 @@ static void job_run(gpointer data, gpointer user_data)
 		r->members = g_steal_pointer(&members);
 	}
 done:
+	r->cancelled = g_error_matches(err, G_IO_ERROR, G_IO_ERROR_CANCELLED);
 	if (err)
 		r->error = g_strdup(err->message);
 	if (!r->ok && !r->error)
@@ -221,7 +222,13 @@ static gboolean job_done(gpointer data)
 		m->synced = r->ok || m->synced;
 		m->next_sync_us = now + SYNC_INTERVAL_US;
 	}
-	if (!r->ok) {
+	if (!r->ok && r->cancelled) {
+		/* not a failure of the action: no alert, no backoff to carry */
+		vs_notice("pool %s: %s stopped at step %s: virtscaled is stopping", m->cfg->name,
+		          r->action ? r->action : "action", r->step ? r->step : "-");
+		g_free(m->last_result);
+		m->last_result = g_strdup("cancelled");
+	} else if (!r->ok) {
 		m->failures++;
 		m->consecutive_failures++;
 		int64_t backoff =

@@ -45,7 +45,7 @@ static bool probe_once(const vs_pool_config *pool, const vs_endpoint *ep, GError
  * after @timeout_s with the last error. probe = none succeeds at once.
  */
 bool vs_probe_wait(const vs_pool_config *pool, const char *address, unsigned timeout_s,
-                   GError **error)
+                   GCancellable *cancel, GError **error)
 {
 	if (pool->probe == VS_PROBE_NONE)
 		return true;
@@ -64,6 +64,7 @@ bool vs_probe_wait(const vs_pool_config *pool, const char *address, unsigned tim
 			            address, timeout_s, err ? err->message : "?");
 			return false;
 		}
-		g_usleep(200 * 1000);
+		if (!vs_wait_ms(cancel, 200, error))
+			return false;
 	}
 }

@@ -170,4 +170,7 @@ void vs_reconcile_lb(vs_worker_ctx *w, const GPtrArray *members)
 				           (char *)k, aerr->message);
 		}
 	g_array_unref(have);
+	if (!vs_lb_refresh(w->lb, &err))
+		vs_warning("pool %s: reconcile: load balancer settings: %s", w->pool->name,
+		           err ? err->message : "?");
 }

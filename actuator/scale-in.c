@@ -60,9 +60,10 @@ static char **owned_volumes(virConnectPtr c, virDomainPtr dom, const char *spnam
 
 /**
  * stop_domain: graceful shutdown, destroy after @timeout_s. True when the
- * domain is shut off.
+ * domain is shut off; false with G_IO_ERROR_CANCELLED when virtscaled
+ * stops first (the journal keeps the scale-in for the next start).
  */
-static bool stop_domain(virDomainPtr dom, unsigned timeout_s, GError **error)
+static bool stop_domain(virDomainPtr dom, unsigned timeout_s, GCancellable *cancel, GError **error)
 {
 	int state, reason;
 	if (virDomainGetState(dom, &state, &reason, 0) == 0 && state == VIR_DOMAIN_SHUTOFF)
@@ -73,7 +74,8 @@ static bool stop_domain(virDomainPtr dom, unsigned timeout_s, GError **error)
 	while (g_get_monotonic_time() < deadline) {
 		if (virDomainGetState(dom, &state, &reason, 0) == 0 && state == VIR_DOMAIN_SHUTOFF)
 			return true;
-		g_usleep(200 * 1000);
+		if (!vs_wait_ms(cancel, 200, error))
+			return false;
 	}
 	if (virDomainDestroy(dom) < 0 &&
 	    (virDomainGetState(dom, &state, &reason, 0) < 0 || state != VIR_DOMAIN_SHUTOFF)) {
@@ -135,14 +137,19 @@ bool vs_scale_in(vs_worker_ctx *w, GPtrArray *members, char **action, char **ste
 		vs_journal_step(w->journal, jid, "draining", NULL);
 		/* the balancer's busy count where it has one, else sock_diag */
 		g_autoptr(GError) derr = NULL;
-		if (!vs_lb_wait_drained(w->lb, v->address, p->drain_timeout, &derr))
+		if (!vs_lb_wait_drained(w->lb, v->address, p->drain_timeout, w->stop, &derr)) {
+			if (g_error_matches(derr, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
+				g_propagate_error(error, g_steal_pointer(&derr));
+				goto out; /* journaled as draining: the next start finishes it */
+			}
 			vs_notice("pool %s: drain of %s: %s", p->name, v->address,
 			          derr ? derr->message : "?");
+		}
 		vs_journal_step(w->journal, jid, "drained", NULL);
 	}
 	g_free(*step);
 	*step = g_strdup("shutdown");
-	if (!stop_domain(dom, p->shutdown_timeout, error))
+	if (!stop_domain(dom, p->shutdown_timeout, w->stop, error))
 		goto out;
 	vs_journal_step(w->journal, jid, "stopped", NULL);
 	if (v->address) {

@@ -132,7 +132,7 @@ static bool bring_up(vs_worker_ctx *w, virDomainPtr dom, uint64_t jid, char **ad
 	if (!*address) {
 		g_free(*step);
 		*step = g_strdup("address");
-		*address = vs_address_from_libvirt(dom, p, p->probe_timeout, error);
+		*address = vs_address_from_libvirt(dom, p, p->probe_timeout, w->stop, error);
 		if (!*address)
 			return false;
 		g_autofree char *md = g_markup_printf_escaped("<virtscale pool='%s' address='%s'/>",
@@ -143,7 +143,7 @@ static bool bring_up(vs_worker_ctx *w, virDomainPtr dom, uint64_t jid, char **ad
 	}
 	g_free(*step);
 	*step = g_strdup("probe");
-	if (!vs_probe_wait(p, *address, p->probe_timeout, error))
+	if (!vs_probe_wait(p, *address, p->probe_timeout, w->stop, error))
 		return false;
 	if (jid)
 		vs_journal_step(w->journal, jid, "probed", NULL);

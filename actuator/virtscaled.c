@@ -25,6 +25,7 @@ struct vs_act {
 	size_t n_hosts;
 	vs_journal *journal;
 	GMutex alloc_lock;
+	GCancellable *stop;  /* cancelled on SIGTERM/SIGINT: running waits end */
 	GPtrArray *machines; /* of vs_pool_machine*, config order */
 	GHashTable *by_name; /* pool name -> vs_pool_machine* */
 	vs_intake *intake;
@@ -172,7 +173,8 @@ static gboolean tick(gpointer data)
 static gboolean on_quit_signal(gpointer data)
 {
 	vs_act *act = data;
-	vs_notice("stopping: waiting for running actions to finish");
+	vs_notice("stopping: a running action ends at its next wait");
+	g_cancellable_cancel(act->stop);
 	g_main_loop_quit(act->loop);
 	return G_SOURCE_CONTINUE;
 }
@@ -274,6 +276,7 @@ int main(int argc, char **argv)
 		act.alerter = NULL;
 	}
 	act.status_writer = vs_status_writer_new(act.cfg->state_dir);
+	act.stop = g_cancellable_new();
 	act.machines = g_ptr_array_new();
 	act.by_name = g_hash_table_new(g_str_hash, g_str_equal);
 	for (guint i = 0; i < act.cfg->pools->len; i++) {
@@ -285,6 +288,7 @@ int main(int argc, char **argv)
 		w->n_hosts = act.n_hosts;
 		w->journal = act.journal;
 		w->alloc_lock = &act.alloc_lock;
+		w->stop = act.stop;
 		w->lb = vs_lb_open(act.cfg, p, &err);
 		if (!w->lb) {
 			vs_error("pool %s: %s", p->name, err->message);
@@ -331,6 +335,7 @@ int main(int argc, char **argv)
 		vs_virt_free(act.hosts[i]);
 	g_free(act.hosts);
 	g_main_loop_unref(act.loop);
+	g_object_unref(act.stop);
 	vs_notice("stopped");
 	vs_config_free(act.cfg);
 	return 0;

@@ -90,7 +90,7 @@ static bool run_command(vs_lb *lb, const char *cmd, char **args, int nargs, unsi
 	if (!strcmp(cmd, "remove"))
 		return vs_lb_remove(lb, address, error);
 	if (!strcmp(cmd, "wait-drained"))
-		return vs_lb_wait_drained(lb, address, timeout, error);
+		return vs_lb_wait_drained(lb, address, timeout, NULL, error);
 	if (!strcmp(cmd, "weight") && nargs == 2)
 		return vs_lb_set_weight(lb, address, (unsigned)strtoul(args[1], NULL, 10), error);
 	if (!strcmp(cmd, "backup") && nargs == 2)

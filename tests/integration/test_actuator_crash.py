@@ -3,6 +3,7 @@ scale-in, libvirtd restarted during an action. After a restart nothing may
 be leaked (virsh list --all, virsh vol-list) and the pool converges."""
 import json
 import os
+import signal
 import socket
 import subprocess
 import time
@@ -78,6 +79,32 @@ def test_kill9_mid_clone_rolls_back_and_converges(act):
     assert a.pool_status()["failures"] == 0
 
 
+def stop_timed(a):
+    """SIGTERM; returns (seconds until exit, exit status)."""
+    t0 = time.monotonic()
+    a.proc.signal(signal.SIGTERM)
+    a.proc.proc.wait(60)
+    return time.monotonic() - t0, a.proc.proc.returncode
+
+
+def test_sigterm_mid_clone_stops_at_once_and_rolls_back(act):
+    a = act("tc", "19440-19449", pool={"min": 1, "probe": "http:/", "probe_timeout": 120})
+    a.start()
+    vstest.wait_for(lambda: '"step":"started"' in journal_text(a), 30, what="a started clone")
+    half = open_ops(a)[0]["name"]
+    seconds, status = stop_timed(a)
+    # not the 120 s probe timeout: the probe's wait ends, the clone is undone
+    assert status == 0 and seconds < 15, (seconds, a.proc.output())
+    out = a.proc.output()
+    assert "scale-out stopped at step probe: virtscaled is stopping" in out, out
+    assert half not in a.defined() and a.volumes() == []
+    assert open_ops(a) == []
+    with open(os.path.join(a.state, "status.json")) as f:
+        pool = json.load(f)["pools"][0]
+    assert pool["last_result"] == "cancelled" and pool["failures"] == 0, pool
+    assert pool["alerts"] == 0
+
+
 def hold_connections(addresses):
     socks = []
     for addr in addresses:
@@ -113,6 +140,34 @@ def test_kill9_mid_scale_in_finishes_it_after_restart(act):
         vstest.wait_for(lambda: len(a.volumes()) == 1 and open_ops(a) == [], 10,
                         what="its volume deleted")
         assert "finished" in a.proc.output()
+    finally:
+        for s in socks:
+            s.close()
+
+
+def test_sigterm_mid_drain_keeps_the_scale_in_for_the_next_start(act):
+    a = act("td", "19450-19459", pool={"min": 1, "max": 2, "drain_timeout": 120,
+                                       "cooldown": 1})
+    a.start()
+    a.wait_running(1, 30)
+    assert a.ctl("scale", a.pool_name, "2").returncode == 0
+    a.wait_running(2, 40)
+    socks = hold_connections([i["address"] for i in a.pool_status()["instances"]])
+    try:
+        assert a.ctl("scale", a.pool_name, "1").returncode == 0
+        vstest.wait_for(lambda: '"step":"draining"' in journal_text(a), 30,
+                        what="a draining scale-in")
+        seconds, status = stop_timed(a)
+        assert status == 0 and seconds < 15, (seconds, a.proc.output())
+        assert "scale-in stopped at step lb-drain" in a.proc.output()
+        ops = open_ops(a)
+        assert len(ops) == 1 and ops[0]["op"] == "scale-in"
+        victim = ops[0]["name"]
+        assert victim in a.running()
+        a.write_config(drain_timeout=1)
+        a.start()
+        vstest.wait_for(lambda: victim not in a.defined(), 30, what="the scale-in to finish")
+        a.wait_running(1, 30)
     finally:
         for s in socks:
             s.close()

@@ -226,3 +226,34 @@ def test_desired_count_within_max_step_up(act):
     a.send({"v": 1, "type": "pool", "pool": a.pool_name, "state": "high", "desired": 4})
     time.sleep(3)
     assert len(a.running()) == 2 and a.pool_status()["scale_outs"] == 1
+
+
+@pytest.mark.skipif(not os.path.exists("/usr/sbin/nginx"), reason="no nginx")
+def test_nginx_settings_reapplied_after_restart(act, tmp_path, daemons):
+    """A setting that membership does not show (the balancing method) reaches
+    the upstream after a restart with the same running members."""
+    from lb_bed import Nginx
+    ng = Nginx(tmp_path / "ngx", daemons)
+    nginx_section = open(ng.config).read().split("[nginx]", 1)[1].split("[pool", 1)[0]
+    a = act("ngm", "19430-19439", pool={"min": 1, "max": 2, "lb": "nginx"},
+            extra="\n[nginx]" + nginx_section)
+    a.define_template()
+    a.start()
+    a.wait_running(1, 30)
+    _, addr = tagged(a.running()[0])
+    vstest.wait_for(lambda: f"server {addr};" in ng.upstream_text(), 20,
+                    what="the member in the upstream")
+    assert "least_conn" not in ng.upstream_text()
+    members = a.running()
+    reloads = ng.error_log().count("reconfiguring")
+    a.proc.stop()
+    a.extra = a.extra.replace("method = round-robin", "method = least_conn")
+    a.write_config()
+    a.start()
+    vstest.wait_for(lambda: "\tleast_conn;\n" in ng.upstream_text(), 20,
+                    what="the upstream re-rendered with least_conn")
+    # the same member, no action taken; nginx reloaded the new file
+    assert f"server {addr};" in ng.upstream_text()
+    assert a.running() == members and a.pool_status()["scale_outs"] == 0
+    vstest.wait_for(lambda: ng.error_log().count("reconfiguring") > reloads, 10,
+                    what="nginx's reload")
