@@ -433,6 +433,7 @@ static GArray *apache_list(vs_lb *lb, GError **error)
 		    .weight = w->lbfactor,
 		    .backup = w->hot_standby,
 		    .busy = (int)MIN(w->busy, (unsigned)G_MAXINT),
+		    .in_error = w->in_error,
 		};
 		g_strlcpy(m.address, address, sizeof(m.address));
 		g_array_append_val(out, m);

@@ -33,7 +33,8 @@ typedef struct vs_lb_member {
 	vs_lb_state state;
 	unsigned weight; /* 0 = default */
 	bool backup;
-	int busy; /* active requests/connections, -1 unknown */
+	int busy;      /* active requests/connections, -1 unknown */
+	bool in_error; /* the balancer found it failing (Apache status E) */
 } vs_lb_member;
 
 typedef struct vs_lb vs_lb;

@@ -1,6 +1,7 @@
 """Crash safety of virtscaled: kill -9 in the middle of a clone and of a
 scale-in, libvirtd restarted during an action. After a restart nothing may
 be leaked (virsh list --all, virsh vol-list) and the pool converges."""
+import contextlib
 import json
 import os
 import signal
@@ -114,24 +115,37 @@ def hold_connections(addresses):
     return socks
 
 
-def test_kill9_mid_scale_in_finishes_it_after_restart(act):
-    a = act("ki", "19390-19399", pool={"min": 1, "max": 2, "drain_timeout": 120,
-                                       "cooldown": 1})
+@contextlib.contextmanager
+def draining_scale_in(act, tag, ports):
+    """Two instances, a session held on each, then a scale-in to 1: yields
+    the actuator once the scale-in is draining (drain_timeout 120 s)."""
+    a = act(tag, ports, pool={"min": 1, "max": 2, "drain_timeout": 120, "cooldown": 1})
     a.start()
     a.wait_running(1, 30)
     assert a.ctl("scale", a.pool_name, "2").returncode == 0
     a.wait_running(2, 40)
     # a session on every instance: the drain of whichever is chosen waits
-    addrs = [i["address"] for i in a.pool_status()["instances"]]
-    socks = hold_connections(addrs)
+    socks = hold_connections([i["address"] for i in a.pool_status()["instances"]])
     try:
         assert a.ctl("scale", a.pool_name, "1").returncode == 0
         vstest.wait_for(lambda: '"step":"draining"' in journal_text(a), 30,
                         what="a draining scale-in")
+        yield a
+    finally:
+        for s in socks:
+            s.close()
+
+
+def the_journaled_scale_in(a):
+    ops = open_ops(a)
+    assert len(ops) == 1 and ops[0]["op"] == "scale-in", ops
+    return ops[0]["name"]
+
+
+def test_kill9_mid_scale_in_finishes_it_after_restart(act):
+    with draining_scale_in(act, "ki", "19390-19399") as a:
         a.kill9()
-        ops = open_ops(a)
-        assert len(ops) == 1 and ops[0]["op"] == "scale-in"
-        victim = ops[0]["name"]
+        victim = the_journaled_scale_in(a)
         assert len(a.defined()) == 2
         a.write_config(drain_timeout=1)
         a.start()
@@ -140,37 +154,19 @@ def test_kill9_mid_scale_in_finishes_it_after_restart(act):
         vstest.wait_for(lambda: len(a.volumes()) == 1 and open_ops(a) == [], 10,
                         what="its volume deleted")
         assert "finished" in a.proc.output()
-    finally:
-        for s in socks:
-            s.close()
 
 
 def test_sigterm_mid_drain_keeps_the_scale_in_for_the_next_start(act):
-    a = act("td", "19450-19459", pool={"min": 1, "max": 2, "drain_timeout": 120,
-                                       "cooldown": 1})
-    a.start()
-    a.wait_running(1, 30)
-    assert a.ctl("scale", a.pool_name, "2").returncode == 0
-    a.wait_running(2, 40)
-    socks = hold_connections([i["address"] for i in a.pool_status()["instances"]])
-    try:
-        assert a.ctl("scale", a.pool_name, "1").returncode == 0
-        vstest.wait_for(lambda: '"step":"draining"' in journal_text(a), 30,
-                        what="a draining scale-in")
+    with draining_scale_in(act, "td", "19450-19459") as a:
         seconds, status = stop_timed(a)
         assert status == 0 and seconds < 15, (seconds, a.proc.output())
         assert "scale-in stopped at step lb-drain" in a.proc.output()
-        ops = open_ops(a)
-        assert len(ops) == 1 and ops[0]["op"] == "scale-in"
-        victim = ops[0]["name"]
+        victim = the_journaled_scale_in(a)
         assert victim in a.running()
         a.write_config(drain_timeout=1)
         a.start()
         vstest.wait_for(lambda: victim not in a.defined(), 30, what="the scale-in to finish")
         a.wait_running(1, 30)
-    finally:
-        for s in socks:
-            s.close()
 
 
 def restart_libvirtd():

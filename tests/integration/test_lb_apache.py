@@ -79,6 +79,26 @@ def test_add_drain_disable_follow_requests(tmp_path, daemons, backends):
     assert "error[invalid]" in r.stderr
 
 
+def test_worker_in_error_is_listed(tmp_path, daemons, backends):
+    a = backends[0]
+    ap = Apache(tmp_path, daemons)
+    dead = "127.0.0.9:19510"  # nothing listens there
+    lb_tool(ap.config, "add", a.address, check=True)
+    lb_tool(ap.config, "add", dead, check=True)
+
+    def listed():
+        out = lb_tool(ap.config, "list", check=True).stdout
+        return {line.split()[0]: line for line in out.splitlines()}
+    assert "error=no" in listed()[dead]
+    # the request that reaches the dead worker fails to connect (503) and
+    # httpd marks the worker E; from then on every request goes to a
+    split = spread(ap.url, 6)
+    assert split.get("HTTP 503") == 1 and split.get(a.name) == 5, split
+    lines = listed()
+    assert " enabled " in lines[dead] and lines[dead].endswith("error=yes"), lines
+    assert lines[a.address].endswith("error=no"), lines
+
+
 def test_growth_exhausted_is_a_clear_error(tmp_path, daemons, backends):
     a, b, c = backends
     ap = Apache(tmp_path, daemons, growth=2)
