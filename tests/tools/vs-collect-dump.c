@@ -130,6 +130,7 @@ static void add_domain(JsonBuilder *b, const vs_domain_stats *d)
 		STR(b, "source", k->source);
 		STR(b, "source_type", k->source_type);
 		STR(b, "device", k->device);
+		STR(b, "format", k->format);
 		BOOL(b, "read_only", k->read_only);
 		BOOL(b, "have_io", k->have_io);
 		INT(b, "rd_reqs", k->rd_reqs);
