@@ -1,6 +1,12 @@
-/* act-error.c - the actuator's GError domain, shared by virtscaled and virtscalectl. */
+/*
+ * act-error.c - the actuator's GError domain (see act-error.h).
+ * G_DEFINE_QUARK stringifies its first argument: clang-format would put
+ * spaces around the dashes.
+ */
 #include "config.h"
 
-#include "actuator.h"
+#include "act-error.h"
 
-G_DEFINE_QUARK(vs - act - error - quark, vs_act_error)
+/* clang-format off */
+G_DEFINE_QUARK(vs-act-error-quark, vs_act_error)
+/* clang-format on */

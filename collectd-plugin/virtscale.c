@@ -2,26 +2,28 @@
  * virtscale.c - the collectd plugin "virtscale": registration, start-up and
  * shut-down, the read callback and the notification callback.
  *
- * Threads: lib/'s collector talks to libvirt and publishes snapshots; the
- * pool worker (vsc-pools.c) counts sessions and runs the policy on each one;
- * the forwarder (vsc-forward.c) writes notifications to the actuator.
+ * Threads: lib/'s collector talks to libvirt and publishes snapshots; lib/'s
+ * pool monitor counts sessions and runs the policy on each one, exactly as
+ * the SNMP subagent does; the forwarder (vsc-forward.c) writes
+ * notifications to the actuator.
  * collectd's read callback only takes the newest snapshot and report and
  * dispatches them, so a slow or hung libvirtd never holds a read thread.
  */
 #include "collectd.h"
 #include "plugin.h"
+#include "utils_complain.h"
 #include "utils_time.h"
 
 #include "vsc-config.h"
 #include "vsc-forward.h"
 #include "vsc-notification.h"
 #include "vsc-plugin.h"
-#include "vsc-pools.h"
 #include "vsc-values.h"
 
 #include "vs-collector.h"
 #include "vs-config.h"
 #include "vs-log.h"
+#include "vs-pool-monitor.h"
 
 #include <pthread.h>
 #include <signal.h>
@@ -32,7 +34,7 @@ static bool options_ready;
 static vs_config *config;
 
 static vs_collector *collector;
-static vsc_pools *pools;
+static vs_pool_monitor *pools;
 static pthread_t pools_thread;
 static bool pools_running;
 static vsc_forwarder *forwarder;
@@ -40,7 +42,7 @@ static pthread_t forwarder_thread;
 static bool forwarder_running;
 static vsc_values *values;
 static cdtime_t read_interval;
-static bool stale_reported;
+static c_complain_t stale_complaint = C_COMPLAIN_INIT_STATIC;
 
 /* lib/ logs through collectd's logging. */
 static void log_to_collectd(int priority, const char *message, void *opaque)
@@ -89,15 +91,15 @@ static int virtscale_config(oconfig_item_t *ci)
 	return load_config();
 }
 
-/* Collector thread, after every snapshot: hand it to the pool worker. */
+/* Collector thread, after every snapshot: hand it to the pool monitor. */
 static void on_snapshot(vs_snapshot *snap, void *opaque)
 {
 	if (pools)
-		vsc_pools_offer(pools, snap);
+		vs_pool_monitor_offer(pools, snap);
 }
 
-/* Pool worker thread: a notification is due. */
-static void on_pool_event(const vsc_pool_event *ev, void *opaque)
+/* Pool monitor thread: a notification is due. */
+static void on_pool_notice(const vs_pool_notice *ev, void *opaque)
 {
 	vsc_notification_dispatch_pool(ev);
 }
@@ -144,7 +146,7 @@ static int64_t freshest_sample(const vs_snapshot *snap)
 static int virtscale_read(user_data_t *ud)
 {
 	g_autoptr(vs_snapshot) snap = vs_collector_get_snapshot(collector);
-	vsc_pools_report *report;
+	g_autoptr(vs_pools_report) report = NULL;
 	int64_t newest, age_us, max_age_us;
 	bool any_connected = false, any_lost = false;
 
@@ -168,24 +170,17 @@ static int virtscale_read(user_data_t *ud)
 	if ((newest && age_us > max_age_us) || (!newest && !any_connected)) {
 		/* Fail fast: collectd backs the read off and retries; the
 		 * collector keeps reconnecting on its own thread. */
-		if (!stale_reported)
-			ERROR(VSC_PLUGIN_NAME
-			      ": no fresh data from libvirt (%s, last sample %.1f s "
-			      "ago)",
-			      any_connected ? "hypervisor not answering" : "not connected",
-			      age_us / 1e6);
-		stale_reported = true;
+		c_complain(LOG_ERR, &stale_complaint,
+		           VSC_PLUGIN_NAME ": no fresh data from libvirt (%s, last sample %.1f s ago)",
+		           any_connected ? "hypervisor not answering" : "not connected",
+		           age_us / 1e6);
 		return -1;
 	}
-	if (stale_reported)
-		NOTICE(VSC_PLUGIN_NAME ": libvirt data fresh again");
-	stale_reported = false;
+	c_release(LOG_NOTICE, &stale_complaint, VSC_PLUGIN_NAME ": libvirt data fresh again");
 
 	vsc_values_dispatch_domains(values, snap, read_interval);
-	if (pools && (report = vsc_pools_get_report(pools))) {
+	if (pools && (report = vs_pool_monitor_get_report(pools)))
 		vsc_values_dispatch_pools(values, report, read_interval);
-		vsc_pools_report_unref(report);
-	}
 	if (forwarder) {
 		vsc_forwarder_stats st;
 
@@ -220,11 +215,16 @@ static int start_forwarder(void)
 
 static int start_pools(void)
 {
+	vs_pool_monitor_options o = {
+	    .interval_ms = (unsigned)CDTIME_T_TO_MS(read_interval),
+	    .repeat_interval_s = options.repeat_interval_s,
+	    .on_notice = on_pool_notice,
+	};
+
 	if (config->pools->len == 0)
 		return 0;
-	pools = vsc_pools_new(config, (unsigned)(CDTIME_T_TO_MS(read_interval)),
-	                      options.repeat_interval_s, on_pool_event, NULL);
-	if (plugin_thread_create(&pools_thread, vsc_pools_run, pools, "virtscale pool") != 0) {
+	pools = vs_pool_monitor_new(config, &o);
+	if (plugin_thread_create(&pools_thread, vs_pool_monitor_run, pools, "virtscale pool") != 0) {
 		ERROR(VSC_PLUGIN_NAME ": cannot start the pool thread");
 		return -1;
 	}
@@ -287,11 +287,11 @@ static int virtscale_shutdown(void)
 		g_clear_pointer(&collector, vs_collector_free);
 	}
 	if (pools) {
-		vsc_pools_stop(pools);
+		vs_pool_monitor_stop(pools);
 		if (pools_running)
 			pthread_join(pools_thread, NULL);
 		pools_running = false;
-		g_clear_pointer(&pools, vsc_pools_free);
+		g_clear_pointer(&pools, vs_pool_monitor_free);
 	}
 	if (forwarder) {
 		plugin_unregister_notification(VSC_PLUGIN_NAME);

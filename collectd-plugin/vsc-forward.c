@@ -10,6 +10,7 @@
  */
 #include "vsc-forward.h"
 
+#include "vs-backoff.h"
 #include "vs-log.h"
 
 #include <errno.h>
@@ -39,8 +40,7 @@ struct vsc_forwarder {
 	int fd;
 	char *out; /* line being written, owned */
 	size_t out_len, out_off;
-	unsigned backoff_ms;
-	int64_t next_connect_ms;
+	vs_backoff backoff; /* between connection attempts */
 	bool warned_down;
 };
 
@@ -138,8 +138,7 @@ static void schedule_reconnect(vsc_forwarder *f, const char *what, int err)
 		           "to %u notifications)",
 		           f->socket_path, what, g_strerror(err), f->capacity);
 	f->warned_down = true;
-	f->next_connect_ms = now_ms() + f->backoff_ms;
-	f->backoff_ms = MIN(f->backoff_ms * 2, BACKOFF_MAX_MS);
+	vs_backoff_failed(&f->backoff, now_ms());
 }
 
 static void disconnect(vsc_forwarder *f, const char *what, int err)
@@ -178,7 +177,7 @@ static void try_connect(vsc_forwarder *f)
 		return;
 	}
 	f->fd = fd;
-	f->backoff_ms = BACKOFF_FIRST_MS;
+	vs_backoff_reset(&f->backoff);
 	if (f->warned_down)
 		vs_notice("virtscale: actuator %s: connected", f->socket_path);
 	f->warned_down = false;
@@ -267,13 +266,12 @@ void *vsc_forwarder_run(void *forwarder)
 {
 	vsc_forwarder *f = forwarder;
 
-	f->backoff_ms = BACKOFF_FIRST_MS;
-	f->next_connect_ms = 0;
+	vs_backoff_init(&f->backoff, BACKOFF_FIRST_MS, BACKOFF_MAX_MS);
 	while (!stop_requested(f)) {
 		struct pollfd pfd[2] = {{.fd = f->wake_fd, .events = POLLIN}};
 		int nfds = 1, timeout = -1;
 
-		if (f->fd < 0 && now_ms() >= f->next_connect_ms)
+		if (f->fd < 0 && vs_backoff_ready(&f->backoff, now_ms()))
 			try_connect(f);
 		take_next_line(f);
 		if (f->fd >= 0)
@@ -283,7 +281,7 @@ void *vsc_forwarder_run(void *forwarder)
 			pfd[1].events = POLLIN | (f->out ? POLLOUT : 0);
 			nfds = 2;
 		} else {
-			timeout = (int)MAX(f->next_connect_ms - now_ms(), 0);
+			timeout = (int)vs_backoff_remaining(&f->backoff, now_ms());
 		}
 		if (poll(pfd, nfds, timeout) < 0 && errno != EINTR) {
 			vs_error("virtscale: actuator forwarder: poll: %s", g_strerror(errno));

@@ -33,33 +33,38 @@ static int severity_of(vs_verdict v)
 	}
 }
 
-static void describe(const vsc_pool_event *ev, char *buf, size_t size)
+static void describe(const vs_pool_notice *ev, char *buf, size_t size)
 {
 	const vs_policy_decision *d = &ev->decision;
+	const char *metric = vs_metric_name(d->metric);
+	unsigned instances = d->current;
 
 	switch (ev->verdict) {
 	case VS_VERDICT_OK:
 		g_snprintf(buf, size,
 		           "pool %s back to normal: %s %.2f within %.2f..%.2f, %u instances",
-		           ev->pool->name, d->metric, d->value, d->threshold_low, d->threshold_high,
-		           ev->instances);
+		           ev->pool->name, metric, d->value, d->threshold_low, d->threshold_high,
+		           instances);
 		break;
 	case VS_VERDICT_HIGH:
 		g_snprintf(buf, size,
 		           "pool %s high%s: %s %.2f above %.2f, %u instances, desired %u",
-		           ev->pool->name, ev->repeat ? " (still)" : "", d->metric, d->value,
-		           d->threshold_high, ev->instances, d->desired);
+		           ev->pool->name, ev->repeat ? " (still)" : "", metric, d->value,
+		           d->threshold_high, instances, d->desired);
 		break;
 	case VS_VERDICT_LOW:
 		g_snprintf(buf, size, "pool %s low%s: %s %.2f below %.2f, %u instances, desired %u",
-		           ev->pool->name, ev->repeat ? " (still)" : "", d->metric, d->value,
-		           d->threshold_low, ev->instances, d->desired);
+		           ev->pool->name, ev->repeat ? " (still)" : "", metric, d->value,
+		           d->threshold_low, instances, d->desired);
 		break;
 	case VS_VERDICT_AT_MAX:
 		g_snprintf(buf, size,
 		           "pool %s at its maximum of %u instances and still high: %s %.2f above "
 		           "%.2f",
-		           ev->pool->name, ev->pool->max, d->metric, d->value, d->threshold_high);
+		           ev->pool->name, ev->pool->max, metric, d->value, d->threshold_high);
+		break;
+	case VS_VERDICT_UNKNOWN:
+		g_snprintf(buf, size, "pool %s not evaluated", ev->pool->name);
 		break;
 	}
 }
@@ -72,7 +77,7 @@ static void describe(const vsc_pool_event *ev, char *buf, size_t size)
  * meta data pool, state, metric, value, threshold_high, threshold_low,
  * instances, desired, repeat.
  */
-void vsc_notification_dispatch_pool(const vsc_pool_event *ev)
+void vsc_notification_dispatch_pool(const vs_pool_notice *ev)
 {
 	notification_t n = {
 	    .severity = severity_of(ev->verdict),
@@ -87,16 +92,16 @@ void vsc_notification_dispatch_pool(const vsc_pool_event *ev)
 	g_strlcpy(n.plugin, VSC_PLUGIN_NAME, sizeof(n.plugin));
 	g_strlcpy(n.plugin_instance, ev->pool->name, sizeof(n.plugin_instance));
 	g_strlcpy(n.type, POOL_NOTIF_TYPE, sizeof(n.type));
-	g_strlcpy(n.type_instance, d->metric, sizeof(n.type_instance));
+	g_strlcpy(n.type_instance, vs_metric_name(d->metric), sizeof(n.type_instance));
 
 	plugin_notification_meta_add_string(&n, "pool", ev->pool->name);
 	plugin_notification_meta_add_string(&n, "state", vs_verdict_name(ev->verdict));
 	plugin_notification_meta_add_string(&n, "previous", vs_verdict_name(ev->previous));
-	plugin_notification_meta_add_string(&n, "metric", d->metric);
+	plugin_notification_meta_add_string(&n, "metric", vs_metric_name(d->metric));
 	plugin_notification_meta_add_double(&n, "value", d->value);
 	plugin_notification_meta_add_double(&n, "threshold_high", d->threshold_high);
 	plugin_notification_meta_add_double(&n, "threshold_low", d->threshold_low);
-	plugin_notification_meta_add_signed_int(&n, "instances", ev->instances);
+	plugin_notification_meta_add_signed_int(&n, "instances", d->current);
 	plugin_notification_meta_add_signed_int(&n, "desired", d->desired);
 	plugin_notification_meta_add_boolean(&n, "repeat", ev->repeat);
 
@@ -153,13 +158,6 @@ static vs_severity wire_severity(int severity)
 	}
 }
 
-/* Copies text that may come from a domain name or a message: the wire format
- * refuses control characters, so they never get that far. */
-static void copy_text(char *dst, size_t size, const char *src)
-{
-	vs_sanitize_line(src ? src : "", dst, size);
-}
-
 static bool pool_from_collectd(const notification_t *n, vs_notification *out)
 {
 	const char *pool = meta_string(n, "pool");
@@ -167,12 +165,15 @@ static bool pool_from_collectd(const notification_t *n, vs_notification *out)
 	const char *metric = meta_string(n, "metric");
 	double v;
 
-	if (!pool || !state || !metric || !vs_valid_pool_name(pool))
+	vs_verdict verdict;
+
+	if (!pool || !state || !metric || !vs_valid_pool_name(pool) ||
+	    !vs_verdict_from_name(state, &verdict) || verdict == VS_VERDICT_UNKNOWN)
 		return false;
 	vs_notification_init(out, VS_NOTIFY_POOL);
+	out->verdict = verdict;
 	g_strlcpy(out->pool, pool, sizeof(out->pool));
-	g_strlcpy(out->state, state, sizeof(out->state));
-	copy_text(out->metric, sizeof(out->metric), metric);
+	vs_notification_set_text(out->metric, metric);
 	out->severity = wire_severity(n->severity);
 	if (meta_number(n, "value", &v))
 		out->value = v;
@@ -185,48 +186,40 @@ static bool pool_from_collectd(const notification_t *n, vs_notification *out)
 	if (meta_number(n, "desired", &v))
 		out->desired = (int)v;
 	out->time = CDTIME_T_TO_DOUBLE(n->time);
-	copy_text(out->host, sizeof(out->host), n->host);
-	g_strlcpy(out->source, "collectd", sizeof(out->source));
-	copy_text(out->message, sizeof(out->message), n->message);
+	vs_notification_set_text(out->host, n->host);
+	vs_notification_set_text(out->source, "collectd");
+	vs_notification_set_text(out->message, n->message);
 	return true;
 }
 
-/* A threshold-plugin notification: CurrentValue, WarningMin/Max, FailureMin/Max. */
+/* A threshold-plugin notification: CurrentValue, WarningMin/Max,
+ * FailureMin/Max. Its verdict is not decided here: the wire format derives
+ * it (vs_policy_threshold_verdict) when the line is parsed. */
 static void threshold_from_collectd(const notification_t *n, vs_notification *out)
 {
-	double v, lo = NAN, hi = NAN;
+	double v;
 
 	vs_notification_init(out, VS_NOTIFY_THRESHOLD);
 	out->severity = wire_severity(n->severity);
 	if (meta_number(n, "CurrentValue", &v))
 		out->value = v;
-	if (!meta_number(n, n->severity == NOTIF_FAILURE ? "FailureMax" : "WarningMax", &hi))
-		meta_number(n, "WarningMax", &hi);
-	if (!meta_number(n, n->severity == NOTIF_FAILURE ? "FailureMin" : "WarningMin", &lo))
-		meta_number(n, "WarningMin", &lo);
-	if (isfinite(hi))
-		out->threshold_high = hi;
-	if (isfinite(lo))
-		out->threshold_low = lo;
-	if (n->severity == NOTIF_OKAY)
-		g_strlcpy(out->state, "ok", sizeof(out->state));
-	else if (isfinite(hi) && out->value > hi)
-		g_strlcpy(out->state, "high", sizeof(out->state));
-	else if (isfinite(lo) && out->value < lo)
-		g_strlcpy(out->state, "low", sizeof(out->state));
-	else
-		g_strlcpy(out->state, "high", sizeof(out->state));
+	if (!meta_number(n, n->severity == NOTIF_FAILURE ? "FailureMax" : "WarningMax",
+	                 &out->threshold_high))
+		meta_number(n, "WarningMax", &out->threshold_high);
+	if (!meta_number(n, n->severity == NOTIF_FAILURE ? "FailureMin" : "WarningMin",
+	                 &out->threshold_low))
+		meta_number(n, "WarningMin", &out->threshold_low);
 	if (vs_valid_pool_name(n->plugin_instance))
 		g_strlcpy(out->pool, n->plugin_instance, sizeof(out->pool));
-	copy_text(out->metric, sizeof(out->metric), n->type);
+	vs_notification_set_text(out->metric, n->type);
 	out->time = CDTIME_T_TO_DOUBLE(n->time);
-	copy_text(out->host, sizeof(out->host), n->host);
-	g_strlcpy(out->source, "collectd", sizeof(out->source));
-	copy_text(out->message, sizeof(out->message), n->message);
-	copy_text(out->plugin, sizeof(out->plugin), n->plugin);
-	copy_text(out->plugin_instance, sizeof(out->plugin_instance), n->plugin_instance);
-	copy_text(out->type_name, sizeof(out->type_name), n->type);
-	copy_text(out->type_instance, sizeof(out->type_instance), n->type_instance);
+	vs_notification_set_text(out->host, n->host);
+	vs_notification_set_text(out->source, "collectd");
+	vs_notification_set_text(out->message, n->message);
+	vs_notification_set_text(out->plugin, n->plugin);
+	vs_notification_set_text(out->plugin_instance, n->plugin_instance);
+	vs_notification_set_text(out->type_name, n->type);
+	vs_notification_set_text(out->type_instance, n->type_instance);
 }
 
 /**

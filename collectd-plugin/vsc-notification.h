@@ -7,11 +7,11 @@
 #define VSC_NOTIFICATION_H
 
 #include "vs-notify.h"
-#include "vsc-pools.h"
+#include "vs-pool-eval.h"
 
-/* Dispatches @ev into collectd's notification chain (notify_email, exec,
- * write_http and our own forwarder see it). */
-void vsc_notification_dispatch_pool(const vsc_pool_event *ev);
+/* Dispatches a pool notice into collectd's notification chain
+ * (notify_email, exec, write_http and our own forwarder see it). */
+void vsc_notification_dispatch_pool(const vs_pool_notice *ev);
 
 typedef enum {
 	VSC_NOTIF_IGNORE,    /* not about virtscale: not forwarded */

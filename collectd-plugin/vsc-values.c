@@ -218,17 +218,24 @@ static double or_nan(double x)
 	return x < 0 ? NAN : x;
 }
 
+/* The collectd gauge of a verdict: its enum value, NaN when not evaluated. */
+static double verdict_gauge(vs_verdict v)
+{
+	return v == VS_VERDICT_UNKNOWN ? NAN : (double)v;
+}
+
 /**
  * vsc_values_dispatch_pools:
  * @v: what was sent before
  * @r: the newest pool report
  * @interval: the read interval
  *
- * Per backend (plugin_instance = domain): current_sessions, vs_ratio. Per
- * pool (plugin_instance = pool): vs_instances, vs_pool_cpu, vs_pool_sessions,
- * vs_pool_ratio, vs_policy_state, vs_notifications per state.
+ * Per running member with a session count (plugin_instance = domain):
+ * current_sessions, vs_ratio. Per pool (plugin_instance = pool):
+ * vs_instances, vs_pool_cpu, vs_pool_sessions, vs_pool_ratio,
+ * vs_policy_state, vs_notifications per verdict.
  */
-unsigned vsc_values_dispatch_pools(vsc_values *v, const vsc_pools_report *r, cdtime_t interval)
+unsigned vsc_values_dispatch_pools(vsc_values *v, const vs_pools_report *r, cdtime_t interval)
 {
 	cdtime_t t = US_TO_CDTIME_T((uint64_t)r->taken_real_us);
 	unsigned n = 0;
@@ -238,28 +245,30 @@ unsigned vsc_values_dispatch_pools(vsc_values *v, const vsc_pools_report *r, cdt
 	v->pools_sent = true;
 	v->pools_generation = r->generation;
 	for (guint i = 0; i < r->pools->len; i++) {
-		const vsc_pool_report *p = g_ptr_array_index(r->pools, i);
+		const vs_pool_report *p = g_ptr_array_index(r->pools, i);
+		const vs_pool_view *view = p->view;
+		const char *pool = p->cfg->name;
 
-		for (size_t b = 0; b < p->n_backends; b++) {
-			const vsc_backend_report *br = &p->backends[b];
+		for (guint b = 0; b < view->members->len; b++) {
+			const vs_member *m = view->members->pdata[b];
 
-			if (!br->running || !br->have_sessions)
+			if (!m->running || m->sessions < 0)
 				continue;
-			n += submit_gauge(br->domain, "current_sessions", NULL, br->sessions, t,
-			                  interval);
-			n += submit_gauge(br->domain, "vs_ratio", NULL, br->ratio, t, interval);
+			n += submit_gauge(m->name, "current_sessions", NULL, m->sessions, t, interval);
+			n += submit_gauge(m->name, "vs_ratio", NULL, m->ratio, t, interval);
 		}
-		n += submit_gauge2(p->pool, "vs_instances", NULL, p->running, p->desired, t,
-		                   interval);
-		n += submit_gauge(p->pool, "vs_pool_cpu", NULL, or_nan(p->avg_cpu), t, interval);
-		n += submit_gauge2(p->pool, "vs_pool_sessions", NULL, or_nan(p->avg_sessions),
-		                   p->sessions_ok ? p->total_sessions : NAN, t, interval);
-		n += submit_gauge2(p->pool, "vs_pool_ratio", NULL, or_nan(p->min_ratio),
-		                   or_nan(p->max_ratio), t, interval);
-		n += submit_gauge(p->pool, "vs_policy_state", NULL, p->verdict, t, interval);
-		for (int s = VS_VERDICT_OK; s <= VS_VERDICT_AT_MAX; s++)
-			n += submit_derive(p->pool, "vs_notifications", vs_verdict_name(s),
-			                   p->notifications[s], t, interval);
+		n += submit_gauge2(pool, "vs_instances", NULL, view->n_running, p->decision.desired,
+		                   t, interval);
+		n += submit_gauge(pool, "vs_pool_cpu", NULL, or_nan(view->avg_cpu), t, interval);
+		n += submit_gauge2(pool, "vs_pool_sessions", NULL, or_nan(view->avg_sessions),
+		                   p->sessions_ok ? view->total_sessions : NAN, t, interval);
+		n += submit_gauge2(pool, "vs_pool_ratio", NULL, or_nan(view->min_ratio),
+		                   or_nan(view->max_ratio), t, interval);
+		n += submit_gauge(pool, "vs_policy_state", NULL, verdict_gauge(p->verdict), t,
+		                  interval);
+		for (int s = VS_VERDICT_OK; s < VS_VERDICT_UNKNOWN; s++)
+			n += submit_derive(pool, "vs_notifications", vs_verdict_name(s),
+			                   p->notices[s], t, interval);
 	}
 	return n;
 }

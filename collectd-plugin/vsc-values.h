@@ -6,8 +6,8 @@
 #define VSC_VALUES_H
 
 #include "vs-domain.h"
+#include "vs-pool-monitor.h"
 #include "vsc-forward.h"
-#include "vsc-pools.h"
 
 typedef struct vsc_values vsc_values;
 
@@ -18,7 +18,7 @@ void vsc_values_free(vsc_values *v);
  * sample already dispatched are not sent again. Returns values sent. */
 unsigned vsc_values_dispatch_domains(vsc_values *v, const vs_snapshot *snap, cdtime_t interval);
 /* Per backend and per pool. */
-unsigned vsc_values_dispatch_pools(vsc_values *v, const vsc_pools_report *r, cdtime_t interval);
+unsigned vsc_values_dispatch_pools(vsc_values *v, const vs_pools_report *r, cdtime_t interval);
 /* The forwarder's counters. */
 void vsc_values_dispatch_forwarder(const vsc_forwarder_stats *st, cdtime_t interval);
 

@@ -12,6 +12,7 @@
  */
 #include "config.h"
 
+#include "vs-error.h"
 #include "vs-sessions.h"
 
 #include <math.h>
@@ -19,11 +20,6 @@
 
 #define BALANCER_PREFIX "balancer://"
 #define NONCE_MAX       64
-
-/* G_DEFINE_QUARK stringifies its first argument: keep clang-format away */
-/* clang-format off */
-G_DEFINE_QUARK(vs-balancer-error-quark, vs_balancer_error)
-/* clang-format on */
 
 typedef struct parse_state {
 	const char *wanted;         /* "balancer://web", or NULL for the first */
@@ -127,14 +123,14 @@ static void on_start(GMarkupParseContext *ctx, const char *element, const char *
 	g_string_truncate(ps->text, 0);
 	if (strcmp(element, "httpd:balancer") == 0) {
 		if (ps->current) {
-			g_set_error(error, vs_balancer_error_quark(), 1, "nested balancer element");
+			g_set_error(error, VS_BALANCER_ERROR, VS_BALANCER_ERROR_SYNTAX, "nested balancer element");
 			return;
 		}
 		ps->current = g_new0(vs_balancer_state, 1);
 		ps->current->workers = g_ptr_array_new_with_free_func(worker_free);
 	} else if (strcmp(element, "httpd:worker") == 0) {
 		if (!ps->current || ps->worker || g_strcmp0(parent, "httpd:workers") != 0) {
-			g_set_error(error, vs_balancer_error_quark(), 1,
+			g_set_error(error, VS_BALANCER_ERROR, VS_BALANCER_ERROR_SYNTAX,
 			            "worker element outside a balancer's workers");
 			return;
 		}
@@ -152,7 +148,7 @@ static void on_text(GMarkupParseContext *ctx, const char *text, gsize len, gpoin
 	/* No field httpd writes is that long: refuse rather than keep a cut
 	 * value, and keep memory bounded. */
 	if (ps->text->len + len > 4096) {
-		g_set_error(error, vs_balancer_error_quark(), 2, "text longer than 4096 bytes");
+		g_set_error(error, VS_BALANCER_ERROR, VS_BALANCER_ERROR_VALUE, "text longer than 4096 bytes");
 		return;
 	}
 	g_string_append_len(ps->text, text, (gssize)len);
@@ -162,7 +158,7 @@ static bool set_number(const char *element, const char *text, uint64_t max, uint
                        GError **error)
 {
 	if (!parse_u64(text, max, out)) {
-		g_set_error(error, vs_balancer_error_quark(), 2, "bad number in <%s>: '%.32s'",
+		g_set_error(error, VS_BALANCER_ERROR, VS_BALANCER_ERROR_VALUE, "bad number in <%s>: '%.32s'",
 		            element, text);
 		return false;
 	}
@@ -198,7 +194,7 @@ static void end_worker_field(parse_state *ps, const char *element, GError **erro
 		double f = g_ascii_strtod(text, &end);
 
 		if (!end || end == text || *end || !(f >= 0 && f <= 1000)) {
-			g_set_error(error, vs_balancer_error_quark(), 2,
+			g_set_error(error, VS_BALANCER_ERROR, VS_BALANCER_ERROR_VALUE,
 			            "bad number in <httpd:loadfactor>: '%.32s'", text);
 			return;
 		}
@@ -213,7 +209,7 @@ static void on_end(GMarkupParseContext *ctx, const char *element, gpointer data,
 
 	if (ps->worker && strcmp(element, "httpd:worker") == 0) {
 		if (!ps->worker->name || !ps->worker->name[0] || !ps->worker_has_busy) {
-			g_set_error(error, vs_balancer_error_quark(), 3, "a worker without %s",
+			g_set_error(error, VS_BALANCER_ERROR, VS_BALANCER_ERROR_INCOMPLETE, "a worker without %s",
 			            ps->worker_has_busy ? "name" : "busy");
 			return;
 		}
@@ -227,7 +223,7 @@ static void on_end(GMarkupParseContext *ctx, const char *element, gpointer data,
 		ps->current = NULL;
 		if (!b->name) {
 			vs_balancer_state_free(b);
-			g_set_error(error, vs_balancer_error_quark(), 3, "a balancer without name");
+			g_set_error(error, VS_BALANCER_ERROR, VS_BALANCER_ERROR_INCOMPLETE, "a balancer without name");
 			return;
 		}
 		if (!ps->found && (!ps->wanted || strcmp(b->name, ps->wanted) == 0))
@@ -279,7 +275,7 @@ vs_balancer_state *vs_balancer_parse_xml(const char *buf, size_t len, const char
 	bool ok;
 
 	if (!buf || len > G_MAXSSIZE) {
-		g_set_error(error, vs_balancer_error_quark(), 1, "no balancer-manager answer");
+		g_set_error(error, VS_BALANCER_ERROR, VS_BALANCER_ERROR_SYNTAX, "no balancer-manager answer");
 		return NULL;
 	}
 	if (balancer)
@@ -301,7 +297,7 @@ vs_balancer_state *vs_balancer_parse_xml(const char *buf, size_t len, const char
 		return NULL;
 	}
 	if (!ps.found) {
-		g_set_error(error, vs_balancer_error_quark(), 4,
+		g_set_error(error, VS_BALANCER_ERROR, VS_BALANCER_ERROR_NOT_FOUND,
 		            "balancer-manager XML: no balancer '%s'", wanted ? wanted : "(any)");
 		return NULL;
 	}
@@ -359,4 +355,20 @@ char *vs_balancer_parse_html_nonce(const char *buf, size_t len, const char *bala
 		return g_strndup(start, (gsize)(p - start));
 	}
 	return NULL;
+}
+
+/**
+ * vs_balancer_worker_state:
+ * @w: a worker of the balancer-manager's XML
+ *
+ * Returns its state as a load-balancer member state: stopped (S) or
+ * disabled (D) is disabled, draining (N) is draining, anything else enabled.
+ */
+vs_lb_state vs_balancer_worker_state(const vs_balancer_worker *w)
+{
+	if (w->disabled || w->stopped)
+		return VS_LB_STATE_DISABLED;
+	if (w->draining)
+		return VS_LB_STATE_DRAINING;
+	return VS_LB_STATE_ENABLED;
 }

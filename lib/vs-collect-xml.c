@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "vs-collector-private.h"
+#include "vs-pool.h"
 
 typedef struct {
 	vs_domain_stats *d;
@@ -62,8 +63,8 @@ static void read_metadata(xml_ctx *x, const char **names, const char **values)
 		return;
 	g_free(x->d->meta_pool);
 	g_free(x->d->meta_address);
-	x->d->meta_pool = g_strdup(attr(names, values, "pool"));
-	x->d->meta_address = g_strdup(attr(names, values, "address"));
+	vs_domain_tag_accept(attr(names, values, "pool"), attr(names, values, "address"),
+	                     &x->d->meta_pool, &x->d->meta_address);
 }
 
 static void read_disk_source(vs_disk_stats *disk, const char **names, const char **values)

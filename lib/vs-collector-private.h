@@ -9,6 +9,7 @@
 #include <libvirt/libvirt.h>
 
 #include "vs-collector.h"
+#include "vs-virt.h"
 
 /* Where the local fast path reads a domain's CPU time from. */
 typedef enum {
@@ -40,12 +41,12 @@ typedef struct vs_host {
 	char *uri;
 	bool local; /* the local fast path may be used (qemu:///system) */
 	GThread *thread;
+	vs_virt *virt; /* the connection holder (keepalive, reconnect backoff) */
 	/* worker thread only */
-	virConnectPtr conn;
+	virConnectPtr conn; /* a reference taken from virt */
 	int lifecycle_cb_id;
 	GHashTable *cache; /* uuid string -> vs_dom_cache* */
 	int64_t next_slow_us;
-	unsigned backoff_ms;
 	uint64_t prev_idle_ns, prev_total_ns; /* host CPU counters */
 	gint conn_closed;                     /* atomic: libvirt closed the connection */
 	/* under c->lock */

@@ -20,8 +20,6 @@
 #include "vs-collector-private.h"
 #include "vs-log.h"
 
-#define BACKOFF_FIRST_MS   500
-#define BACKOFF_MAX_MS     10000
 #define KEEPALIVE_INTERVAL 2 /* seconds between keepalive probes */
 #define KEEPALIVE_COUNT    3 /* unanswered probes before libvirt closes */
 #define STUCK_MIN_MS       2000
@@ -103,11 +101,12 @@ static void set_busy(vs_host *h, bool busy)
 	g_mutex_unlock(&h->c->lock);
 }
 
-/* Records a failure in the host's status and publishes it. */
-static void host_failed(vs_host *h, vs_host_state state, const char *what)
+/* Records a failure in the host's status and publishes it; @msg NULL takes
+ * libvirt's last error. */
+static void host_failed(vs_host *h, vs_host_state state, const char *what, const char *msg)
 {
-	const char *msg = virGetLastErrorMessage();
-
+	if (!msg)
+		msg = virGetLastErrorMessage();
 	g_mutex_lock(&h->c->lock);
 	h->status->state = state;
 	h->status->failures++;
@@ -141,6 +140,7 @@ static void host_disconnect(vs_host *h)
 	virConnectUnregisterCloseCallback(h->conn, connection_closed);
 	virConnectClose(h->conn);
 	h->conn = NULL;
+	vs_virt_reset(h->virt);
 }
 
 static void read_host_info(vs_host *h, vs_host_status *st)
@@ -165,16 +165,15 @@ static void read_host_info(vs_host *h, vs_host_status *st)
 
 static bool host_connect(vs_host *h)
 {
+	g_autoptr(GError) error = NULL;
+
 	set_busy(h, true);
 	g_atomic_int_set(&h->conn_closed, 0);
-	h->conn = virConnectOpen(h->uri);
+	h->conn = vs_virt_get(h->virt, NULL, &error);
 	if (!h->conn) {
-		host_failed(h, VS_HOST_DISCONNECTED, "connect");
+		host_failed(h, VS_HOST_DISCONNECTED, "connect", error->message);
 		return false;
 	}
-	/* Keepalive turns a frozen or vanished libvirtd into a closed
-	 * connection (and failed calls) instead of a worker blocked forever. */
-	virConnectSetKeepAlive(h->conn, KEEPALIVE_INTERVAL, KEEPALIVE_COUNT);
 	virConnectRegisterCloseCallback(h->conn, connection_closed, h, NULL);
 	h->lifecycle_cb_id = virConnectDomainEventRegisterAny(
 	    h->conn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
@@ -288,16 +287,11 @@ static void compute_cpu_percent(vs_dom_cache *dc)
 		dc->prev_mono_us = 0;
 		return;
 	}
-	if (dc->prev_id == d->id && dc->prev_mono_us && d->sample_mono_us > dc->prev_mono_us &&
-	    d->cpu_time_ns >= dc->prev_cpu_ns) {
-		double dt_ns = (double)(d->sample_mono_us - dc->prev_mono_us) * 1000.0;
-
-		d->cpu_percent = (double)(d->cpu_time_ns - dc->prev_cpu_ns) / dt_ns * 100.0;
-		d->cpu_percent_of_vcpus =
-		    d->vcpu_current ? d->cpu_percent / d->vcpu_current : d->cpu_percent;
-	} else if (dc->prev_id != d->id || !dc->prev_mono_us) {
+	if (dc->prev_id == d->id && dc->prev_mono_us && d->sample_mono_us > dc->prev_mono_us)
+		vs_cpu_percent(dc->prev_cpu_ns, dc->prev_mono_us, d->cpu_time_ns, d->sample_mono_us,
+		               d->vcpu_current, &d->cpu_percent, &d->cpu_percent_of_vcpus);
+	else if (dc->prev_id != d->id || !dc->prev_mono_us)
 		d->cpu_percent = d->cpu_percent_of_vcpus = -1;
-	}
 	if (d->sample_mono_us != dc->prev_mono_us) {
 		dc->prev_id = d->id;
 		dc->prev_cpu_ns = d->cpu_time_ns;
@@ -451,7 +445,7 @@ static bool host_refresh(vs_host *h)
 	                                    VIR_CONNECT_GET_ALL_DOMAINS_STATS_NOWAIT);
 
 	if (n < 0) {
-		host_failed(h, VS_HOST_CONNECTED, "domain stats");
+		host_failed(h, VS_HOST_CONNECTED, "domain stats", NULL);
 		return false;
 	}
 	int64_t after = g_get_monotonic_time();
@@ -588,7 +582,6 @@ static gpointer host_thread(gpointer data)
 	vs_collector *c = h->c;
 	int64_t next = g_get_monotonic_time();
 
-	h->backoff_ms = BACKOFF_FIRST_MS;
 	for (;;) {
 		g_mutex_lock(&c->lock);
 		bool stop = c->stopping;
@@ -598,25 +591,23 @@ static gpointer host_thread(gpointer data)
 			break;
 		if (!h->conn) {
 			if (!host_connect(h)) {
-				host_disconnect(h);
-				if (!host_wait(h, g_get_monotonic_time() + h->backoff_ms * 1000ll,
-				               false))
+				/* the holder's backoff says when to try again */
+				int64_t wait_us = MAX(vs_virt_retry_in_ms(h->virt), 1) * 1000;
+
+				if (!host_wait(h, g_get_monotonic_time() + wait_us, false))
 					break;
-				h->backoff_ms = MIN(h->backoff_ms * 2, BACKOFF_MAX_MS);
 				continue;
 			}
 			next = g_get_monotonic_time();
 		}
-		bool ok = host_refresh(h);
+		host_refresh(h);
 
 		if (g_atomic_int_get(&h->conn_closed) || virConnectIsAlive(h->conn) != 1) {
 			vs_warning("%s: connection lost, reconnecting", h->uri);
-			host_failed(h, VS_HOST_DISCONNECTED, "connection lost");
+			host_failed(h, VS_HOST_DISCONNECTED, "connection lost", NULL);
 			host_disconnect(h);
 			continue;
 		}
-		if (ok)
-			h->backoff_ms = BACKOFF_FIRST_MS;
 		int64_t now = g_get_monotonic_time();
 
 		next += c->refresh_ms * 1000ll;
@@ -681,16 +672,12 @@ void vs_collector_handle_lifecycle(vs_host *h, const char *name, const unsigned 
 	    .libvirt_detail = detail,
 	};
 	int state, reason;
-	char uuid_str[VIR_UUID_STRING_BUFLEN];
 
 	memcpy(ev.uuid, uuid, 16);
+	vs_uuid_format(uuid, ev.uuid_str);
 	vs_collect_event_map(event, detail, &ev.kind, &state, &reason);
 	ev.new_state = state;
 	ev.new_reason = reason;
-	g_snprintf(uuid_str, sizeof(uuid_str),
-	           "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", uuid[0],
-	           uuid[1], uuid[2], uuid[3], uuid[4], uuid[5], uuid[6], uuid[7], uuid[8], uuid[9],
-	           uuid[10], uuid[11], uuid[12], uuid[13], uuid[14], uuid[15]);
 
 	g_mutex_lock(&c->lock);
 	for (guint i = 0; h->part && i < h->part->len; i++) {
@@ -719,7 +706,7 @@ void vs_collector_handle_lifecycle(vs_host *h, const char *name, const unsigned 
 	}
 	if (ev.new_state < 0 && event == VIR_DOMAIN_EVENT_UNDEFINED)
 		ev.new_state = VIR_DOMAIN_SHUTOFF;
-	g_hash_table_add(h->invalidate, g_strdup(uuid_str));
+	g_hash_table_add(h->invalidate, g_strdup(ev.uuid_str));
 	h->kicked = true;
 	c->last_change_real_us = g_get_real_time();
 	g_cond_broadcast(&c->wake);
@@ -775,6 +762,9 @@ vs_collector *vs_collector_new(const vs_config *cfg, const vs_collector_options 
 
 		h->c = c;
 		h->uri = g_strdup(*u);
+		/* keepalive turns a frozen or vanished libvirtd into a closed
+		 * connection (and failed calls), not a worker blocked forever */
+		h->virt = vs_virt_new(*u, KEEPALIVE_INTERVAL, KEEPALIVE_COUNT);
 		h->local = uri_is_local_system(*u);
 		h->lifecycle_cb_id = -1;
 		h->cache = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, dom_cache_free);
@@ -835,22 +825,6 @@ vs_snapshot *vs_collector_get_snapshot(vs_collector *c)
 
 	g_mutex_unlock(&c->lock);
 	return s;
-}
-
-/**
- * vs_collector_kick:
- * @c: the collector
- *
- * Asks every host worker for a refresh now (a worker busy in libvirt
- * refreshes again as soon as it returns).
- */
-void vs_collector_kick(vs_collector *c)
-{
-	g_mutex_lock(&c->lock);
-	for (guint i = 0; i < c->hosts->len; i++)
-		((vs_host *)g_ptr_array_index(c->hosts, i))->kicked = true;
-	g_cond_broadcast(&c->wake);
-	g_mutex_unlock(&c->lock);
 }
 
 /**
@@ -921,6 +895,7 @@ void vs_collector_free(vs_collector *c)
 		g_hash_table_unref(h->invalidate);
 		g_ptr_array_unref(h->part);
 		vs_host_status_free(h->status);
+		vs_virt_free(h->virt);
 		g_free(h->uri);
 		g_free(h);
 	}

@@ -35,6 +35,7 @@ typedef struct vs_lifecycle_event {
 	const char *host_uri;
 	const char *name;
 	unsigned char uuid[16];
+	char uuid_str[VS_UUID_STRING_LEN];
 	int new_state; /* virDomainState after the event */
 	int new_reason;
 	int old_state;      /* from the previous snapshot; -1 unknown */
@@ -66,9 +67,6 @@ bool vs_collector_start(vs_collector *c, GError **error);
 /* Returns a reference to the newest snapshot (never NULL after _new(); the
  * first one is empty). Never blocks on libvirt. */
 vs_snapshot *vs_collector_get_snapshot(vs_collector *c);
-
-/* Asks for a refresh as soon as possible (e.g. after a lifecycle event). */
-void vs_collector_kick(vs_collector *c);
 
 /* Blocks until a snapshot newer than @generation is published or
  * @timeout_ms passes; returns the newest. For tools and tests only. */

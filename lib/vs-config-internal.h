@@ -42,7 +42,6 @@ bool vs_config_value_duration(const key_desc *k, void *base, const char *value, 
 bool vs_config_value_double(const key_desc *k, void *base, const char *value, char **msg);
 bool vs_config_value_bool(const key_desc *k, void *base, const char *value, char **msg);
 bool vs_config_value_enum(const key_desc *k, void *base, const char *value, char **msg);
-bool vs_config_value_enum_string(const key_desc *k, void *base, const char *value, char **msg);
 bool vs_config_value_word(const key_desc *k, void *base, const char *value, char **msg);
 bool vs_config_value_text(const key_desc *k, void *base, const char *value, char **msg);
 bool vs_config_value_path(const key_desc *k, void *base, const char *value, char **msg);

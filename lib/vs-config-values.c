@@ -138,10 +138,11 @@ bool vs_config_value_bool(const key_desc *k, void *base, const char *value, char
 	return true;
 }
 
+/* An empty choice holds the place of an enum value that cannot be set. */
 static int lookup_choice(const char *const *choices, const char *value)
 {
 	for (int i = 0; choices[i]; i++) {
-		if (strcmp(choices[i], value) == 0)
+		if (*choices[i] && strcmp(choices[i], value) == 0)
 			return i;
 	}
 	return -1;
@@ -152,7 +153,8 @@ static char *choices_text(const char *const *choices)
 	GString *s = g_string_new(NULL);
 
 	for (int i = 0; choices[i]; i++)
-		g_string_append_printf(s, "%s%s", i ? " | " : "", choices[i]);
+		if (*choices[i])
+			g_string_append_printf(s, "%s%s", s->len ? " | " : "", choices[i]);
 	return g_string_free(s, FALSE);
 }
 
@@ -172,15 +174,6 @@ bool vs_config_value_enum(const key_desc *k, void *base, const char *value, char
 	if (i < 0)
 		return bad_choice(k, value, msg);
 	*FIELD(k, base, int) = i;
-	return true;
-}
-
-/* An enum stored as its (static-validated) name, e.g. target_metric. */
-bool vs_config_value_enum_string(const key_desc *k, void *base, const char *value, char **msg)
-{
-	if (lookup_choice(k->choices, value) < 0)
-		return bad_choice(k, value, msg);
-	set_string(FIELD(k, base, char *), value);
 	return true;
 }
 

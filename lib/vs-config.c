@@ -26,13 +26,6 @@
 #define CONFIG_MAX_LINE 4096               /* bytes per line, without the newline */
 #define CONFIG_MAX_FILE (16 * 1024 * 1024) /* a config file is never this big */
 
-enum { VS_CONFIG_ERROR_PARSE = 1, VS_CONFIG_ERROR_IO = 2 };
-
-/* G_DEFINE_QUARK stringifies its first argument: keep clang-format away */
-/* clang-format off */
-G_DEFINE_QUARK(vs-config-error-quark, vs_config_error)
-/* clang-format on */
-
 static const char *const group_names[G_COUNT] = {
     "libvirt", "snmp", "actuator", "nginx", "apache", "mail", "pool",
 };
@@ -47,7 +40,9 @@ static const char *const placement_names[] = {"fewest", "weighted", NULL};
 static const char *const starttls_names[] = {"no", "optional", "required", NULL};
 static const char *const method_names[] = {"round-robin", "least_conn", NULL};
 static const char *const fast_path_names[] = {"cgroup", "libvirt", NULL};
-static const char *const metric_names[] = {"cpu", "sessions", NULL};
+/* indexed by vs_metric: only cpu and sessions can be a target */
+static const char *const metric_names[] = {"", "cpu", "sessions", NULL};
+static const char *const weights_names[] = {"none", "ratio", NULL};
 static const char *const vertical_names[] = {"none", "vcpu", "memory", "both", NULL};
 
 #define NOF      0
@@ -127,7 +122,7 @@ static const key_desc keys[] = {
     {G_POOL, "ratio_high", vs_config_value_double, P(ratio_high), "60", 0, 100, NULL, false},
     {G_POOL, "ratio_low", vs_config_value_double, P(ratio_low), "10", 0, 100, NULL, false},
     {G_POOL, "debounce", vs_config_value_debounce, NOF, "7/10", 0, 0, NULL, false},
-    {G_POOL, "target_metric", vs_config_value_enum_string, P(target_metric), "sessions", 0, 0,
+    {G_POOL, "target_metric", vs_config_value_enum, P(target_metric), "sessions", 0, 0,
      metric_names, false},
     {G_POOL, "target", vs_config_value_double, P(target), "50", 0.001, 1e6, NULL, false},
     {G_POOL, "tolerance", vs_config_value_double, P(tolerance), "0.1", 0, 0.99, NULL, false},
@@ -138,6 +133,7 @@ static const key_desc keys[] = {
     {G_POOL, "sessions", vs_config_value_sessions, NOF, "sockdiag", 0, 0, NULL, false},
     {G_POOL, "backend_port", vs_config_value_uint, P(backend_port), "80", 1, 65535, NULL, false},
     {G_POOL, "lb", vs_config_value_enum, P(lb), "none", 0, 0, lb_names, false},
+    {G_POOL, "weights", vs_config_value_enum, P(weights), "none", 0, 0, weights_names, false},
     {G_POOL, "cooldown", vs_config_value_duration, P(cooldown), "60", 0, 86400, NULL, false},
     {G_POOL, "address", vs_config_value_enum, P(address), "lease", 0, 0, address_names, false},
     {G_POOL, "hostfwd_ports", vs_config_value_port_range, NOF, NULL, 0, 0, NULL, false},
@@ -255,7 +251,6 @@ static void pool_config_free(gpointer data)
 	g_free(p->template_name);
 	g_free(p->name_pattern);
 	g_free(p->uri);
-	g_free(p->target_metric);
 	g_free(p->sessions_url);
 	g_free(p->probe_path);
 	g_free(p->storage_pool);

@@ -10,14 +10,13 @@
 #ifndef VS_CONFIG_H
 #define VS_CONFIG_H
 
+#include "vs-error.h"
+
 #include <glib.h>
 #include <stdbool.h>
 
 #define VS_EXIT_CONFIG         2
 #define VS_DEFAULT_CONFIG_FILE SYSCONFDIR "/virtscale/virtscale.conf"
-#define VS_CONFIG_ERROR        (vs_config_error_quark())
-
-GQuark vs_config_error_quark(void);
 
 typedef enum { VS_POLICY_AVERAGE, VS_POLICY_RATIO, VS_POLICY_PROPORTIONAL } vs_policy_kind;
 typedef enum { VS_LB_NONE, VS_LB_NGINX, VS_LB_APACHE } vs_lb_kind;
@@ -33,6 +32,8 @@ typedef enum { VS_CLONE_OVERLAY, VS_CLONE_COPY } vs_clone_kind;
 typedef enum { VS_PLACEMENT_FEWEST, VS_PLACEMENT_WEIGHTED } vs_placement_kind;
 typedef enum { VS_STARTTLS_NO, VS_STARTTLS_OPTIONAL, VS_STARTTLS_REQUIRED } vs_starttls_mode;
 typedef enum { VS_NGINX_ROUND_ROBIN, VS_NGINX_LEAST_CONN } vs_nginx_method;
+typedef enum { VS_METRIC_NONE, VS_METRIC_CPU, VS_METRIC_SESSIONS, VS_METRIC_RATIO } vs_metric;
+typedef enum { VS_WEIGHTS_NONE, VS_WEIGHTS_RATIO } vs_weights_kind;
 
 /* [pool NAME] */
 typedef struct vs_pool_config {
@@ -52,7 +53,7 @@ typedef struct vs_pool_config {
 	double ratio_low;        /* ratio: percent of SMax, default 10 */
 	unsigned debounce_m;     /* debounce = M/N, default 7/10 */
 	unsigned debounce_n;
-	char *target_metric;       /* proportional: cpu | sessions, default sessions */
+	vs_metric target_metric;   /* proportional: cpu | sessions, default sessions */
 	double target;             /* proportional: target per instance, default 50 */
 	double tolerance;          /* proportional: default 0.1 */
 	unsigned stabilization;    /* seconds before a scale-in, default 300 */
@@ -62,6 +63,7 @@ typedef struct vs_pool_config {
 	char *sessions_url;        /* with http:URL; "%a" and "%p" expand to address/port */
 	unsigned backend_port;     /* backend_port = 80 (port inside the guest) */
 	vs_lb_kind lb;             /* lb = nginx | apache | none */
+	vs_weights_kind weights;   /* weights = none | ratio: LB weights from Ai/SMax */
 	unsigned cooldown;         /* seconds, default 60 */
 	vs_address_kind address;   /* address = lease */
 	unsigned hostfwd_first;    /* hostfwd_ports = 18100-18199 */

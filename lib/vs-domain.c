@@ -187,6 +187,13 @@ void vs_host_status_free(vs_host_status *h)
 	g_free(h);
 }
 
+static const char *const domain_state_names[] = {
+    [VIR_DOMAIN_NOSTATE] = "no state",       [VIR_DOMAIN_RUNNING] = "running",
+    [VIR_DOMAIN_BLOCKED] = "idle",           [VIR_DOMAIN_PAUSED] = "paused",
+    [VIR_DOMAIN_SHUTDOWN] = "in shutdown",   [VIR_DOMAIN_SHUTOFF] = "shut off",
+    [VIR_DOMAIN_CRASHED] = "crashed",        [VIR_DOMAIN_PMSUSPENDED] = "pmsuspended",
+};
+
 /**
  * vs_domain_state_name:
  * @state: a virDomainState
@@ -196,26 +203,23 @@ void vs_host_status_free(vs_host_status *h)
  */
 const char *vs_domain_state_name(int state)
 {
-	switch (state) {
-	case VIR_DOMAIN_NOSTATE:
-		return "no state";
-	case VIR_DOMAIN_RUNNING:
-		return "running";
-	case VIR_DOMAIN_BLOCKED:
-		return "idle";
-	case VIR_DOMAIN_PAUSED:
-		return "paused";
-	case VIR_DOMAIN_SHUTDOWN:
-		return "in shutdown";
-	case VIR_DOMAIN_SHUTOFF:
-		return "shut off";
-	case VIR_DOMAIN_CRASHED:
-		return "crashed";
-	case VIR_DOMAIN_PMSUSPENDED:
-		return "pmsuspended";
-	default:
-		return "unknown";
-	}
+	if (state >= 0 && state < (int)G_N_ELEMENTS(domain_state_names))
+		return domain_state_names[state];
+	return "unknown";
+}
+
+/**
+ * vs_domain_state_from_name:
+ * @name: a name from vs_domain_state_name()
+ *
+ * Returns the virDomainState it names, VIR_DOMAIN_NOSTATE when none.
+ */
+int vs_domain_state_from_name(const char *name)
+{
+	for (int i = 0; name && i < (int)G_N_ELEMENTS(domain_state_names); i++)
+		if (strcmp(domain_state_names[i], name) == 0)
+			return i;
+	return VIR_DOMAIN_NOSTATE;
 }
 
 /**
@@ -266,4 +270,47 @@ vs_host_status *vs_host_status_copy(const vs_host_status *h)
 	c->hostname = g_strdup(h->hostname);
 	c->last_error = g_strdup(h->last_error);
 	return c;
+}
+
+/**
+ * vs_uuid_format:
+ * @uuid: 16 bytes
+ * @out: receives the 36 characters and a NUL
+ */
+void vs_uuid_format(const unsigned char uuid[16], char out[VS_UUID_STRING_LEN])
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0;
+
+	for (int i = 0; i < 16; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			out[o++] = '-';
+		out[o++] = hex[uuid[i] >> 4];
+		out[o++] = hex[uuid[i] & 15];
+	}
+	out[o] = '\0';
+}
+
+/**
+ * vs_cpu_percent:
+ * @prev_ns: cumulative CPU time of the earlier sample
+ * @prev_us: its monotonic time, 0 when there is none
+ * @cur_ns: cumulative CPU time now
+ * @cur_us: monotonic time now
+ * @vcpus: the domain's vCPUs (0 counts as 1)
+ * @of_host: set to percent of one host CPU, -1 unknown
+ * @of_vcpus: set to percent of all its vCPUs, -1 unknown
+ *
+ * Returns true when both figures are known: the CPU time used over the
+ * interval actually measured, not the nominal one.
+ */
+bool vs_cpu_percent(uint64_t prev_ns, int64_t prev_us, uint64_t cur_ns, int64_t cur_us,
+                    unsigned vcpus, double *of_host, double *of_vcpus)
+{
+	*of_host = *of_vcpus = -1;
+	if (!prev_us || cur_us <= prev_us || cur_ns < prev_ns)
+		return false;
+	*of_host = (double)(cur_ns - prev_ns) / ((double)(cur_us - prev_us) * 1000.0) * 100.0;
+	*of_vcpus = *of_host / (vcpus ? vcpus : 1);
+	return true;
 }

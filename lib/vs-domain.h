@@ -130,6 +130,19 @@ vs_host_status *vs_host_status_copy(const vs_host_status *h);
 
 /* Name of a virDomainState ("running", "paused", ...). */
 const char *vs_domain_state_name(int state);
+int vs_domain_state_from_name(const char *name);
+
+/* The canonical text of a UUID ("4b0e...-..."), lower case. */
+void vs_uuid_format(const unsigned char uuid[16], char out[VS_UUID_STRING_LEN]);
+
+/*
+ * CPU use between two samples of the same run of a domain: @of_host in
+ * percent of one host CPU, @of_vcpus in percent of all its @vcpus. False
+ * (both -1) when the samples cannot be compared (no earlier one, the clock
+ * or the counter went backwards).
+ */
+bool vs_cpu_percent(uint64_t prev_ns, int64_t prev_us, uint64_t cur_ns, int64_t cur_us,
+                    unsigned vcpus, double *of_host, double *of_vcpus);
 
 #define VS_METADATA_NS  "https://virtscale.invalid/xmlns/virtscale/1"
 #define VS_METADATA_KEY "virtscale"

@@ -9,17 +9,13 @@
  */
 #include "config.h"
 
+#include "vs-error.h"
 #include "vs-sessions.h"
 
 #include <curl/curl.h>
 #include <string.h>
 
 #define HTTP_MAX_REDIRS 3
-
-/* G_DEFINE_QUARK stringifies its first argument: keep clang-format away */
-/* clang-format off */
-G_DEFINE_QUARK(vs-http-error-quark, vs_http_error)
-/* clang-format on */
 
 typedef struct http_body {
 	GByteArray *data;
@@ -81,17 +77,17 @@ char *vs_http_fetch(const char *url, unsigned timeout_ms, size_t max_bytes, size
 
 	if (!url || (g_ascii_strncasecmp(url, "http://", 7) != 0 &&
 	             g_ascii_strncasecmp(url, "https://", 8) != 0)) {
-		g_set_error(error, vs_http_error_quark(), 1, "not an http(s) URL: '%s'",
+		g_set_error(error, VS_HTTP_ERROR, VS_HTTP_ERROR_URL, "not an http(s) URL: '%s'",
 		            url ? url : "(null)");
 		return NULL;
 	}
 	if (GPOINTER_TO_INT(g_once(&once, init_curl, NULL)) != 1) {
-		g_set_error(error, vs_http_error_quark(), 1, "libcurl initialisation failed");
+		g_set_error(error, VS_HTTP_ERROR, VS_HTTP_ERROR_INIT, "libcurl initialisation failed");
 		return NULL;
 	}
 	c = curl_easy_init();
 	if (!c) {
-		g_set_error(error, vs_http_error_quark(), 1, "libcurl: no handle");
+		g_set_error(error, VS_HTTP_ERROR, VS_HTTP_ERROR_INIT, "libcurl: no handle");
 		return NULL;
 	}
 	body.data = g_byte_array_new();
@@ -118,13 +114,13 @@ char *vs_http_fetch(const char *url, unsigned timeout_ms, size_t max_bytes, size
 	curl_easy_cleanup(c);
 
 	if (body.too_big || rc == CURLE_FILESIZE_EXCEEDED) {
-		g_set_error(error, vs_http_error_quark(), 2, "%s: body larger than %zu bytes", url,
+		g_set_error(error, VS_HTTP_ERROR, VS_HTTP_ERROR_TOO_LARGE, "%s: body larger than %zu bytes", url,
 		            max_bytes);
 	} else if (rc != CURLE_OK) {
-		g_set_error(error, vs_http_error_quark(), 3, "%s: %s", url,
+		g_set_error(error, VS_HTTP_ERROR, VS_HTTP_ERROR_TRANSFER, "%s: %s", url,
 		            errbuf[0] ? errbuf : curl_easy_strerror(rc));
 	} else if (status >= 400) {
-		g_set_error(error, vs_http_error_quark(), 4, "%s: HTTP status %ld", url, status);
+		g_set_error(error, VS_HTTP_ERROR, VS_HTTP_ERROR_STATUS, "%s: HTTP status %ld", url, status);
 	} else {
 		if (len)
 			*len = body.data->len;

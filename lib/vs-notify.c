@@ -13,19 +13,13 @@
 #include "config.h"
 
 #include "vs-notify.h"
+#include "vs-policy.h"
 #include "vs-validate.h"
 
 #include <json-glib/json-glib.h>
 #include <math.h>
 #include <stddef.h>
 #include <string.h>
-
-enum { VS_NOTIFY_ERROR_INVALID = 1 };
-
-/* G_DEFINE_QUARK stringifies its first argument: keep clang-format away */
-/* clang-format off */
-G_DEFINE_QUARK(vs-notify-error-quark, vs_notify_error)
-/* clang-format on */
 
 /* Bit per message type, for the allowed/required masks below. */
 #define T_POOL      (1u << VS_NOTIFY_POOL)
@@ -36,9 +30,8 @@ G_DEFINE_QUARK(vs-notify-error-quark, vs_notify_error)
 
 static const char *const type_names[] = {"pool", "scale", "status", "threshold", NULL};
 static const char *const severity_names[] = {"okay", "warning", "failure", NULL};
-static const char *const state_names[] = {"ok", "high", "low", "at_max", NULL};
 
-typedef enum { K_VERSION, K_TYPE, K_STRING, K_INT, K_DOUBLE, K_SEVERITY } field_kind;
+typedef enum { K_VERSION, K_TYPE, K_STRING, K_INT, K_DOUBLE, K_SEVERITY, K_VERDICT } field_kind;
 
 typedef bool (*string_check)(const char *s);
 
@@ -66,11 +59,6 @@ static bool only_chars(const char *s, const char *extra)
 	return true;
 }
 
-static bool check_state(const char *s)
-{
-	return g_strv_contains((const char *const *)state_names, s);
-}
-
 static bool check_identifier(const char *s)
 {
 	return only_chars(s, "_.-");
@@ -93,7 +81,7 @@ static const field_desc fields[] = {
     {"type", K_TYPE, 0, 0, 0, 0, NULL, T_ALL, T_ALL},
     {"pool", K_STRING, N(pool), S(pool), 0, 0, vs_valid_pool_name, T_POOL | T_SCALE | T_THRESHOLD,
      T_POOL | T_SCALE},
-    {"state", K_STRING, N(state), S(state), 0, 0, check_state, T_POOL, T_POOL},
+    {"state", K_VERDICT, N(verdict), 0, 0, 0, NULL, T_POOL, T_POOL},
     {"severity", K_SEVERITY, N(severity), 0, 0, 0, NULL, T_POOL | T_THRESHOLD, T_THRESHOLD},
     {"metric", K_STRING, N(metric), S(metric), 0, 0, check_identifier, T_POOL | T_THRESHOLD, 0},
     {"value", K_DOUBLE, N(value), 0, -1e15, 1e15, NULL, T_POOL | T_THRESHOLD, 0},
@@ -138,14 +126,18 @@ static int lookup(const char *const *names, const char *s)
  * @n: the notification to reset
  * @type: its type
  *
- * Clears @n: empty strings, instances and desired -1 (absent), time 0
- * (absent), severity okay.
+ * Clears @n: empty strings, value and thresholds NaN, instances and desired
+ * -1, time 0 (all absent), severity okay, verdict ok.
  */
 void vs_notification_init(vs_notification *n, vs_notify_type type)
 {
 	memset(n, 0, sizeof(*n));
 	n->type = type;
 	n->severity = VS_SEVERITY_OKAY;
+	n->verdict = VS_VERDICT_OK;
+	n->value = NAN;
+	n->threshold_high = NAN;
+	n->threshold_low = NAN;
 	n->instances = -1;
 	n->desired = -1;
 }
@@ -279,6 +271,13 @@ static bool parse_member(const field_desc *f, JsonNode *node, vs_notification *n
 		if (!f->check(s))
 			return invalid(error, "%s: invalid value", f->name);
 		memcpy(base + f->offset, s, strlen(s) + 1);
+		return true;
+	case K_VERDICT:
+		s = node_string(node);
+		if (!s || !vs_verdict_from_name(s, (vs_verdict *)(void *)(base + f->offset)) ||
+		    *(vs_verdict *)(void *)(base + f->offset) == VS_VERDICT_UNKNOWN)
+			return invalid(error,
+			               "state: must be \"ok\", \"high\", \"low\" or \"at_max\"");
 		return true;
 	case K_SEVERITY:
 		s = node_string(node);
@@ -430,6 +429,10 @@ bool vs_notification_parse(const char *line, size_t len, vs_notification *out, G
 			return invalid(error, "%s: missing (required in a \"%s\" notification)",
 			               fields[i].name, type_names[type]);
 	}
+	/* a threshold crossing carries no state: it is derived here, once */
+	if (type == VS_NOTIFY_THRESHOLD)
+		n.verdict = vs_policy_threshold_verdict(n.severity == VS_SEVERITY_OKAY, n.value,
+		                                        n.threshold_low);
 	memcpy(out, &n, sizeof(n)); /* padding included: callers may compare */
 	return true;
 }
@@ -450,14 +453,17 @@ static void add_int(JsonBuilder *b, const char *name, gint64 value)
 	json_builder_add_int_value(b, value);
 }
 
+/* NaN is an absent value: left out. */
 static void add_double(JsonBuilder *b, const char *name, double value)
 {
+	if (!isfinite(value))
+		return;
 	json_builder_set_member_name(b, name);
 	/* integral values as integers: shorter, and exact for every reader */
-	if (isfinite(value) && value == floor(value) && fabs(value) < 9e15)
+	if (value == floor(value) && fabs(value) < 9e15)
 		json_builder_add_int_value(b, (gint64)value);
 	else
-		json_builder_add_double_value(b, isfinite(value) ? value : 0);
+		json_builder_add_double_value(b, value);
 }
 
 /**
@@ -465,8 +471,8 @@ static void add_double(JsonBuilder *b, const char *name, double value)
  * @n: a notification
  *
  * Serializes @n to one line of JSON without the trailing newline, with the
- * members its type allows; absent values (empty strings, -1 counts, time 0)
- * are left out. Free with g_free().
+ * members its type allows; absent values (empty strings, NaN numbers, -1
+ * counts, time 0) are left out. Free with g_free().
  */
 char *vs_notification_to_json(const vs_notification *n)
 {
@@ -483,7 +489,7 @@ char *vs_notification_to_json(const vs_notification *n)
 	if (mask & (T_POOL | T_SCALE | T_THRESHOLD))
 		add_string(b, "pool", n->pool);
 	if (mask & T_POOL)
-		add_string(b, "state", n->state);
+		add_string(b, "state", vs_verdict_name(n->verdict));
 	if (mask & (T_POOL | T_THRESHOLD)) {
 		json_builder_set_member_name(b, "severity");
 		json_builder_add_string_value(b, vs_severity_name(n->severity));

@@ -16,14 +16,16 @@
 #ifndef VS_NOTIFY_H
 #define VS_NOTIFY_H
 
+#include "vs-error.h"
+#include "vs-states.h"
+#include "vs-validate.h"
+
 #include <glib.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #define VS_NOTIFY_VERSION  1
 #define VS_NOTIFY_MAX_LINE 4096 /* bytes, without the newline */
-#define VS_NOTIFY_ERROR    (vs_notify_error_quark())
-GQuark vs_notify_error_quark(void);
 
 typedef enum {
 	VS_NOTIFY_POOL,      /* policy state of a pool */
@@ -36,8 +38,9 @@ typedef enum { VS_SEVERITY_OKAY, VS_SEVERITY_WARNING, VS_SEVERITY_FAILURE } vs_s
 
 typedef struct vs_notification {
 	vs_notify_type type;
-	char pool[65];  /* validated pool name, "" when none */
-	char state[16]; /* "ok", "high", "low", "at_max" */
+	char pool[65];      /* validated pool name, "" when none */
+	vs_verdict verdict; /* "state": given in a pool notification, derived from
+	                       severity and thresholds in a threshold one */
 	vs_severity severity;
 	char metric[32]; /* "cpu", "sessions", "ratio", or a collectd type */
 	double value;
@@ -58,9 +61,10 @@ bool vs_notification_parse(const char *line, size_t len, vs_notification *out, G
 /* Serializes to one line without the trailing newline. */
 char *vs_notification_to_json(const vs_notification *n);
 void vs_notification_init(vs_notification *n, vs_notify_type type);
-
-/* Pool names: [A-Za-z0-9][A-Za-z0-9_.-]{0,63} */
-bool vs_valid_pool_name(const char *s);
+/* Copies text from anywhere (a domain name, a message) into a field of a
+ * notification: control characters and invalid UTF-8 become '?', cut at a
+ * character boundary, so the line always passes vs_notification_parse(). */
+#define vs_notification_set_text(field, src) vs_sanitize_line((src) ? (src) : "", field, sizeof(field))
 
 const char *vs_severity_name(vs_severity s); /* "okay", "warning", "failure" */
 

@@ -1,5 +1,5 @@
 /*
- * vs-policy.c - the pool scaling policy (see vs-policy.h and DESIGN.md).
+ * vs-policy.c - the scaling rules (see vs-policy.h).
  *
  * Pure functions: no I/O, no clock (time comes in the sample), no globals,
  * so the collectd plugin, the actuator and the SNMP subagent reach the same
@@ -88,10 +88,15 @@ void vs_policy_state_init(vs_policy_state *st, const vs_pool_config *cfg)
 	st->last = VS_VERDICT_OK;
 }
 
-/* The running instance with the fewest sessions (ties: the last one, the
- * youngest clone when members are sorted by index), or -1 with none. When
- * there are no session figures, the one with the lowest known CPU. */
-static int pick_victim(const vs_policy_sample *s)
+/**
+ * vs_policy_victim:
+ * @s: a sample of the running instances (sorted by clone number)
+ *
+ * Returns the index into @s of the instance a scale-in stops: the one with
+ * the fewest sessions (ties: the last one, the youngest clone); without
+ * session figures, the one with the lowest known CPU. -1 when none runs.
+ */
+int vs_policy_victim(const vs_policy_sample *s)
 {
 	int victim = -1;
 	double best = INFINITY;
@@ -158,12 +163,12 @@ static void evaluate_average(const vs_pool_config *cfg, const vs_policy_sample *
 	d->raw_low = (cpu >= 0 || sess >= 0) && (cpu < 0 || cpu < cfg->cpu_low) &&
 	             (sess < 0 || sess < cfg->sessions_low);
 	if (sess_high || (!cpu_high && cpu < 0)) {
-		d->metric = "sessions";
+		d->metric = VS_METRIC_SESSIONS;
 		d->value = sess;
 		d->threshold_high = cfg->sessions_high;
 		d->threshold_low = cfg->sessions_low;
 	} else {
-		d->metric = "cpu";
+		d->metric = VS_METRIC_CPU;
 		d->value = cpu;
 		d->threshold_high = cfg->cpu_high;
 		d->threshold_low = cfg->cpu_low;
@@ -183,7 +188,7 @@ static void evaluate_ratio(const vs_pool_config *cfg, const vs_policy_sample *s,
 	double min1 = INFINITY, min2 = INFINITY;
 	unsigned below = 0;
 
-	d->metric = "ratio";
+	d->metric = VS_METRIC_RATIO;
 	d->threshold_high = cfg->ratio_high;
 	d->threshold_low = cfg->ratio_low;
 	d->value = -1;
@@ -238,14 +243,14 @@ static unsigned highest_recent(const vs_policy_state *st, int64_t now_ms, int64_
 static void evaluate_proportional(const vs_pool_config *cfg, vs_policy_state *st,
                                   const vs_policy_sample *s, vs_policy_decision *d)
 {
-	bool by_cpu = cfg->target_metric && g_strcmp0(cfg->target_metric, "cpu") == 0;
+	bool by_cpu = cfg->target_metric == VS_METRIC_CPU;
 	double value = by_cpu ? average_cpu(s) : average_sessions(s);
 	unsigned n = s->n_running;
 	unsigned desired = n;
 	unsigned up = cfg->max_step_up ? cfg->max_step_up : 1;
 	unsigned down = cfg->max_step_down ? cfg->max_step_down : 1;
 
-	d->metric = by_cpu ? "cpu" : "sessions";
+	d->metric = by_cpu ? VS_METRIC_CPU : VS_METRIC_SESSIONS;
 	d->value = value;
 	d->threshold_high = cfg->target * (1 + cfg->tolerance);
 	d->threshold_low = cfg->target * (1 - cfg->tolerance);
@@ -293,7 +298,7 @@ static void evaluate_proportional(const vs_pool_config *cfg, vs_policy_state *st
 vs_policy_decision vs_policy_evaluate(const vs_pool_config *cfg, vs_policy_state *st,
                                       const vs_policy_sample *s)
 {
-	vs_policy_decision d = {.verdict = VS_VERDICT_OK, .victim = -1, .metric = "none"};
+	vs_policy_decision d = {.verdict = VS_VERDICT_OK, .victim = -1, .metric = VS_METRIC_NONE};
 	unsigned current = s->n_running;
 	unsigned lo = cfg->min, hi = cfg->max >= cfg->min ? cfg->max : cfg->min;
 	bool high, low;
@@ -319,7 +324,7 @@ vs_policy_decision vs_policy_evaluate(const vs_pool_config *cfg, vs_policy_state
 	} else if (current > hi) {
 		d.verdict = VS_VERDICT_LOW;
 		d.desired = hi;
-		d.victim = pick_victim(s);
+		d.victim = vs_policy_victim(s);
 	} else if (high) {
 		if (current >= hi) {
 			d.verdict = VS_VERDICT_AT_MAX;
@@ -331,19 +336,82 @@ vs_policy_decision vs_policy_evaluate(const vs_pool_config *cfg, vs_policy_state
 			if (d.desired > hi)
 				d.desired = hi;
 		}
-	} else if (low && current > lo && !d.raw_high) {
+	} else if (low && current > lo && !d.raw_high &&
+	           (!st->high_seen || vs_policy_stabilized(cfg, st->last_high_ms, s->now_ms))) {
 		/* (never scale in on a sample that is itself high) */
 		d.verdict = VS_VERDICT_LOW;
 		if (d.desired >= current)
 			d.desired = current - 1;
 		if (d.desired < lo)
 			d.desired = lo;
-		d.victim = pick_victim(s);
+		d.victim = vs_policy_victim(s);
 	} else {
 		d.desired = current;
 	}
+	if (d.verdict == VS_VERDICT_HIGH || d.verdict == VS_VERDICT_AT_MAX) {
+		st->high_seen = true;
+		st->last_high_ms = s->now_ms;
+	}
 	st->last = d.verdict;
 	return d;
+}
+
+/**
+ * vs_policy_sample_usable:
+ * @cfg: the pool
+ * @s: a sample, its sessions NULL when the source did not answer
+ *
+ * Returns true when the pool's policy can decide on @s: without session
+ * counts an idle-looking pool would be scaled in, so the ratio policy and
+ * the proportional one on sessions skip such a sample; the average policy
+ * and the proportional one on CPU decide on CPU alone when some instance
+ * runs.
+ */
+bool vs_policy_sample_usable(const vs_pool_config *cfg, const vs_policy_sample *s)
+{
+	if (s->sessions)
+		return true;
+	switch (cfg->policy) {
+	case VS_POLICY_AVERAGE:
+		return s->n_running > 0;
+	case VS_POLICY_PROPORTIONAL:
+		return cfg->target_metric == VS_METRIC_CPU && s->n_running > 0;
+	case VS_POLICY_RATIO:
+		break;
+	}
+	return false;
+}
+
+/**
+ * vs_policy_stabilized:
+ * @cfg: the pool (stabilization)
+ * @last_high_ms: when the pool was last high (any monotonic clock)
+ * @now_ms: now, on the same clock
+ *
+ * Returns true when stabilization seconds have passed since the last high
+ * verdict: until then the pool does not scale in (every policy).
+ */
+bool vs_policy_stabilized(const vs_pool_config *cfg, int64_t last_high_ms, int64_t now_ms)
+{
+	return now_ms - last_high_ms >= (int64_t)cfg->stabilization * 1000;
+}
+
+/**
+ * vs_policy_threshold_verdict:
+ * @okay: the notification's severity is OKAY
+ * @value: the value that crossed (NaN unknown)
+ * @low: its lower threshold (NaN none)
+ *
+ * Returns the verdict a threshold notification stands for: ok when okay,
+ * low when the value is under a lower threshold, high otherwise.
+ */
+vs_verdict vs_policy_threshold_verdict(bool okay, double value, double low)
+{
+	if (okay)
+		return VS_VERDICT_OK;
+	if (isfinite(low) && isfinite(value) && value < low)
+		return VS_VERDICT_LOW;
+	return VS_VERDICT_HIGH;
 }
 
 /**
@@ -368,23 +436,40 @@ int vs_policy_vertical_vcpu(const vs_pool_config *cfg, double cpu_percent, unsig
 }
 
 /**
- * vs_verdict_name:
- * @v: a verdict
+ * vs_policy_lb_weight:
+ * @ratio: the instance's sessions / session_capacity; <0 unknown
  *
- * Returns its name as used in notifications and the MIB ("ok", "high",
- * "low", "at_max").
+ * Returns its load-balancer weight under weights = ratio: VS_LB_WEIGHT_MAX
+ * when idle, one less per tenth of capacity in use, at least 1. Ten steps
+ * keep the balancer from being rewritten for every new session.
  */
-const char *vs_verdict_name(vs_verdict v)
+unsigned vs_policy_lb_weight(double ratio)
 {
-	switch (v) {
-	case VS_VERDICT_OK:
-		return "ok";
-	case VS_VERDICT_HIGH:
-		return "high";
-	case VS_VERDICT_LOW:
-		return "low";
-	case VS_VERDICT_AT_MAX:
-		return "at_max";
+	double w;
+
+	if (ratio < 0 || isnan(ratio))
+		return VS_LB_WEIGHT_MAX;
+	w = VS_LB_WEIGHT_MAX - floor(MIN(ratio, 1.0) * VS_LB_WEIGHT_MAX);
+	return w < 1 ? 1 : (unsigned)w;
+}
+
+/**
+ * vs_metric_name:
+ * @m: a metric
+ *
+ * Returns its name in notifications and collectd values ("cpu", ...).
+ */
+const char *vs_metric_name(vs_metric m)
+{
+	switch (m) {
+	case VS_METRIC_CPU:
+		return "cpu";
+	case VS_METRIC_SESSIONS:
+		return "sessions";
+	case VS_METRIC_RATIO:
+		return "ratio";
+	case VS_METRIC_NONE:
+		break;
 	}
-	return "unknown";
+	return "none";
 }

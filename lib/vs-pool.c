@@ -1,30 +1,24 @@
 /*
- * vs-pool.c - pools: which domains belong to a pool, where each serves,
- * and the pool's aggregates (instance count, average CPU and sessions,
- * per-instance ratio Ai/SMax). Everything here is pure except
- * vs_pool_collect_sessions(), which asks the pool's session source.
+ * vs-pool.c - pools and their members (see vs-pool.h): membership, what
+ * "running" means, aggregates, and the member a scale-in or a vertical step
+ * acts on. Everything here is pure; session counts come from
+ * vs-pool-sessions.c.
  *
- * Membership: a domain tagged with virtscale metadata belongs to the pool
- * its tag names (and to no other, whatever its name); an untagged domain
- * belongs when its name matches the pool's name_pattern. The template is
- * never a member: it is the shut-off image clones are made from.
+ * Membership: a domain is a member of a pool when it carries the virtscale
+ * metadata tag naming the pool AND its name is the pool's name_pattern with
+ * some number. The tag says virtscale made it for this pool; the name keeps
+ * a pool of the same name in another configuration out. The template is
+ * never a member: it is the shut-off image clones are made from. The
+ * actuator acts on exactly the members the monitors count.
  */
 #include "config.h"
 
 #include "vs-pool.h"
+#include "vs-validate.h"
 
-#include <arpa/inet.h>
 #include <libvirt/libvirt.h>
+#include <math.h>
 #include <string.h>
-
-#define SESSIONS_HTTP_TIMEOUT_MS 2000
-#define SESSIONS_HTTP_MAX_BYTES  (64 * 1024)
-#define BALANCER_MAX_BYTES       (4 * 1024 * 1024)
-
-/* G_DEFINE_QUARK stringifies its first argument: keep clang-format away */
-/* clang-format off */
-G_DEFINE_QUARK(vs-pool-error-quark, vs_pool_error)
-/* clang-format on */
 
 /* name_pattern split around its one %d / %0Nd. */
 typedef struct name_pattern {
@@ -115,110 +109,307 @@ bool vs_pool_match_name(const vs_pool_config *pool, const char *name, unsigned *
 	return true;
 }
 
-static int compare_backends(gconstpointer a, gconstpointer b)
+/**
+ * vs_pool_member_running:
+ * @state: a virDomainState
+ *
+ * Returns true when a member in @state serves and counts against max:
+ * running, or blocked (running, idle on I/O). Paused, shut down, crashed and
+ * suspended members do not serve.
+ */
+bool vs_pool_member_running(int state)
 {
-	const vs_backend *x = a, *y = b;
-
-	if (x->index != y->index)
-		return x->index < y->index ? -1 : 1;
-	return g_strcmp0(x->domain->name, y->domain->name);
+	return state == VIR_DOMAIN_RUNNING || state == VIR_DOMAIN_BLOCKED;
 }
 
 /**
- * vs_pool_view_build:
+ * vs_pool_is_member:
  * @pool: the pool
- * @snap: a snapshot (must outlive the view: backends borrow its domains)
+ * @name: a domain name
+ * @tag_pool: the pool its virtscale tag names, NULL when untagged
+ * @index: set to the member's number on a match (may be NULL)
  *
- * Returns the pool's members, sorted by clone number, with their running
- * state, CPU% and backend endpoint (from the domain's virtscale metadata
- * address). Sessions are unknown until vs_pool_view_set_sessions() or
- * vs_pool_collect_sessions(); the aggregates are computed once here.
+ * Returns true when the domain is a member of @pool (see the file comment).
  */
-vs_pool_view *vs_pool_view_build(const vs_pool_config *pool, const vs_snapshot *snap)
+bool vs_pool_is_member(const vs_pool_config *pool, const char *name, const char *tag_pool,
+                       unsigned *index)
+{
+	if (!name || !tag_pool || strcmp(tag_pool, pool->name) != 0)
+		return false;
+	if (pool->template_name && strcmp(name, pool->template_name) == 0)
+		return false;
+	return vs_pool_match_name(pool, name, index);
+}
+
+/**
+ * vs_domain_tag_accept:
+ * @pool_attr: the tag's pool attribute (may be NULL)
+ * @address_attr: its address attribute (may be NULL)
+ * @pool: set to a copy of a valid @pool_attr, else NULL
+ * @address: set to a copy of a valid @address_attr, else NULL
+ *
+ * Returns true when the tag names a valid pool.
+ */
+bool vs_domain_tag_accept(const char *pool_attr, const char *address_attr, char **pool,
+                          char **address)
+{
+	bool ours = pool_attr && vs_valid_pool_name(pool_attr);
+
+	*pool = ours ? g_strdup(pool_attr) : NULL;
+	*address = ours && address_attr && vs_valid_host_port(address_attr)
+	               ? g_strdup(address_attr)
+	               : NULL;
+	return ours;
+}
+
+/**
+ * vs_domain_tag_xml:
+ * @pool: a valid pool name
+ * @address: its backend address, or NULL
+ *
+ * Returns the tag element, newly allocated.
+ */
+char *vs_domain_tag_xml(const char *pool, const char *address)
+{
+	if (!address)
+		return g_markup_printf_escaped("<%s pool='%s'/>", VS_METADATA_KEY, pool);
+	return g_markup_printf_escaped("<%s pool='%s' address='%s'/>", VS_METADATA_KEY, pool,
+	                               address);
+}
+
+/**
+ * vs_pool_on_host:
+ * @pool: the pool
+ * @uri: a configured hypervisor
+ *
+ * Returns true when @pool keeps members on @uri.
+ */
+bool vs_pool_on_host(const vs_pool_config *pool, const char *uri)
+{
+	return g_strcmp0(pool->uri, uri) == 0;
+}
+
+/**
+ * vs_member_new:
+ * @name: the domain's name
+ * @host_uri: its hypervisor
+ *
+ * Returns a member with nothing measured yet (no address, sessions, CPU).
+ */
+vs_member *vs_member_new(const char *name, const char *host_uri)
+{
+	vs_member *m = g_new0(vs_member, 1);
+
+	m->name = g_strdup(name);
+	m->host_uri = g_strdup(host_uri);
+	m->state = VIR_DOMAIN_NOSTATE;
+	m->sessions = -1;
+	m->ratio = -1;
+	m->cpu_percent = -1;
+	m->lb_state = VS_LB_STATE_UNKNOWN;
+	return m;
+}
+
+/**
+ * vs_member_copy:
+ * @m: a member
+ *
+ * Returns a deep copy.
+ */
+vs_member *vs_member_copy(const vs_member *m)
+{
+	vs_member *c = g_memdup2(m, sizeof(*m));
+
+	c->name = g_strdup(m->name);
+	c->host_uri = g_strdup(m->host_uri);
+	c->address = g_strdup(m->address);
+	return c;
+}
+
+/**
+ * vs_member_free:
+ * @m: a member or NULL
+ */
+void vs_member_free(vs_member *m)
+{
+	if (!m)
+		return;
+	g_free(m->name);
+	g_free(m->host_uri);
+	g_free(m->address);
+	g_free(m);
+}
+
+/**
+ * vs_member_set_address:
+ * @m: a member
+ * @address: where its balancer sends traffic ("host:port"), or NULL
+ *
+ * Numeric addresses also become the endpoint session counts are made for.
+ */
+void vs_member_set_address(vs_member *m, const char *address)
+{
+	g_free(m->address);
+	m->address = g_strdup(address);
+	m->have_endpoint = address && vs_endpoint_parse(address, &m->endpoint);
+}
+
+static gint compare_members(gconstpointer a, gconstpointer b)
+{
+	const vs_member *x = *(vs_member *const *)a, *y = *(vs_member *const *)b;
+
+	if (x->index != y->index)
+		return x->index < y->index ? -1 : 1;
+	return g_strcmp0(x->name, y->name);
+}
+
+/**
+ * vs_pool_view_new:
+ * @pool: the pool (must outlive the view)
+ *
+ * Returns a view with no member.
+ */
+vs_pool_view *vs_pool_view_new(const vs_pool_config *pool)
 {
 	vs_pool_view *v = g_new0(vs_pool_view, 1);
-	GArray *members = g_array_new(FALSE, TRUE, sizeof(vs_backend));
 
 	v->cfg = pool;
-	for (guint i = 0; snap && snap->domains && i < snap->domains->len; i++) {
-		const vs_domain_stats *d = g_ptr_array_index(snap->domains, i);
-		vs_backend b = {.domain = d, .cpu_percent = -1, .lb_state = VS_LB_STATE_UNKNOWN};
-		bool by_name;
-
-		if (!d->name || (pool->template_name && strcmp(d->name, pool->template_name) == 0))
-			continue;
-		by_name = vs_pool_match_name(pool, d->name, &b.index);
-		if (d->meta_pool ? strcmp(d->meta_pool, pool->name) != 0 : !by_name)
-			continue;
-		b.running = d->state == VIR_DOMAIN_RUNNING;
-		b.cpu_percent = d->cpu_percent_of_vcpus;
-		b.have_endpoint =
-		    d->meta_address && vs_endpoint_parse(d->meta_address, &b.endpoint);
-		g_array_append_val(members, b);
-	}
-	g_array_sort(members, compare_backends);
-	v->n_backends = members->len;
-	v->backends = (vs_backend *)g_array_free(members, FALSE);
+	v->members = g_ptr_array_new_with_free_func((GDestroyNotify)vs_member_free);
+	v->sample_cpu = g_array_new(FALSE, FALSE, sizeof(double));
+	v->sample_sessions = g_array_new(FALSE, FALSE, sizeof(double));
+	v->sample_member = g_array_new(FALSE, FALSE, sizeof(guint));
 	vs_pool_view_aggregate(v);
 	return v;
 }
 
 /**
+ * vs_pool_view_add:
+ * @v: the view
+ * @m: a member (taken); its running flag is set from its state
+ */
+void vs_pool_view_add(vs_pool_view *v, vs_member *m)
+{
+	m->running = vs_pool_member_running(m->state);
+	g_ptr_array_add(v->members, m);
+}
+
+/**
+ * vs_pool_view_from_snapshot:
+ * @pool: the pool
+ * @snap: a collector snapshot
+ *
+ * Returns the members of @pool in @snap with their state, CPU% and backend
+ * address (from the virtscale tag), aggregated. Sessions are unknown until
+ * vs_pool_collect_sessions().
+ */
+vs_pool_view *vs_pool_view_from_snapshot(const vs_pool_config *pool, const vs_snapshot *snap)
+{
+	vs_pool_view *v = vs_pool_view_new(pool);
+
+	for (guint i = 0; snap && snap->domains && i < snap->domains->len; i++) {
+		const vs_domain_stats *d = g_ptr_array_index(snap->domains, i);
+		unsigned index;
+		vs_member *m;
+
+		if (!vs_pool_on_host(pool, d->host_uri) ||
+		    !vs_pool_is_member(pool, d->name, d->meta_pool, &index))
+			continue;
+		m = vs_member_new(d->name, d->host_uri);
+		memcpy(m->uuid_str, d->uuid_str, sizeof(m->uuid_str));
+		m->index = index;
+		m->state = d->state;
+		m->cpu_percent = d->cpu_percent_of_vcpus;
+		m->cpu_time_ns = d->cpu_time_ns;
+		m->sample_mono_us = d->sample_mono_us;
+		m->vcpus = d->vcpu_current;
+		m->vcpus_max = d->vcpu_max;
+		vs_member_set_address(m, d->meta_address);
+		vs_pool_view_add(v, m);
+	}
+	vs_pool_view_aggregate(v);
+	return v;
+}
+
+/**
+ * vs_pool_view_copy:
+ * @v: a view
+ *
+ * Returns a deep copy (its members copied).
+ */
+vs_pool_view *vs_pool_view_copy(const vs_pool_view *v)
+{
+	vs_pool_view *c = vs_pool_view_new(v->cfg);
+
+	for (guint i = 0; i < v->members->len; i++)
+		g_ptr_array_add(c->members, vs_member_copy(v->members->pdata[i]));
+	vs_pool_view_aggregate(c);
+	return c;
+}
+
+/**
  * vs_pool_view_set_sessions:
  * @v: the view
- * @i: the backend's position in @v->backends
+ * @i: the member's position in @v->members
  * @sessions: its active sessions
  *
  * Sets the count and the ratio Ai/SMax. Call vs_pool_view_aggregate() after
  * the last change.
  */
-void vs_pool_view_set_sessions(vs_pool_view *v, size_t i, unsigned sessions)
+void vs_pool_view_set_sessions(vs_pool_view *v, guint i, unsigned sessions)
 {
-	vs_backend *b;
+	vs_member *m;
 
-	if (!v || i >= v->n_backends)
+	if (!v || i >= v->members->len)
 		return;
-	b = &v->backends[i];
-	b->have_sessions = true;
-	b->sessions = sessions;
-	b->ratio = v->cfg->session_capacity > 0 ? sessions / v->cfg->session_capacity : 0;
+	m = v->members->pdata[i];
+	m->sessions = (int)MIN(sessions, (unsigned)G_MAXINT);
+	m->ratio = v->cfg->session_capacity > 0 ? sessions / v->cfg->session_capacity : 0;
 }
 
 /**
  * vs_pool_view_aggregate:
  * @v: the view
  *
- * Recomputes the pool's figures from its running members: the count, the
- * average CPU% over those with a CPU figure, the average sessions and the
- * min/max ratio over those with a session count, and the total sessions.
- * A figure with no member to average over is -1.
+ * Sorts the members by number, then recomputes the pool's figures from the
+ * running ones: the count, the average CPU% over those with a CPU figure,
+ * the average sessions and the min/max ratio over those with a session
+ * count, the total sessions, and the policy sample. A figure with no member
+ * to average over is -1.
  */
 void vs_pool_view_aggregate(vs_pool_view *v)
 {
 	double cpu_sum = 0, sess_sum = 0;
 	unsigned cpu_n = 0, sess_n = 0;
 
+	g_ptr_array_sort(v->members, compare_members);
+	g_array_set_size(v->sample_cpu, 0);
+	g_array_set_size(v->sample_sessions, 0);
+	g_array_set_size(v->sample_member, 0);
 	v->n_running = 0;
 	v->total_sessions = 0;
 	v->min_ratio = v->max_ratio = -1;
-	for (size_t i = 0; i < v->n_backends; i++) {
-		const vs_backend *b = &v->backends[i];
+	for (guint i = 0; i < v->members->len; i++) {
+		const vs_member *m = v->members->pdata[i];
+		double sessions = m->sessions >= 0 ? m->sessions : 0;
 
-		if (!b->running)
+		if (!m->running)
 			continue;
 		v->n_running++;
-		if (b->cpu_percent >= 0) {
-			cpu_sum += b->cpu_percent;
+		g_array_append_val(v->sample_cpu, m->cpu_percent);
+		g_array_append_val(v->sample_sessions, sessions);
+		g_array_append_val(v->sample_member, i);
+		if (m->cpu_percent >= 0) {
+			cpu_sum += m->cpu_percent;
 			cpu_n++;
 		}
-		if (b->have_sessions) {
-			sess_sum += b->sessions;
+		if (m->sessions >= 0) {
+			sess_sum += m->sessions;
 			sess_n++;
-			v->total_sessions += b->sessions;
-			if (v->min_ratio < 0 || b->ratio < v->min_ratio)
-				v->min_ratio = b->ratio;
-			if (b->ratio > v->max_ratio)
-				v->max_ratio = b->ratio;
+			v->total_sessions += (unsigned)m->sessions;
+			if (v->min_ratio < 0 || m->ratio < v->min_ratio)
+				v->min_ratio = m->ratio;
+			if (m->ratio > v->max_ratio)
+				v->max_ratio = m->ratio;
 		}
 	}
 	v->avg_cpu = cpu_n ? cpu_sum / cpu_n : -1;
@@ -233,230 +424,78 @@ void vs_pool_view_free(vs_pool_view *v)
 {
 	if (!v)
 		return;
-	g_free(v->backends);
+	g_ptr_array_unref(v->members);
+	g_array_unref(v->sample_cpu);
+	g_array_unref(v->sample_sessions);
+	g_array_unref(v->sample_member);
 	g_free(v);
 }
 
-/* Compared as binary addresses: "::1" and "0:0::1" are the same backend. */
-static bool same_endpoint(const vs_endpoint *a, const vs_endpoint *b)
+/**
+ * vs_pool_view_sample:
+ * @v: an aggregated view
+ * @now_ms: the sample's time
+ * @with_sessions: the session counts are usable
+ *
+ * Returns the running members as one policy sample; it points into @v.
+ */
+vs_policy_sample vs_pool_view_sample(const vs_pool_view *v, int64_t now_ms, bool with_sessions)
 {
-	unsigned char x[16], y[16];
-	int fam = strchr(a->host, ':') ? AF_INET6 : AF_INET;
-
-	if (a->port != b->port || (strchr(b->host, ':') != NULL) != (fam == AF_INET6))
-		return false;
-	if (inet_pton(fam, a->host, x) != 1 || inet_pton(fam, b->host, y) != 1)
-		return false;
-	return memcmp(x, y, fam == AF_INET6 ? 16 : 4) == 0;
+	return (vs_policy_sample){
+	    .now_ms = now_ms,
+	    .n_running = v->n_running,
+	    .cpu = (const double *)(void *)v->sample_cpu->data,
+	    .sessions = with_sessions ? (const double *)(void *)v->sample_sessions->data : NULL,
+	};
 }
 
-/* "http://127.0.0.1:18100/path" -> endpoint (default port by scheme). */
-static bool endpoint_from_url(const char *url, vs_endpoint *ep)
+static int member_of_sample(const vs_pool_view *v, int k)
 {
-	const char *p = strstr(url, "://");
-	g_autofree char *authority = NULL;
-	bool tls;
-
-	if (!p)
-		return false;
-	tls = g_ascii_strncasecmp(url, "https", 5) == 0;
-	p += 3;
-	authority = g_strndup(p, strcspn(p, "/?#"));
-	if (vs_endpoint_parse(authority, ep))
-		return true;
-	/* No port: the scheme's. */
-	g_autofree char *with_port = g_strdup_printf("%s:%u", authority, tls ? 443 : 80);
-
-	return vs_endpoint_parse(with_port, ep);
-}
-
-static vs_lb_state lb_state_of(const vs_balancer_worker *w)
-{
-	if (w->disabled || w->stopped)
-		return VS_LB_STATE_DISABLED;
-	if (w->draining)
-		return VS_LB_STATE_DRAINING;
-	return VS_LB_STATE_ENABLED;
-}
-
-static bool collect_sockdiag(vs_pool_view *v, GError **error)
-{
-	g_autofree vs_endpoint *eps = g_new0(vs_endpoint, v->n_backends + 1);
-	g_autofree size_t *which = g_new0(size_t, v->n_backends + 1);
-	g_autofree unsigned *counts = NULL;
-	size_t n = 0;
-
-	for (size_t i = 0; i < v->n_backends; i++) {
-		if (v->backends[i].have_endpoint) {
-			eps[n] = v->backends[i].endpoint;
-			which[n++] = i;
-		}
-	}
-	counts = g_new0(unsigned, n + 1);
-	/* The proxy's connections to each backend: their remote end is it. */
-	if (!vs_sockdiag_count(eps, n, counts, error))
-		return false;
-	for (size_t k = 0; k < n; k++)
-		vs_pool_view_set_sessions(v, which[k], counts[k]);
-	return true;
-}
-
-static bool collect_apache(const vs_config *cfg, vs_pool_view *v, GError **error)
-{
-	g_autofree char *url = NULL;
-	g_autofree char *body = NULL;
-	g_autoptr(vs_balancer_state) st = NULL;
-	size_t len = 0;
-	unsigned timeout_ms = (cfg->apache_timeout ? cfg->apache_timeout : 5) * 1000;
-
-	if (!cfg->apache_balancer_manager || !cfg->apache_balancer) {
-		g_set_error(
-		    error, vs_pool_error_quark(), 1,
-		    "pool %s: sessions = apache needs [apache] balancer_manager and balancer",
-		    v->cfg->name);
-		return false;
-	}
-	url = g_strdup_printf("%s%cb=%s&xml=1", cfg->apache_balancer_manager,
-	                      strchr(cfg->apache_balancer_manager, '?') ? '&' : '?',
-	                      cfg->apache_balancer);
-	body = vs_http_fetch(url, timeout_ms, BALANCER_MAX_BYTES, &len, error);
-	if (!body)
-		return false;
-	st = vs_balancer_parse_xml(body, len, cfg->apache_balancer, error);
-	if (!st)
-		return false;
-	for (guint w = 0; w < st->workers->len; w++) {
-		const vs_balancer_worker *worker = g_ptr_array_index(st->workers, w);
-		vs_endpoint ep;
-
-		if (!endpoint_from_url(worker->name, &ep))
-			continue;
-		for (size_t i = 0; i < v->n_backends; i++) {
-			if (v->backends[i].have_endpoint &&
-			    same_endpoint(&v->backends[i].endpoint, &ep)) {
-				vs_pool_view_set_sessions(v, i, worker->busy);
-				v->backends[i].lb_state = lb_state_of(worker);
-			}
-		}
-	}
-	return true;
-}
-
-/* sessions_url with %a (address, bracketed if IPv6), %p (port), %% ('%'). */
-static char *expand_sessions_url(const char *tmpl, const vs_endpoint *ep)
-{
-	GString *s = g_string_new(NULL);
-
-	for (const char *p = tmpl; *p; p++) {
-		if (p[0] == '%' && p[1] == 'a') {
-			if (strchr(ep->host, ':'))
-				g_string_append_printf(s, "[%s]", ep->host);
-			else
-				g_string_append(s, ep->host);
-			p++;
-		} else if (p[0] == '%' && p[1] == 'p') {
-			g_string_append_printf(s, "%u", ep->port);
-			p++;
-		} else if (p[0] == '%' && p[1] == '%') {
-			g_string_append_c(s, '%');
-			p++;
-		} else {
-			g_string_append_c(s, *p);
-		}
-	}
-	return g_string_free(s, FALSE);
-}
-
-static bool collect_http(vs_pool_view *v, GError **error)
-{
-	bool ok = true;
-
-	if (!v->cfg->sessions_url) {
-		g_set_error(error, vs_pool_error_quark(), 1,
-		            "pool %s: sessions = http: without URL", v->cfg->name);
-		return false;
-	}
-	for (size_t i = 0; i < v->n_backends; i++) {
-		vs_backend *b = &v->backends[i];
-		g_autofree char *url = NULL;
-		g_autofree char *body = NULL;
-		g_autoptr(GError) err = NULL;
-		size_t len = 0;
-		unsigned count;
-
-		if (!b->have_endpoint || !b->running)
-			continue;
-		url = expand_sessions_url(v->cfg->sessions_url, &b->endpoint);
-		body = vs_http_fetch(url, SESSIONS_HTTP_TIMEOUT_MS, SESSIONS_HTTP_MAX_BYTES, &len,
-		                     &err);
-		if (body && !vs_parse_session_count(body, len, &count))
-			g_set_error(&err, vs_pool_error_quark(), 2, "%s: no session count", url);
-		if (err) {
-			/* One silent backend must not hide the others' figures. */
-			if (ok)
-				g_propagate_error(error, g_steal_pointer(&err));
-			ok = false;
-			continue;
-		}
-		vs_pool_view_set_sessions(v, i, count);
-	}
-	return ok;
+	return k < 0 ? -1 : (int)g_array_index(v->sample_member, guint, k);
 }
 
 /**
- * vs_pool_collect_sessions:
- * @cfg: the whole configuration ([apache] for sessions = apache)
- * @v: the pool's view; members' sessions (and, from Apache, LB states) are set
- * @error: set on failure
+ * vs_pool_view_victim:
+ * @v: an aggregated view, sessions counted where they could be
  *
- * Asks the pool's session source once: sock_diag (one dump for every
- * member), Apache's balancer-manager (one request, each worker's busy), or
- * each running member's own status page (http:URL). Then recomputes the
- * aggregates. Does I/O: call from a collector or worker thread only.
- *
- * Returns false with @error when the source failed; with http:URL the
- * members that did answer keep their figures.
+ * Returns the index into @v->members of the member a scale-in stops
+ * (vs_policy_victim), -1 when none is running.
  */
-bool vs_pool_collect_sessions(const vs_config *cfg, vs_pool_view *v, GError **error)
+int vs_pool_view_victim(const vs_pool_view *v)
 {
-	bool ok = false;
+	bool with_sessions = false;
 
-	if (!v)
-		return false;
-	for (size_t i = 0; i < v->n_backends; i++)
-		v->backends[i].have_sessions = false;
-	switch (v->cfg->sessions) {
-	case VS_SESSIONS_SOCKDIAG:
-		ok = collect_sockdiag(v, error);
-		break;
-	case VS_SESSIONS_APACHE:
-		ok = collect_apache(cfg, v, error);
-		break;
-	case VS_SESSIONS_HTTP:
-		ok = collect_http(v, error);
-		break;
-	}
-	vs_pool_view_aggregate(v);
-	return ok;
+	for (guint i = 0; i < v->members->len; i++)
+		with_sessions |= ((const vs_member *)v->members->pdata[i])->sessions >= 0;
+	vs_policy_sample s = vs_pool_view_sample(v, 0, with_sessions);
+
+	return member_of_sample(v, vs_policy_victim(&s));
 }
 
 /**
- * vs_lb_state_name:
- * @s: a load-balancer state
+ * vs_pool_view_vertical_vcpu:
+ * @v: an aggregated view
+ * @direction: +1 to add a vCPU, -1 to remove one
  *
- * Returns "unknown", "enabled", "draining" or "disabled".
+ * Returns the index into @v->members of the running member that
+ * vs_policy_vertical_vcpu() says should change by @direction - the busiest
+ * such member to grow, the idlest to shrink - or -1 when none should.
  */
-const char *vs_lb_state_name(vs_lb_state s)
+int vs_pool_view_vertical_vcpu(const vs_pool_view *v, int direction)
 {
-	switch (s) {
-	case VS_LB_STATE_UNKNOWN:
-		return "unknown";
-	case VS_LB_STATE_ENABLED:
-		return "enabled";
-	case VS_LB_STATE_DRAINING:
-		return "draining";
-	case VS_LB_STATE_DISABLED:
-		return "disabled";
+	int best = -1;
+
+	for (guint i = 0; i < v->members->len; i++) {
+		const vs_member *m = v->members->pdata[i];
+		const vs_member *b = best >= 0 ? v->members->pdata[best] : NULL;
+
+		if (!m->running ||
+		    vs_policy_vertical_vcpu(v->cfg, m->cpu_percent, m->vcpus, m->vcpus_max) !=
+		        direction)
+			continue;
+		if (!b || (direction > 0 ? m->cpu_percent > b->cpu_percent
+		                         : m->cpu_percent < b->cpu_percent))
+			best = (int)i;
 	}
-	return "unknown";
+	return best;
 }

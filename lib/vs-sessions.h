@@ -7,6 +7,8 @@
 #ifndef VS_SESSIONS_H
 #define VS_SESSIONS_H
 
+#include "vs-states.h"
+
 #include <glib.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -57,6 +59,9 @@ typedef struct vs_balancer_state {
 	unsigned max_workers; /* from the XML "max" element when present */
 	GPtrArray *workers;   /* of vs_balancer_worker* */
 } vs_balancer_state;
+
+/* The state of a worker in the balancer: stopped or disabled, draining, else enabled. */
+vs_lb_state vs_balancer_worker_state(const vs_balancer_worker *w);
 
 vs_balancer_state *vs_balancer_parse_xml(const char *buf, size_t len, const char *balancer,
                                          GError **error);

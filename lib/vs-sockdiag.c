@@ -9,6 +9,7 @@
  */
 #include "config.h"
 
+#include "vs-error.h"
 #include "vs-sessions.h"
 
 #include <arpa/inet.h>
@@ -32,11 +33,6 @@ typedef struct wanted_endpoint {
 	uint8_t addr[16];
 	uint16_t port_be;
 } wanted_endpoint;
-
-/* G_DEFINE_QUARK stringifies its first argument: keep clang-format away */
-/* clang-format off */
-G_DEFINE_QUARK(vs-sockdiag-error-quark, vs_sockdiag_error)
-/* clang-format on */
 
 static bool to_wanted(const vs_endpoint *ep, wanted_endpoint *w)
 {
@@ -122,7 +118,7 @@ static bool send_dump_request(int fd, int family, uint32_t seq, GError **error)
 		r = sendto(fd, &msg, sizeof(msg), 0, (struct sockaddr *)&kernel, sizeof(kernel));
 	} while (r < 0 && errno == EINTR);
 	if (r != (ssize_t)sizeof(msg)) {
-		g_set_error(error, vs_sockdiag_error_quark(), errno, "sock_diag request: %s",
+		g_set_error(error, VS_SOCKDIAG_ERROR, VS_SOCKDIAG_ERROR_SOCKET, "sock_diag request: %s",
 		            r < 0 ? g_strerror(errno) : "short write");
 		return false;
 	}
@@ -157,13 +153,13 @@ static dump_result read_dump(int fd, uint32_t seq, bool local, const wanted_endp
 		if (len < 0 && errno == EINTR)
 			continue;
 		if (len < 0) {
-			g_set_error(error, vs_sockdiag_error_quark(), errno,
+			g_set_error(error, VS_SOCKDIAG_ERROR, VS_SOCKDIAG_ERROR_SOCKET,
 			            "sock_diag receive: %s",
 			            errno == EAGAIN ? "timed out" : g_strerror(errno));
 			return DUMP_FAILED;
 		}
 		if (mh.msg_flags & MSG_TRUNC) {
-			g_set_error(error, vs_sockdiag_error_quark(), EMSGSIZE,
+			g_set_error(error, VS_SOCKDIAG_ERROR, VS_SOCKDIAG_ERROR_PROTOCOL,
 			            "sock_diag receive: message truncated");
 			return DUMP_FAILED;
 		}
@@ -185,14 +181,14 @@ static dump_result read_dump(int fd, uint32_t seq, bool local, const wanted_endp
 				int err =
 				    h->nlmsg_len >= NLMSG_LENGTH(sizeof(*e)) ? -e->error : EPROTO;
 
-				g_set_error(error, vs_sockdiag_error_quark(), err,
+				g_set_error(error, VS_SOCKDIAG_ERROR, VS_SOCKDIAG_ERROR_KERNEL,
 				            "sock_diag: kernel error: %s", g_strerror(err));
 				return DUMP_FAILED;
 			}
 			if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY)
 				continue;
 			if (h->nlmsg_len < NLMSG_LENGTH(sizeof(struct inet_diag_msg))) {
-				g_set_error(error, vs_sockdiag_error_quark(), EPROTO,
+				g_set_error(error, VS_SOCKDIAG_ERROR, VS_SOCKDIAG_ERROR_PROTOCOL,
 				            "sock_diag: short inet_diag message (%u bytes)",
 				            h->nlmsg_len);
 				return DUMP_FAILED;
@@ -204,7 +200,7 @@ static dump_result read_dump(int fd, uint32_t seq, bool local, const wanted_endp
 				count_socket(m, local, w, n, counts);
 		}
 		if (rem != 0) {
-			g_set_error(error, vs_sockdiag_error_quark(), EPROTO,
+			g_set_error(error, VS_SOCKDIAG_ERROR, VS_SOCKDIAG_ERROR_PROTOCOL,
 			            "sock_diag: %d trailing bytes in a message", rem);
 			return DUMP_FAILED;
 		}
@@ -225,7 +221,7 @@ static bool sockdiag_count(const vs_endpoint *eps, size_t n, unsigned *counts, b
 	for (size_t i = 0; i < n; i++) {
 		counts[i] = 0;
 		if (!to_wanted(&eps[i], &w[i])) {
-			g_set_error(error, vs_sockdiag_error_quark(), EINVAL,
+			g_set_error(error, VS_SOCKDIAG_ERROR, VS_SOCKDIAG_ERROR_INVALID,
 			            "sock_diag: not a numeric address: '%s'", eps[i].host);
 			return false;
 		}
@@ -235,7 +231,7 @@ static bool sockdiag_count(const vs_endpoint *eps, size_t n, unsigned *counts, b
 
 	fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
 	if (fd < 0) {
-		g_set_error(error, vs_sockdiag_error_quark(), errno, "sock_diag socket: %s",
+		g_set_error(error, VS_SOCKDIAG_ERROR, VS_SOCKDIAG_ERROR_SOCKET, "sock_diag socket: %s",
 		            g_strerror(errno));
 		return false;
 	}
@@ -264,7 +260,7 @@ static bool sockdiag_count(const vs_endpoint *eps, size_t n, unsigned *counts, b
 			break;
 	}
 	if (!ok && error && !*error)
-		g_set_error(error, vs_sockdiag_error_quark(), EAGAIN,
+		g_set_error(error, VS_SOCKDIAG_ERROR, VS_SOCKDIAG_ERROR_KERNEL,
 		            "sock_diag: socket table kept changing during %d dumps",
 		            SOCKDIAG_RETRIES);
 	close(fd);

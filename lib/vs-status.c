@@ -2,51 +2,29 @@
  * vs-status.c - the actuator's published state, STATE_DIR/status.json.
  *
  * virtscaled rewrites it after every change; virtscale-snmp, the collectd
- * plugin and virtscalectl read it. Writers replace it atomically (temp file
- * in the same directory, fsync, rename, fsync of the directory) so a reader
- * sees the old or the new file, never half of one, even across a crash.
- * Readers validate what they read: the file may be stale, hand-edited or
- * truncated by a full disk. Unknown members are ignored so an older reader
- * keeps working with a newer writer; known members must have the right type.
+ * plugin and virtscalectl read it. It is replaced atomically (vs-file.c) so
+ * a reader sees the old or the new file, never half of one, even across a
+ * crash. Readers validate what they read: the file may be stale,
+ * hand-edited or truncated by a full disk. Unknown members are ignored and
+ * an unknown state name reads as "unknown", so an older reader keeps working
+ * with a newer writer; known members must have the right type. The writer
+ * sanitizes its free text (an error message may hold anything a command
+ * printed) so that it never writes what the reader refuses.
  */
 #include "config.h"
 
-#include "vs-status.h"
+#include "vs-file.h"
 #include "vs-notify.h"
+#include "vs-status.h"
 #include "vs-validate.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 #include <math.h>
 #include <string.h>
-#include <unistd.h>
 
 #define STATUS_VERSION    1
 #define STATUS_MAX_FILE   (16 * 1024 * 1024)
 #define STATUS_MAX_STRING 1024
-
-enum { VS_STATUS_ERROR_INVALID = 1, VS_STATUS_ERROR_IO = 2 };
-
-/* The error domain of status.json problems (not exported: callers only print them). */
-static GQuark vs_status_error_quark(void)
-{
-	return g_quark_from_static_string("vs-status-error-quark");
-}
-
-static void instance_status_free(gpointer data)
-{
-	vs_instance_status *i = data;
-
-	if (!i)
-		return;
-	g_free(i->name);
-	g_free(i->state);
-	g_free(i->address);
-	g_free(i->lb);
-	g_free(i);
-}
 
 /**
  * vs_status_new:
@@ -79,20 +57,21 @@ void vs_status_free(vs_status *s)
  * vs_pool_status_new:
  * @name: the pool's name
  *
- * Returns a pool status with phase "idle", last action and result "none",
- * an empty last error and no instances. The caller adds it to a vs_status
- * (which then owns it) or frees it with vs_pool_status_free().
+ * Returns a pool status with phase idle, last action, result and alert
+ * none, an empty last error and no instances. The caller adds it to a
+ * vs_status (which then owns it) or frees it with vs_pool_status_free().
  */
 vs_pool_status *vs_pool_status_new(const char *name)
 {
 	vs_pool_status *p = g_new0(vs_pool_status, 1);
 
 	p->name = g_strdup(name);
-	p->phase = g_strdup("idle");
-	p->last_action = g_strdup("none");
-	p->last_result = g_strdup("none");
+	p->phase = VS_PHASE_IDLE;
+	p->last_action = VS_ACTION_NONE;
+	p->last_result = VS_RESULT_NONE;
+	p->last_alert = VS_ALERT_NONE;
 	p->last_error = g_strdup("");
-	p->instances = g_ptr_array_new_with_free_func(instance_status_free);
+	p->instances = g_ptr_array_new_with_free_func((GDestroyNotify)vs_member_free);
 	return p;
 }
 
@@ -107,9 +86,6 @@ void vs_pool_status_free(vs_pool_status *p)
 	if (!p)
 		return;
 	g_free(p->name);
-	g_free(p->phase);
-	g_free(p->last_action);
-	g_free(p->last_result);
 	g_free(p->last_error);
 	g_ptr_array_free(p->instances, TRUE);
 	g_free(p);
@@ -146,6 +122,16 @@ static void put_string(JsonBuilder *b, const char *name, const char *value)
 		json_builder_add_null_value(b);
 }
 
+/* Free text as the reader accepts it: printable UTF-8, at most
+ * STATUS_MAX_STRING bytes, cut at a character boundary. */
+static void put_text(JsonBuilder *b, const char *name, const char *value)
+{
+	char clean[STATUS_MAX_STRING + 1];
+
+	vs_sanitize_line(value ? value : "", clean, sizeof(clean));
+	put_string(b, name, clean);
+}
+
 static void put_int(JsonBuilder *b, const char *name, gint64 value)
 {
 	json_builder_set_member_name(b, name);
@@ -158,14 +144,14 @@ static void put_double(JsonBuilder *b, const char *name, double value)
 	json_builder_add_double_value(b, isfinite(value) ? value : 0);
 }
 
-static void put_instance(JsonBuilder *b, const vs_instance_status *i)
+static void put_instance(JsonBuilder *b, const vs_member *m)
 {
 	json_builder_begin_object(b);
-	put_string(b, "name", i->name);
-	put_string(b, "state", i->state);
-	put_string(b, "address", i->address);
-	put_string(b, "lb", i->lb);
-	put_int(b, "sessions", i->sessions);
+	put_string(b, "name", m->name);
+	put_string(b, "state", vs_domain_state_name(m->state));
+	put_string(b, "address", m->address);
+	put_string(b, "lb", vs_lb_state_name(m->lb_state));
+	put_int(b, "sessions", m->sessions);
 	json_builder_end_object(b);
 }
 
@@ -175,17 +161,19 @@ static void put_pool(JsonBuilder *b, const vs_pool_status *p)
 	put_string(b, "name", p->name);
 	put_int(b, "desired", p->desired);
 	put_int(b, "actual", p->actual);
-	put_string(b, "phase", p->phase);
+	put_string(b, "phase", vs_phase_name(p->phase));
 	put_int(b, "cooldown_left", p->cooldown_left);
-	put_string(b, "last_action", p->last_action);
-	put_string(b, "last_result", p->last_result);
+	put_string(b, "last_action", vs_action_name(p->last_action));
+	put_string(b, "last_result", vs_result_name(p->last_result));
 	put_double(b, "last_time", p->last_time);
-	put_string(b, "last_error", p->last_error);
+	put_text(b, "last_error", p->last_error);
 	/* counters stay far below 2^63; clamp so a corrupt value cannot wrap */
 	put_int(b, "scale_outs", (gint64)MIN(p->scale_outs, (uint64_t)G_MAXINT64));
 	put_int(b, "scale_ins", (gint64)MIN(p->scale_ins, (uint64_t)G_MAXINT64));
 	put_int(b, "failures", (gint64)MIN(p->failures, (uint64_t)G_MAXINT64));
 	put_int(b, "alerts", (gint64)MIN(p->alerts, (uint64_t)G_MAXINT64));
+	put_string(b, "last_alert", vs_alert_kind_name(p->last_alert));
+	put_double(b, "last_alert_time", p->last_alert_time);
 	json_builder_set_member_name(b, "instances");
 	json_builder_begin_array(b);
 	for (guint i = 0; p->instances && i < p->instances->len; i++)
@@ -227,76 +215,21 @@ char *vs_status_to_json(const vs_status *s)
 	return g_strconcat(text, "\n", NULL);
 }
 
-static bool write_all(int fd, const char *data, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, data, len);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return false;
-		}
-		data += n;
-		len -= (size_t)n;
-	}
-	return true;
-}
-
-static bool io_error(GError **error, const char *what, const char *path, int err)
-{
-	g_set_error(error, vs_status_error_quark(), VS_STATUS_ERROR_IO, "%s %s: %s", what, path,
-	            g_strerror(err));
-	return false;
-}
-
 /**
  * vs_status_write:
  * @s: the status
  * @state_dir: directory of status.json
- * @error: set on failure
+ * @error: set on failure (VS_FILE_ERROR)
  *
- * Replaces @state_dir/status.json atomically: the JSON goes into a temp
- * file in the same directory, which is fsync'ed and renamed over the old
- * file; the directory is then fsync'ed so the rename survives a crash. On
- * failure the old file is intact and the temp file is removed.
+ * Replaces @state_dir/status.json atomically and durably; on failure the
+ * old file is intact.
  */
 bool vs_status_write(const vs_status *s, const char *state_dir, GError **error)
 {
 	g_autofree char *json = vs_status_to_json(s);
 	g_autofree char *path = g_build_filename(state_dir, VS_STATUS_FILE, NULL);
-	g_autofree char *tmp = g_build_filename(state_dir, "." VS_STATUS_FILE ".XXXXXX", NULL);
-	int fd, dfd, err;
 
-	fd = g_mkstemp_full(tmp, O_WRONLY | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return io_error(error, "cannot create", tmp, errno);
-	if (!write_all(fd, json, strlen(json)) || fsync(fd) < 0) {
-		err = errno;
-		close(fd);
-		g_unlink(tmp);
-		return io_error(error, "cannot write", tmp, err);
-	}
-	if (close(fd) < 0) {
-		err = errno;
-		g_unlink(tmp);
-		return io_error(error, "cannot write", tmp, err);
-	}
-	if (rename(tmp, path) < 0) {
-		err = errno;
-		g_unlink(tmp);
-		return io_error(error, "cannot rename to", path, err);
-	}
-	dfd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
-		return io_error(error, "cannot open", state_dir, errno);
-	if (fsync(dfd) < 0) {
-		err = errno;
-		close(dfd);
-		return io_error(error, "cannot sync", state_dir, err);
-	}
-	close(dfd);
-	return true;
+	return vs_file_replace(path, json, strlen(json), 0644, error);
 }
 
 /* ---- reading ----------------------------------------------------------------- */
@@ -316,7 +249,7 @@ static bool invalid(GError **error, const char *fmt, ...)
 	va_start(ap, fmt);
 	msg = g_strdup_vprintf(fmt, ap);
 	va_end(ap);
-	g_set_error_literal(error, vs_status_error_quark(), VS_STATUS_ERROR_INVALID, msg);
+	g_set_error_literal(error, VS_STATUS_ERROR, VS_STATUS_ERROR_INVALID, msg);
 	return false;
 }
 
@@ -387,34 +320,49 @@ static JsonArray *get_array(reader *r, JsonObject *o, const char *name)
 	return json_node_get_array(n);
 }
 
-static vs_instance_status *read_instance(reader *r, JsonNode *node)
+/* An optional state member: absent or null leaves @out as it is; a name
+ * the table does not know (a newer writer's) reads as its unknown state. */
+static bool get_state(reader *r, JsonObject *o, const char *name, const vs_state_table *t,
+                      unsigned *out)
 {
-	vs_instance_status *i = g_new0(vs_instance_status, 1);
-	JsonObject *o;
+	g_autofree char *text = NULL;
+
+	if (!get_string(r, o, name, &text))
+		return false;
+	if (text)
+		vs_state_from_name(t, text, out);
+	return true;
+}
+
+static vs_member *read_instance(reader *r, JsonNode *node)
+{
+	g_autofree char *name = NULL, *state = NULL, *address = NULL;
+	unsigned lb = VS_LB_STATE_UNKNOWN;
 	gint64 sessions = -1;
+	vs_member *m;
+	JsonObject *o;
 
 	if (!JSON_NODE_HOLDS_OBJECT(node)) {
 		invalid(r->error, "%s: must be an object", r->where);
-		goto fail;
+		return NULL;
 	}
 	o = json_node_get_object(node);
-	if (!get_string(r, o, "name", &i->name) || !get_string(r, o, "state", &i->state) ||
-	    !get_string(r, o, "address", &i->address) || !get_string(r, o, "lb", &i->lb) ||
+	if (!get_string(r, o, "name", &name) || !get_string(r, o, "state", &state) ||
+	    !get_string(r, o, "address", &address) ||
+	    !get_state(r, o, "lb", &vs_lb_state_table, &lb) ||
 	    !get_int(r, o, "sessions", -1, G_MAXINT, &sessions))
-		goto fail;
-	if (!i->name || !vs_valid_domain_name(i->name)) {
+		return NULL;
+	if (!name || !vs_valid_domain_name(name)) {
 		invalid(r->error, "%s.name: missing or not a valid domain name", r->where);
-		goto fail;
+		return NULL;
 	}
-	if (!i->state)
-		i->state = g_strdup("unknown");
-	if (!i->lb)
-		i->lb = g_strdup("unknown");
-	i->sessions = (int)sessions;
-	return i;
-fail:
-	instance_status_free(i);
-	return NULL;
+	m = vs_member_new(name, NULL);
+	m->state = vs_domain_state_from_name(state);
+	m->running = vs_pool_member_running(m->state);
+	vs_member_set_address(m, address);
+	m->lb_state = (vs_lb_state)lb;
+	m->sessions = (int)sessions;
+	return m;
 }
 
 static vs_pool_status *read_pool(reader *r, JsonNode *node)
@@ -422,6 +370,8 @@ static vs_pool_status *read_pool(reader *r, JsonNode *node)
 	vs_pool_status *p = vs_pool_status_new(NULL);
 	gint64 desired = 0, actual = 0, cooldown = 0;
 	gint64 outs = 0, ins = 0, failures = 0, alerts = 0;
+	unsigned phase = p->phase, action = p->last_action, result = p->last_result;
+	unsigned alert = p->last_alert;
 	JsonArray *instances;
 	JsonObject *o;
 
@@ -433,16 +383,18 @@ static vs_pool_status *read_pool(reader *r, JsonNode *node)
 	if (!get_string(r, o, "name", &p->name) ||
 	    !get_int(r, o, "desired", 0, G_MAXUINT, &desired) ||
 	    !get_int(r, o, "actual", 0, G_MAXUINT, &actual) ||
-	    !get_string(r, o, "phase", &p->phase) ||
+	    !get_state(r, o, "phase", &vs_phase_table, &phase) ||
 	    !get_int(r, o, "cooldown_left", 0, G_MAXUINT, &cooldown) ||
-	    !get_string(r, o, "last_action", &p->last_action) ||
-	    !get_string(r, o, "last_result", &p->last_result) ||
+	    !get_state(r, o, "last_action", &vs_action_table, &action) ||
+	    !get_state(r, o, "last_result", &vs_result_table, &result) ||
 	    !get_double(r, o, "last_time", &p->last_time) ||
 	    !get_string(r, o, "last_error", &p->last_error) ||
 	    !get_int(r, o, "scale_outs", 0, G_MAXINT64, &outs) ||
 	    !get_int(r, o, "scale_ins", 0, G_MAXINT64, &ins) ||
 	    !get_int(r, o, "failures", 0, G_MAXINT64, &failures) ||
-	    !get_int(r, o, "alerts", 0, G_MAXINT64, &alerts))
+	    !get_int(r, o, "alerts", 0, G_MAXINT64, &alerts) ||
+	    !get_state(r, o, "last_alert", &vs_alert_kind_table, &alert) ||
+	    !get_double(r, o, "last_alert_time", &p->last_alert_time))
 		goto fail;
 	if (!p->name || !vs_valid_pool_name(p->name)) {
 		invalid(r->error, "%s.name: missing or not a valid pool name", r->where);
@@ -450,19 +402,22 @@ static vs_pool_status *read_pool(reader *r, JsonNode *node)
 	}
 	p->desired = (unsigned)desired;
 	p->actual = (unsigned)actual;
+	p->phase = (vs_phase)phase;
 	p->cooldown_left = (unsigned)cooldown;
+	p->last_action = (vs_action)action;
+	p->last_result = (vs_result)result;
 	p->scale_outs = (uint64_t)outs;
 	p->scale_ins = (uint64_t)ins;
 	p->failures = (uint64_t)failures;
 	p->alerts = (uint64_t)alerts;
+	p->last_alert = (vs_alert_kind)alert;
 	instances = get_array(r, o, "instances");
 	if (!instances && json_object_has_member(o, "instances"))
 		goto fail;
 	for (guint i = 0; instances && i < json_array_get_length(instances); i++) {
 		g_autofree char *where = g_strdup_printf("%s.instances[%u]", r->where, i);
 		reader sub = {r->error, where};
-		vs_instance_status *inst =
-		    read_instance(&sub, json_array_get_element(instances, i));
+		vs_member *inst = read_instance(&sub, json_array_get_element(instances, i));
 
 		if (!inst)
 			goto fail;

@@ -1,19 +1,26 @@
 /*
  * vs-status.h - the actuator's published state: STATE_DIR/status.json,
- * rewritten atomically (temp file + fsync + rename) after every change by
- * virtscaled, read by virtscale-snmp, the collectd plugin and virtscalectl.
- * A missing or unreadable file means "no actuator": readers say so and go on.
+ * replaced atomically (vs-file.h) after every change by virtscaled, read by
+ * virtscale-snmp, the collectd plugin and virtscalectl. A missing or
+ * unreadable file means "no actuator": readers say so and go on. The
+ * writer writes only what a reader accepts.
  *
  *  {"v":1,"time":1764000000.5,"pid":123,
  *   "pools":[{"name":"web","desired":3,"actual":3,"phase":"idle",
  *     "cooldown_left":12,"last_action":"scale-out","last_result":"ok",
  *     "last_time":1764000000.1,"last_error":"","scale_outs":4,"scale_ins":1,
- *     "failures":0,"alerts":0,
+ *     "failures":0,"alerts":0,"last_alert":"none","last_alert_time":0,
  *     "instances":[{"name":"web-01","state":"running","address":"127.0.0.1:18101",
  *                   "lb":"enabled","sessions":12}]}]}
+ *
+ * Every state is a name of vs-states.h; an instance's state is libvirt's.
  */
 #ifndef VS_STATUS_H
 #define VS_STATUS_H
+
+#include "vs-error.h"
+#include "vs-pool.h"
+#include "vs-states.h"
 
 #include <glib.h>
 #include <stdbool.h>
@@ -21,26 +28,21 @@
 
 #define VS_STATUS_FILE "status.json"
 
-typedef struct vs_instance_status {
-	char *name;
-	char *state;   /* libvirt state name */
-	char *address; /* host:port, may be NULL */
-	char *lb;      /* "enabled", "draining", "disabled", "unknown" */
-	int sessions;  /* -1 unknown */
-} vs_instance_status;
-
 typedef struct vs_pool_status {
 	char *name;
 	unsigned desired;
 	unsigned actual;
-	char *phase; /* "idle", "scaling-out", "scaling-in", "cooldown" */
+	vs_phase phase;
 	unsigned cooldown_left;
-	char *last_action; /* "none", "scale-out", "scale-in", "vcpu-add", ... */
-	char *last_result; /* "none", "ok", "failed", "running" */
-	double last_time;  /* unix seconds, 0 none */
-	char *last_error;  /* "" none */
+	vs_action last_action;
+	vs_result last_result;
+	double last_time; /* unix seconds the last action started, 0 none */
+	char *last_error; /* "" none */
 	uint64_t scale_outs, scale_ins, failures, alerts;
-	GPtrArray *instances; /* of vs_instance_status* */
+	vs_alert_kind last_alert;
+	double last_alert_time; /* unix seconds, 0 none */
+	/* of vs_member*: name, state, address, lb_state and sessions */
+	GPtrArray *instances;
 } vs_pool_status;
 
 typedef struct vs_status {

@@ -1,19 +1,20 @@
 /*
  * agent.h - the state of one virtscale-snmp process, shared by its files.
  *
- * Threads: the collector thread and the pool worker only ever touch the
- * fields under "crossing threads" (with @lock held) and write one byte to
- * the wake pipe; everything else, and every net-snmp call, belongs to the
- * net-snmp main loop.
+ * Threads: the collector thread, the pool monitor and the I/O worker only
+ * ever touch the fields under "crossing threads" (with @lock held) and
+ * write one byte to the wake pipe; everything else, and every net-snmp
+ * call, belongs to the net-snmp main loop.
  */
 #ifndef VS_SNMP_AGENT_H
 #define VS_SNMP_AGENT_H
 
+#include "io-worker.h"
 #include "mib-view.h"
-#include "pool-worker.h"
 #include "vm-index.h"
 #include "vs-collector.h"
 #include "vs-config.h"
+#include "vs-pool-monitor.h"
 
 #include <signal.h>
 
@@ -33,7 +34,9 @@ typedef struct vs_agent {
 	bool debug;
 
 	vs_collector *collector;
-	vs_pool_worker *pool_worker;
+	vs_pool_monitor *monitor; /* pools: lib/'s evaluation, shared with collectd */
+	GThread *monitor_thread;
+	vs_io_worker *io; /* status.json and vCPU pinning */
 	vs_vm_index *vm_index;
 
 	vs_mib_subtree vm_tree; /* VM-MIB */
@@ -43,12 +46,15 @@ typedef struct vs_agent {
 
 	/* crossing threads */
 	GMutex lock;
-	GQueue events; /* of vs_vm_event* */
+	GQueue events;  /* of vs_vm_event* */
+	GQueue notices; /* of vs_pool_notice*, for traps */
 	bool snapshot_pending;
+	bool pools_pending; /* the monitor published a report */
 
 	/* main loop only */
 	vs_snapshot *snap;               /* the snapshot the VM-MIB view was built from */
-	vs_pools_report *pools;          /* the report the VIRTSCALE-MIB view was built from */
+	vs_pools_report *pools;          /* the pool report the VIRTSCALE-MIB view was built from */
+	vs_io_report *io_report;         /* the actuator's status and the pinning */
 	GHashTable *oper_by_uuid;        /* uuid string -> vm_oper_mark */
 	GHashTable *row_key_by_uuid;     /* uuid string -> "oper" for vmTableLastChange */
 	GHashTable *absent_since;        /* uuid string -> monotonic us it left the snapshots */
@@ -81,14 +87,16 @@ int vm_mib_set_check(const oid *name, size_t name_len, const netsnmp_variable_li
 void vm_mib_set_apply(const oid *name, size_t name_len, long value, void *opaque);
 
 /* vs-mib.c */
-vs_mib_view *vs_mib_build(vs_agent *a, const vs_pools_report *r);
-long vs_mib_policy_state(const vs_pool_report *p); /* VsPolicyState */
-long vs_mib_last_result(const vs_pool_report *p);  /* vsPoolLastResult */
+vs_mib_view *vs_mib_build(vs_agent *a);
 
 /* vm-notify.c */
 void vm_notify_events(vs_agent *a, GQueue *events);
 
 /* pool-notify.c */
-void pool_notify_changes(vs_agent *a, const vs_pools_report *old, const vs_pools_report *cur);
+/* vsPoolHigh/Low/Normal/AtMax for each notice (repeats are not news). */
+void pool_notify_verdicts(vs_agent *a, GQueue *notices);
+/* vsActionStarted/Succeeded/Failed for each action the actuator's status
+ * shows started or finished since @old (NULL: start-up). */
+void pool_notify_actions(vs_agent *a, const vs_status *old, const vs_status *cur);
 
 #endif

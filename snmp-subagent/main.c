@@ -5,9 +5,9 @@
 #include "config.h"
 
 #include "agent.h"
+#include "vs-daemon.h"
 #include "vs-log.h"
 
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,28 +18,14 @@
 static volatile sig_atomic_t stop_requested;
 static vs_agent *the_agent; /* for the signal handler only */
 
-static void usage(FILE *out)
+static void log_to_netsnmp_too(vs_daemon *d)
 {
-	fprintf(out,
-	        "Usage: virtscale-snmp [-f] [-d] [-c FILE] [-x AGENTX_SOCKET]\n"
-	        "Serves VM-MIB (RFC 7666) and VIRTSCALE-MIB as a net-snmp AgentX subagent.\n\n"
-	        "  -f, --foreground      stay in the foreground, log to stderr\n"
-	        "  -c, --config FILE     configuration file (default %s)\n"
-	        "  -x, --agentx SOCKET   AgentX master socket (default: [snmp] agentx_socket)\n"
-	        "  -d, --debug           debug logging (net-snmp's too)\n"
-	        "  -V, --version         print the version and exit\n"
-	        "  -h, --help            print this help and exit\n",
-	        VS_DEFAULT_CONFIG_FILE);
-}
-
-static void log_to_stderr(int priority, const char *message, void *opaque)
-{
-	fprintf(stderr, "virtscale-snmp: %s\n", message);
-}
-
-static void log_to_syslog(int priority, const char *message, void *opaque)
-{
-	syslog(priority, "%s", message);
+	if (d->foreground)
+		snmp_enable_stderrlog();
+	else
+		snmp_enable_syslog_ident("virtscale-snmp", LOG_DAEMON);
+	if (d->debug)
+		snmp_set_do_debugging(1);
 }
 
 static void on_signal(int sig)
@@ -56,6 +42,7 @@ static void on_snapshot(vs_snapshot *snap, void *opaque)
 	g_mutex_lock(&a->lock);
 	a->snapshot_pending = true;
 	g_mutex_unlock(&a->lock);
+	vs_pool_monitor_offer(a->monitor, snap);
 	vs_agentx_wake(a);
 }
 
@@ -67,11 +54,7 @@ static void on_event(const vs_lifecycle_event *ev, void *opaque)
 	e->kind = ev->kind;
 	e->name = g_strdup(ev->name);
 	memcpy(e->uuid, ev->uuid, 16);
-	snprintf(e->uuid_str, sizeof(e->uuid_str),
-	         "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-	         ev->uuid[0], ev->uuid[1], ev->uuid[2], ev->uuid[3], ev->uuid[4], ev->uuid[5],
-	         ev->uuid[6], ev->uuid[7], ev->uuid[8], ev->uuid[9], ev->uuid[10], ev->uuid[11],
-	         ev->uuid[12], ev->uuid[13], ev->uuid[14], ev->uuid[15]);
+	memcpy(e->uuid_str, ev->uuid_str, sizeof(e->uuid_str));
 	e->new_state = ev->new_state;
 	e->new_reason = ev->new_reason;
 	e->old_state = ev->old_state;
@@ -83,8 +66,21 @@ static void on_event(const vs_lifecycle_event *ev, void *opaque)
 	vs_agentx_wake(a);
 }
 
-/* Pool worker thread: a new report is ready. */
-static void on_pools_ready(void *opaque)
+/* Pool monitor thread: a verdict worth a trap (copied for the main loop). */
+static void on_pool_notice(const vs_pool_notice *n, void *opaque)
+{
+	vs_agent *a = opaque;
+
+	if (n->repeat)
+		return;
+	g_mutex_lock(&a->lock);
+	g_queue_push_tail(&a->notices, g_memdup2(n, sizeof(*n)));
+	g_mutex_unlock(&a->lock);
+	vs_agentx_wake(a);
+}
+
+/* Pool monitor or I/O worker thread: a new report is ready. */
+static void on_report_ready(void *opaque)
 {
 	vs_agentx_wake(opaque);
 }
@@ -100,107 +96,80 @@ static void install_signals(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
-int main(int argc, char **argv)
+/* The collector, the pool monitor and the I/O worker, each in its thread. */
+static bool start_workers(vs_agent *a)
 {
-	static const struct option longopts[] = {
-	    {"foreground", no_argument, NULL, 'f'},
-	    {"config", required_argument, NULL, 'c'},
-	    {"agentx", required_argument, NULL, 'x'},
-	    {"debug", no_argument, NULL, 'd'},
-	    {"version", no_argument, NULL, 'V'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
-	const char *config_path = VS_DEFAULT_CONFIG_FILE;
-	const char *agentx_socket = NULL;
-	bool foreground = false, debug = false;
-	int c;
-
-	signal(SIGPIPE, SIG_IGN);
-	while ((c = getopt_long(argc, argv, "fc:x:dVh", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'f':
-			foreground = true;
-			break;
-		case 'c':
-			config_path = optarg;
-			break;
-		case 'x':
-			agentx_socket = optarg;
-			break;
-		case 'd':
-			debug = true;
-			break;
-		case 'V':
-			printf("virtscale-snmp %s\n", PACKAGE_VERSION);
-			return 0;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return VS_EXIT_CONFIG;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "virtscale-snmp: unexpected argument '%s'\n", argv[optind]);
-		usage(stderr);
-		return VS_EXIT_CONFIG;
-	}
-
-	/* Configuration errors stop us before anything starts (exit 2). */
-	vs_config *cfg = vs_config_load_or_exit("virtscale-snmp", config_path);
-
-	if (foreground) {
-		vs_log_set_handler(log_to_stderr, NULL);
-		snmp_enable_stderrlog();
-	} else {
-		openlog("virtscale-snmp", LOG_PID, LOG_DAEMON);
-		vs_log_set_handler(log_to_syslog, NULL);
-		snmp_enable_syslog_ident("virtscale-snmp", LOG_DAEMON);
-		if (daemon(0, 0) < 0) {
-			perror("virtscale-snmp: daemon");
-			return 1;
-		}
-	}
-	if (debug) {
-		vs_log_set_level(LOG_DEBUG);
-		snmp_set_do_debugging(1);
-	}
-
-	vs_agent *a = g_new0(vs_agent, 1);
-	a->cfg = cfg;
-	a->agentx_socket = agentx_socket ? agentx_socket : cfg->agentx_socket;
-	a->foreground = foreground;
-	a->debug = debug;
-	a->per_vm_notifications = true;
-	a->bulk_notifications = true;
-	a->bulk_threshold = 4;
-	g_mutex_init(&a->lock);
-	g_queue_init(&a->events);
-	a->oper_by_uuid = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-	a->row_key_by_uuid = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-	a->absent_since = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-	a->undefined = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-	a->vm_index = vs_vm_index_load(cfg->snmp_state_file);
-
-	if (!vs_agentx_init(a))
-		return 1;
-	the_agent = a;
-	install_signals();
-
+	g_autoptr(GError) error = NULL;
 	vs_collector_options copts = {
 	    .on_event = on_event,
 	    .on_snapshot = on_snapshot,
 	    .opaque = a,
 	};
-	a->collector = vs_collector_new(cfg, &copts);
-	g_autoptr(GError) error = NULL;
+	vs_pool_monitor_options mopts = {
+	    .on_notice = on_pool_notice,
+	    .on_report = on_report_ready,
+	    .opaque = a,
+	};
+
+	a->monitor = vs_pool_monitor_new(a->cfg, &mopts);
+	a->monitor_thread = g_thread_new("vs-pools", vs_pool_monitor_run, a->monitor);
+	a->collector = vs_collector_new(a->cfg, &copts);
 	if (!a->collector || !vs_collector_start(a->collector, &error)) {
 		vs_error("cannot start the collector: %s", error ? error->message : "unknown");
+		return false;
+	}
+	a->io = vs_io_worker_start(a->cfg, a->collector, on_report_ready, a);
+	return true;
+}
+
+static vs_agent *agent_new(vs_daemon *d, const char *agentx_socket)
+{
+	vs_agent *a = g_new0(vs_agent, 1);
+
+	a->cfg = d->cfg;
+	a->agentx_socket = agentx_socket ? agentx_socket : d->cfg->agentx_socket;
+	a->foreground = d->foreground;
+	a->debug = d->debug;
+	a->per_vm_notifications = true;
+	a->bulk_notifications = true;
+	a->bulk_threshold = 4;
+	g_mutex_init(&a->lock);
+	g_queue_init(&a->events);
+	g_queue_init(&a->notices);
+	a->oper_by_uuid = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	a->row_key_by_uuid = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	a->absent_since = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	a->undefined = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	a->vm_index = vs_vm_index_load(d->cfg->snmp_state_file);
+	return a;
+}
+
+int main(int argc, char **argv)
+{
+	const char *agentx_socket = NULL;
+	const vs_daemon_option options[] = {
+	    {'x', "agentx", "SOCKET", "AgentX master socket (default: [snmp] agentx_socket)",
+	     &agentx_socket},
+	    {0},
+	};
+	vs_daemon d;
+
+	vs_daemon_init(&d, "virtscale-snmp",
+	               "Serves VM-MIB (RFC 7666) and VIRTSCALE-MIB as a net-snmp AgentX subagent.",
+	               argc, argv, options);
+	if (!vs_daemon_detach(&d)) {
+		perror("virtscale-snmp: daemon");
 		return 1;
 	}
-	a->pool_worker = vs_pool_worker_start(cfg, a->collector, on_pools_ready, a);
+	log_to_netsnmp_too(&d);
+
+	vs_agent *a = agent_new(&d, agentx_socket);
+	if (!vs_agentx_init(a))
+		return 1;
+	the_agent = a;
+	install_signals();
+	if (!start_workers(a))
+		return 1;
 	vs_refresh_vm_mib(a);
 	vs_refresh_vs_mib(a);
 	vs_notice("serving VM-MIB and VIRTSCALE-MIB through %s", a->agentx_socket);
@@ -209,7 +178,9 @@ int main(int argc, char **argv)
 		agent_check_and_process(1);
 
 	vs_notice("stopping");
-	vs_pool_worker_stop(a->pool_worker);
+	vs_io_worker_stop(a->io);
+	vs_pool_monitor_stop(a->monitor);
+	g_thread_join(a->monitor_thread);
 	vs_collector_stop(a->collector);
 	vs_vm_index_save(a->vm_index);
 	vs_agentx_shutdown(a);

@@ -165,24 +165,20 @@ static void handle_set(vs_mib_subtree *t, netsnmp_agent_request_info *reqinfo,
 			break;
 		}
 		case MODE_SET_ACTION: {
+			/* the owner applies the value and serves a rebuilt view:
+			 * a published view is never written into */
 			const vs_mib_var *e = vs_mib_view_find(t->view, vb->name, vb->name_length);
 			long *old = g_new(long, 1);
 			*old = e ? *(long *)e->val : 0;
 			netsnmp_request_add_list_data(r,
 			                              netsnmp_create_data_list("old", old, g_free));
 			t->set_apply(vb->name, vb->name_length, *vb->val.integer, t->opaque);
-			if (e)
-				*(long *)e->val = *vb->val.integer;
 			break;
 		}
 		case MODE_SET_UNDO: {
 			long *old = netsnmp_request_get_list_data(r, "old");
-			const vs_mib_var *e = vs_mib_view_find(t->view, vb->name, vb->name_length);
-			if (old) {
+			if (old)
 				t->set_apply(vb->name, vb->name_length, *old, t->opaque);
-				if (e)
-					*(long *)e->val = *old;
-			}
 			break;
 		}
 		default: /* RESERVE2, COMMIT, FREE: nothing held */

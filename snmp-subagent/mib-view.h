@@ -42,7 +42,8 @@ typedef struct vs_mib_view {
 /* Validates a SET on one object of the view: return SNMP_ERR_NOERROR to accept. */
 typedef int (*vs_mib_set_check)(const oid *name, size_t name_len, const netsnmp_variable_list *vb,
                                 void *opaque);
-/* Applies (commit = true) or undoes a SET that the check accepted. */
+/* Applies (or, with the old value, undoes) a SET the check accepted; the
+ * owner then serves a view rebuilt with the new value. */
 typedef void (*vs_mib_set_apply)(const oid *name, size_t name_len, long value, void *opaque);
 
 /* A registered subtree; its view is replaced on every rebuild. */

@@ -1,4 +1,6 @@
-/* pool-notify.c - VIRTSCALE-MIB notifications: pool verdicts and actions */
+/* pool-notify.c - VIRTSCALE-MIB notifications: pool verdicts (from the pool
+ * monitor's notices, the same ones collectd turns into notifications) and
+ * the actuator's actions (from its status). */
 #include "config.h"
 
 #include "agent.h"
@@ -15,108 +17,130 @@ static void add_pool_var(netsnmp_variable_list **vars, oid col, oid idx, u_char 
 	snmp_varlist_add_variable(vars, name, G_N_ELEMENTS(name), type, val, len);
 }
 
-static long hundredths(double v)
-{
-	return v < 0 ? -1 : (long)(v * 100.0 + 0.5);
-}
-
-static void send_pool_notification(int notif, const vs_pool_report *p, oid idx)
+static netsnmp_variable_list *start_trap(int notif, const char *pool, oid idx)
 {
 	const oid trap[] = {VS_ENTERPRISE_ARC, 0, notif};
 	netsnmp_variable_list *vars = NULL;
+
 	snmp_varlist_add_variable(&vars, snmp_trap_oid, G_N_ELEMENTS(snmp_trap_oid), ASN_OBJECT_ID,
 	                          trap, sizeof(trap));
-	add_pool_var(&vars, VS_POOL_NAME, idx, ASN_OCTET_STR, p->name, strlen(p->name));
-	long instances = p->n_running;
-	long desired = p->have_status ? (long)p->desired : -1;
-	if (notif >= VS_NOTIF_ACTION_STARTED) {
-		const char *action = p->last_action ? p->last_action : "unknown";
-		long result = vs_mib_last_result(p);
-		add_pool_var(&vars, VS_POOL_LAST_ACTION, idx, ASN_OCTET_STR, action,
-		             strlen(action));
-		add_pool_var(&vars, VS_POOL_LAST_RESULT, idx, ASN_INTEGER, &result, sizeof(result));
-		if (notif == VS_NOTIF_ACTION_FAILED) {
-			const char *err = p->last_error ? p->last_error : "";
-			add_pool_var(&vars, VS_POOL_LAST_ERROR, idx, ASN_OCTET_STR, err,
-			             MIN(strlen(err), 255));
-		}
-		add_pool_var(&vars, VS_POOL_DESIRED, idx, ASN_INTEGER, &desired, sizeof(desired));
-		add_pool_var(&vars, VS_POOL_INSTANCES, idx, ASN_GAUGE, &instances,
-		             sizeof(instances));
-	} else {
-		long rec = p->recommended, cpu = hundredths(p->avg_cpu);
-		long sess = hundredths(p->avg_sessions);
+	add_pool_var(&vars, VS_POOL_NAME, idx, ASN_OCTET_STR, pool, strlen(pool));
+	return vars;
+}
+
+static void send_trap(netsnmp_variable_list *vars)
+{
+	send_v2trap(vars);
+	snmp_free_varbind(vars);
+}
+
+static int verdict_notification(vs_verdict v)
+{
+	switch (v) {
+	case VS_VERDICT_OK:
+		return VS_NOTIF_POOL_NORMAL;
+	case VS_VERDICT_HIGH:
+		return VS_NOTIF_POOL_HIGH;
+	case VS_VERDICT_LOW:
+		return VS_NOTIF_POOL_LOW;
+	case VS_VERDICT_AT_MAX:
+		return VS_NOTIF_POOL_AT_MAX;
+	case VS_VERDICT_UNKNOWN:
+		break;
+	}
+	return 0;
+}
+
+/* vsPoolIndex of a configured pool. */
+static oid pool_index(const vs_agent *a, const vs_pool_config *pool)
+{
+	for (guint i = 0; i < a->cfg->pools->len; i++)
+		if (g_ptr_array_index(a->cfg->pools, i) == pool)
+			return i + 1;
+	return 0;
+}
+
+/**
+ * pool_notify_verdicts:
+ * One vsPoolHigh, vsPoolLow, vsPoolNormal or vsPoolAtMax per notice: the
+ * pool's verdict changed (the monitor gives none for a first "ok").
+ */
+void pool_notify_verdicts(vs_agent *a, GQueue *notices)
+{
+	for (GList *l = notices->head; l; l = l->next) {
+		const vs_pool_notice *n = l->data;
+		int notif = verdict_notification(n->verdict);
+		oid idx = pool_index(a, n->pool);
+		long instances = n->decision.current, rec = n->decision.desired;
+		long cpu = vs_hundredths(n->avg_cpu), sess = vs_hundredths(n->avg_sessions);
+
+		if (!notif || !idx)
+			continue;
+		netsnmp_variable_list *vars = start_trap(notif, n->pool->name, idx);
 		add_pool_var(&vars, VS_POOL_INSTANCES, idx, ASN_GAUGE, &instances,
 		             sizeof(instances));
 		add_pool_var(&vars, VS_POOL_RECOMMENDED, idx, ASN_GAUGE, &rec, sizeof(rec));
 		add_pool_var(&vars, VS_POOL_AVG_CPU, idx, ASN_INTEGER, &cpu, sizeof(cpu));
 		add_pool_var(&vars, VS_POOL_AVG_SESSIONS, idx, ASN_INTEGER, &sess, sizeof(sess));
-	}
-	send_v2trap(vars);
-	snmp_free_varbind(vars);
-}
-
-static int verdict_notification(long state)
-{
-	switch (state) {
-	case 1:
-		return VS_NOTIF_POOL_NORMAL;
-	case 2:
-		return VS_NOTIF_POOL_HIGH;
-	case 3:
-		return VS_NOTIF_POOL_LOW;
-	case 4:
-		return VS_NOTIF_POOL_AT_MAX;
-	default:
-		return 0;
+		send_trap(vars);
 	}
 }
 
-static int action_notification(const vs_pool_report *p)
+static int action_notification(vs_result r)
 {
-	switch (vs_mib_last_result(p)) {
-	case 2:
+	switch (r) {
+	case VS_RESULT_OK:
 		return VS_NOTIF_ACTION_SUCCEEDED;
-	case 3:
+	case VS_RESULT_FAILED:
 		return VS_NOTIF_ACTION_FAILED;
-	case 4:
+	case VS_RESULT_RUNNING:
 		return VS_NOTIF_ACTION_STARTED;
 	default:
 		return 0;
 	}
 }
 
-static bool same_action(const vs_pool_report *a, const vs_pool_report *b)
+static bool same_action(const vs_pool_status *x, const vs_pool_status *y)
 {
-	return a->have_status == b->have_status && a->last_time == b->last_time &&
-	       vs_mib_last_result(a) == vs_mib_last_result(b) &&
-	       g_strcmp0(a->last_action, b->last_action) == 0;
+	return x->last_time == y->last_time && x->last_result == y->last_result &&
+	       x->last_action == y->last_action;
+}
+
+static void send_action_notification(int notif, const vs_pool_status *p, oid idx)
+{
+	netsnmp_variable_list *vars = start_trap(notif, p->name, idx);
+	const char *action = vs_action_name(p->last_action);
+	long result = vs_result_mib(p->last_result);
+	long desired = p->desired, instances = p->actual;
+
+	add_pool_var(&vars, VS_POOL_LAST_ACTION, idx, ASN_OCTET_STR, action, strlen(action));
+	add_pool_var(&vars, VS_POOL_LAST_RESULT, idx, ASN_INTEGER, &result, sizeof(result));
+	if (notif == VS_NOTIF_ACTION_FAILED)
+		add_pool_var(&vars, VS_POOL_LAST_ERROR, idx, ASN_OCTET_STR, p->last_error,
+		             MIN(strlen(p->last_error), 255));
+	add_pool_var(&vars, VS_POOL_DESIRED, idx, ASN_INTEGER, &desired, sizeof(desired));
+	add_pool_var(&vars, VS_POOL_INSTANCES, idx, ASN_GAUGE, &instances, sizeof(instances));
+	send_trap(vars);
 }
 
 /**
- * pool_notify_changes:
- * Compares two consecutive reports pool by pool: a new policy verdict sends
- * vsPoolHigh/Low/Normal/AtMax (the first evaluation only when not ok), a
- * new or finished actuator action sends vsActionStarted/Succeeded/Failed.
+ * pool_notify_actions:
+ * Compares two consecutive actuator states pool by pool: a new or finished
+ * action sends vsActionStarted/Succeeded/Failed. At start-up (@old NULL)
+ * only an action still running is news.
  */
-void pool_notify_changes(vs_agent *a, const vs_pools_report *old, const vs_pools_report *cur)
+void pool_notify_actions(vs_agent *a, const vs_status *old, const vs_status *cur)
 {
-	for (guint i = 0; i < cur->pools->len; i++) {
-		const vs_pool_report *p = g_ptr_array_index(cur->pools, i);
-		const vs_pool_report *o =
-		    old && i < old->pools->len ? g_ptr_array_index(old->pools, i) : NULL;
-		long state = vs_mib_policy_state(p);
-		long old_state = o ? vs_mib_policy_state(o) : 5;
-		if (state != old_state && !(old_state == 5 && state == 1)) {
-			int n = verdict_notification(state);
-			if (n)
-				send_pool_notification(n, p, i + 1);
-		}
-		if (p->have_status && p->last_time > 0 && (!o || !same_action(o, p))) {
-			/* at start-up, only an action still running is news */
-			int n = action_notification(p);
-			if (n && (o || n == VS_NOTIF_ACTION_STARTED))
-				send_pool_notification(n, p, i + 1);
-		}
+	for (guint i = 0; cur && i < a->cfg->pools->len; i++) {
+		const vs_pool_config *cfg = g_ptr_array_index(a->cfg->pools, i);
+		const vs_pool_status *p = vs_status_find_pool(cur, cfg->name);
+		const vs_pool_status *o = vs_status_find_pool(old, cfg->name);
+		int notif;
+
+		if (!p || p->last_time <= 0 || (o && same_action(o, p)))
+			continue;
+		notif = action_notification(p->last_result);
+		if (notif && (o || notif == VS_NOTIF_ACTION_STARTED))
+			send_action_notification(notif, p, i + 1);
 	}
 }

@@ -11,19 +11,19 @@
 /**
  * vm_affinity_table_add_rows:
  * enable(1)/disable(2) for every vCPU and host CPU, from the pinning the
- * pool worker collected; no rows for a domain whose pinning is not known
+ * I/O worker collected; no rows for a domain whose pinning is not known
  * yet (never a guess).
  */
 void vm_affinity_table_add_rows(vs_mib_builder *b, const vs_domain_stats *d, oid vm_index,
-                                const vs_pools_report *pools)
+                                const vs_io_report *io)
 {
 	const oid col[] = {VM_OBJECTS, VM_AFFINITY, 1, 3};
-	if (!pools || !pools->affinity || pools->host_cpus == 0 || d->id < 0)
+	if (!io || !io->affinity || io->host_cpus == 0 || d->id < 0)
 		return;
-	GByteArray *flags = g_hash_table_lookup(pools->affinity, d->uuid_str);
+	GByteArray *flags = g_hash_table_lookup(io->affinity, d->uuid_str);
 	if (!flags)
 		return;
-	unsigned ncpus = pools->host_cpus;
+	unsigned ncpus = io->host_cpus;
 	unsigned nvcpus = flags->len / ncpus;
 	for (unsigned v = 0; v < nvcpus; v++)
 		for (unsigned p = 0; p < ncpus; p++) {

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "vm-index.h"
+#include "vs-file.h"
 #include "vs-log.h"
 
 #include <errno.h>
@@ -143,8 +144,8 @@ static gint by_index(gconstpointer a, gconstpointer b, gpointer user)
 
 /**
  * vs_vm_index_save:
- * Writes the map to a temporary file next to it, fsyncs and renames, so a
- * crash leaves either the old or the new map, never half of one.
+ * Replaces the map atomically (vs_file_replace), so a crash leaves either
+ * the old or the new map, never half of one.
  */
 bool vs_vm_index_save(vs_vm_index *m)
 {
@@ -161,28 +162,14 @@ bool vs_vm_index_save(vs_vm_index *m)
 	g_list_free(keys);
 
 	g_autofree char *dir = g_path_get_dirname(m->path);
-	g_autofree char *tmp = g_strdup_printf("%s.tmp", m->path);
+	g_autoptr(GError) error = NULL;
 	bool ok = false;
 	if (g_mkdir_with_parents(dir, 0755) < 0) {
 		vs_warning("vmIndex map: cannot create %s: %s", dir, g_strerror(errno));
 		goto out;
 	}
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		vs_warning("vmIndex map: cannot write %s: %s", tmp, g_strerror(errno));
-		goto out;
-	}
-	ssize_t w = write(fd, out->str, out->len);
-	if (w != (ssize_t)out->len || fsync(fd) < 0) {
-		vs_warning("vmIndex map: cannot write %s: %s", tmp, g_strerror(errno));
-		close(fd);
-		unlink(tmp);
-		goto out;
-	}
-	close(fd);
-	if (rename(tmp, m->path) < 0) {
-		vs_warning("vmIndex map: cannot rename to %s: %s", m->path, g_strerror(errno));
-		unlink(tmp);
+	if (!vs_file_replace(m->path, out->str, out->len, 0644, &error)) {
+		vs_warning("vmIndex map: %s", error->message);
 		goto out;
 	}
 	m->dirty = false;

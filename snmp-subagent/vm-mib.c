@@ -84,7 +84,7 @@ vs_mib_view *vm_mib_build(vs_agent *a, const vs_snapshot *snap)
 		int oper = vm_oper_state(d->state, d->reason);
 		vm_table_add_row(&b, d, idx);
 		vm_cpu_table_add_rows(&b, d, idx);
-		vm_affinity_table_add_rows(&b, d, idx, a->pools);
+		vm_affinity_table_add_rows(&b, d, idx, a->io_report);
 		vm_storage_table_add_rows(&b, d, idx);
 		vm_network_table_add_rows(&b, d, idx);
 		g_hash_table_replace(keys, g_strdup(d->uuid_str), GINT_TO_POINTER(oper));
@@ -124,7 +124,11 @@ int vm_mib_set_check(const oid *name, size_t len, const netsnmp_variable_list *v
 	return SNMP_ERR_NOERROR;
 }
 
-/** vm_mib_set_apply: switches the notifications (not persistent, as the RFC says). */
+/**
+ * vm_mib_set_apply: switches the notifications (not persistent, as the RFC
+ * says), then serves a view rebuilt with the new value: views are never
+ * written into.
+ */
 void vm_mib_set_apply(const oid *name, size_t len, long value, void *opaque)
 {
 	vs_agent *a = opaque;
@@ -132,4 +136,6 @@ void vm_mib_set_apply(const oid *name, size_t len, long value, void *opaque)
 		a->per_vm_notifications = value == 1;
 	else if (is_scalar(name, len, VM_BULK_NOTIF))
 		a->bulk_notifications = value == 1;
+	if (a->snap)
+		vs_mib_subtree_set_view(&a->vm_tree, vm_mib_build(a, a->snap));
 }

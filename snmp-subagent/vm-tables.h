@@ -14,7 +14,7 @@ void vm_scalars_add(vs_mib_builder *b, const vs_agent *a, const vs_snapshot *sna
 void vm_table_add_row(vs_mib_builder *b, const vs_domain_stats *d, oid vm_index);
 void vm_cpu_table_add_rows(vs_mib_builder *b, const vs_domain_stats *d, oid vm_index);
 void vm_affinity_table_add_rows(vs_mib_builder *b, const vs_domain_stats *d, oid vm_index,
-                                const vs_pools_report *pools);
+                                const vs_io_report *io);
 void vm_storage_table_add_rows(vs_mib_builder *b, const vs_domain_stats *d, oid vm_index);
 void vm_network_table_add_rows(vs_mib_builder *b, const vs_domain_stats *d, oid vm_index);
 

@@ -105,7 +105,7 @@ def spread(url, n=20):
 
 
 def tool_path():
-    return vstest.build_path("actuator", "vs-lb-tool")
+    return vstest.build_path("tests", "tools", "vs-lb-tool")
 
 
 def lb_tool(config, *args, pool="web", check=None, timeout=60):

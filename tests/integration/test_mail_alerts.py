@@ -23,7 +23,7 @@ import vstest  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PY = "/usr/bin/python3"
-TOOL = vstest.build_path("actuator", "vs-alert-tool")
+TOOL = vstest.build_path("tests", "tools", "vs-alert-tool")
 
 
 class SmtpServer:

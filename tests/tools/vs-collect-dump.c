@@ -229,19 +229,12 @@ static void on_event(const vs_lifecycle_event *ev, void *opaque)
 {
 	(void)opaque;
 	g_autoptr(JsonBuilder) b = json_builder_new();
-	char uuid[VS_UUID_STRING_LEN];
-
-	g_snprintf(uuid, sizeof(uuid),
-	           "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-	           ev->uuid[0], ev->uuid[1], ev->uuid[2], ev->uuid[3], ev->uuid[4], ev->uuid[5],
-	           ev->uuid[6], ev->uuid[7], ev->uuid[8], ev->uuid[9], ev->uuid[10], ev->uuid[11],
-	           ev->uuid[12], ev->uuid[13], ev->uuid[14], ev->uuid[15]);
 	json_builder_begin_object(b);
 	STR(b, "type", "event");
 	STR(b, "event", event_kind_name(ev->kind));
 	STR(b, "host", ev->host_uri);
 	STR(b, "name", ev->name);
-	STR(b, "uuid", uuid);
+	STR(b, "uuid", ev->uuid_str);
 	INT(b, "new_state", ev->new_state);
 	INT(b, "new_reason", ev->new_reason);
 	INT(b, "old_state", ev->old_state);

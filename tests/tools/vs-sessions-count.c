@@ -16,7 +16,7 @@
  */
 #include "config.h"
 
-#include "vs-pool.h"
+#include "vs-pool-sessions.h"
 #include "vs-sessions.h"
 
 #include <libvirt/libvirt.h>
@@ -139,16 +139,19 @@ static int count_pool(const char *path, const char *name, char **members, int n)
 		d->meta_address = g_strdup(eq + 1);
 		g_ptr_array_add(snap->domains, d);
 	}
-	v = vs_pool_view_build(pool, snap);
+	for (guint i = 0; i < snap->domains->len; i++) {
+		vs_domain_stats *d = snap->domains->pdata[i];
+		d->host_uri = g_strdup(pool->uri);
+	}
+	v = vs_pool_view_from_snapshot(pool, snap);
 	ok = vs_pool_collect_sessions(cfg, v, &error);
-	for (size_t i = 0; i < v->n_backends; i++) {
-		const vs_backend *b = &v->backends[i];
+	for (guint i = 0; i < v->members->len; i++) {
+		const vs_member *m = v->members->pdata[i];
 
-		if (b->have_sessions)
-			printf("%s %u %s\n", b->domain->name, b->sessions,
-			       vs_lb_state_name(b->lb_state));
+		if (m->sessions >= 0)
+			printf("%s %d %s\n", m->name, m->sessions, vs_lb_state_name(m->lb_state));
 		else
-			printf("%s - %s\n", b->domain->name, vs_lb_state_name(b->lb_state));
+			printf("%s - %s\n", m->name, vs_lb_state_name(m->lb_state));
 	}
 	printf("pool %u %u %.2f %.2f %.2f\n", v->n_running, v->total_sessions, v->avg_sessions,
 	       v->min_ratio, v->max_ratio);

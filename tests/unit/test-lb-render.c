@@ -11,9 +11,9 @@
 #include <check.h>
 #include <string.h>
 
-static vs_lb_member member(const char *address, vs_lb_state state, unsigned weight, bool backup)
+static vs_lb_entry member(const char *address, vs_lb_state state, unsigned weight, bool backup)
 {
-	vs_lb_member m = {.state = state, .weight = weight, .backup = backup, .busy = -1};
+	vs_lb_entry m = {.state = state, .weight = weight, .backup = backup, .busy = -1};
 	g_strlcpy(m.address, address, sizeof(m.address));
 	return m;
 }
@@ -22,7 +22,7 @@ static const vs_nginx_render_opts rr = {.upstream = "web", .pool = "web"};
 
 START_TEST(renders_round_robin_with_states)
 {
-	vs_lb_member ms[] = {
+	vs_lb_entry ms[] = {
 	    member("127.0.0.2:8080", VS_LB_STATE_ENABLED, 0, false),
 	    member("10.0.0.5:80", VS_LB_STATE_DRAINING, 3, false),
 	    member("[::1]:81", VS_LB_STATE_DISABLED, 0, true),
@@ -45,7 +45,7 @@ START_TEST(renders_least_conn_zone_max_conns)
 	                          .method = VS_NGINX_LEAST_CONN,
 	                          .max_conns = 50,
 	                          .zone = "pool_a"};
-	vs_lb_member m = member("web-01.example.org:80", VS_LB_STATE_ENABLED, 2, false);
+	vs_lb_entry m = member("web-01.example.org:80", VS_LB_STATE_ENABLED, 2, false);
 	g_autofree char *text = vs_nginx_render_upstream(&o, &m, 1, NULL);
 	ck_assert_ptr_nonnull(strstr(text, "upstream pool_a {\n\tzone pool_a 64k;\n\tleast_conn;\n"
 	                                   "\tserver web-01.example.org:80 weight=2 max_conns=50; "
@@ -69,7 +69,7 @@ START_TEST(parse_round_trips)
 	o.method = VS_NGINX_LEAST_CONN;
 	o.max_conns = 7;
 	o.zone = "z";
-	vs_lb_member ms[] = {
+	vs_lb_entry ms[] = {
 	    member("127.0.0.2:8080", VS_LB_STATE_ENABLED, 0, true),
 	    member("127.0.0.3:8080", VS_LB_STATE_DRAINING, 1000, false),
 	    member("h.example:1", VS_LB_STATE_DISABLED, 0, false),
@@ -80,13 +80,13 @@ START_TEST(parse_round_trips)
 	ck_assert_ptr_nonnull(back);
 	ck_assert_uint_eq(back->len, 3);
 	for (guint i = 0; i < 3; i++) {
-		const vs_lb_member *m = &g_array_index(back, vs_lb_member, i);
+		const vs_lb_entry *m = &g_array_index(back, vs_lb_entry, i);
 		ck_assert_str_eq(m->address, ms[i].address);
 		ck_assert_int_eq(m->state, ms[i].state);
 		ck_assert_uint_eq(m->weight, ms[i].weight);
 		ck_assert_int_eq(m->backup, ms[i].backup);
 	}
-	g_autofree char *again = vs_nginx_render_upstream(&o, (vs_lb_member *)back->data, 3, NULL);
+	g_autofree char *again = vs_nginx_render_upstream(&o, (vs_lb_entry *)back->data, 3, NULL);
 	ck_assert_str_eq(again, text);
 }
 END_TEST
@@ -101,7 +101,7 @@ START_TEST(render_refuses_hostile_addresses_and_names)
 	                     "127.0.0.1:65536",
 	                     "host:80#x"};
 	for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
-		vs_lb_member m = member(bad[i], VS_LB_STATE_ENABLED, 0, false);
+		vs_lb_entry m = member(bad[i], VS_LB_STATE_ENABLED, 0, false);
 		GError *err = NULL;
 		char *text = vs_nginx_render_upstream(&rr, &m, 1, &err);
 		ck_assert_msg(text == NULL, "accepted %s", bad[i]);

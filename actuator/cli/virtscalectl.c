@@ -1,0 +1,355 @@
+/*
+ * virtscalectl.c - the actuator's command line: status, scale POOL N,
+ * notify (JSON lines, collectd exec or snmptrapd traphandle input on
+ * stdin), check-config and test-mail. It talks to virtscaled through the
+ * same socket and wire format as every other notifier.
+ */
+#include "config.h"
+
+#include "alert.h"
+#include "notify-formats.h"
+#include "vs-status.h"
+#include "vs-validate.h"
+
+#include <errno.h>
+#include <json-glib/json-glib.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#define EXIT_RUNTIME    1
+#define REPLY_TIMEOUT_S 10
+
+static const char *opt_config = VS_DEFAULT_CONFIG_FILE;
+static const char *opt_socket;
+static const char *opt_format = "auto";
+static const char *opt_pool;
+static const char *opt_state;
+static gboolean opt_json;
+
+static int connect_actuator(const vs_config *cfg)
+{
+	const char *path = opt_socket ? opt_socket : cfg->actuator_socket;
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	if (!path || strlen(path) >= sizeof(sa.sun_path)) {
+		fprintf(stderr, "virtscalectl: bad socket path\n");
+		return -1;
+	}
+	g_strlcpy(sa.sun_path, path, sizeof(sa.sun_path));
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		fprintf(stderr, "virtscalectl: %s: %s (is virtscaled running?)\n", path,
+		        g_strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	struct timeval tv = {.tv_sec = REPLY_TIMEOUT_S};
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	return fd;
+}
+
+static bool send_line(int fd, const char *line)
+{
+	g_autofree char *l = g_strconcat(line, "\n", NULL);
+	size_t len = strlen(l), off = 0;
+	while (off < len) {
+		ssize_t w = send(fd, l + off, len - off, MSG_NOSIGNAL);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			fprintf(stderr, "virtscalectl: send: %s\n", g_strerror(errno));
+			return false;
+		}
+		off += (size_t)w;
+	}
+	return true;
+}
+
+static char *read_line(int fd)
+{
+	GString *s = g_string_new(NULL);
+	char c;
+	for (;;) {
+		ssize_t r = recv(fd, &c, 1, 0);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			fprintf(stderr, "virtscalectl: no answer from virtscaled\n");
+			g_string_free(s, TRUE);
+			return NULL;
+		}
+		if (c == '\n')
+			return g_string_free(s, FALSE);
+		if (s->len > 16 * 1024 * 1024) {
+			g_string_free(s, TRUE);
+			return NULL;
+		}
+		g_string_append_c(s, c);
+	}
+}
+
+/* One request, one reply line. */
+static char *request(const vs_config *cfg, const char *line)
+{
+	int fd = connect_actuator(cfg);
+	if (fd < 0)
+		return NULL;
+	char *reply = send_line(fd, line) ? read_line(fd) : NULL;
+	close(fd);
+	return reply;
+}
+
+/* The pools through the one status reader, then the intake counters. */
+static void print_status(const char *json)
+{
+	g_autoptr(GError) err = NULL;
+	g_autoptr(vs_status) st = vs_status_from_json(json, strlen(json), &err);
+	g_autoptr(JsonParser) p = json_parser_new();
+
+	if (!st) {
+		fprintf(stderr, "virtscalectl: unreadable status: %s\n", err->message);
+		printf("%s\n", json);
+		return;
+	}
+	for (guint i = 0; i < st->pools->len; i++) {
+		const vs_pool_status *po = st->pools->pdata[i];
+
+		printf("pool %s: %s, %u running, desired %u, cooldown %u s\n", po->name,
+		       vs_phase_name(po->phase), po->actual, po->desired, po->cooldown_left);
+		printf("  last action: %s (%s)%s%s\n", vs_action_name(po->last_action),
+		       vs_result_name(po->last_result), *po->last_error ? ": " : "",
+		       po->last_error);
+		printf("  scale-outs %" G_GUINT64_FORMAT ", scale-ins %" G_GUINT64_FORMAT
+		       ", failures %" G_GUINT64_FORMAT ", alerts %" G_GUINT64_FORMAT
+		       " (last: %s)\n",
+		       po->scale_outs, po->scale_ins, po->failures, po->alerts,
+		       vs_alert_kind_name(po->last_alert));
+		for (guint k = 0; k < po->instances->len; k++) {
+			const vs_member *m = po->instances->pdata[k];
+
+			printf("  %-24s %-10s %-22s lb=%-9s sessions=%d\n", m->name,
+			       vs_domain_state_name(m->state), m->address ? m->address : "",
+			       vs_lb_state_name(m->lb_state), m->sessions);
+		}
+	}
+	if (!json_parser_load_from_data(p, json, -1, NULL) ||
+	    !JSON_NODE_HOLDS_OBJECT(json_parser_get_root(p)))
+		return;
+	JsonObject *o = json_node_get_object(json_parser_get_root(p));
+	if (json_object_has_member(o, "intake")) {
+		JsonObject *io = json_object_get_object_member(o, "intake");
+		printf("intake: %" G_GINT64_FORMAT " lines, %" G_GINT64_FORMAT
+		       " accepted, %" G_GINT64_FORMAT " malformed, %" G_GINT64_FORMAT
+		       " oversized, %" G_GINT64_FORMAT " invalid UTF-8, %" G_GINT64_FORMAT
+		       " unknown pool\n",
+		       json_object_get_int_member(io, "lines"),
+		       json_object_get_int_member(io, "accepted"),
+		       json_object_get_int_member(io, "malformed"),
+		       json_object_get_int_member(io, "oversized"),
+		       json_object_get_int_member(io, "invalid_utf8"),
+		       json_object_get_int_member(io, "unknown_pool"));
+	}
+}
+
+static int cmd_status(const vs_config *cfg)
+{
+	g_autofree char *reply = request(cfg, "{\"v\":1,\"type\":\"status\"}");
+	if (!reply)
+		return EXIT_RUNTIME;
+	if (opt_json)
+		printf("%s\n", reply);
+	else
+		print_status(reply);
+	return 0;
+}
+
+static int cmd_scale(const vs_config *cfg, const char *pool, const char *count)
+{
+	char *end = NULL;
+	guint64 n = g_ascii_strtoull(count, &end, 10);
+	if (!vs_valid_pool_name(pool) || !*count || *end || n > 100000) {
+		fprintf(stderr, "virtscalectl: usage: scale POOL N\n");
+		return VS_EXIT_CONFIG;
+	}
+	if (!vs_config_find_pool(cfg, pool)) {
+		fprintf(stderr, "virtscalectl: no pool '%s' in %s\n", pool, cfg->path);
+		return EXIT_RUNTIME;
+	}
+	g_autofree char *line = g_strdup_printf(
+	    "{\"v\":1,\"type\":\"scale\",\"pool\":\"%s\",\"desired\":%" G_GUINT64_FORMAT "}", pool,
+	    n);
+	g_autofree char *reply = request(cfg, line);
+	if (!reply)
+		return EXIT_RUNTIME;
+	printf("%s\n", reply);
+	return strstr(reply, "\"ok\":true") ? 0 : EXIT_RUNTIME;
+}
+
+static char *read_stdin(void)
+{
+	GString *s = g_string_new(NULL);
+	char buf[4096];
+	size_t n;
+	while ((n = fread(buf, 1, sizeof(buf), stdin)) > 0 && s->len < 16 * 1024 * 1024)
+		g_string_append_len(s, buf, (gssize)n);
+	return g_string_free(s, FALSE);
+}
+
+static int cmd_notify(const vs_config *cfg)
+{
+	g_autofree char *input = read_stdin();
+	const char *fmt = opt_format;
+	if (g_str_equal(fmt, "auto")) {
+		const char *p = input;
+		while (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r')
+			p++;
+		fmt = *p == '{'                                     ? "json"
+		      : g_ascii_strncasecmp(p, "Severity:", 9) == 0 ? "collectd"
+		                                                    : "snmptrap";
+	}
+	g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func(g_free);
+	int rc = 0;
+	g_autoptr(GError) err = NULL;
+	if (g_str_equal(fmt, "json")) {
+		g_auto(GStrv) lines = g_strsplit(input, "\n", -1);
+		for (char **l = lines; *l; l++) {
+			g_strchomp(*l);
+			if (!**l)
+				continue;
+			g_ptr_array_add(out, g_strdup(*l));
+		}
+	} else if (g_str_equal(fmt, "collectd") || g_str_equal(fmt, "snmptrap")) {
+		vs_notification n;
+		bool ok = g_str_equal(fmt, "collectd")
+		              ? vs_notify_from_collectd_exec(input, opt_pool, opt_state, &n, &err)
+		              : vs_notify_from_snmptrap(input, cfg, opt_pool, opt_state, &n, &err);
+		if (ok)
+			g_ptr_array_add(out, vs_notification_to_json(&n));
+	} else {
+		fprintf(stderr, "virtscalectl: unknown --format %s (json, collectd, snmptrap)\n",
+		        fmt);
+		return VS_EXIT_CONFIG;
+	}
+	if (err) {
+		fprintf(stderr, "virtscalectl: %s\n", err->message);
+		return EXIT_RUNTIME;
+	}
+	/* validate here too: the sender hears about its own mistakes */
+	g_autoptr(GPtrArray) valid = g_ptr_array_new();
+	for (guint i = 0; i < out->len; i++) {
+		const char *l = out->pdata[i];
+		vs_notification n;
+		g_autoptr(GError) perr = NULL;
+		if (!vs_notification_parse(l, strlen(l), &n, &perr)) {
+			char safe[300];
+			vs_sanitize_line(perr ? perr->message : "?", safe, sizeof(safe));
+			fprintf(stderr, "virtscalectl: line %u: %s\n", i + 1, safe);
+			rc = EXIT_RUNTIME;
+			continue;
+		}
+		if (n.pool[0] && !vs_config_find_pool(cfg, n.pool)) {
+			fprintf(stderr, "virtscalectl: line %u: unknown pool '%s'\n", i + 1,
+			        n.pool);
+			rc = EXIT_RUNTIME;
+			continue;
+		}
+		g_ptr_array_add(valid, (gpointer)l);
+	}
+	if (!valid->len)
+		return rc ? rc : 0;
+	int fd = connect_actuator(cfg);
+	if (fd < 0)
+		return EXIT_RUNTIME;
+	for (guint i = 0; i < valid->len; i++)
+		if (!send_line(fd, valid->pdata[i])) {
+			rc = EXIT_RUNTIME;
+			break;
+		}
+	shutdown(fd, SHUT_WR);
+	close(fd);
+	return rc;
+}
+
+static int cmd_check_config(void)
+{
+	g_autoptr(GError) err = NULL;
+	g_autoptr(vs_config) cfg = vs_config_load(opt_config, &err);
+	if (!cfg) {
+		fprintf(stderr, "%s\n", err->message);
+		return VS_EXIT_CONFIG;
+	}
+	printf("%s: OK, %u pool(s)\n", opt_config, cfg->pools->len);
+	return 0;
+}
+
+static int cmd_test_mail(const vs_config *cfg)
+{
+	g_autofree char *report = NULL;
+	g_autoptr(GError) err = NULL;
+	bool ok = vs_mail_send_test(cfg, &report, &err);
+	if (report)
+		printf("%s\n", report);
+	if (!ok) {
+		fprintf(stderr, "virtscalectl: test mail failed: %s\n", err ? err->message : "?");
+		return EXIT_RUNTIME;
+	}
+	return 0;
+}
+
+static GOptionEntry entries[] = {
+    {"config", 'c', 0, G_OPTION_ARG_FILENAME, &opt_config, "configuration file", "FILE"},
+    {"socket", 's', 0, G_OPTION_ARG_FILENAME, &opt_socket,
+     "actuator socket (default: from the configuration)", "PATH"},
+    {"format", 'f', 0, G_OPTION_ARG_STRING, &opt_format,
+     "notify input: auto, json, collectd, snmptrap", "FMT"},
+    {"pool", 'p', 0, G_OPTION_ARG_STRING, &opt_pool, "notify: the pool (collectd/snmptrap input)",
+     "POOL"},
+    {"state", 0, 0, G_OPTION_ARG_STRING, &opt_state, "notify: the state (high, low, ok, at_max)",
+     "STATE"},
+    {"json", 'j', 0, G_OPTION_ARG_NONE, &opt_json, "status: print the raw JSON", NULL},
+    {NULL}};
+
+int main(int argc, char **argv)
+{
+	signal(SIGPIPE, SIG_IGN);
+	g_autoptr(GOptionContext) ctx = g_option_context_new(
+	    "COMMAND - status | scale POOL N | notify | check-config | test-mail");
+	g_option_context_add_main_entries(ctx, entries, NULL);
+	g_autoptr(GError) err = NULL;
+	if (!g_option_context_parse(ctx, &argc, &argv, &err)) {
+		fprintf(stderr, "virtscalectl: %s\n", err->message);
+		return VS_EXIT_CONFIG;
+	}
+	if (argc < 2) {
+		fprintf(stderr, "virtscalectl: a command is needed (see --help)\n");
+		return VS_EXIT_CONFIG;
+	}
+	const char *cmd = argv[1];
+	if (g_str_equal(cmd, "check-config"))
+		return cmd_check_config();
+	if (opt_pool && !vs_valid_pool_name(opt_pool)) {
+		fprintf(stderr, "virtscalectl: invalid pool name\n");
+		return VS_EXIT_CONFIG;
+	}
+	vs_config *cfg = vs_config_load_or_exit("virtscalectl", opt_config);
+	int rc;
+	if (g_str_equal(cmd, "status") && argc == 2)
+		rc = cmd_status(cfg);
+	else if (g_str_equal(cmd, "scale") && argc == 4)
+		rc = cmd_scale(cfg, argv[2], argv[3]);
+	else if (g_str_equal(cmd, "notify") && argc == 2)
+		rc = cmd_notify(cfg);
+	else if (g_str_equal(cmd, "test-mail") && argc == 2)
+		rc = cmd_test_mail(cfg);
+	else {
+		fprintf(stderr, "virtscalectl: unknown command or wrong arguments: %s\n", cmd);
+		rc = VS_EXIT_CONFIG;
+	}
+	vs_config_free(cfg);
+	return rc;
+}

@@ -1,0 +1,86 @@
+/*
+ * decide.c - which job a pool's machine starts next (see decide.h).
+ * Pure: no clock, no I/O, no state of its own.
+ */
+#include "config.h"
+
+#include "decide.h"
+#include "vs-policy.h"
+
+#include <glib.h>
+
+static vs_pool_next scale(vs_next_kind kind, unsigned target, unsigned steps, bool notified)
+{
+	return (vs_pool_next){.kind = kind, .target = target, .steps = MAX(steps, 1u),
+	                      .notified = notified};
+}
+
+/* High: scale out towards the notifier's desired count, or alert at max. */
+static vs_pool_next on_high(const vs_pool_config *p, const vs_pool_facts *f)
+{
+	unsigned target = p->max, steps = 1;
+
+	if (f->running >= p->max)
+		return (vs_pool_next){.kind = VS_NEXT_ALERT_AT_MAX};
+	/* the proportional policy's desired count may ask for more than one */
+	if (f->desired > (int)f->running) {
+		target = MIN(p->max, (unsigned)f->desired);
+		steps = MIN(MAX(p->max_step_up, 1u), target - f->running);
+	}
+	return scale(VS_NEXT_SCALE_OUT, target, steps, true);
+}
+
+static vs_pool_next on_low(const vs_pool_config *p, const vs_pool_facts *f)
+{
+	unsigned target = p->min, steps = 1;
+
+	if (f->desired >= 0 && f->desired < (int)f->running) {
+		target = MAX(p->min, (unsigned)f->desired);
+		steps = MIN(MAX(p->max_step_down, 1u), f->running - target);
+	}
+	return scale(VS_NEXT_SCALE_IN, target, steps, true);
+}
+
+/**
+ * vs_pool_decide:
+ * @cfg: the pool
+ * @f: what its machine knows now
+ *
+ * Returns the next job, or VS_NEXT_NOTHING (see decide.h for the order).
+ */
+vs_pool_next vs_pool_decide(const vs_pool_config *cfg, const vs_pool_facts *f)
+{
+	const vs_pool_config *p = cfg;
+	int64_t now = f->now_us;
+	int64_t stale_us = (int64_t)MAX(3 * p->repeat_interval, 10u) * G_USEC_PER_SEC;
+	bool fresh = f->verdict_us && now - f->verdict_us <= stale_us;
+
+	if (!f->synced)
+		return (vs_pool_next){.kind = now >= f->retry_after_us ? VS_NEXT_SYNC : VS_NEXT_NOTHING};
+	if (now < f->retry_after_us)
+		return (vs_pool_next){.kind = VS_NEXT_NOTHING};
+	if (f->manual_target >= 0 && f->have_members) {
+		unsigned t = (unsigned)f->manual_target;
+
+		if (f->running < t)
+			return scale(VS_NEXT_SCALE_OUT, t, 1, false);
+		if (f->running > t)
+			return scale(VS_NEXT_SCALE_IN, t, 1, false);
+		return (vs_pool_next){.kind = VS_NEXT_MANUAL_REACHED};
+	}
+	if (f->have_members && f->running < p->min)
+		return scale(VS_NEXT_SCALE_OUT, p->min, 1, false);
+	if (f->have_members && f->running > p->max)
+		return scale(VS_NEXT_SCALE_IN, p->max, 1, false);
+	if (now < f->cooldown_until_us)
+		return (vs_pool_next){.kind = VS_NEXT_NOTHING};
+	if (f->have_members && (f->verdict == VS_VERDICT_HIGH || f->verdict == VS_VERDICT_AT_MAX) &&
+	    (fresh || f->pending_breach))
+		return on_high(p, f);
+	if (f->have_members && fresh && f->verdict == VS_VERDICT_LOW && f->running > p->min &&
+	    (!f->last_high_us || vs_policy_stabilized(p, f->last_high_us / 1000, now / 1000)))
+		return on_low(p, f);
+	if (now >= f->next_sync_us)
+		return (vs_pool_next){.kind = VS_NEXT_SYNC};
+	return (vs_pool_next){.kind = VS_NEXT_NOTHING};
+}

@@ -1,0 +1,67 @@
+/*
+ * decide.h - when a pool's machine starts which job: a pure function of
+ * what the machine knows and the time (passed in), unit-tested like the
+ * policy. In order:
+ *
+ *   not synced yet          -> sync (after the retry backoff)
+ *   after a failure         -> nothing until the backoff is over
+ *   a manual target         -> towards it, one instance at a time; reached:
+ *                              forget it and start a cooldown
+ *   below min / above max   -> converge, whatever the notifications say
+ *   in cooldown             -> nothing (a high meanwhile is remembered)
+ *   high (fresh, or kept    -> at max: alert; else scale out towards the
+ *         from the cooldown)   notifier's desired count (max_step_up at once)
+ *   low (fresh), stabilized -> scale in towards the notifier's desired
+ *                              count (max_step_down at once)
+ *   every 10 s              -> sync
+ *
+ * A notification is fresh for 3 repeat intervals (at least 10 s): the
+ * notifiers repeat a lasting breach, so a stale one is over.
+ */
+#ifndef VS_DECIDE_H
+#define VS_DECIDE_H
+
+#include "vs-config.h"
+#include "vs-states.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define VS_SYNC_INTERVAL_US (10 * G_USEC_PER_SEC)
+
+/* What a pool's machine knows; times are monotonic microseconds, 0 = never. */
+typedef struct vs_pool_facts {
+	int64_t now_us;
+	bool synced;       /* a sync has finished once */
+	bool have_members; /* the member count is known */
+	unsigned running;
+	int64_t retry_after_us;    /* after a failure, no job before this */
+	int64_t cooldown_until_us; /* after an action */
+	int64_t next_sync_us;
+	int manual_target;        /* -1 none */
+	vs_verdict verdict;       /* of the last notification */
+	int64_t verdict_us;       /* when it arrived */
+	int64_t last_high_us;     /* when the last high arrived */
+	bool pending_breach;      /* a high arrived during the cooldown */
+	int desired;              /* the last notification's desired count, -1 none */
+} vs_pool_facts;
+
+typedef enum {
+	VS_NEXT_NOTHING,
+	VS_NEXT_SYNC,
+	VS_NEXT_SCALE_OUT,
+	VS_NEXT_SCALE_IN,
+	VS_NEXT_ALERT_AT_MAX,    /* high at max: tell the administrator */
+	VS_NEXT_MANUAL_REACHED,  /* forget the manual target, start a cooldown */
+} vs_next_kind;
+
+typedef struct vs_pool_next {
+	vs_next_kind kind;
+	unsigned target; /* scale: towards this many running */
+	unsigned steps;  /* scale: at most this many instances in this action */
+	bool notified;   /* scale: a notification asked (vertical first) */
+} vs_pool_next;
+
+vs_pool_next vs_pool_decide(const vs_pool_config *cfg, const vs_pool_facts *f);
+
+#endif

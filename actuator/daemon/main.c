@@ -1,0 +1,327 @@
+/*
+ * main.c - virtscaled, the actuator daemon: loads the configuration (exit 2
+ * on any error, before anything starts), opens the journal, starts one
+ * state machine per pool, listens for notifications and runs the GMainLoop.
+ * See virtscaled(8).
+ */
+#include "config.h"
+
+#include "act.h"
+#include "intake.h"
+#include "pool-machine.h"
+#include "status-writer.h"
+#include "vs-daemon.h"
+#include "vs-log.h"
+
+#include <errno.h>
+#include <glib-unix.h>
+#include <json-glib/json-glib.h>
+#include <libvirt/virterror.h>
+#include <signal.h>
+#include <unistd.h>
+
+struct vs_act {
+	vs_config *cfg;
+	GMainLoop *loop;
+	vs_virt **hosts;
+	size_t n_hosts;
+	vs_journal *journal;
+	GMutex alloc_lock;
+	GCancellable *stop;  /* cancelled on SIGTERM/SIGINT: running waits end */
+	GPtrArray *machines; /* of vs_pool_machine*, config order */
+	GHashTable *by_name; /* pool name -> vs_pool_machine* */
+	vs_intake *intake;
+	vs_alerter *alerter;
+	vs_status_writer *status_writer;
+	bool status_dirty;
+};
+
+static vs_status *build_status(vs_act *act)
+{
+	vs_status *s = vs_status_new();
+	s->time = (double)g_get_real_time() / 1e6;
+	s->pid = getpid();
+	for (guint i = 0; i < act->machines->len; i++)
+		g_ptr_array_add(s->pools, vs_pool_machine_status(act->machines->pdata[i]));
+	return s;
+}
+
+/** vs_act_status_changed: the status file is rewritten soon (coalesced). */
+void vs_act_status_changed(vs_act *act)
+{
+	act->status_dirty = true;
+}
+
+static gboolean status_flush(gpointer data)
+{
+	vs_act *act = data;
+	if (act->status_dirty) {
+		act->status_dirty = false;
+		vs_status_writer_post(act->status_writer, build_status(act));
+	}
+	return G_SOURCE_CONTINUE;
+}
+
+/** vs_act_alert: queues an administrator alert (never blocks). */
+void vs_act_alert(vs_act *act, vs_alert_kind kind, const char *pool, const char *step,
+                  const char *error, const char *summary)
+{
+	if (!act->alerter)
+		return;
+	vs_alert a = {.kind = kind,
+	              .pool = (char *)pool,
+	              .step = (char *)step,
+	              .error = (char *)error,
+	              .summary = (char *)summary,
+	              .details = (char *)"",
+	              .time = (double)g_get_real_time() / 1e6};
+	if (!vs_alerter_post(act->alerter, &a))
+		vs_warning("alert queue full: alert for pool %s dropped", pool ? pool : "-");
+}
+
+static char *json_reply(JsonBuilder *b)
+{
+	g_autoptr(JsonGenerator) gen = json_generator_new();
+	g_autoptr(JsonNode) root = json_builder_get_root(b);
+
+	json_generator_set_root(gen, root);
+	return json_generator_to_data(gen, NULL);
+}
+
+/* The status reply: status.json plus the intake counters. */
+static char *status_reply(vs_act *act)
+{
+	g_autoptr(vs_status) s = build_status(act);
+	g_autofree char *json = vs_status_to_json(s);
+	g_autoptr(JsonParser) p = json_parser_new();
+	if (!json || !json_parser_load_from_data(p, json, -1, NULL))
+		return g_strdup("{\"v\":1,\"ok\":false,\"error\":\"status unavailable\"}");
+	JsonNode *root = json_parser_get_root(p);
+	JsonObject *o = json_node_get_object(root);
+	const vs_intake_stats *st = vs_intake_get_stats(act->intake);
+	JsonObject *io = json_object_new();
+	json_object_set_int_member(io, "connections", (gint64)st->connections);
+	json_object_set_int_member(io, "lines", (gint64)st->lines);
+	json_object_set_int_member(io, "accepted", (gint64)st->accepted);
+	json_object_set_int_member(io, "malformed", (gint64)st->malformed);
+	json_object_set_int_member(io, "oversized", (gint64)st->oversized);
+	json_object_set_int_member(io, "invalid_utf8", (gint64)st->invalid_utf8);
+	json_object_set_int_member(io, "unknown_pool", (gint64)st->unknown_pool);
+	json_object_set_int_member(io, "status_requests", (gint64)st->status_requests);
+	json_object_set_int_member(io, "scale_requests", (gint64)st->scale_requests);
+	json_object_set_object_member(o, "intake", io);
+	json_object_set_boolean_member(o, "ok", TRUE);
+	g_autoptr(JsonGenerator) gen = json_generator_new();
+	json_generator_set_root(gen, root);
+	return json_generator_to_data(gen, NULL);
+}
+
+static char *scale_reply(vs_act *act, vs_pool_machine *m, const vs_notification *n)
+{
+	g_autoptr(GError) err = NULL;
+	g_autoptr(JsonBuilder) b = json_builder_new();
+	bool ok = m && n->desired >= 0 && vs_pool_machine_set_target(m, (unsigned)n->desired, &err);
+
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, "v");
+	json_builder_add_int_value(b, 1);
+	json_builder_set_member_name(b, "ok");
+	json_builder_add_boolean_value(b, ok);
+	if (ok) {
+		json_builder_set_member_name(b, "pool");
+		json_builder_add_string_value(b, n->pool);
+		json_builder_set_member_name(b, "desired");
+		json_builder_add_int_value(b, n->desired);
+		vs_act_status_changed(act);
+	} else {
+		json_builder_set_member_name(b, "error");
+		json_builder_add_string_value(b, err ? err->message : "no desired count");
+	}
+	json_builder_end_object(b);
+	return json_reply(b);
+}
+
+static char *handle_notification(const vs_notification *n, void *opaque)
+{
+	vs_act *act = opaque;
+	vs_pool_machine *m = n->pool[0] ? g_hash_table_lookup(act->by_name, n->pool) : NULL;
+	switch (n->type) {
+	case VS_NOTIFY_STATUS:
+		return status_reply(act);
+	case VS_NOTIFY_SCALE:
+		return scale_reply(act, m, n);
+	case VS_NOTIFY_POOL:
+	case VS_NOTIFY_THRESHOLD:
+		if (m) {
+			vs_debug("pool %s: %s from %s", n->pool, vs_verdict_name(n->verdict),
+			         n->source[0] ? n->source : "?");
+			vs_pool_machine_notify(m, n);
+		}
+		return NULL;
+	}
+	return NULL;
+}
+
+static gboolean tick(gpointer data)
+{
+	vs_act *act = data;
+	for (guint i = 0; i < act->machines->len; i++)
+		vs_pool_machine_tick(act->machines->pdata[i]);
+	return G_SOURCE_CONTINUE;
+}
+
+static gboolean on_quit_signal(gpointer data)
+{
+	vs_act *act = data;
+	vs_notice("stopping: a running action ends at its next wait");
+	g_cancellable_cancel(act->stop);
+	g_main_loop_quit(act->loop);
+	return G_SOURCE_CONTINUE;
+}
+
+/* libvirt errors are reported through GErrors; its default handler would
+ * print every expected miss (a name lookup, no metadata) on stderr. */
+static void quiet_libvirt_errors(void *opaque, virErrorPtr err)
+{
+}
+
+/* libvirt, the journal, the hosts and the alerter: false stops start-up. */
+static bool open_services(vs_act *act)
+{
+	g_autoptr(GError) err = NULL;
+
+	virSetErrorFunc(NULL, quiet_libvirt_errors);
+	/* libvirt's default event implementation is GLib's default main
+	 * context: the GMainLoop below services libvirt's keepalive too, so no
+	 * second thread may iterate that context (it would run our callbacks) */
+	if (virInitialize() < 0 || virEventRegisterDefaultImpl() < 0) {
+		vs_error("cannot initialize libvirt");
+		return false;
+	}
+	act->journal = vs_journal_open(act->cfg->state_dir, &err);
+	if (!act->journal) {
+		vs_error("journal: %s", err->message);
+		return false;
+	}
+	g_autoptr(GPtrArray) pending = vs_journal_pending(act->journal, NULL);
+	if (pending->len)
+		vs_notice("journal: %u unfinished operation(s) from a previous run; reconciling",
+		          pending->len);
+	act->n_hosts = g_strv_length(act->cfg->hosts);
+	act->hosts = g_new0(vs_virt *, act->n_hosts + 1);
+	for (size_t i = 0; i < act->n_hosts; i++)
+		act->hosts[i] = vs_virt_new(act->cfg->hosts[i], 0, 0);
+	g_mutex_init(&act->alloc_lock);
+	act->alerter = vs_alerter_new(act->cfg, &err);
+	if (!act->alerter || !vs_alerter_start(act->alerter, &err)) {
+		vs_warning("alerts disabled: %s", err ? err->message : "?");
+		g_clear_pointer(&act->alerter, vs_alerter_free);
+	}
+	act->status_writer = vs_status_writer_new(act->cfg->state_dir);
+	act->stop = g_cancellable_new();
+	return true;
+}
+
+/* One machine per pool, each with its balancer driver. */
+static bool start_machines(vs_act *act)
+{
+	act->machines = g_ptr_array_new();
+	act->by_name = g_hash_table_new(g_str_hash, g_str_equal);
+	for (guint i = 0; i < act->cfg->pools->len; i++) {
+		const vs_pool_config *p = act->cfg->pools->pdata[i];
+		g_autoptr(GError) err = NULL;
+		vs_ops_ctx *w = g_new0(vs_ops_ctx, 1);
+
+		*w = (vs_ops_ctx){.cfg = act->cfg,
+		                  .pool = p,
+		                  .hosts = act->hosts,
+		                  .n_hosts = act->n_hosts,
+		                  .journal = act->journal,
+		                  .alloc_lock = &act->alloc_lock,
+		                  .stop = act->stop};
+		w->lb = vs_lb_open(act->cfg, p, &err);
+		if (!w->lb) {
+			vs_error("pool %s: %s", p->name, err->message);
+			g_free(w);
+			return false;
+		}
+		vs_pool_machine *m = vs_pool_machine_new(act, p, w);
+		g_ptr_array_add(act->machines, m);
+		g_hash_table_insert(act->by_name, p->name, m);
+	}
+	return true;
+}
+
+static void run_loop(vs_act *act)
+{
+	act->loop = g_main_loop_new(NULL, FALSE);
+	g_unix_signal_add(SIGTERM, on_quit_signal, act);
+	g_unix_signal_add(SIGINT, on_quit_signal, act);
+	guint tick_id = g_timeout_add(1000, tick, act);
+	guint flush_id = g_timeout_add(100, status_flush, act);
+	vs_notice("listening on %s; %u pool(s), %zu host(s)", act->cfg->actuator_socket,
+	          act->machines->len, act->n_hosts);
+	tick(act);
+	vs_act_status_changed(act);
+	g_main_loop_run(act->loop);
+	g_source_remove(tick_id);
+	g_source_remove(flush_id);
+}
+
+/* Stops taking notifications, lets running actions end, writes the final
+ * status, then closes everything. */
+static void shut_down(vs_act *act)
+{
+	g_clear_pointer(&act->intake, vs_intake_free);
+	for (guint i = 0; act->machines && i < act->machines->len; i++)
+		vs_pool_machine_stop(act->machines->pdata[i]);
+	if (act->machines) {
+		act->status_dirty = true;
+		status_flush(act);
+	}
+	for (guint i = 0; act->machines && i < act->machines->len; i++)
+		vs_pool_machine_free(act->machines->pdata[i]);
+	g_clear_pointer(&act->machines, g_ptr_array_unref);
+	g_clear_pointer(&act->by_name, g_hash_table_destroy);
+	g_clear_pointer(&act->status_writer, vs_status_writer_free);
+	if (act->alerter) {
+		vs_alerter_stop(act->alerter);
+		g_clear_pointer(&act->alerter, vs_alerter_free);
+	}
+	g_clear_pointer(&act->journal, vs_journal_close);
+	for (size_t i = 0; i < act->n_hosts; i++)
+		vs_virt_free(act->hosts[i]);
+	g_clear_pointer(&act->hosts, g_free);
+	g_clear_pointer(&act->loop, g_main_loop_unref);
+	g_clear_object(&act->stop);
+}
+
+int main(int argc, char **argv)
+{
+	vs_daemon d;
+	vs_act act = {0};
+	g_autoptr(GError) err = NULL;
+	int rc = 1;
+
+	vs_daemon_init(&d, "virtscaled", "Scales virtscale pools: libvirt, load balancer, e-mail.",
+	               argc, argv, NULL);
+	act.cfg = d.cfg;
+	if (!vs_daemon_detach(&d)) {
+		vs_error("cannot detach: %s", g_strerror(errno));
+		return 1;
+	}
+	if (!open_services(&act) || !start_machines(&act))
+		goto out;
+	act.intake = vs_intake_new(act.cfg, handle_notification, &act, &err);
+	if (!act.intake) {
+		vs_error("socket: %s", err->message);
+		goto out;
+	}
+	run_loop(&act);
+	rc = 0;
+out:
+	shut_down(&act);
+	vs_notice("%s", rc == 0 ? "stopped" : "not started");
+	vs_config_free(act.cfg);
+	return rc;
+}

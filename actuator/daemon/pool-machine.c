@@ -1,0 +1,448 @@
+/*
+ * pool-machine.c - one pool's state machine (see pool-machine.h). The
+ * machine keeps what it knows (vs_pool_facts), asks decide.c what to start,
+ * hands jobs to the pool's worker (a GThreadPool of one) and takes their
+ * results back on the loop. A notification only says what to aim for: the
+ * worker re-reads the real members from libvirt before it acts.
+ */
+#include "config.h"
+
+#include "decide.h"
+#include "pool-machine.h"
+#include "vs-backoff.h"
+#include "vs-log.h"
+
+#define RETRY_FIRST_MS 2000
+#define RETRY_MAX_MS   60000
+
+struct vs_pool_machine {
+	vs_act *act;
+	const vs_pool_config *cfg;
+	vs_ops_ctx *ctx;
+	GThreadPool *worker;
+	bool busy;
+	vs_job_kind busy_kind;
+	bool stopping;
+	vs_pool_facts facts; /* now_us is set when deciding */
+	vs_backoff retry;    /* after failed jobs */
+	vs_pool_view *view;  /* the members of the last job, NULL before */
+	char *draining;      /* the member a running scale-in drains */
+	/* for status.json */
+	vs_action last_action;
+	vs_result last_result;
+	char *last_error;
+	double last_time;
+	uint64_t scale_outs, scale_ins, failures, alerts;
+	vs_alert_kind last_alert;
+	double last_alert_time;
+	int64_t last_at_max_alert_us;
+	bool alerted; /* an at-max or failure alert since the pool was last fine */
+};
+
+typedef struct job_call {
+	vs_pool_machine *m;
+	vs_job job;
+} job_call;
+
+typedef struct job_done_call {
+	vs_pool_machine *m;
+	vs_job_result *r;
+} job_done_call;
+
+typedef struct draining_call {
+	vs_pool_machine *m;
+	char *member;
+} draining_call;
+
+static double now_real(void)
+{
+	return (double)g_get_real_time() / 1e6;
+}
+
+static void raise_alert(vs_pool_machine *m, vs_alert_kind kind, const char *step,
+                        const char *error, const char *summary)
+{
+	m->alerts++;
+	m->last_alert = kind;
+	m->last_alert_time = now_real();
+	if (kind == VS_ALERT_AT_MAX || kind == VS_ALERT_ACTION_FAILED)
+		m->alerted = true;
+	else if (kind == VS_ALERT_RECOVERED)
+		m->alerted = false;
+	vs_act_alert(m->act, kind, m->cfg->name, step, error, summary);
+	vs_act_status_changed(m->act);
+}
+
+/* After an alert, the first sign the pool is fine again is news too. */
+static void maybe_recovered(vs_pool_machine *m, const char *why)
+{
+	g_autofree char *summary = NULL;
+
+	if (!m->alerted)
+		return;
+	summary = g_strdup_printf("pool %s is back to normal: %s (%u running)", m->cfg->name, why,
+	                          m->facts.running);
+	vs_notice("%s", summary);
+	raise_alert(m, VS_ALERT_RECOVERED, NULL, NULL, summary);
+}
+
+static void alert_at_max(vs_pool_machine *m)
+{
+	int64_t now = g_get_monotonic_time();
+	int64_t every = (int64_t)MAX(m->cfg->cooldown, 1u) * G_USEC_PER_SEC;
+	g_autofree char *summary = NULL;
+
+	if (m->last_at_max_alert_us && now - m->last_at_max_alert_us < every)
+		return;
+	m->last_at_max_alert_us = now;
+	summary = g_strdup_printf("pool %s is at max (%u running, max %u) and still high",
+	                          m->cfg->name, m->facts.running, m->cfg->max);
+	vs_warning("%s", summary);
+	raise_alert(m, VS_ALERT_AT_MAX, NULL, NULL, summary);
+}
+
+/* Worker thread: tells the loop which member a scale-in drains. */
+static gboolean draining_on_loop(gpointer data)
+{
+	draining_call *d = data;
+
+	g_free(d->m->draining);
+	d->m->draining = g_steal_pointer(&d->member);
+	vs_act_status_changed(d->m->act);
+	g_free(d);
+	return G_SOURCE_REMOVE;
+}
+
+static void draining_from_worker(const char *member, void *opaque)
+{
+	draining_call *d = g_new0(draining_call, 1);
+
+	d->m = opaque;
+	d->member = g_strdup(member);
+	g_main_context_invoke(NULL, draining_on_loop, d);
+}
+
+static gboolean job_done(gpointer data);
+
+/* Worker thread: runs the job, hands the result to the loop. */
+static void job_thread(gpointer data, gpointer user_data)
+{
+	job_call *call = data;
+	job_done_call *done = g_new0(job_done_call, 1);
+
+	done->m = call->m;
+	done->r = vs_job_run(call->m->ctx, &call->job);
+	vs_pool_view_free(call->job.previous);
+	g_free(call);
+	g_main_context_invoke(NULL, job_done, done);
+}
+
+static void start_job(vs_pool_machine *m, vs_job_kind kind, const vs_pool_next *next)
+{
+	job_call *call = g_new0(job_call, 1);
+
+	call->m = m;
+	call->job = (vs_job){.kind = kind,
+	                     .target = next ? next->target : 0,
+	                     .steps = next ? next->steps : 1,
+	                     .notified = next && next->notified,
+	                     .previous = m->view ? vs_pool_view_copy(m->view) : NULL};
+	m->busy = true;
+	m->busy_kind = kind;
+	if (kind != VS_JOB_SYNC) {
+		m->last_action = kind == VS_JOB_SCALE_OUT ? VS_ACTION_SCALE_OUT : VS_ACTION_SCALE_IN;
+		m->last_result = VS_RESULT_RUNNING;
+		m->last_time = now_real();
+		vs_act_status_changed(m->act);
+	}
+	g_thread_pool_push(m->worker, call, NULL);
+}
+
+static void take_members(vs_pool_machine *m, vs_job_result *r)
+{
+	if (!r->view)
+		return;
+	vs_pool_view_free(m->view);
+	m->view = g_steal_pointer(&r->view);
+	m->facts.running = m->view->n_running;
+	m->facts.have_members = true;
+}
+
+static void job_failed(vs_pool_machine *m, vs_job_result *r, int64_t now)
+{
+	const char *step = vs_op_step_name(r->outcome.step);
+
+	m->failures++;
+	m->facts.retry_after_us =
+	    now + vs_backoff_failed(&m->retry, now / 1000) * (int64_t)G_TIME_SPAN_MILLISECOND;
+	m->last_result = VS_RESULT_FAILED;
+	g_free(m->last_error);
+	m->last_error = g_strdup(r->error ? r->error : "failed");
+	if (r->kind != VS_JOB_SYNC || !m->facts.synced) {
+		m->last_time = now_real();
+		vs_warning("pool %s: %s failed at step %s: %s", m->cfg->name,
+		           r->kind == VS_JOB_SYNC ? "sync" : vs_action_name(r->outcome.action), step,
+		           m->last_error);
+	}
+	if (r->kind != VS_JOB_SYNC)
+		raise_alert(m, VS_ALERT_ACTION_FAILED, step, r->error,
+		            vs_action_name(r->outcome.action));
+}
+
+static void job_succeeded(vs_pool_machine *m, vs_job_result *r, int64_t now)
+{
+	if (m->retry.failures)
+		maybe_recovered(m, "the last action succeeded");
+	vs_backoff_reset(&m->retry);
+	m->facts.retry_after_us = 0;
+	if (r->kind != VS_JOB_SYNC) {
+		m->last_result = r->acted ? VS_RESULT_OK : VS_RESULT_NONE;
+		m->last_action = r->outcome.action;
+		g_free(m->last_error);
+		m->last_error = g_strdup("");
+	}
+	if (r->acted) {
+		if (r->kind == VS_JOB_SCALE_OUT)
+			m->scale_outs++;
+		else
+			m->scale_ins++;
+		m->last_time = now_real();
+		m->facts.cooldown_until_us = now + (int64_t)m->cfg->cooldown * G_USEC_PER_SEC;
+		m->facts.pending_breach = false;
+		vs_info("pool %s: %s done in %.2f s, %u running; cooldown %u s", m->cfg->name,
+		        vs_action_name(r->outcome.action), r->seconds, m->facts.running,
+		        m->cfg->cooldown);
+	}
+	if (r->at_max && m->facts.manual_target < 0 &&
+	    (m->facts.verdict == VS_VERDICT_HIGH || m->facts.verdict == VS_VERDICT_AT_MAX))
+		alert_at_max(m);
+}
+
+/* Event loop: a job's result. */
+static gboolean job_done(gpointer data)
+{
+	job_done_call *done = data;
+	vs_pool_machine *m = done->m;
+	vs_job_result *r = done->r;
+	int64_t now = g_get_monotonic_time();
+
+	m->busy = false;
+	g_clear_pointer(&m->draining, g_free);
+	take_members(m, r);
+	if (r->reconciled) {
+		g_autofree char *summary =
+		    g_strdup_printf("pool %s: %u interrupted action(s) settled: leftovers removed",
+		                    m->cfg->name, r->reconciled);
+		raise_alert(m, VS_ALERT_RECONCILED, NULL, NULL, summary);
+	}
+	if (r->kind == VS_JOB_SYNC) {
+		m->facts.synced = r->ok || m->facts.synced;
+		m->facts.next_sync_us = now + VS_SYNC_INTERVAL_US;
+	}
+	if (!r->ok && r->cancelled) {
+		/* not a failure of the action: no alert, no backoff to carry */
+		vs_notice("pool %s: %s stopped at step %s: virtscaled is stopping", m->cfg->name,
+		          vs_action_name(r->outcome.action), vs_op_step_name(r->outcome.step));
+		m->last_result = VS_RESULT_CANCELLED;
+	} else if (!r->ok) {
+		job_failed(m, r, now);
+	} else {
+		job_succeeded(m, r, now);
+	}
+	vs_job_result_free(r);
+	g_free(done);
+	vs_act_status_changed(m->act);
+	vs_pool_machine_tick(m);
+	return G_SOURCE_REMOVE;
+}
+
+/**
+ * vs_pool_machine_new: see pool-machine.h.
+ */
+vs_pool_machine *vs_pool_machine_new(vs_act *act, const vs_pool_config *cfg, vs_ops_ctx *ctx)
+{
+	vs_pool_machine *m = g_new0(vs_pool_machine, 1);
+
+	m->act = act;
+	m->cfg = cfg;
+	m->ctx = ctx;
+	ctx->draining = draining_from_worker;
+	ctx->opaque = m;
+	m->facts.manual_target = -1;
+	m->facts.desired = -1;
+	m->facts.verdict = VS_VERDICT_OK;
+	vs_backoff_init(&m->retry, RETRY_FIRST_MS, RETRY_MAX_MS);
+	m->last_action = VS_ACTION_NONE;
+	m->last_result = VS_RESULT_NONE;
+	m->last_alert = VS_ALERT_NONE;
+	m->last_error = g_strdup("");
+	m->worker = g_thread_pool_new(job_thread, m, 1, TRUE, NULL);
+	return m;
+}
+
+/**
+ * vs_pool_machine_stop: see pool-machine.h.
+ */
+void vs_pool_machine_stop(vs_pool_machine *m)
+{
+	if (m->stopping)
+		return;
+	m->stopping = true;
+	g_thread_pool_free(m->worker, FALSE, TRUE);
+	m->worker = NULL;
+	while (g_main_context_iteration(NULL, FALSE))
+		;
+}
+
+/** vs_pool_machine_free: stops, then frees the machine and its context. */
+void vs_pool_machine_free(vs_pool_machine *m)
+{
+	if (!m)
+		return;
+	vs_pool_machine_stop(m);
+	vs_lb_free(m->ctx->lb);
+	g_free(m->ctx);
+	vs_pool_view_free(m->view);
+	g_free(m->draining);
+	g_free(m->last_error);
+	g_free(m);
+}
+
+/**
+ * vs_pool_machine_notify: records the verdict a notification reports (a
+ * threshold one's is derived when it is parsed). Level-triggered: the
+ * notifier repeats it while the breach lasts.
+ */
+void vs_pool_machine_notify(vs_pool_machine *m, const vs_notification *n)
+{
+	int64_t now = g_get_monotonic_time();
+	bool high = n->verdict == VS_VERDICT_HIGH || n->verdict == VS_VERDICT_AT_MAX;
+
+	if (n->verdict == VS_VERDICT_UNKNOWN)
+		return;
+	if (high) {
+		m->facts.last_high_us = now;
+		if (now < m->facts.cooldown_until_us)
+			m->facts.pending_breach = true;
+	} else {
+		m->facts.pending_breach = false;
+		if (m->facts.verdict == VS_VERDICT_HIGH || m->facts.verdict == VS_VERDICT_AT_MAX)
+			maybe_recovered(m, "no longer high");
+	}
+	m->facts.verdict = n->verdict;
+	m->facts.verdict_us = now;
+	m->facts.desired = n->type == VS_NOTIFY_POOL ? n->desired : -1;
+	vs_pool_machine_tick(m);
+}
+
+/** vs_pool_machine_set_target: a manual target within min..max. */
+bool vs_pool_machine_set_target(vs_pool_machine *m, unsigned target, GError **error)
+{
+	if (target < m->cfg->min || target > m->cfg->max) {
+		g_set_error(error, VS_ACT_ERROR, VS_ACT_ERROR_STATE,
+		            "pool %s: %u is outside min %u .. max %u", m->cfg->name, target,
+		            m->cfg->min, m->cfg->max);
+		return false;
+	}
+	m->facts.manual_target = (int)target;
+	m->facts.retry_after_us = 0;
+	vs_notice("pool %s: manual target %u", m->cfg->name, target);
+	vs_act_status_changed(m->act);
+	vs_pool_machine_tick(m);
+	return true;
+}
+
+/** vs_pool_machine_tick: starts the next job if one is due (decide.c). */
+void vs_pool_machine_tick(vs_pool_machine *m)
+{
+	vs_pool_next next;
+
+	if (m->busy || m->stopping)
+		return;
+	m->facts.now_us = g_get_monotonic_time();
+	next = vs_pool_decide(m->cfg, &m->facts);
+	switch (next.kind) {
+	case VS_NEXT_NOTHING:
+		break;
+	case VS_NEXT_SYNC:
+		start_job(m, VS_JOB_SYNC, NULL);
+		break;
+	case VS_NEXT_SCALE_OUT:
+		start_job(m, VS_JOB_SCALE_OUT, &next);
+		break;
+	case VS_NEXT_SCALE_IN:
+		start_job(m, VS_JOB_SCALE_IN, &next);
+		break;
+	case VS_NEXT_ALERT_AT_MAX:
+		alert_at_max(m);
+		if (m->facts.now_us >= m->facts.next_sync_us)
+			start_job(m, VS_JOB_SYNC, NULL);
+		break;
+	case VS_NEXT_MANUAL_REACHED:
+		m->facts.manual_target = -1;
+		m->facts.cooldown_until_us =
+		    m->facts.now_us + (int64_t)m->cfg->cooldown * G_USEC_PER_SEC;
+		vs_act_status_changed(m->act);
+		break;
+	}
+}
+
+static vs_phase phase_of(const vs_pool_machine *m, int64_t now)
+{
+	if (m->busy && m->busy_kind == VS_JOB_SCALE_OUT)
+		return VS_PHASE_SCALING_OUT;
+	if (m->busy && m->busy_kind == VS_JOB_SCALE_IN)
+		return VS_PHASE_SCALING_IN;
+	if (now < m->facts.cooldown_until_us)
+		return VS_PHASE_COOLDOWN;
+	return VS_PHASE_IDLE;
+}
+
+/* The count the machine is steering the pool to. */
+static unsigned desired_of(const vs_pool_machine *m)
+{
+	const vs_pool_facts *f = &m->facts;
+	unsigned desired = f->manual_target >= 0 ? (unsigned)f->manual_target : f->running;
+
+	if (f->have_members && f->running < m->cfg->min)
+		desired = m->cfg->min;
+	if (m->busy && m->busy_kind == VS_JOB_SCALE_OUT)
+		desired = MAX(desired, f->running + 1);
+	if (m->busy && m->busy_kind == VS_JOB_SCALE_IN && f->running > 0)
+		desired = MIN(desired, f->running - 1);
+	return desired;
+}
+
+/** vs_pool_machine_status: the pool's entry of status.json. */
+vs_pool_status *vs_pool_machine_status(vs_pool_machine *m)
+{
+	vs_pool_status *ps = vs_pool_status_new(m->cfg->name);
+	int64_t now = g_get_monotonic_time();
+
+	ps->actual = m->facts.running;
+	ps->desired = desired_of(m);
+	ps->phase = phase_of(m, now);
+	ps->cooldown_left = now < m->facts.cooldown_until_us
+	                        ? (unsigned)((m->facts.cooldown_until_us - now + G_USEC_PER_SEC - 1) /
+	                                     G_USEC_PER_SEC)
+	                        : 0;
+	ps->last_action = m->last_action;
+	ps->last_result = m->last_result;
+	ps->last_time = m->last_time;
+	g_free(ps->last_error);
+	ps->last_error = g_strdup(m->last_error);
+	ps->scale_outs = m->scale_outs;
+	ps->scale_ins = m->scale_ins;
+	ps->failures = m->failures;
+	ps->alerts = m->alerts;
+	ps->last_alert = m->last_alert;
+	ps->last_alert_time = m->last_alert_time;
+	for (guint i = 0; m->view && i < m->view->members->len; i++) {
+		vs_member *mb = vs_member_copy(m->view->members->pdata[i]);
+
+		if (m->draining && g_strcmp0(mb->name, m->draining) == 0)
+			mb->lb_state = VS_LB_STATE_DRAINING;
+		g_ptr_array_add(ps->instances, mb);
+	}
+	return ps;
+}

@@ -1,0 +1,148 @@
+/*
+ * job.c - what one job of a pool's worker does: settle what interrupted
+ * actions left behind, re-read the members from libvirt, act towards the
+ * job's target (vertical first when a notification asked and the pool
+ * scales vertically; several instances one after the other when the target
+ * is more than one away), then read the members again for status.json.
+ */
+#include "config.h"
+
+#include "ops.h"
+#include "vs-log.h"
+
+static const char *const step_names[] = {
+    [VS_STEP_NONE] = "-",           [VS_STEP_LIST] = "list",
+    [VS_STEP_CONNECT] = "connect",  [VS_STEP_TEMPLATE] = "template",
+    [VS_STEP_STORAGE] = "storage",  [VS_STEP_NAME] = "name",
+    [VS_STEP_ADDRESS] = "address",  [VS_STEP_JOURNAL] = "journal",
+    [VS_STEP_VOLUME] = "volume",    [VS_STEP_DEFINE] = "define",
+    [VS_STEP_START] = "start",      [VS_STEP_PROBE] = "probe",
+    [VS_STEP_LB_ADD] = "lb-add",    [VS_STEP_CHOOSE] = "choose",
+    [VS_STEP_LB_DRAIN] = "lb-drain", [VS_STEP_SHUTDOWN] = "shutdown",
+    [VS_STEP_LB_REMOVE] = "lb-remove", [VS_STEP_UNDEFINE] = "undefine",
+    [VS_STEP_VERTICAL] = "vertical",
+};
+
+/**
+ * vs_op_step_name: the name of @step in logs, status.json and alerts.
+ */
+const char *vs_op_step_name(vs_op_step step)
+{
+	return (unsigned)step < G_N_ELEMENTS(step_names) ? step_names[step] : "-";
+}
+
+/** vs_job_result_free: frees a job's result. */
+void vs_job_result_free(vs_job_result *r)
+{
+	if (!r)
+		return;
+	g_free(r->error);
+	vs_pool_view_free(r->view);
+	g_free(r);
+}
+
+/* Replaces *@v by the members as libvirt lists them now. */
+static bool relist(vs_ops_ctx *w, vs_pool_view **v, vs_op_outcome *o, GError **error)
+{
+	vs_pool_view *fresh = vs_members_list(w, *v, error);
+
+	if (!fresh) {
+		o->step = VS_STEP_LIST;
+		return false;
+	}
+	vs_pool_view_free(*v);
+	*v = fresh;
+	return true;
+}
+
+/* Instances added or removed one after the other, up to the job's steps. */
+static bool horizontal(vs_ops_ctx *w, const vs_job *job, vs_pool_view **v, vs_op_outcome *o,
+                       GError **error)
+{
+	bool out = job->kind == VS_JOB_SCALE_OUT;
+	unsigned start = (*v)->n_running;
+
+	for (unsigned k = 0; k < job->steps; k++) {
+		if (k > 0 && !relist(w, v, o, error))
+			return false;
+		if (out ? (*v)->n_running >= job->target : (*v)->n_running <= job->target)
+			break;
+		if (!(out ? vs_scale_out(w, *v, o, error) : vs_scale_in(w, *v, o, error)))
+			return false;
+		if (out ? start + k + 1 >= job->target : start - k - 1 <= job->target)
+			break;
+	}
+	return true;
+}
+
+/* SCALE_OUT / SCALE_IN: nothing when the pool is already there. */
+static void scale(vs_ops_ctx *w, const vs_job *job, vs_pool_view **v, vs_job_result *r,
+                  GError **error)
+{
+	const vs_pool_config *p = w->pool;
+	bool out = job->kind == VS_JOB_SCALE_OUT;
+	unsigned running = (*v)->n_running;
+
+	if (out ? running >= job->target || running >= p->max
+	        : running <= job->target || running <= p->min) {
+		r->ok = true;
+		r->at_max = out && running >= p->max;
+		r->outcome.action = VS_ACTION_NONE;
+		return;
+	}
+	if ((p->vertical_vcpu || p->vertical_memory) && job->notified &&
+	    vs_vertical(w, *v, out ? +1 : -1, &r->outcome, error)) {
+		r->ok = r->acted = true;
+		return;
+	}
+	g_clear_error(error);
+	r->ok = horizontal(w, job, v, &r->outcome, error);
+	r->acted = r->ok || (*v)->n_running != running;
+}
+
+/**
+ * vs_job_run:
+ * @w: the pool's context
+ * @job: what to do
+ *
+ * Runs in the pool's worker thread. Returns the result for the event loop.
+ */
+vs_job_result *vs_job_run(vs_ops_ctx *w, const vs_job *job)
+{
+	int64_t t0 = g_get_monotonic_time();
+	vs_job_result *r = g_new0(vs_job_result, 1);
+	g_autoptr(GError) err = NULL;
+	g_autoptr(GError) rerr = NULL;
+	vs_pool_view *v = job->previous ? vs_pool_view_copy(job->previous) : NULL;
+
+	r->kind = job->kind;
+	r->reconciled = vs_reconcile_pool(w, &rerr);
+	if (rerr)
+		vs_warning("pool %s: %s", w->pool->name, rerr->message);
+	if (!relist(w, &v, &r->outcome, &err))
+		goto done;
+	if (job->kind == VS_JOB_SYNC) {
+		vs_reconcile_lb(w, v);
+		r->ok = true;
+	} else {
+		vs_op_outcome scratch = {0};
+
+		scale(w, job, &v, r, &err);
+		/* the members as they are now, for status.json (the outcome
+		 * keeps naming the step that failed) */
+		if ((r->acted || !r->ok) && !relist(w, &v, &scratch, NULL))
+			g_clear_pointer(&v, vs_pool_view_free);
+		if (v)
+			vs_reconcile_read_lb(w, v);
+	}
+	r->view = g_steal_pointer(&v);
+done:
+	vs_pool_view_free(v);
+	r->cancelled = g_error_matches(err, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+	if (err)
+		r->error = g_strdup(err->message);
+	if (!r->ok && !r->error)
+		r->error = g_strdup("failed");
+	r->seconds = (double)(g_get_monotonic_time() - t0) / 1e6;
+	return r;
+}

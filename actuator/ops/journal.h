@@ -1,0 +1,38 @@
+/*
+ * journal.h - STATE_DIR/journal: every step of every action, recorded and
+ * made durable before the step is taken, so a crash at any point leaves a
+ * record of what may be half-made (reconcile.c settles it). Thread-safe.
+ */
+#ifndef VS_JOURNAL_H
+#define VS_JOURNAL_H
+
+#include <glib.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct vs_journal vs_journal;
+
+typedef struct vs_journal_op {
+	uint64_t id;
+	char *op; /* "clone", "scale-in" */
+	char *pool;
+	char *name; /* domain */
+	char *uri;
+	char *vol_pool;
+	char **vols; /* volume names we created (clone) or will delete */
+	char *address;
+	char *step; /* last step reached */
+} vs_journal_op;
+
+vs_journal *vs_journal_open(const char *state_dir, GError **error);
+void vs_journal_close(vs_journal *j);
+/* Records a new operation before its first step; its id, 0 on failure (the
+ * caller must not act then). */
+uint64_t vs_journal_begin(vs_journal *j, const vs_journal_op *op, GError **error);
+bool vs_journal_step(vs_journal *j, uint64_t id, const char *step, GError **error);
+bool vs_journal_end(vs_journal *j, uint64_t id, const char *result, GError **error);
+/* Copies of the operations begun and not ended, of @pool (NULL = all). */
+GPtrArray *vs_journal_pending(vs_journal *j, const char *pool);
+void vs_journal_op_free(vs_journal_op *op);
+
+#endif

@@ -1,0 +1,147 @@
+/*
+ * ops.h - what the actuator does to libvirt and the load balancer: one
+ * job at a time per pool, in that pool's worker thread (see
+ * daemon/pool-machine.c for when). A job re-reads the real members from
+ * libvirt first (a notification says what to aim for, never how many
+ * instances exist), settles what an interrupted action left behind, acts,
+ * and reads the members again. Every step that changes something is
+ * journaled first.
+ *
+ * Threads: everything here may block (libvirt, HTTP, nginx -t, probes) and
+ * runs in a pool worker, never on the event loop. libvirt connections and
+ * the journal lock internally; the context is otherwise read-only.
+ */
+#ifndef VS_OPS_H
+#define VS_OPS_H
+
+#include "act-error.h"
+#include "journal.h"
+#include "lb.h"
+#include "vs-config.h"
+#include "vs-pool.h"
+#include "vs-states.h"
+#include "vs-virt.h"
+
+#include <gio/gio.h>
+
+/* The steps of an action, named in logs, status.json and alerts. */
+typedef enum {
+	VS_STEP_NONE,
+	VS_STEP_LIST,     /* listing the members */
+	VS_STEP_CONNECT,  /* reaching the hypervisor */
+	VS_STEP_TEMPLATE, /* reading the template */
+	VS_STEP_STORAGE,  /* finding the storage pool */
+	VS_STEP_NAME,     /* choosing the clone's name */
+	VS_STEP_ADDRESS,  /* the clone's backend address */
+	VS_STEP_JOURNAL,  /* recording the action */
+	VS_STEP_VOLUME,   /* creating the clone's volumes */
+	VS_STEP_DEFINE,   /* defining the clone */
+	VS_STEP_START,    /* starting it */
+	VS_STEP_PROBE,    /* waiting until it answers */
+	VS_STEP_LB_ADD,   /* adding it to the balancer */
+	VS_STEP_CHOOSE,   /* choosing the member to stop */
+	VS_STEP_LB_DRAIN, /* draining it */
+	VS_STEP_SHUTDOWN, /* shutting it down */
+	VS_STEP_LB_REMOVE,
+	VS_STEP_UNDEFINE, /* removing it and its volumes */
+	VS_STEP_VERTICAL, /* changing a member's vCPUs or memory */
+} vs_op_step;
+
+const char *vs_op_step_name(vs_op_step step);
+
+/* Everything an operation needs: thread-safe or read-only. */
+typedef struct vs_ops_ctx {
+	const vs_config *cfg;
+	const vs_pool_config *pool;
+	vs_virt **hosts; /* every configured hypervisor, config order */
+	size_t n_hosts;
+	vs_journal *journal;
+	vs_lb *lb;          /* this pool's balancer: its worker only */
+	GMutex *alloc_lock; /* held while choosing a name and port and defining */
+	GCancellable *stop; /* cancelled when virtscaled stops: waits end early */
+	/* told (from the worker) the member a scale-in is draining */
+	void (*draining)(const char *member, void *opaque);
+	void *opaque;
+} vs_ops_ctx;
+
+/* What an operation did, besides its GError. */
+typedef struct vs_op_outcome {
+	vs_action action;
+	vs_op_step step; /* where it failed */
+} vs_op_outcome;
+
+/* ---- jobs (job.c) ---- */
+typedef enum {
+	VS_JOB_SYNC,      /* settle leftovers, re-read members, re-sync the balancer */
+	VS_JOB_SCALE_OUT, /* up to target (or one vCPU first when vertical) */
+	VS_JOB_SCALE_IN,  /* down to target (or one vCPU first when vertical) */
+} vs_job_kind;
+
+typedef struct vs_job {
+	vs_job_kind kind;
+	unsigned target; /* OUT: up to this many running; IN: down to this many */
+	unsigned steps;  /* instances this action may add or remove */
+	bool notified;   /* driven by a notification: vertical first */
+	vs_pool_view *previous; /* the members of the last job, for CPU% (may be NULL) */
+} vs_job;
+
+typedef struct vs_job_result {
+	vs_job_kind kind;
+	bool ok;
+	bool acted;     /* something changed: cooldown starts */
+	bool at_max;    /* scale-out found the pool at max */
+	bool cancelled; /* cut short because virtscaled is stopping */
+	vs_op_outcome outcome;
+	char *error;
+	unsigned reconciled; /* interrupted actions settled first */
+	vs_pool_view *view;  /* the members afterwards, NULL when unknown */
+	double seconds;
+} vs_job_result;
+
+vs_job_result *vs_job_run(vs_ops_ctx *w, const vs_job *job);
+void vs_job_result_free(vs_job_result *r);
+
+/* ---- members as libvirt lists them now (members.c) ---- */
+/* The hypervisor @uri among the configured ones, or NULL. */
+vs_virt *vs_ops_host(const vs_ops_ctx *w, const char *uri);
+/* Reads our tag of @dom: true when it has one, with its pool and address
+ * (validated: the tag is in XML anyone with libvirt access can edit). */
+bool vs_domain_tag(virDomainPtr dom, char **pool, char **address);
+/* The pool's members on every host it lives on, with state, vCPUs, CPU%
+ * (against @previous), sessions from the pool's source and their balancer
+ * state. NULL with @error when a host does not answer: acting on a partial
+ * view could add or remove one instance too many. */
+vs_pool_view *vs_members_list(const vs_ops_ctx *w, const vs_pool_view *previous, GError **error);
+/* Every address:port in use by a tagged domain on any host. */
+GHashTable *vs_members_used_addresses(const vs_ops_ctx *w);
+
+/* ---- the actions ---- */
+/* scale-out.c: one running instance more (restart a kept one, or clone). */
+bool vs_scale_out(vs_ops_ctx *w, const vs_pool_view *v, vs_op_outcome *o, GError **error);
+/* scale-in.c: the member vs_pool_view_victim() names, drained and stopped. */
+bool vs_scale_in(vs_ops_ctx *w, const vs_pool_view *v, vs_op_outcome *o, GError **error);
+/* vertical.c: +1/-1 vCPU (or memory) on the member the policy names;
+ * false without @error when none should change. */
+bool vs_vertical(vs_ops_ctx *w, const vs_pool_view *v, int direction, vs_op_outcome *o,
+                 GError **error);
+/* reconcile.c: settles the pool's journaled operations; how many. */
+unsigned vs_reconcile_pool(vs_ops_ctx *w, GError **error);
+/* reconcile.c: the balancer's membership and weights made to match the
+ * running members; each member's balancer state read back into @v. */
+void vs_reconcile_lb(vs_ops_ctx *w, vs_pool_view *v);
+/* reconcile.c: each member's balancer state read into @v. */
+void vs_reconcile_read_lb(vs_ops_ctx *w, vs_pool_view *v);
+/* reconcile.c: removes a domain we created and its volumes (tagged only). */
+bool vs_destroy_instance(vs_ops_ctx *w, const char *uri, const char *name, const char *vol_pool,
+                         char **vols, bool undefine, GError **error);
+/* placement.c: the hypervisor of the next instance. */
+vs_virt *vs_placement_choose(vs_ops_ctx *w, const vs_pool_view *v);
+/* address.c */
+char *vs_address_alloc_hostfwd(vs_ops_ctx *w, GError **error);
+char *vs_address_from_libvirt(virDomainPtr dom, const vs_pool_config *pool, unsigned timeout_s,
+                              GCancellable *cancel, GError **error);
+/* probe.c: waits until @address answers (TCP connect / HTTP GET 2xx-3xx). */
+bool vs_probe_wait(const vs_pool_config *pool, const char *address, unsigned timeout_s,
+                   GCancellable *cancel, GError **error);
+
+#endif
