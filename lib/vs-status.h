@@ -1,7 +1,7 @@
 /*
  * vs-status.h - the actuator's published state: STATE_DIR/status.json,
  * replaced atomically (vs-file.h) after every change by virtscaled, read by
- * virtscale-snmp, the collectd plugin and virtscalectl. A missing or
+ * virtscale-snmp (the actuator columns of VIRTSCALE-MIB) and virtscalectl. A missing or
  * unreadable file means "no actuator": readers say so and go on. The
  * writer writes only what a reader accepts.
  *

@@ -5,6 +5,7 @@
 
 #include "agent.h"
 #include "vs-snmp-oids.h"
+#include "vs-validate.h"
 
 #include <string.h>
 
@@ -115,9 +116,12 @@ static void send_action_notification(int notif, const vs_pool_status *p, oid idx
 
 	add_pool_var(&vars, VS_POOL_LAST_ACTION, idx, ASN_OCTET_STR, action, strlen(action));
 	add_pool_var(&vars, VS_POOL_LAST_RESULT, idx, ASN_INTEGER, &result, sizeof(result));
-	if (notif == VS_NOTIF_ACTION_FAILED)
-		add_pool_var(&vars, VS_POOL_LAST_ERROR, idx, ASN_OCTET_STR, p->last_error,
-		             MIN(strlen(p->last_error), 255));
+	if (notif == VS_NOTIF_ACTION_FAILED) {
+		char error[VS_POOL_LAST_ERROR_MAX + 1]; /* cut at a character */
+
+		vs_sanitize_line(p->last_error, error, sizeof(error));
+		add_pool_var(&vars, VS_POOL_LAST_ERROR, idx, ASN_OCTET_STR, error, strlen(error));
+	}
 	add_pool_var(&vars, VS_POOL_DESIRED, idx, ASN_INTEGER, &desired, sizeof(desired));
 	add_pool_var(&vars, VS_POOL_INSTANCES, idx, ASN_GAUGE, &instances, sizeof(instances));
 	send_trap(vars);

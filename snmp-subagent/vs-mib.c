@@ -5,6 +5,7 @@
 
 #include "agent.h"
 #include "vs-snmp-oids.h"
+#include "vs-validate.h"
 
 #include <arpa/inet.h>
 #include <string.h>
@@ -65,6 +66,9 @@ static void add_pool_actuator(vs_mib_builder *b, const vs_pool_status *st, oid i
 {
 	vs_phase phase = st ? st->phase : VS_PHASE_UNKNOWN;
 	vs_action action = st ? st->last_action : VS_ACTION_UNKNOWN;
+	char last_error[VS_POOL_LAST_ERROR_MAX + 1]; /* SIZE (0..255), cut at a character */
+
+	vs_sanitize_line(st ? st->last_error : "", last_error, sizeof(last_error));
 
 	pool_int(b, VS_POOL_DESIRED, idx, ASN_INTEGER, st ? (long)st->desired : -1);
 	pool_str(b, VS_POOL_LAST_ACTION, idx, vs_action_name(action));
@@ -72,7 +76,7 @@ static void add_pool_actuator(vs_mib_builder *b, const vs_pool_status *st, oid i
 	         vs_result_mib(st ? st->last_result : VS_RESULT_UNKNOWN));
 	pool_int(b, VS_POOL_LAST_TIME, idx, ASN_UNSIGNED,
 	         st && st->last_time > 0 ? (long)st->last_time : 0);
-	pool_str(b, VS_POOL_LAST_ERROR, idx, st ? st->last_error : "");
+	pool_str(b, VS_POOL_LAST_ERROR, idx, last_error);
 	pool_u64(b, VS_POOL_SCALE_OUTS, idx, st ? st->scale_outs : 0);
 	pool_u64(b, VS_POOL_SCALE_INS, idx, st ? st->scale_ins : 0);
 	pool_u64(b, VS_POOL_FAILURES, idx, st ? st->failures : 0);

@@ -93,6 +93,9 @@ enum {
 	VS_BACKEND_CPU,
 };
 
+/* vsPoolLastError is SnmpAdminString (SIZE (0..255)) */
+#define VS_POOL_LAST_ERROR_MAX 255
+
 /* VIRTSCALE-MIB notifications (vsNotifications.N) */
 enum {
 	VS_NOTIF_POOL_HIGH = 1,
