@@ -31,7 +31,7 @@ int64_t vs_backoff_delay_ms(int64_t first_ms, int64_t max_ms, unsigned failures)
 	int64_t wait = first_ms;
 
 	for (unsigned i = 1; i < failures && wait < max_ms; i++)
-		wait *= 2;
+		wait = wait > max_ms / 2 ? max_ms : wait * 2;
 	return wait < max_ms ? wait : max_ms;
 }
 

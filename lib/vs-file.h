@@ -18,8 +18,10 @@
  * Writes @len bytes of @data to a hidden temporary file in @path's
  * directory (".NAME.tmp-XXXXXX", which no "*.conf" include matches),
  * retrying short writes, fsyncs it, gives it @mode, renames it over @path
- * and fsyncs the directory. On failure @path is untouched, the temporary
- * file is gone and @error (VS_FILE_ERROR) names the step.
+ * and fsyncs the directory. On failure the temporary file is gone and
+ * @error (VS_FILE_ERROR) names the step; @path is untouched unless only
+ * the directory sync failed (VS_FILE_ERROR_SYNC: the new content is in
+ * place, its durability unknown).
  */
 bool vs_file_replace(const char *path, const void *data, size_t len, int mode, GError **error);
 

@@ -88,34 +88,50 @@ void vs_policy_state_init(vs_policy_state *st, const vs_pool_config *cfg)
 	st->last = VS_VERDICT_OK;
 }
 
+/* The figure the victim is chosen by, <0 when instance @i has none: its
+ * sessions when the sample has counts, else its CPU. */
+static double victim_figure(const vs_policy_sample *s, unsigned i)
+{
+	if (s->sessions)
+		return s->sessions[i];
+	return s->cpu ? s->cpu[i] : -1;
+}
+
 /**
  * vs_policy_victim:
  * @s: a sample of the running instances (sorted by clone number)
  *
  * Returns the index into @s of the instance a scale-in stops: the one with
  * the fewest sessions (ties: the last one, the youngest clone); without
- * session figures, the one with the lowest known CPU. -1 when none runs.
+ * session figures, the one with the lowest known CPU. An instance whose
+ * figure is unknown is chosen only when no instance has one (then the
+ * youngest): a silent member may be the busiest. -1 when none runs.
  */
 int vs_policy_victim(const vs_policy_sample *s)
 {
 	int victim = -1;
 	double best = INFINITY;
+	bool known = false;
 
+	for (unsigned i = 0; i < s->n_running; i++)
+		known |= victim_figure(s, i) >= 0;
 	for (unsigned i = 0; i < s->n_running; i++) {
-		double v;
+		double v = victim_figure(s, i);
 
-		if (s->sessions)
-			v = s->sessions[i];
-		else if (s->cpu && s->cpu[i] >= 0)
-			v = s->cpu[i];
-		else
-			v = 0;
-		if (v <= best) {
+		if (known && v < 0)
+			continue;
+		if (!known || v <= best) {
 			best = v;
 			victim = (int)i;
 		}
 	}
 	return victim;
+}
+
+/* Sessions of instance @i; an unknown count (<0) weighs as none. */
+static double sessions_at(const vs_policy_sample *s, unsigned i)
+{
+	return s->sessions[i] > 0 ? s->sessions[i] : 0;
 }
 
 /* Average CPU over instances with a known figure; <0 when none is known. */
@@ -143,7 +159,7 @@ static double average_sessions(const vs_policy_sample *s)
 	if (!s->sessions || s->n_running == 0)
 		return -1;
 	for (unsigned i = 0; i < s->n_running; i++)
-		sum += s->sessions[i];
+		sum += sessions_at(s, i);
 	return sum / s->n_running;
 }
 
@@ -196,7 +212,7 @@ static void evaluate_ratio(const vs_pool_config *cfg, const vs_policy_sample *s,
 	if (!s->sessions || s->n_running == 0)
 		return;
 	for (unsigned i = 0; i < s->n_running; i++) {
-		double r = 100.0 * s->sessions[i] / smax;
+		double r = 100.0 * sessions_at(s, i) / smax;
 
 		if (r < min1) {
 			min2 = min1;

@@ -40,7 +40,8 @@ typedef struct vs_policy_sample {
 	int64_t now_ms;         /* monotonic milliseconds */
 	unsigned n_running;     /* running instances */
 	const double *cpu;      /* per running instance, percent of its vCPUs; <0 unknown */
-	const double *sessions; /* per running instance, active sessions; NULL unknown */
+	const double *sessions; /* per running instance, active sessions (<0 that one's
+	                           unknown, counted as none); NULL: none known */
 } vs_policy_sample;
 
 /* M-of-N sliding window of booleans. */

@@ -390,7 +390,7 @@ void vs_pool_view_aggregate(vs_pool_view *v)
 	v->min_ratio = v->max_ratio = -1;
 	for (guint i = 0; i < v->members->len; i++) {
 		const vs_member *m = v->members->pdata[i];
-		double sessions = m->sessions >= 0 ? m->sessions : 0;
+		double sessions = m->sessions; /* <0 unknown */
 
 		if (!m->running)
 			continue;
@@ -465,8 +465,8 @@ int vs_pool_view_victim(const vs_pool_view *v)
 {
 	bool with_sessions = false;
 
-	for (guint i = 0; i < v->members->len; i++)
-		with_sessions |= ((const vs_member *)v->members->pdata[i])->sessions >= 0;
+	for (guint k = 0; k < v->sample_sessions->len; k++)
+		with_sessions |= g_array_index(v->sample_sessions, double, k) >= 0;
 	vs_policy_sample s = vs_pool_view_sample(v, 0, with_sessions);
 
 	return member_of_sample(v, vs_policy_victim(&s));

@@ -1,16 +1,23 @@
 /*
- * test-actuator.c - the actuator's pure parts: the clone's domain XML, the
- * stdin formats of `virtscalectl notify`, and journal replay after a crash.
+ * test-actuator.c - the actuator's pure parts: the clone's domain XML
+ * (ops/clone-xml.c), the stdin formats of `virtscalectl notify`
+ * (cli/notify-formats.c) turned into notifications that pass the wire
+ * format, and journal replay after a crash (ops/journal.c).
  */
 #include "config.h"
 
-#include "actuator.h"
+#include "act-error.h"
+#include "clone-xml.h"
+#include "journal.h"
+#include "notify-formats.h"
 #include "vs-notify.h"
 
-#include <check.h>
+#include "testutil.h"
+
 #include <glib/gstdio.h>
+#include <math.h>
+#include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 static const char *TEMPLATE_XML =
     "<domain type='kvm' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>"
@@ -32,14 +39,15 @@ static const char *TEMPLATE_XML =
     "<qemu:arg value='user,id=n0,hostfwd=tcp:127.0.0.1:18100-:80'/></qemu:commandline>"
     "</domain>";
 
-static vs_pool_config pool_cfg(vs_address_kind address)
+/* The pool the clones are made for, with @address_keys ("address = ..."). */
+static vs_config *clone_pool(const char *address_keys, const vs_pool_config **pool)
 {
-	vs_pool_config p = {0};
-	p.name = (char *)"web";
-	p.address = address;
-	p.backend_port = 8080;
-	return p;
+	g_autofree char *keys = g_strdup_printf("backend_port = 8080\n%s", address_keys);
+
+	return vs_test_pool(keys, pool);
 }
+
+#define HOSTFWD "address = hostfwd\nhostfwd_ports = 18100-18199\n"
 
 START_TEST(clone_disks_skip_readonly_and_refuse_block)
 {
@@ -64,14 +72,15 @@ END_TEST
 
 START_TEST(clone_rewrite_like_virt_clone)
 {
-	vs_pool_config p = pool_cfg(VS_ADDRESS_HOSTFWD);
+	const vs_pool_config *p;
+	g_autoptr(vs_config) c = clone_pool(HOSTFWD, &p);
 	g_autoptr(GPtrArray) disks = vs_clone_xml_disks(TEMPLATE_XML, NULL);
 	vs_clone_disk *d = disks->pdata[0];
 	d->new_path = g_strdup("/img/web-03.qcow2");
 	d->new_format = g_strdup("qcow2");
 	g_autoptr(GError) err = NULL;
 	g_autofree char *x =
-	    vs_clone_xml_rewrite(TEMPLATE_XML, "web-03", disks, "web", "127.0.0.1:18103", &p, &err);
+	    vs_clone_xml_rewrite(TEMPLATE_XML, "web-03", disks, "web", "127.0.0.1:18103", p, &err);
 	ck_assert_ptr_nonnull(x);
 	ck_assert_ptr_nonnull(strstr(x, "<name>web-03</name>"));
 	ck_assert_ptr_null(strstr(x, "<uuid>"));
@@ -97,20 +106,21 @@ START_TEST(clone_rewrite_adds_user_network_when_missing)
 	const char *plain = "<domain type='kvm'><name>t</name><devices><disk type='file' "
 	                    "device='disk'><source file='/img/t.qcow2'/><target dev='vda'/>"
 	                    "</disk></devices></domain>";
-	vs_pool_config p = pool_cfg(VS_ADDRESS_HOSTFWD);
+	const vs_pool_config *p, *q;
+	g_autoptr(vs_config) c = clone_pool(HOSTFWD, &p);
+	g_autoptr(vs_config) c_lease = clone_pool("address = lease\n", &q);
 	g_autoptr(GPtrArray) disks = vs_clone_xml_disks(plain, NULL);
 	vs_clone_disk *d = disks->pdata[0];
 	ck_assert_str_eq(d->src_format, "raw");
 	d->new_path = g_strdup("/img/c-01.qcow2");
 	d->new_format = g_strdup("qcow2");
 	g_autofree char *x =
-	    vs_clone_xml_rewrite(plain, "c-01", disks, "web", "127.0.0.1:19000", &p, NULL);
+	    vs_clone_xml_rewrite(plain, "c-01", disks, "web", "127.0.0.1:19000", p, NULL);
 	ck_assert_ptr_nonnull(x);
 	ck_assert_ptr_nonnull(strstr(x, "hostfwd=tcp:127.0.0.1:19000-:8080"));
 	ck_assert_ptr_nonnull(strstr(x, "virtio-net-pci,netdev=vsnet0"));
 	/* with another address kind nothing is added */
-	vs_pool_config q = pool_cfg(VS_ADDRESS_LEASE);
-	g_autofree char *y = vs_clone_xml_rewrite(plain, "c-01", disks, "web", NULL, &q, NULL);
+	g_autofree char *y = vs_clone_xml_rewrite(plain, "c-01", disks, "web", NULL, q, NULL);
 	ck_assert_ptr_null(strstr(y, "hostfwd"));
 	ck_assert_ptr_null(strstr(y, "address="));
 }
@@ -121,81 +131,189 @@ static const char *COLLECTD = "Severity: WARNING\nTime: 1764000000.25\nHost: hv1
                               "CurrentValue: 7.5e+01\nWarningMin: 1.0e+01\nWarningMax: 6.0e+01\n"
                               "FailureMin: nan\nFailureMax: nan\n\nsessions 75 above 60\n";
 
-static vs_notification parse_ok(const char *line)
+/*
+ * What virtscalectl does with a converted notification: serialize it with
+ * the one serializer and validate the line before sending. Returns what
+ * the actuator would read.
+ */
+static vs_notification as_sent(const vs_notification *n)
+{
+	g_autofree char *line = vs_notification_to_json(n);
+	vs_notification back;
+	g_autoptr(GError) err = NULL;
+
+	ck_assert_msg(vs_notification_parse(line, strlen(line), &back, &err), "%s: %s", line,
+	              err ? err->message : "");
+	ck_assert_msg(memcmp(n, &back, sizeof(back)) == 0, "changed on the wire: %s", line);
+	return back;
+}
+
+/* @input (with --pool @pool and --state @state) refused as invalid input. */
+static void assert_exec_refused(const char *input, const char *pool, const char *state)
 {
 	vs_notification n;
 	g_autoptr(GError) err = NULL;
-	ck_assert_msg(vs_notification_parse(line, strlen(line), &n, &err), "%s: %s", line,
-	              err ? err->message : "");
-	return n;
+
+	ck_assert_msg(!vs_notify_from_collectd_exec(input, pool, state, &n, &err), "accepted %s",
+	              input);
+	ck_assert(g_error_matches(err, VS_ACT_ERROR, VS_ACT_ERROR_INVALID));
+}
+
+/* @text with the first @from replaced by @to (same length). */
+static char *with_replaced(const char *text, const char *from, const char *to)
+{
+	char *out = g_strdup(text);
+	char *at = strstr(out, from);
+
+	ck_assert_ptr_nonnull(at);
+	ck_assert_uint_eq(strlen(from), strlen(to));
+	memcpy(at, to, strlen(to));
+	return out;
 }
 
 START_TEST(collectd_exec_format)
 {
 	g_autoptr(GError) err = NULL;
-	g_autofree char *l = vs_notify_from_collectd_exec(COLLECTD, NULL, NULL, &err);
-	ck_assert_ptr_nonnull(l);
-	vs_notification n = parse_ok(l);
-	ck_assert_int_eq(n.type, VS_NOTIFY_POOL);
-	ck_assert_str_eq(n.pool, "web");
-	ck_assert_str_eq(n.state, "high");
-	ck_assert_str_eq(n.source, "collectd");
-	ck_assert(n.value == 75.0 && n.threshold_high == 60.0 && n.threshold_low == 10.0);
+	vs_notification n, sent;
 
-	g_autofree char *low_in = g_strdup(COLLECTD);
-	memcpy(strstr(low_in, "7.5e+01"), "5.0e+00", 7);
-	g_autofree char *low = vs_notify_from_collectd_exec(low_in, NULL, NULL, NULL);
-	ck_assert_str_eq(parse_ok(low).state, "low");
+	ck_assert_msg(vs_notify_from_collectd_exec(COLLECTD, NULL, NULL, &n, &err), "%s",
+	              err ? err->message : "");
+	sent = as_sent(&n);
+	ck_assert_int_eq(sent.type, VS_NOTIFY_POOL);
+	ck_assert_str_eq(sent.pool, "web");
+	/* 75 above its warning maximum: high */
+	ck_assert_int_eq(sent.verdict, VS_VERDICT_HIGH);
+	ck_assert_int_eq(sent.severity, VS_SEVERITY_WARNING);
+	ck_assert_str_eq(sent.source, "collectd");
+	ck_assert_str_eq(sent.metric, "sessions");
+	ck_assert_str_eq(sent.host, "hv1");
+	ck_assert_str_eq(sent.message, "sessions 75 above 60");
+	ck_assert(sent.value == 75.0 && sent.threshold_high == 60.0 && sent.threshold_low == 10.0);
 
-	g_autofree char *ok_in = g_strdup(COLLECTD);
-	memcpy(strstr(ok_in, "WARNING"), "OKAY\n  ", 7);
-	g_autofree char *ok = vs_notify_from_collectd_exec(ok_in, "other", NULL, NULL);
-	vs_notification o = parse_ok(ok);
-	ck_assert_str_eq(o.state, "ok");
-	ck_assert_str_eq(o.pool, "other");
+	/* under the lower threshold: low */
+	g_autofree char *low_in = with_replaced(COLLECTD, "7.5e+01", "5.0e+00");
+	ck_assert(vs_notify_from_collectd_exec(low_in, NULL, NULL, &n, NULL));
+	ck_assert_int_eq(as_sent(&n).verdict, VS_VERDICT_LOW);
 
-	g_autoptr(GError) e1 = NULL;
-	ck_assert_ptr_null(vs_notify_from_collectd_exec("Host: x\n\nmsg\n", "web", NULL, &e1));
-	g_autoptr(GError) e2 = NULL;
-	ck_assert_ptr_null(vs_notify_from_collectd_exec("garbage\n", "web", NULL, &e2));
-	g_autoptr(GError) e3 = NULL;
-	ck_assert_ptr_null(vs_notify_from_collectd_exec(COLLECTD, "bad;name", NULL, &e3));
-	g_autoptr(GError) e4 = NULL;
-	ck_assert_ptr_null(vs_notify_from_collectd_exec(COLLECTD, NULL, "sky", &e4));
+	/* no lower threshold (nan): high, and the threshold is absent */
+	g_autofree char *no_min =
+	    with_replaced(COLLECTD, "WarningMin: 1.0e+01", "WarningMin: nan    ");
+	g_autofree char *no_min_low = with_replaced(no_min, "7.5e+01", "5.0e+00");
+	ck_assert(vs_notify_from_collectd_exec(no_min_low, NULL, NULL, &n, NULL));
+	sent = as_sent(&n);
+	ck_assert_int_eq(sent.verdict, VS_VERDICT_HIGH);
+	ck_assert(isnan(sent.threshold_low));
+
+	/* the failure threshold when there is no warning one */
+	g_autofree char *fail_min = with_replaced(no_min_low, "FailureMin: nan", "FailureMin: 8.0");
+	ck_assert(vs_notify_from_collectd_exec(fail_min, NULL, NULL, &n, NULL));
+	sent = as_sent(&n);
+	ck_assert_double_eq(sent.threshold_low, 8);
+	ck_assert_int_eq(sent.verdict, VS_VERDICT_LOW);
+
+	/* OKAY is ok, whatever the value; --pool wins over the input */
+	g_autofree char *ok_in = with_replaced(COLLECTD, "WARNING", "OKAY\n  ");
+	ck_assert(vs_notify_from_collectd_exec(ok_in, "other", NULL, &n, NULL));
+	sent = as_sent(&n);
+	ck_assert_int_eq(sent.verdict, VS_VERDICT_OK);
+	ck_assert_int_eq(sent.severity, VS_SEVERITY_OKAY);
+	ck_assert_str_eq(sent.pool, "other");
+
+	/* --state wins over the thresholds */
+	ck_assert(vs_notify_from_collectd_exec(COLLECTD, NULL, "at_max", &n, NULL));
+	ck_assert_int_eq(as_sent(&n).verdict, VS_VERDICT_AT_MAX);
+	ck_assert(vs_notify_from_collectd_exec(low_in, NULL, "ok", &n, NULL));
+	ck_assert_int_eq(as_sent(&n).verdict, VS_VERDICT_OK);
+
+	/* hostile text is cleaned, never passed on as is */
+	const char *hostile = "Severity: FAILURE\nHost: bad host;rm\nPlugin: virtscale\n"
+	                      "PluginInstance: web\nType: a;b\nCurrentValue: 1e+02\n\n"
+	                      "line\x1b[2J one\nline two\n";
+	ck_assert(vs_notify_from_collectd_exec(hostile, NULL, NULL, &n, NULL));
+	sent = as_sent(&n);
+	ck_assert_str_eq(sent.host, "");
+	ck_assert_str_eq(sent.metric, "");
+	ck_assert_str_eq(sent.message, "line?[2J one line two");
+
+	assert_exec_refused("Host: x\n\nmsg\n", "web", NULL); /* no Severity */
+	assert_exec_refused("garbage\n", "web", NULL);        /* no header */
+	assert_exec_refused(COLLECTD, "bad;name", NULL);      /* bad pool */
+	assert_exec_refused(COLLECTD, NULL, "sky");           /* bad state */
+	assert_exec_refused(COLLECTD, NULL, "unknown");       /* never sent */
+	g_autofree char *bad_sev = with_replaced(COLLECTD, "WARNING", "PANIC!!");
+	assert_exec_refused(bad_sev, NULL, NULL);
+	/* not a virtscale notification and no --pool: no pool */
+	g_autofree char *other_plugin =
+	    with_replaced(COLLECTD, "Plugin: virtscale", "Plugin: cpu______");
+	assert_exec_refused(other_plugin, NULL, NULL);
 }
 END_TEST
 
 START_TEST(snmptrap_format)
 {
-	const char *conf = "[pool web]\ntemplate = t\nname_pattern = web-%02d\nlb = none\n"
-	                   "address = hostfwd\nhostfwd_ports = 18100-18199\n";
-	g_autoptr(GError) cerr = NULL;
-	g_autoptr(vs_config) cfg = vs_config_load_from_data(conf, strlen(conf), "t.conf", &cerr);
-	ck_assert_msg(cfg != NULL, "%s", cerr ? cerr->message : "");
+	g_autoptr(vs_config) cfg =
+	    vs_test_config("[pool web]\ntemplate = t\nname_pattern = web-%02d\n");
 	const char *trap = "hv1\nUDP: [127.0.0.1]:40000->[127.0.0.1]:162\n"
 	                   ".1.3.6.1.2.1.1.3.0 0:0:01:00.00\n"
 	                   ".1.3.6.1.6.3.1.1.4.1.0 VIRTSCALE-MIB::vsPoolHigh\n"
 	                   ".1.3.6.1.4.1.99999.1.2 STRING: \"web\"\n";
 	g_autoptr(GError) err = NULL;
-	g_autofree char *l = vs_notify_from_snmptrap(trap, cfg, NULL, NULL, &err);
-	ck_assert_msg(l != NULL, "%s", err ? err->message : "");
-	vs_notification n = parse_ok(l);
-	ck_assert_str_eq(n.pool, "web");
-	ck_assert_str_eq(n.state, "high");
-	ck_assert_str_eq(n.source, "snmptrap");
-	ck_assert_str_eq(n.host, "hv1");
+	vs_notification n, sent;
+
+	ck_assert_msg(vs_notify_from_snmptrap(trap, cfg, NULL, NULL, &n, &err), "%s",
+	              err ? err->message : "");
+	sent = as_sent(&n);
+	ck_assert_int_eq(sent.type, VS_NOTIFY_POOL);
+	ck_assert_str_eq(sent.pool, "web");
+	ck_assert_int_eq(sent.verdict, VS_VERDICT_HIGH);
+	ck_assert_int_eq(sent.severity, VS_SEVERITY_WARNING);
+	ck_assert_str_eq(sent.source, "snmptrap");
+	ck_assert_str_eq(sent.host, "hv1");
+
+	/* each trap's verdict */
+	static const struct {
+		const char *trap_name;
+		vs_verdict verdict;
+	} names[] = {
+	    {"VIRTSCALE-MIB::vsPoolLow", VS_VERDICT_LOW},
+	    {"VIRTSCALE-MIB::vsPoolAtMax", VS_VERDICT_AT_MAX},
+	    {"VIRTSCALE-MIB::vsPoolNormal", VS_VERDICT_OK},
+	};
+	for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
+		g_autofree char *t = g_strdup_printf("hv1\nUDP: x\n.1.3.6.1.6.3.1.1.4.1.0 %s\n"
+		                                     ".1.3.6.1.4.1.99999.1.2 STRING: \"web\"\n",
+		                                     names[i].trap_name);
+
+		ck_assert(vs_notify_from_snmptrap(t, cfg, NULL, NULL, &n, NULL));
+		sent = as_sent(&n);
+		ck_assert_int_eq(sent.verdict, names[i].verdict);
+		ck_assert_int_eq(sent.severity, names[i].verdict == VS_VERDICT_OK
+		                                    ? VS_SEVERITY_OKAY
+		                                    : VS_SEVERITY_WARNING);
+	}
 
 	/* a pool the configuration does not have is not taken from the trap */
 	const char *other = "hv1\nUDP: x\n.1.3.6.1.6.3.1.1.4.1.0 .1.3.6.1.4.1.9.9.9\n"
 	                    ".1.3.6.1.4.1.9.1 \"nosuch\"\n";
 	g_autoptr(GError) e1 = NULL;
-	ck_assert_ptr_null(vs_notify_from_snmptrap(other, cfg, NULL, NULL, &e1));
+	ck_assert(!vs_notify_from_snmptrap(other, cfg, NULL, NULL, &n, &e1));
+	ck_assert(g_error_matches(e1, VS_ACT_ERROR, VS_ACT_ERROR_INVALID));
+	/* the pool given, but the state cannot be told */
 	g_autoptr(GError) e2 = NULL;
-	ck_assert_ptr_null(vs_notify_from_snmptrap(other, cfg, "web", NULL, &e2));
-	g_autofree char *forced = vs_notify_from_snmptrap(other, cfg, "web", "low", NULL);
-	ck_assert_str_eq(parse_ok(forced).state, "low");
+	ck_assert(!vs_notify_from_snmptrap(other, cfg, "web", NULL, &n, &e2));
+	ck_assert(g_error_matches(e2, VS_ACT_ERROR, VS_ACT_ERROR_INVALID));
+	ck_assert(vs_notify_from_snmptrap(other, cfg, "web", "low", &n, NULL));
+	sent = as_sent(&n);
+	ck_assert_int_eq(sent.verdict, VS_VERDICT_LOW);
+	ck_assert_str_eq(sent.pool, "web");
 	g_autoptr(GError) e3 = NULL;
-	ck_assert_ptr_null(vs_notify_from_snmptrap("only-one-line", cfg, "web", "low", &e3));
+	ck_assert(!vs_notify_from_snmptrap("only-one-line", cfg, "web", "low", &n, &e3));
+	g_autoptr(GError) e4 = NULL;
+	ck_assert(!vs_notify_from_snmptrap(trap, cfg, NULL, "unknown", &n, &e4));
+	/* a hostname that is not one is left out */
+	g_autofree char *bad_host = with_replaced(trap, "hv1\n", "h;1\n");
+	ck_assert(vs_notify_from_snmptrap(bad_host, cfg, NULL, NULL, &n, NULL));
+	ck_assert_str_eq(as_sent(&n).host, "");
 }
 END_TEST
 
@@ -254,7 +372,7 @@ START_TEST(journal_replays_open_operations)
 }
 END_TEST
 
-int main(void)
+Suite *vs_test_suite(void)
 {
 	Suite *s = suite_create("actuator");
 	TCase *tc = tcase_create("pure");
@@ -265,9 +383,5 @@ int main(void)
 	tcase_add_test(tc, snmptrap_format);
 	tcase_add_test(tc, journal_replays_open_operations);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return s;
 }

@@ -4,7 +4,11 @@
  * queue drops the oldest and counts them while nobody listens, and the
  * worker connects once the actuator appears (backoff, no busy loop).
  */
-#include <check.h>
+#include "config.h"
+
+#include "testutil.h"
+#include "vsc-forward.h"
+
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <pthread.h>
@@ -12,10 +16,6 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
-
-/* The forwarder is compiled into the plugin, not into a library: build it
- * into this test directly (it has no collectd dependency). */
-#include "../../collectd-plugin/vsc-forward.c"
 
 static char *tmpdir;
 static char *sock_path;
@@ -231,12 +231,10 @@ START_TEST(push_never_blocks_on_a_stalled_reader)
 }
 END_TEST
 
-int main(void)
+Suite *vs_test_suite(void)
 {
 	Suite *s = suite_create("collectd-forward");
 	TCase *tc = tcase_create("forwarder");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 20);
@@ -245,9 +243,5 @@ int main(void)
 	tcase_add_test(tc, reconnects_after_the_actuator_hangs_up);
 	tcase_add_test(tc, push_never_blocks_on_a_stalled_reader);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return s;
 }

@@ -5,10 +5,11 @@
  */
 #include "config.h"
 
-#include <check.h>
-#include <string.h>
-
 #include "vs-collector-private.h"
+
+#include "testutil.h"
+
+#include <string.h>
 
 static const char *sample_xml =
     "<domain type='kvm' id='7'>\n"
@@ -298,7 +299,7 @@ START_TEST(snapshot_lookup_copy_and_refcount)
 }
 END_TEST
 
-int main(void)
+Suite *vs_test_suite(void)
 {
 	Suite *s = suite_create("collector");
 	TCase *tc = tcase_create("pure");
@@ -310,11 +311,5 @@ int main(void)
 	tcase_add_test(tc, event_mapping);
 	tcase_add_test(tc, snapshot_lookup_copy_and_refcount);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return s;
 }

@@ -8,7 +8,8 @@
 #include "vs-config.h"
 #include "vs-config-internal.h"
 
-#include <check.h>
+#include "testutil.h"
+
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <stdlib.h>
@@ -18,7 +19,7 @@
 
 #define POOL_OK "[pool web]\ntemplate = web-template\nname_pattern = web-%02d\n"
 
-static vs_config *load(const char *text, GError **error)
+static vs_config *parse_config_text(const char *text, GError **error)
 {
 	return vs_config_load_from_data(text, strlen(text), "t.conf", error);
 }
@@ -27,7 +28,7 @@ static vs_config *load(const char *text, GError **error)
 static void expect_error_at(const char *text, const char *prefix, const char *file, int line)
 {
 	GError *err = NULL;
-	vs_config *cfg = load(text, &err);
+	vs_config *cfg = parse_config_text(text, &err);
 
 	if (cfg)
 		vs_config_free(cfg);
@@ -43,7 +44,7 @@ static void expect_error_at(const char *text, const char *prefix, const char *fi
 static vs_config *load_ok_at(const char *text, const char *file, int line)
 {
 	GError *err = NULL;
-	vs_config *cfg = load(text, &err);
+	vs_config *cfg = parse_config_text(text, &err);
 
 	ck_assert_msg(cfg != NULL, "%s:%d: refused: %s", file, line, err ? err->message : "?");
 	return cfg;
@@ -116,7 +117,8 @@ START_TEST(test_pool_defaults)
 	ck_assert_double_eq(p->ratio_low, 10);
 	ck_assert_uint_eq(p->debounce_m, 7);
 	ck_assert_uint_eq(p->debounce_n, 10);
-	ck_assert_str_eq(p->target_metric, "sessions");
+	ck_assert_int_eq(p->target_metric, VS_METRIC_SESSIONS);
+	ck_assert_int_eq(p->weights, VS_WEIGHTS_NONE);
 	ck_assert_double_eq(p->target, 50);
 	ck_assert_double_eq_tol(p->tolerance, 0.1, 1e-12);
 	ck_assert_uint_eq(p->stabilization, 300);
@@ -209,6 +211,7 @@ START_TEST(test_full_file)
 	                   "sessions = http:http://%a:%p/server-status?auto#x\n"
 	                   "backend_port = 8080\n"
 	                   "lb = nginx\n"
+	                   "weights = ratio\n"
 	                   "cooldown = 0\n"
 	                   "address = hostfwd\n"
 	                   "hostfwd_ports = 18100-18107\n"
@@ -271,7 +274,8 @@ START_TEST(test_full_file)
 	ck_assert_double_eq_tol(p->cpu_low, 15.5, 1e-12);
 	ck_assert_uint_eq(p->debounce_m, 3);
 	ck_assert_uint_eq(p->debounce_n, 5);
-	ck_assert_str_eq(p->target_metric, "cpu");
+	ck_assert_int_eq(p->target_metric, VS_METRIC_CPU);
+	ck_assert_int_eq(p->weights, VS_WEIGHTS_RATIO);
 	ck_assert_int_eq(p->sessions, VS_SESSIONS_HTTP);
 	/* '#' without a blank before it is part of the value */
 	ck_assert_str_eq(p->sessions_url, "http://%a:%p/server-status?auto#x");
@@ -288,7 +292,8 @@ START_TEST(test_full_file)
 	ck_assert_int_eq(p->placement, VS_PLACEMENT_WEIGHTED);
 	ck_assert_uint_eq(p->repeat_interval, 3);
 
-	ck_assert_int_eq(d->line, 77);
+	ck_assert_int_eq(d->line, 78);
+	ck_assert_int_eq(d->weights, VS_WEIGHTS_NONE);
 	ck_assert_str_eq(d->uri, "qemu:///system");
 	ck_assert_int_eq(d->lb, VS_LB_APACHE);
 	ck_assert_int_eq(d->sessions, VS_SESSIONS_APACHE);
@@ -440,7 +445,11 @@ START_TEST(test_bad_values)
 	expect_error(POOL_OK "debounce = 8/7\n", "t.conf:4: [pool web] debounce: '8/7': need");
 	expect_error(POOL_OK "debounce = 10/65\n", "t.conf:4: [pool web] debounce: '10/65': need");
 	expect_error(POOL_OK "debounce = 1/2/3\n", "t.conf:4: [pool web] debounce:");
-	expect_error(POOL_OK "target_metric = ratio\n", "t.conf:4: [pool web] target_metric:");
+	/* a ratio is not something a per-instance target can be set for */
+	expect_error(POOL_OK "target_metric = ratio\n",
+	             "t.conf:4: [pool web] target_metric: 'ratio' is not one of: cpu | sessions");
+	expect_error(POOL_OK "weights = sessions\n",
+	             "t.conf:4: [pool web] weights: 'sessions' is not one of: none | ratio");
 	expect_error(POOL_OK "tolerance = 1\n", "t.conf:4: [pool web] tolerance:");
 	expect_error(
 	    POOL_OK "sessions = netstat\n",
@@ -674,7 +683,8 @@ END_TEST
 START_TEST(test_contrib_example)
 {
 	GError *err = NULL;
-	vs_config *cfg = vs_config_load(SRCDIR "/../contrib/virtscale.conf", &err);
+	g_autofree char *path = g_build_filename(TOP_SRCDIR, "contrib", "virtscale.conf", NULL);
+	vs_config *cfg = vs_config_load(path, &err);
 
 	ck_assert_msg(cfg != NULL, "%s", err ? err->message : "");
 	ck_assert_uint_ge(cfg->pools->len, 1);
@@ -690,16 +700,14 @@ END_TEST
  */
 START_TEST(test_every_key_documented)
 {
-	g_autofree char *example = NULL;
-	g_autofree char *manual = NULL;
+	g_autofree char *example = vs_test_read_source("contrib/virtscale.conf");
+	g_autofree char *manual = vs_test_read_source("docs/virtscale.conf.5");
 	g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	g_auto(GStrv) lines = NULL;
 	const char *group = NULL, *name;
 	g_autofree char *current = g_strdup("");
 	size_t n = 0;
 
-	ck_assert(g_file_get_contents(SRCDIR "/../contrib/virtscale.conf", &example, NULL, NULL));
-	ck_assert(g_file_get_contents(SRCDIR "/../docs/virtscale.conf.5", &manual, NULL, NULL));
 	lines = g_strsplit(example, "\n", -1);
 	for (char **l = lines; *l; l++) {
 		const char *p = *l;
@@ -745,12 +753,11 @@ static unsigned long lines_in(const GString *s)
  */
 START_TEST(test_mutation_fuzz)
 {
-	g_autofree char *example = NULL;
-	gsize len = 0;
+	size_t len = 0;
+	g_autofree char *example = vs_test_read_source_len("contrib/virtscale.conf", &len);
 	GRand *rand = g_rand_new_with_seed(2026);
 	unsigned refused = 0;
 
-	ck_assert(g_file_get_contents(SRCDIR "/../contrib/virtscale.conf", &example, &len, NULL));
 	for (int round = 0; round < 3000; round++) {
 		GString *s = g_string_new_len(example, (gssize)len);
 		int edits = g_rand_int_range(rand, 1, 4);
@@ -811,12 +818,10 @@ START_TEST(test_enum_names)
 }
 END_TEST
 
-int main(void)
+Suite *vs_test_suite(void)
 {
 	Suite *s = suite_create("config");
 	TCase *tc = tcase_create("config");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_empty_file_gives_defaults);
@@ -838,9 +843,5 @@ int main(void)
 	tcase_add_test(tc, test_mutation_fuzz);
 	tcase_add_test(tc, test_enum_names);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return s;
 }

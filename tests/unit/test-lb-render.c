@@ -8,7 +8,8 @@
 #include "lb-apache-parse.h"
 #include "lb-nginx-render.h"
 
-#include <check.h>
+#include "testutil.h"
+
 #include <string.h>
 
 static vs_lb_entry member(const char *address, vs_lb_state state, unsigned weight, bool backup)
@@ -197,7 +198,7 @@ START_TEST(apache_worker_address)
 }
 END_TEST
 
-int main(void)
+Suite *vs_test_suite(void)
 {
 	Suite *s = suite_create("lb-render");
 	TCase *tc = tcase_create("core");
@@ -210,9 +211,5 @@ int main(void)
 	tcase_add_test(tc, apache_max_members);
 	tcase_add_test(tc, apache_worker_address);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return s;
 }

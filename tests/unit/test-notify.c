@@ -1,18 +1,21 @@
 /*
- * test-notify.c - the notification wire format: round trips of every type,
- * every class of malformed input, and a random-bytes fuzz loop (no crash,
- * always rejected).
+ * test-notify.c - the notification wire format (lib/vs-notify.c): typed
+ * verdicts, the verdict a threshold notification stands for (derived once,
+ * at parse time), absent numbers (NaN) left out, exact round trips of
+ * every type, every class of malformed input, text copied in from
+ * anywhere, and a random-bytes fuzz loop (no crash, always rejected).
  */
 #include "config.h"
 
 #include "vs-notify.h"
 
-#include <check.h>
+#include "testutil.h"
+
 #include <glib.h>
-#include <stdlib.h>
+#include <math.h>
 #include <string.h>
 
-static bool parse(const char *line, vs_notification *n, GError **error)
+static bool parse_line(const char *line, vs_notification *n, GError **error)
 {
 	return vs_notification_parse(line, strlen(line), n, error);
 }
@@ -24,7 +27,7 @@ static void expect_reject_at(const char *line, const char *what, const char *fil
 	GError *err = NULL;
 
 	memset(&n, 0x5a, sizeof(n));
-	ck_assert_msg(!parse(line, &n, &err), "%s:%d: accepted %s", file, lineno, line);
+	ck_assert_msg(!parse_line(line, &n, &err), "%s:%d: accepted %s", file, lineno, line);
 	ck_assert_msg(err != NULL, "%s:%d: no error", file, lineno);
 	ck_assert(err->domain == VS_NOTIFY_ERROR);
 	ck_assert_msg(strstr(err->message, what) != NULL, "%s:%d: '%s' lacks '%s'", file, lineno,
@@ -45,10 +48,10 @@ START_TEST(test_parse_pool_example)
 	vs_notification n;
 	GError *err = NULL;
 
-	ck_assert_msg(parse(line, &n, &err), "%s", err ? err->message : "");
+	ck_assert_msg(parse_line(line, &n, &err), "%s", err ? err->message : "");
 	ck_assert_int_eq(n.type, VS_NOTIFY_POOL);
 	ck_assert_str_eq(n.pool, "web");
-	ck_assert_str_eq(n.state, "high");
+	ck_assert_int_eq(n.verdict, VS_VERDICT_HIGH);
 	ck_assert_int_eq(n.severity, VS_SEVERITY_WARNING);
 	ck_assert_str_eq(n.metric, "sessions");
 	ck_assert_double_eq(n.value, 72.5);
@@ -69,22 +72,22 @@ START_TEST(test_minimal_messages)
 	vs_notification n;
 	GError *err = NULL;
 
-	ck_assert(parse("{\"v\":1,\"type\":\"status\"}", &n, &err));
+	ck_assert(parse_line("{\"v\":1,\"type\":\"status\"}", &n, &err));
 	ck_assert_int_eq(n.type, VS_NOTIFY_STATUS);
 	ck_assert_int_eq(n.desired, -1);
 	ck_assert_int_eq(n.instances, -1);
 	ck_assert_double_eq(n.time, 0);
 
-	ck_assert(parse(" { \"type\" : \"scale\", \"desired\":0, \"pool\":\"db.1\", \"v\":1 }\r",
-	                &n, &err));
+	ck_assert(parse_line(
+	    " { \"type\" : \"scale\", \"desired\":0, \"pool\":\"db.1\", \"v\":1 }\r", &n, &err));
 	ck_assert_int_eq(n.type, VS_NOTIFY_SCALE);
 	ck_assert_str_eq(n.pool, "db.1");
 	ck_assert_int_eq(n.desired, 0);
 
-	ck_assert(parse("{\"v\":1,\"type\":\"threshold\",\"severity\":\"failure\",\"plugin\":"
-	                "\"virtscale\",\"plugin_instance\":\"web\",\"type_name\":\"percent\","
-	                "\"type_instance\":\"cpu\",\"value\":-1.5e2,\"host\":\"127.0.0.1\"}",
-	                &n, &err));
+	ck_assert(parse_line("{\"v\":1,\"type\":\"threshold\",\"severity\":\"failure\",\"plugin\":"
+	                     "\"virtscale\",\"plugin_instance\":\"web\",\"type_name\":\"percent\","
+	                     "\"type_instance\":\"cpu\",\"value\":-1.5e2,\"host\":\"127.0.0.1\"}",
+	                     &n, &err));
 	ck_assert_int_eq(n.type, VS_NOTIFY_THRESHOLD);
 	ck_assert_int_eq(n.severity, VS_SEVERITY_FAILURE);
 	ck_assert_str_eq(n.plugin, "virtscale");
@@ -93,7 +96,133 @@ START_TEST(test_minimal_messages)
 	ck_assert_str_eq(n.type_instance, "cpu");
 	ck_assert_double_eq(n.value, -150);
 	ck_assert_str_eq(n.host, "127.0.0.1");
+	/* failure without a lower threshold: high */
+	ck_assert_int_eq(n.verdict, VS_VERDICT_HIGH);
+	ck_assert(isnan(n.threshold_high) && isnan(n.threshold_low));
 	ck_assert_ptr_null(err);
+}
+END_TEST
+
+START_TEST(test_init_absent_values)
+{
+	vs_notification n;
+
+	memset(&n, 0x5a, sizeof(n));
+	vs_notification_init(&n, VS_NOTIFY_POOL);
+	ck_assert_int_eq(n.type, VS_NOTIFY_POOL);
+	ck_assert_int_eq(n.verdict, VS_VERDICT_OK);
+	ck_assert_int_eq(n.severity, VS_SEVERITY_OKAY);
+	ck_assert(isnan(n.value));
+	ck_assert(isnan(n.threshold_high));
+	ck_assert(isnan(n.threshold_low));
+	ck_assert_int_eq(n.instances, -1);
+	ck_assert_int_eq(n.desired, -1);
+	ck_assert_double_eq(n.time, 0);
+	ck_assert_str_eq(n.pool, "");
+	ck_assert_str_eq(n.message, "");
+	ck_assert_str_eq(n.type_instance, "");
+}
+END_TEST
+
+/* The verdict of a threshold crossing, derived by the parser: okay is ok,
+ * a value under a lower threshold is low, anything else high. */
+START_TEST(test_threshold_verdict_derived)
+{
+	static const struct {
+		const char *fields;
+		vs_verdict verdict;
+	} cases[] = {
+	    {"\"severity\":\"okay\",\"value\":5,\"threshold_low\":10", VS_VERDICT_OK},
+	    {"\"severity\":\"okay\",\"value\":95,\"threshold_high\":90", VS_VERDICT_OK},
+	    {"\"severity\":\"okay\"", VS_VERDICT_OK},
+	    {"\"severity\":\"warning\",\"value\":5,\"threshold_low\":10", VS_VERDICT_LOW},
+	    {"\"severity\":\"failure\",\"value\":-1,\"threshold_low\":0,\"threshold_high\":5",
+	     VS_VERDICT_LOW},
+	    {"\"severity\":\"warning\",\"value\":75,\"threshold_low\":10,\"threshold_high\":60",
+	     VS_VERDICT_HIGH},
+	    {"\"severity\":\"warning\",\"value\":10,\"threshold_low\":10", VS_VERDICT_HIGH},
+	    {"\"severity\":\"warning\",\"value\":5,\"threshold_high\":60", VS_VERDICT_HIGH},
+	    {"\"severity\":\"failure\",\"threshold_low\":10", VS_VERDICT_HIGH},
+	    {"\"severity\":\"failure\"", VS_VERDICT_HIGH},
+	};
+
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autofree char *line =
+		    g_strdup_printf("{\"v\":1,\"type\":\"threshold\",\"plugin\":\"virtscale\",%s}",
+		                    cases[i].fields);
+		vs_notification n;
+		g_autoptr(GError) err = NULL;
+
+		ck_assert_msg(parse_line(line, &n, &err), "%s: %s", line, err ? err->message : "");
+		ck_assert_msg(n.verdict == cases[i].verdict, "%s: %s, want %s", line,
+		              vs_verdict_name(n.verdict), vs_verdict_name(cases[i].verdict));
+	}
+	/* the state is derived, never given */
+	expect_reject("{\"v\":1,\"type\":\"threshold\",\"plugin\":\"x\",\"severity\":\"okay\","
+	              "\"state\":\"high\"}",
+	              "state: not allowed in a \"threshold\" notification");
+}
+END_TEST
+
+/* Absent numbers are NaN inside and left out on the wire. */
+START_TEST(test_nan_left_out)
+{
+	vs_notification n, back;
+	g_autofree char *json = NULL;
+	g_autofree char *some = NULL;
+
+	vs_notification_init(&n, VS_NOTIFY_POOL);
+	strcpy(n.pool, "web");
+	n.verdict = VS_VERDICT_LOW;
+	json = vs_notification_to_json(&n);
+	ck_assert_str_eq(json, "{\"v\":1,\"type\":\"pool\",\"pool\":\"web\",\"state\":\"low\","
+	                       "\"severity\":\"okay\"}");
+	ck_assert(parse_line(json, &back, NULL));
+	ck_assert(isnan(back.value) && isnan(back.threshold_high) && isnan(back.threshold_low));
+	ck_assert(memcmp(&n, &back, sizeof(n)) == 0);
+
+	/* each one on its own */
+	n.threshold_low = 0;
+	some = vs_notification_to_json(&n);
+	ck_assert_ptr_nonnull(strstr(some, "\"threshold_low\":0"));
+	ck_assert_ptr_null(strstr(some, "\"value\""));
+	ck_assert_ptr_null(strstr(some, "\"threshold_high\""));
+	ck_assert_ptr_null(strstr(some, "NaN"));
+	ck_assert_ptr_null(strstr(some, "nan"));
+}
+END_TEST
+
+START_TEST(test_set_text)
+{
+	vs_notification n;
+
+	vs_notification_init(&n, VS_NOTIFY_POOL);
+	vs_notification_set_text(n.message, "line one\nline two\r\x1b[31m\xff end");
+	ck_assert_str_eq(n.message, "line one?line two??[31m? end");
+	vs_notification_set_text(n.host, NULL);
+	ck_assert_str_eq(n.host, "");
+	/* cut to the field, at a character boundary: never half a character */
+	{
+		GString *euros = g_string_new(NULL);
+
+		for (int i = 0; i < 20; i++)
+			g_string_append(euros, "\xe2\x82\xac"); /* 3 bytes each */
+		vs_notification_set_text(n.source, euros->str);
+		g_string_free(euros, TRUE);
+	}
+	ck_assert_uint_eq(strlen(n.source), 30);
+	ck_assert(g_utf8_validate(n.source, -1, NULL));
+	/* a pool notification carrying such text still parses once serialized */
+	strcpy(n.pool, "web");
+	strcpy(n.source, "cli");
+	{
+		g_autofree char *json = vs_notification_to_json(&n);
+		vs_notification back;
+		g_autoptr(GError) err = NULL;
+
+		ck_assert_msg(parse_line(json, &back, &err), "%s", err ? err->message : "");
+		ck_assert_str_eq(back.message, n.message);
+	}
 }
 END_TEST
 
@@ -106,7 +235,7 @@ static void round_trip(const vs_notification *in)
 	ck_assert_ptr_nonnull(json);
 	ck_assert_ptr_null(strchr(json, '\n'));
 	ck_assert_uint_le(strlen(json), VS_NOTIFY_MAX_LINE);
-	ck_assert_msg(parse(json, &out, &err), "%s: %s", json, err ? err->message : "");
+	ck_assert_msg(parse_line(json, &out, &err), "%s: %s", json, err ? err->message : "");
 	ck_assert_msg(memcmp(in, &out, sizeof(out)) == 0, "round trip differs: %s", json);
 }
 
@@ -116,7 +245,7 @@ START_TEST(test_round_trip)
 
 	vs_notification_init(&n, VS_NOTIFY_POOL);
 	strcpy(n.pool, "web");
-	strcpy(n.state, "at_max");
+	n.verdict = VS_VERDICT_AT_MAX;
 	n.severity = VS_SEVERITY_FAILURE;
 	strcpy(n.metric, "ratio");
 	n.value = 0.1;
@@ -146,12 +275,33 @@ START_TEST(test_round_trip)
 	strcpy(n.type_name, "virt_cpu_total");
 	n.value = -12345.678;
 	n.threshold_high = 1e14;
+	/* what the reader derives: a warning with no lower threshold */
+	n.verdict = VS_VERDICT_HIGH;
 	round_trip(&n);
+
+	vs_notification_init(&n, VS_NOTIFY_THRESHOLD);
+	n.severity = VS_SEVERITY_FAILURE;
+	strcpy(n.plugin, "virtscale");
+	strcpy(n.pool, "web");
+	strcpy(n.type_instance, "sessions");
+	n.value = 0.5;
+	n.threshold_low = 1;
+	n.time = 1764000000.5;
+	n.verdict = VS_VERDICT_LOW;
+	round_trip(&n);
+
+	/* every verdict of a pool notification */
+	for (vs_verdict v = VS_VERDICT_OK; v < VS_VERDICT_UNKNOWN; v++) {
+		vs_notification_init(&n, VS_NOTIFY_POOL);
+		strcpy(n.pool, "web");
+		n.verdict = v;
+		round_trip(&n);
+	}
 
 	/* the longest message fits a line */
 	vs_notification_init(&n, VS_NOTIFY_POOL);
 	strcpy(n.pool, "web");
-	strcpy(n.state, "ok");
+	n.verdict = VS_VERDICT_OK;
 	memset(n.message, '"', sizeof(n.message) - 1);
 	for (size_t i = 0; i < sizeof(n.host) - 3; i++)
 		n.host[i] = (i % 60 == 59) ? '.' : 'h';
@@ -252,7 +402,13 @@ START_TEST(test_malformed)
 	expect_reject("{\"v\":1,\"type\":\"scale\",\"pool\":{},\"desired\":1}",
 	              "pool: must be a string");
 	expect_reject("{\"v\":1,\"type\":\"pool\",\"pool\":\"web\",\"state\":\"panic\"}",
-	              "state: invalid");
+	              "state: must be");
+	/* "unknown" is a verdict the programs use, never one to send */
+	expect_reject("{\"v\":1,\"type\":\"pool\",\"pool\":\"web\",\"state\":\"unknown\"}",
+	              "state: must be");
+	expect_reject("{\"v\":1,\"type\":\"pool\",\"pool\":\"web\",\"state\":\"HIGH\"}",
+	              "state: must be");
+	expect_reject("{\"v\":1,\"type\":\"pool\",\"pool\":\"web\",\"state\":2}", "state: must be");
 	expect_reject("{\"v\":1,\"type\":\"pool\",\"pool\":\"web\",\"state\":\"ok\",\"severity\":"
 	              "\"WARNING\"}",
 	              "severity: must be");
@@ -398,25 +554,23 @@ START_TEST(test_fuzz)
 }
 END_TEST
 
-int main(void)
+Suite *vs_test_suite(void)
 {
 	Suite *s = suite_create("notify");
 	TCase *tc = tcase_create("notify");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_parse_pool_example);
 	tcase_add_test(tc, test_minimal_messages);
+	tcase_add_test(tc, test_init_absent_values);
+	tcase_add_test(tc, test_threshold_verdict_derived);
+	tcase_add_test(tc, test_nan_left_out);
+	tcase_add_test(tc, test_set_text);
 	tcase_add_test(tc, test_round_trip);
 	tcase_add_test(tc, test_to_json_shape);
 	tcase_add_test(tc, test_malformed);
 	tcase_add_test(tc, test_embedded_nul_and_length);
 	tcase_add_test(tc, test_fuzz);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return s;
 }

@@ -9,21 +9,16 @@
 
 #include "vs-sessions.h"
 
-#include <check.h>
-#include <stdlib.h>
+#include "testutil.h"
+
 #include <string.h>
 
-static char *load(const char *name, size_t *len)
+/* A real answer kept in tests/data. */
+static char *read_answer(const char *name, size_t *len)
 {
-	g_autofree char *path = g_build_filename(SRCDIR, "data", name, NULL);
-	g_autoptr(GError) err = NULL;
-	char *data = NULL;
-	gsize n = 0;
+	g_autofree char *relative = g_build_filename("tests", "data", name, NULL);
 
-	if (!g_file_get_contents(path, &data, &n, &err))
-		ck_abort_msg("cannot read %s: %s", path, err->message);
-	*len = n;
-	return data;
+	return vs_test_read_source_len(relative, len);
 }
 
 static const vs_balancer_worker *worker(const vs_balancer_state *st, guint i)
@@ -35,7 +30,7 @@ static const vs_balancer_worker *worker(const vs_balancer_state *st, guint i)
 START_TEST(balancer_xml_idle)
 {
 	size_t len;
-	g_autofree char *xml = load("balancer-manager-idle.xml", &len);
+	g_autofree char *xml = read_answer("balancer-manager-idle.xml", &len);
 	g_autoptr(GError) err = NULL;
 	g_autoptr(vs_balancer_state) st = vs_balancer_parse_xml(xml, len, "web", &err);
 
@@ -60,7 +55,7 @@ END_TEST
 START_TEST(balancer_xml_busy_draining)
 {
 	size_t len;
-	g_autofree char *xml = load("balancer-manager-busy.xml", &len);
+	g_autofree char *xml = read_answer("balancer-manager-busy.xml", &len);
 	g_autoptr(GError) err = NULL;
 	g_autoptr(vs_balancer_state) st = vs_balancer_parse_xml(xml, len, "balancer://web", &err);
 
@@ -82,7 +77,7 @@ END_TEST
 static void check_every_cut(const char *file)
 {
 	size_t len;
-	g_autofree char *xml = load(file, &len);
+	g_autofree char *xml = read_answer(file, &len);
 
 	for (size_t cut = 0; cut < len; cut++) {
 		g_autoptr(GError) err = NULL;
@@ -189,7 +184,7 @@ END_TEST
 START_TEST(balancer_html_nonce)
 {
 	size_t len;
-	g_autofree char *html = load("balancer-manager.html", &len);
+	g_autofree char *html = read_answer("balancer-manager.html", &len);
 	g_autofree char *nonce = vs_balancer_parse_html_nonce(html, len, "web");
 	const char *expected = "25b5051c-baec-4ffe-be7c-21015c9c9d0e";
 
@@ -217,7 +212,7 @@ static void check_status_cuts(const char *file, bool (*parse)(const char *, size
                               unsigned expected)
 {
 	size_t len;
-	g_autofree char *text = load(file, &len);
+	g_autofree char *text = read_answer(file, &len);
 	unsigned v = 12345;
 	unsigned accepted = 0;
 
@@ -244,7 +239,7 @@ START_TEST(apache_server_status)
 	 * host name "127.0.0.1", whose cut "127" is a valid plain number; HTTP
 	 * itself reports a cut body, see vs_http_fetch.) */
 	size_t len;
-	g_autofree char *page = load("apache-server-status.txt", &len);
+	g_autofree char *page = read_answer("apache-server-status.txt", &len);
 	ck_assert(vs_parse_session_count(page, len, &v));
 	ck_assert_uint_eq(v, 4);
 	ck_assert(vs_parse_apache_status("BusyWorkers: 12\r\n", 17, &v));
@@ -363,12 +358,10 @@ START_TEST(endpoints)
 }
 END_TEST
 
-int main(void)
+Suite *vs_test_suite(void)
 {
 	Suite *s = suite_create("sessions-parse");
 	TCase *tc = tcase_create("parsers");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, balancer_xml_idle);
@@ -381,9 +374,5 @@ int main(void)
 	tcase_add_test(tc, plain_numbers_and_garbage);
 	tcase_add_test(tc, endpoints);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return s;
 }

@@ -9,7 +9,8 @@
 #include "vm-index.h"
 #include "vm-state.h"
 
-#include <check.h>
+#include "testutil.h"
+
 #include <glib/gstdio.h>
 #include <libvirt/libvirt.h>
 #include <stdlib.h>
@@ -194,7 +195,7 @@ START_TEST(oper_state_from_state_and_reason)
 }
 END_TEST
 
-int main(void)
+Suite *vs_test_suite(void)
 {
 	Suite *s = suite_create("snmp-view");
 	TCase *tc = tcase_create("core");
@@ -205,9 +206,5 @@ int main(void)
 	tcase_add_test(tc, vm_index_skips_malformed_lines);
 	tcase_add_test(tc, oper_state_from_state_and_reason);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return s;
 }

@@ -1,34 +1,39 @@
 /*
- * test-status.c - status.json: round trip, atomic replacement, missing and
- * invalid files.
+ * test-status.c - status.json (lib/vs-status.c): states written and read
+ * by their names (an unknown name reads as the unknown state), instances
+ * as pool members, free text the writer makes acceptable to the reader,
+ * round trips, atomic replacement, missing and invalid files.
  */
 #include "config.h"
 
 #include "vs-status.h"
 
-#include <check.h>
-#include <errno.h>
+#include "testutil.h"
+
 #include <glib.h>
 #include <glib/gstdio.h>
-#include <stdlib.h>
+#include <json-glib/json-glib.h>
+#include <libvirt/libvirt.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-static vs_instance_status *instance(const char *name, const char *address, int sessions)
+/* An instance as virtscaled lists it in status.json. */
+static vs_member *status_instance(const char *name, int state, const char *address, int sessions,
+                                  vs_lb_state lb)
 {
-	vs_instance_status *i = g_new0(vs_instance_status, 1);
+	vs_member *m = vs_member_new(name, NULL);
 
-	i->name = g_strdup(name);
-	i->state = g_strdup("running");
-	i->address = g_strdup(address);
-	i->lb = g_strdup("enabled");
-	i->sessions = sessions;
-	return i;
+	m->state = state;
+	m->running = vs_pool_member_running(state);
+	vs_member_set_address(m, address);
+	m->lb_state = lb;
+	m->sessions = sessions;
+	return m;
 }
 
-static vs_status *sample(void)
+static vs_status *sample_status(void)
 {
 	vs_status *s = vs_status_new();
 	vs_pool_status *web = vs_pool_status_new("web");
@@ -38,13 +43,10 @@ static vs_status *sample(void)
 	s->pid = 123;
 	web->desired = 3;
 	web->actual = 2;
-	g_free(web->phase);
-	web->phase = g_strdup("scaling-out");
+	web->phase = VS_PHASE_SCALING_OUT;
 	web->cooldown_left = 12;
-	g_free(web->last_action);
-	web->last_action = g_strdup("scale-out");
-	g_free(web->last_result);
-	web->last_result = g_strdup("failed");
+	web->last_action = VS_ACTION_VCPU_ADD;
+	web->last_result = VS_RESULT_CANCELLED;
 	web->last_time = 1764000000.125;
 	g_free(web->last_error);
 	web->last_error = g_strdup("clone failed: \"disk\" full \xe2\x80\x94 retry");
@@ -52,8 +54,15 @@ static vs_status *sample(void)
 	web->scale_ins = 1;
 	web->failures = 1;
 	web->alerts = (uint64_t)1 << 40;
-	g_ptr_array_add(web->instances, instance("web-01", "127.0.0.1:18101", 12));
-	g_ptr_array_add(web->instances, instance("web-02", NULL, -1));
+	web->last_alert = VS_ALERT_ACTION_FAILED;
+	web->last_alert_time = 1764000001.75;
+	g_ptr_array_add(web->instances,
+	                status_instance("web-01", VIR_DOMAIN_RUNNING, "127.0.0.1:18101", 12,
+	                                VS_LB_STATE_ENABLED));
+	g_ptr_array_add(web->instances, status_instance("web-02", VIR_DOMAIN_BLOCKED, NULL, -1,
+	                                                VS_LB_STATE_DRAINING));
+	g_ptr_array_add(web->instances, status_instance("web-03", VIR_DOMAIN_SHUTOFF, "[::1]:8080",
+	                                                0, VS_LB_STATE_UNKNOWN));
 	g_ptr_array_add(s->pools, web);
 	g_ptr_array_add(s->pools, db);
 	return s;
@@ -70,23 +79,27 @@ static void assert_same(const vs_status *a, const vs_status *b)
 		ck_assert_str_eq(p->name, q->name);
 		ck_assert_uint_eq(p->desired, q->desired);
 		ck_assert_uint_eq(p->actual, q->actual);
-		ck_assert_str_eq(p->phase, q->phase);
+		ck_assert_int_eq(p->phase, q->phase);
 		ck_assert_uint_eq(p->cooldown_left, q->cooldown_left);
-		ck_assert_str_eq(p->last_action, q->last_action);
-		ck_assert_str_eq(p->last_result, q->last_result);
+		ck_assert_int_eq(p->last_action, q->last_action);
+		ck_assert_int_eq(p->last_result, q->last_result);
 		ck_assert_double_eq(p->last_time, q->last_time);
 		ck_assert_str_eq(p->last_error, q->last_error);
 		ck_assert(p->scale_outs == q->scale_outs && p->scale_ins == q->scale_ins);
 		ck_assert(p->failures == q->failures && p->alerts == q->alerts);
+		ck_assert_int_eq(p->last_alert, q->last_alert);
+		ck_assert_double_eq(p->last_alert_time, q->last_alert_time);
 		ck_assert_uint_eq(p->instances->len, q->instances->len);
 		for (guint j = 0; j < p->instances->len; j++) {
-			const vs_instance_status *x = p->instances->pdata[j];
-			const vs_instance_status *y = q->instances->pdata[j];
+			const vs_member *x = p->instances->pdata[j];
+			const vs_member *y = q->instances->pdata[j];
 
 			ck_assert_str_eq(x->name, y->name);
-			ck_assert_str_eq(x->state, y->state);
+			ck_assert_int_eq(x->state, y->state);
+			ck_assert(x->running == y->running);
 			ck_assert_pstr_eq(x->address, y->address);
-			ck_assert_str_eq(x->lb, y->lb);
+			ck_assert(x->have_endpoint == y->have_endpoint);
+			ck_assert_int_eq(x->lb_state, y->lb_state);
 			ck_assert_int_eq(x->sessions, y->sessions);
 		}
 	}
@@ -98,9 +111,11 @@ START_TEST(test_new_defaults)
 	vs_pool_status *p = vs_pool_status_new("web");
 
 	ck_assert_uint_eq(s->pools->len, 0);
-	ck_assert_str_eq(p->phase, "idle");
-	ck_assert_str_eq(p->last_action, "none");
-	ck_assert_str_eq(p->last_result, "none");
+	ck_assert_int_eq(p->phase, VS_PHASE_IDLE);
+	ck_assert_int_eq(p->last_action, VS_ACTION_NONE);
+	ck_assert_int_eq(p->last_result, VS_RESULT_NONE);
+	ck_assert_int_eq(p->last_alert, VS_ALERT_NONE);
+	ck_assert_double_eq(p->last_alert_time, 0);
 	ck_assert_str_eq(p->last_error, "");
 	ck_assert_uint_eq(p->instances->len, 0);
 	g_ptr_array_add(s->pools, p);
@@ -112,7 +127,7 @@ END_TEST
 
 START_TEST(test_json_round_trip)
 {
-	g_autoptr(vs_status) s = sample();
+	g_autoptr(vs_status) s = sample_status();
 	g_autofree char *json = vs_status_to_json(s);
 	g_autoptr(vs_status) back = NULL;
 	GError *err = NULL;
@@ -133,14 +148,24 @@ START_TEST(test_json_round_trip)
 		    "\"address\":\"127.0.0.1:18101\",\"lb\":\"enabled\",\"sessions\":12}]}]}";
 		g_autoptr(vs_status) d = vs_status_from_json(doc, strlen(doc), &err);
 		const vs_pool_status *p;
-		const vs_instance_status *i;
+		const vs_member *i;
 
 		ck_assert_msg(d != NULL, "%s", err ? err->message : "");
 		p = vs_status_find_pool(d, "web");
 		ck_assert_ptr_nonnull(p);
 		ck_assert_uint_eq(p->scale_outs, 4);
+		ck_assert_int_eq(p->phase, VS_PHASE_IDLE);
+		ck_assert_int_eq(p->last_action, VS_ACTION_SCALE_OUT);
+		ck_assert_int_eq(p->last_result, VS_RESULT_OK);
+		/* absent members keep their defaults */
+		ck_assert_int_eq(p->last_alert, VS_ALERT_NONE);
 		i = p->instances->pdata[0];
+		ck_assert_str_eq(i->name, "web-01");
+		ck_assert_int_eq(i->state, VIR_DOMAIN_RUNNING);
+		ck_assert(i->running);
 		ck_assert_str_eq(i->address, "127.0.0.1:18101");
+		ck_assert(i->have_endpoint);
+		ck_assert_int_eq(i->lb_state, VS_LB_STATE_ENABLED);
 		ck_assert_int_eq(i->sessions, 12);
 	}
 	/* minimal document */
@@ -150,6 +175,175 @@ START_TEST(test_json_round_trip)
 		ck_assert_ptr_nonnull(m);
 		ck_assert_uint_eq(m->pools->len, 0);
 	}
+}
+END_TEST
+
+/* The JSON member @name of @o as a string (the test reads the file as
+ * any other reader would). */
+static const char *json_string(JsonObject *o, const char *name)
+{
+	ck_assert_msg(json_object_has_member(o, name), "no member %s", name);
+	return json_object_get_string_member(o, name);
+}
+
+START_TEST(test_states_written_by_name)
+{
+	g_autoptr(vs_status) s = sample_status();
+	g_autofree char *json = vs_status_to_json(s);
+	g_autoptr(JsonParser) parser = json_parser_new();
+	JsonObject *root, *web;
+	JsonArray *instances;
+
+	ck_assert(json_parser_load_from_data(parser, json, -1, NULL));
+	root = json_node_get_object(json_parser_get_root(parser));
+	web = json_array_get_object_element(json_object_get_array_member(root, "pools"), 0);
+	ck_assert_str_eq(json_string(web, "phase"), "scaling-out");
+	ck_assert_str_eq(json_string(web, "last_action"), "vcpu-add");
+	ck_assert_str_eq(json_string(web, "last_result"), "cancelled");
+	ck_assert_str_eq(json_string(web, "last_alert"), "action-failed");
+	ck_assert_double_eq(json_object_get_double_member(web, "last_alert_time"), 1764000001.75);
+	instances = json_object_get_array_member(web, "instances");
+	ck_assert_uint_eq(json_array_get_length(instances), 3);
+	/* libvirt's state names, as virsh prints them */
+	ck_assert_str_eq(json_string(json_array_get_object_element(instances, 0), "state"),
+	                 "running");
+	ck_assert_str_eq(json_string(json_array_get_object_element(instances, 1), "state"), "idle");
+	ck_assert_str_eq(json_string(json_array_get_object_element(instances, 2), "state"),
+	                 "shut off");
+	ck_assert_str_eq(json_string(json_array_get_object_element(instances, 0), "lb"), "enabled");
+	ck_assert_str_eq(json_string(json_array_get_object_element(instances, 1), "lb"),
+	                 "draining");
+	ck_assert_str_eq(json_string(json_array_get_object_element(instances, 2), "lb"), "unknown");
+	ck_assert_int_eq(
+	    json_object_get_int_member(json_array_get_object_element(instances, 1), "sessions"),
+	    -1);
+}
+END_TEST
+
+/* Every state of every table survives the file. */
+START_TEST(test_every_state_round_trips)
+{
+	for (unsigned k = 0; k < 16; k++) {
+		g_autoptr(vs_status) s = vs_status_new();
+		vs_pool_status *p = vs_pool_status_new("web");
+		g_autofree char *json = NULL;
+		g_autoptr(vs_status) back = NULL;
+		g_autoptr(GError) err = NULL;
+		const vs_pool_status *q;
+		const vs_member *m;
+
+		p->phase = (vs_phase)(k % vs_phase_table.n);
+		p->last_action = (vs_action)(k % vs_action_table.n);
+		p->last_result = (vs_result)(k % vs_result_table.n);
+		p->last_alert = (vs_alert_kind)(k % vs_alert_kind_table.n);
+		g_ptr_array_add(p->instances,
+		                status_instance("web-01", (int)(k % (VIR_DOMAIN_PMSUSPENDED + 1)),
+		                                NULL, (int)k,
+		                                (vs_lb_state)(k % vs_lb_state_table.n)));
+		g_ptr_array_add(s->pools, p);
+		json = vs_status_to_json(s);
+		back = vs_status_from_json(json, strlen(json), &err);
+		ck_assert_msg(back != NULL, "%s", err ? err->message : "");
+		q = vs_status_find_pool(back, "web");
+		ck_assert_int_eq(q->phase, p->phase);
+		ck_assert_int_eq(q->last_action, p->last_action);
+		ck_assert_int_eq(q->last_result, p->last_result);
+		ck_assert_int_eq(q->last_alert, p->last_alert);
+		m = q->instances->pdata[0];
+		ck_assert_int_eq(m->state, ((vs_member *)p->instances->pdata[0])->state);
+		ck_assert_int_eq(m->lb_state, ((vs_member *)p->instances->pdata[0])->lb_state);
+	}
+}
+END_TEST
+
+/* A newer writer's states: read as unknown, the rest of the file kept. */
+START_TEST(test_unknown_names_read_as_unknown)
+{
+	const char *doc = "{\"v\":1,\"pools\":[{\"name\":\"web\",\"desired\":4,"
+	                  "\"phase\":\"hibernating\",\"last_action\":\"teleport\","
+	                  "\"last_result\":\"maybe\",\"last_alert\":\"aliens\","
+	                  "\"instances\":[{\"name\":\"web-01\",\"state\":\"frozen\","
+	                  "\"lb\":\"sideways\",\"sessions\":3}]}]}";
+	g_autoptr(GError) err = NULL;
+	g_autoptr(vs_status) s = vs_status_from_json(doc, strlen(doc), &err);
+	const vs_pool_status *p;
+	const vs_member *m;
+
+	ck_assert_msg(s != NULL, "%s", err ? err->message : "");
+	p = vs_status_find_pool(s, "web");
+	ck_assert_uint_eq(p->desired, 4);
+	ck_assert_int_eq(p->phase, VS_PHASE_UNKNOWN);
+	ck_assert_int_eq(p->last_action, VS_ACTION_UNKNOWN);
+	ck_assert_int_eq(p->last_result, VS_RESULT_UNKNOWN);
+	ck_assert_int_eq(p->last_alert, VS_ALERT_UNKNOWN);
+	m = p->instances->pdata[0];
+	ck_assert_int_eq(m->lb_state, VS_LB_STATE_UNKNOWN);
+	ck_assert_int_eq(m->state, VIR_DOMAIN_NOSTATE);
+	ck_assert(!m->running);
+	ck_assert_int_eq(m->sessions, 3);
+}
+END_TEST
+
+/* Writes @error as a pool's last error and reads the file back. */
+static char *last_error_after_round_trip(const char *dir, const char *error)
+{
+	g_autoptr(vs_status) s = vs_status_new();
+	vs_pool_status *p = vs_pool_status_new("web");
+	g_autoptr(vs_status) back = NULL;
+	g_autoptr(GError) err = NULL;
+
+	g_free(p->last_error);
+	p->last_error = g_strdup(error);
+	g_ptr_array_add(s->pools, p);
+	ck_assert_msg(vs_status_write(s, dir, &err), "%s", err ? err->message : "");
+	back = vs_status_read(dir, &err);
+	ck_assert_msg(back != NULL, "the reader refuses what the writer wrote: %s",
+	              err ? err->message : "");
+	/* the pool keeps what it was given; only the file is cleaned */
+	ck_assert_str_eq(p->last_error, error);
+	return g_strdup(vs_status_find_pool(back, "web")->last_error);
+}
+
+START_TEST(test_last_error_written_readable)
+{
+	g_autofree char *dir = g_dir_make_tmp("vs-status-XXXXXX", NULL);
+	g_autofree char *path = g_build_filename(dir, VS_STATUS_FILE, NULL);
+	GString *long_ascii = g_string_new(NULL);
+	GString *long_utf8 = g_string_new(NULL);
+	g_autofree char *a = NULL, *b = NULL, *c = NULL, *d = NULL;
+
+	/* what a failing command prints: lines, a tab, colours, a bad byte */
+	a = last_error_after_round_trip(
+	    dir,
+	    "nginx: [emerg] bad\nline 2\r\n\tat \x1b[31mred\x1b[0m \x7f \xff\xfe end \xc3\xa9");
+	ck_assert_str_eq(a, "nginx: [emerg] bad?line 2???at ?[31mred?[0m ? ?? end \xc3\xa9");
+
+	/* longer than 1024 bytes: cut to 1024 */
+	for (int i = 0; i < 3000; i++)
+		g_string_append_c(long_ascii, (char)('a' + i % 26));
+	b = last_error_after_round_trip(dir, long_ascii->str);
+	ck_assert_uint_eq(strlen(b), 1024);
+	ck_assert(strncmp(b, long_ascii->str, 1024) == 0);
+
+	/* cut at a character boundary: 1023 bytes and a 2-byte character
+	 * make 1025, so the character goes */
+	g_string_append(long_utf8, long_ascii->str);
+	g_string_truncate(long_utf8, 1023);
+	g_string_append(long_utf8, "\xc3\xa9 and more");
+	c = last_error_after_round_trip(dir, long_utf8->str);
+	ck_assert_uint_eq(strlen(c), 1023);
+	ck_assert(g_utf8_validate(c, -1, NULL));
+	/* a 3-byte character right at the end fits when it ends at byte 1024 */
+	g_string_truncate(long_utf8, 1021);
+	g_string_append(long_utf8, "\xe2\x82\xac tail");
+	d = last_error_after_round_trip(dir, long_utf8->str);
+	ck_assert_uint_eq(strlen(d), 1024);
+	ck_assert(g_str_has_suffix(d, "\xe2\x82\xac"));
+
+	g_string_free(long_ascii, TRUE);
+	g_string_free(long_utf8, TRUE);
+	g_unlink(path);
+	g_rmdir(dir);
 }
 END_TEST
 
@@ -201,6 +395,13 @@ START_TEST(test_invalid_documents)
 	               "pools[0].instances[0].sessions: out of range");
 	expect_invalid("{\"v\":1,\"pools\":[{\"name\":\"w\",\"instances\":\"x\"}]}",
 	               "pools[0].instances: must be an array");
+	expect_invalid("{\"v\":1,\"pools\":[{\"name\":\"w\",\"last_alert\":false}]}",
+	               "pools[0].last_alert: must be a string");
+	expect_invalid("{\"v\":1,\"pools\":[{\"name\":\"w\",\"last_alert_time\":-1}]}",
+	               "pools[0].last_alert_time: out of range");
+	expect_invalid("{\"v\":1,\"pools\":[{\"name\":\"w\",\"instances\":[{\"name\":\"x\","
+	               "\"lb\":2}]}]}",
+	               "pools[0].instances[0].lb: must be a string");
 	expect_invalid("{\"v\":1,\"junk\":\"\xff\"}", "not UTF-8");
 }
 END_TEST
@@ -209,7 +410,7 @@ START_TEST(test_write_read)
 {
 	g_autofree char *dir = g_dir_make_tmp("vs-status-XXXXXX", NULL);
 	g_autofree char *path = g_build_filename(dir, VS_STATUS_FILE, NULL);
-	g_autoptr(vs_status) s = sample();
+	g_autoptr(vs_status) s = sample_status();
 	g_autoptr(vs_status) back = NULL;
 	GError *err = NULL;
 	GDir *d;
@@ -249,8 +450,9 @@ START_TEST(test_write_read)
 	ck_assert(g_str_has_prefix(err->message, path));
 	g_clear_error(&err);
 
-	/* an unwritable directory: error, nothing created */
+	/* a missing directory: error, nothing created */
 	ck_assert(!vs_status_write(s, "/nonexistent-vs-dir", &err));
+	ck_assert(g_error_matches(err, VS_FILE_ERROR, VS_FILE_ERROR_CREATE));
 	ck_assert_ptr_nonnull(strstr(err->message, "/nonexistent-vs-dir"));
 	g_clear_error(&err);
 
@@ -267,7 +469,7 @@ START_TEST(test_atomic_replacement)
 {
 	g_autofree char *dir = g_dir_make_tmp("vs-status-XXXXXX", NULL);
 	g_autofree char *path = g_build_filename(dir, VS_STATUS_FILE, NULL);
-	g_autoptr(vs_status) s = sample();
+	g_autoptr(vs_status) s = sample_status();
 	pid_t pid;
 	int status, reads = 0;
 
@@ -275,7 +477,7 @@ START_TEST(test_atomic_replacement)
 	pid = fork();
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
-		vs_status *w = sample();
+		vs_status *w = sample_status();
 		vs_pool_status *big = vs_pool_status_new("big");
 
 		/* the second content is much larger, so a torn read would show */
@@ -283,7 +485,9 @@ START_TEST(test_atomic_replacement)
 			char name[16];
 
 			g_snprintf(name, sizeof(name), "big-%03d", i);
-			g_ptr_array_add(big->instances, instance(name, "127.0.0.1:80", i));
+			g_ptr_array_add(big->instances,
+			                status_instance(name, VIR_DOMAIN_RUNNING, "127.0.0.1:80", i,
+			                                VS_LB_STATE_ENABLED));
 		}
 		g_ptr_array_add(w->pools, big);
 		for (int i = 0; i < 150; i++) {
@@ -314,23 +518,21 @@ START_TEST(test_atomic_replacement)
 }
 END_TEST
 
-int main(void)
+Suite *vs_test_suite(void)
 {
 	Suite *s = suite_create("status");
 	TCase *tc = tcase_create("status");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_new_defaults);
 	tcase_add_test(tc, test_json_round_trip);
+	tcase_add_test(tc, test_states_written_by_name);
+	tcase_add_test(tc, test_every_state_round_trips);
+	tcase_add_test(tc, test_unknown_names_read_as_unknown);
+	tcase_add_test(tc, test_last_error_written_readable);
 	tcase_add_test(tc, test_invalid_documents);
 	tcase_add_test(tc, test_write_read);
 	tcase_add_test(tc, test_atomic_replacement);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return s;
 }

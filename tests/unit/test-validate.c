@@ -5,12 +5,11 @@
  */
 #include "config.h"
 
-#include "vs-notify.h"
 #include "vs-validate.h"
 
-#include <check.h>
+#include "testutil.h"
+
 #include <glib.h>
-#include <stdlib.h>
 #include <string.h>
 
 /* Strings no name, host or address may ever be. */
@@ -232,12 +231,10 @@ START_TEST(test_sanitize_line)
 }
 END_TEST
 
-int main(void)
+Suite *vs_test_suite(void)
 {
 	Suite *s = suite_create("validate");
 	TCase *tc = tcase_create("validate");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, test_domain_and_pool_names);
 	tcase_add_test(tc, test_ip_literals);
@@ -246,9 +243,5 @@ int main(void)
 	tcase_add_test(tc, test_text);
 	tcase_add_test(tc, test_sanitize_line);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return s;
 }
