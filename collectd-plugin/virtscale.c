@@ -170,10 +170,10 @@ static int virtscale_read(user_data_t *ud)
 	if ((newest && age_us > max_age_us) || (!newest && !any_connected)) {
 		/* Fail fast: collectd backs the read off and retries; the
 		 * collector keeps reconnecting on its own thread. */
-		c_complain(LOG_ERR, &stale_complaint,
-		           VSC_PLUGIN_NAME ": no fresh data from libvirt (%s, last sample %.1f s ago)",
-		           any_connected ? "hypervisor not answering" : "not connected",
-		           age_us / 1e6);
+		c_complain(
+		    LOG_ERR, &stale_complaint,
+		    VSC_PLUGIN_NAME ": no fresh data from libvirt (%s, last sample %.1f s ago)",
+		    any_connected ? "hypervisor not answering" : "not connected", age_us / 1e6);
 		return -1;
 	}
 	c_release(LOG_NOTICE, &stale_complaint, VSC_PLUGIN_NAME ": libvirt data fresh again");
@@ -224,7 +224,8 @@ static int start_pools(void)
 	if (config->pools->len == 0)
 		return 0;
 	pools = vs_pool_monitor_new(config, &o);
-	if (plugin_thread_create(&pools_thread, vs_pool_monitor_run, pools, "virtscale pool") != 0) {
+	if (plugin_thread_create(&pools_thread, vs_pool_monitor_run, pools, "virtscale pool") !=
+	    0) {
 		ERROR(VSC_PLUGIN_NAME ": cannot start the pool thread");
 		return -1;
 	}

@@ -107,7 +107,8 @@ static bool parse_option(const oconfig_item_t *c, vsc_options *o)
 		o->max_age_intervals = (unsigned)v;
 		return true;
 	}
-	ERROR(VSC_PLUGIN_NAME ": unknown option `%s' in <Plugin virtscale> (known: ConfigFile, "
+	ERROR(VSC_PLUGIN_NAME
+	      ": unknown option `%s' in <Plugin virtscale> (known: ConfigFile, "
 	      "Interval, SlowInterval, RepeatInterval, ActuatorSocket, ForwardNotifications, "
 	      "ForwardThresholds, QueueLength, MaxAge)",
 	      c->key);

@@ -254,7 +254,8 @@ unsigned vsc_values_dispatch_pools(vsc_values *v, const vs_pools_report *r, cdti
 
 			if (!m->running || m->sessions < 0)
 				continue;
-			n += submit_gauge(m->name, "current_sessions", NULL, m->sessions, t, interval);
+			n += submit_gauge(m->name, "current_sessions", NULL, m->sessions, t,
+			                  interval);
 			n += submit_gauge(m->name, "vs_ratio", NULL, m->ratio, t, interval);
 		}
 		n += submit_gauge2(pool, "vs_instances", NULL, view->n_running, p->decision.desired,

@@ -123,7 +123,8 @@ static void on_start(GMarkupParseContext *ctx, const char *element, const char *
 	g_string_truncate(ps->text, 0);
 	if (strcmp(element, "httpd:balancer") == 0) {
 		if (ps->current) {
-			g_set_error(error, VS_BALANCER_ERROR, VS_BALANCER_ERROR_SYNTAX, "nested balancer element");
+			g_set_error(error, VS_BALANCER_ERROR, VS_BALANCER_ERROR_SYNTAX,
+			            "nested balancer element");
 			return;
 		}
 		ps->current = g_new0(vs_balancer_state, 1);
@@ -148,7 +149,8 @@ static void on_text(GMarkupParseContext *ctx, const char *text, gsize len, gpoin
 	/* No field httpd writes is that long: refuse rather than keep a cut
 	 * value, and keep memory bounded. */
 	if (ps->text->len + len > 4096) {
-		g_set_error(error, VS_BALANCER_ERROR, VS_BALANCER_ERROR_VALUE, "text longer than 4096 bytes");
+		g_set_error(error, VS_BALANCER_ERROR, VS_BALANCER_ERROR_VALUE,
+		            "text longer than 4096 bytes");
 		return;
 	}
 	g_string_append_len(ps->text, text, (gssize)len);
@@ -158,8 +160,8 @@ static bool set_number(const char *element, const char *text, uint64_t max, uint
                        GError **error)
 {
 	if (!parse_u64(text, max, out)) {
-		g_set_error(error, VS_BALANCER_ERROR, VS_BALANCER_ERROR_VALUE, "bad number in <%s>: '%.32s'",
-		            element, text);
+		g_set_error(error, VS_BALANCER_ERROR, VS_BALANCER_ERROR_VALUE,
+		            "bad number in <%s>: '%.32s'", element, text);
 		return false;
 	}
 	return true;
@@ -209,8 +211,8 @@ static void on_end(GMarkupParseContext *ctx, const char *element, gpointer data,
 
 	if (ps->worker && strcmp(element, "httpd:worker") == 0) {
 		if (!ps->worker->name || !ps->worker->name[0] || !ps->worker_has_busy) {
-			g_set_error(error, VS_BALANCER_ERROR, VS_BALANCER_ERROR_INCOMPLETE, "a worker without %s",
-			            ps->worker_has_busy ? "name" : "busy");
+			g_set_error(error, VS_BALANCER_ERROR, VS_BALANCER_ERROR_INCOMPLETE,
+			            "a worker without %s", ps->worker_has_busy ? "name" : "busy");
 			return;
 		}
 		g_ptr_array_add(ps->current->workers, ps->worker);
@@ -223,7 +225,8 @@ static void on_end(GMarkupParseContext *ctx, const char *element, gpointer data,
 		ps->current = NULL;
 		if (!b->name) {
 			vs_balancer_state_free(b);
-			g_set_error(error, VS_BALANCER_ERROR, VS_BALANCER_ERROR_INCOMPLETE, "a balancer without name");
+			g_set_error(error, VS_BALANCER_ERROR, VS_BALANCER_ERROR_INCOMPLETE,
+			            "a balancer without name");
 			return;
 		}
 		if (!ps->found && (!ps->wanted || strcmp(b->name, ps->wanted) == 0))
@@ -275,7 +278,8 @@ vs_balancer_state *vs_balancer_parse_xml(const char *buf, size_t len, const char
 	bool ok;
 
 	if (!buf || len > G_MAXSSIZE) {
-		g_set_error(error, VS_BALANCER_ERROR, VS_BALANCER_ERROR_SYNTAX, "no balancer-manager answer");
+		g_set_error(error, VS_BALANCER_ERROR, VS_BALANCER_ERROR_SYNTAX,
+		            "no balancer-manager answer");
 		return NULL;
 	}
 	if (balancer)

@@ -424,102 +424,74 @@ static void stats_from_libvirt(GPtrArray *doms, GPtrArray *caches, unsigned grou
 /* One refresh of one host: the bulk call (state, plus the monitor-bound
  * groups when due), the local fast path for CPU, then publish. Returns
  * false when libvirt failed. */
-static bool host_refresh(vs_host *h)
+/* One refresh of a host, step by step. */
+typedef struct refresh_round {
+	bool slow;     /* the monitor-bound groups are due */
+	bool fast;     /* state and CPU from the local fast path */
+	bool changed;  /* the domain set or a state changed */
+	int64_t after; /* when libvirt answered */
+	/* domains whose fast path failed: asked from libvirt instead */
+	GPtrArray *no_fast_doms, *no_fast_caches;
+	GPtrArray *no_vcpu_doms, *no_vcpu_caches;
+} refresh_round;
+
+/* Step 2: one bulk record into its domain's cache entry. */
+static void apply_record(vs_host *h, refresh_round *r, virDomainStatsRecordPtr rec)
 {
-	vs_collector *c = h->c;
-	int64_t now = g_get_monotonic_time();
-	bool changed = take_invalidations(h);
-	bool slow = c->slow_every_refresh || now >= h->next_slow_us || changed;
-	bool fast = h->local && !c->no_fast_path;
-	unsigned groups = VIR_DOMAIN_STATS_STATE;
-	virDomainStatsRecordPtr *recs = NULL;
+	virDomainPtr dom = rec->dom;
+	bool is_new, have_cpu;
+	vs_dom_cache *dc = cache_entry(h, dom, &is_new);
 
-	if (!fast)
-		groups |= VIR_DOMAIN_STATS_CPU_TOTAL;
-	/* Locally the vCPU times come from their threads every refresh, which
-	 * spares the vcpu group's monitor calls. */
-	if (slow)
-		groups |= fast ? SLOW_GROUPS & ~VIR_DOMAIN_STATS_VCPU : SLOW_GROUPS;
-	set_busy(h, true);
-	int n = virConnectGetAllDomainStats(h->conn, groups, &recs,
-	                                    VIR_CONNECT_GET_ALL_DOMAINS_STATS_NOWAIT);
+	if (!dc)
+		return;
+	unsigned int raw_id = virDomainGetID(dom);
+	int id = raw_id == (unsigned int)-1 ? -1 : (int)raw_id;
+	int old_state = dc->d->state;
 
-	if (n < 0) {
-		host_failed(h, VS_HOST_CONNECTED, "domain stats", NULL);
-		return false;
+	if (id != dc->d->id) {
+		if (id >= 0 && !is_new)
+			dc->d->started_real_us = g_get_real_time();
+		else if (id < 0)
+			dc->d->started_real_us = 0;
+		dc->d->id = id;
+		dc->static_valid = false;
+		r->changed = true;
 	}
-	int64_t after = g_get_monotonic_time();
+	if (!dc->static_valid && !load_static(h, dc, dom))
+		return; /* vanished mid-refresh: normal */
+	vs_collect_apply_record(dc->d, rec->params, rec->nparams, &have_cpu);
+	dc->seen = true;
+	r->changed |= is_new || old_state != dc->d->state;
+	if (have_cpu)
+		dc->d->sample_mono_us = r->after;
+	if (r->slow)
+		dc->d->slow_mono_us = r->after;
+	if (id < 0) {
+		dc->d->sample_mono_us = r->after;
+		return;
+	}
+	if (!r->fast)
+		return;
+	if (!fast_cpu(dc)) {
+		g_ptr_array_add(r->no_fast_doms, dom);
+		g_ptr_array_add(r->no_fast_caches, dc);
+	} else if (!r->slow) {
+		dc->d->mem_rss_kib = vs_collect_proc_rss_kib(dc->d->name);
+	}
+	if (r->slow && !vs_collect_cgroup_vcpus(dc)) {
+		g_ptr_array_add(r->no_vcpu_doms, dom);
+		g_ptr_array_add(r->no_vcpu_caches, dc);
+	} else if (!r->slow) {
+		vs_collect_cgroup_vcpus(dc); /* best effort between slow rounds */
+	}
+}
 
-	if (slow)
-		h->next_slow_us = now + c->slow_ms * 1000ll;
-
+/* Step 3: the host's new part of the snapshot; forgets domains not seen. */
+static GPtrArray *take_part(vs_host *h, refresh_round *r)
+{
+	GPtrArray *part = g_ptr_array_new_with_free_func((GDestroyNotify)vs_domain_stats_free);
 	GHashTableIter it;
 	gpointer v;
-
-	g_hash_table_iter_init(&it, h->cache);
-	while (g_hash_table_iter_next(&it, NULL, &v))
-		((vs_dom_cache *)v)->seen = false;
-
-	g_autoptr(GPtrArray) no_fast_doms = g_ptr_array_new();
-	g_autoptr(GPtrArray) no_fast_caches = g_ptr_array_new();
-	g_autoptr(GPtrArray) no_vcpu_doms = g_ptr_array_new();
-	g_autoptr(GPtrArray) no_vcpu_caches = g_ptr_array_new();
-
-	for (int i = 0; i < n; i++) {
-		virDomainPtr dom = recs[i]->dom;
-		bool is_new, have_cpu;
-		vs_dom_cache *dc = cache_entry(h, dom, &is_new);
-
-		if (!dc)
-			continue;
-		unsigned int raw_id = virDomainGetID(dom);
-		int id = raw_id == (unsigned int)-1 ? -1 : (int)raw_id;
-		int old_state = dc->d->state;
-
-		if (id != dc->d->id) {
-			if (id >= 0 && !is_new)
-				dc->d->started_real_us = g_get_real_time();
-			else if (id < 0)
-				dc->d->started_real_us = 0;
-			dc->d->id = id;
-			dc->static_valid = false;
-			changed = true;
-		}
-		if (!dc->static_valid && !load_static(h, dc, dom))
-			continue; /* vanished mid-refresh: normal */
-		vs_collect_apply_record(dc->d, recs[i]->params, recs[i]->nparams, &have_cpu);
-		dc->seen = true;
-		changed |= is_new || old_state != dc->d->state;
-		if (have_cpu)
-			dc->d->sample_mono_us = after;
-		if (slow)
-			dc->d->slow_mono_us = after;
-		if (id < 0) {
-			dc->d->sample_mono_us = after;
-			continue;
-		}
-		if (fast) {
-			if (!fast_cpu(dc)) {
-				g_ptr_array_add(no_fast_doms, dom);
-				g_ptr_array_add(no_fast_caches, dc);
-			} else if (!slow) {
-				dc->d->mem_rss_kib = vs_collect_proc_rss_kib(dc->d->name);
-			}
-			if (slow && !vs_collect_cgroup_vcpus(dc)) {
-				g_ptr_array_add(no_vcpu_doms, dom);
-				g_ptr_array_add(no_vcpu_caches, dc);
-			} else if (!slow) {
-				vs_collect_cgroup_vcpus(dc); /* best effort between slow rounds */
-			}
-		}
-	}
-	stats_from_libvirt(no_fast_doms, no_fast_caches, VIR_DOMAIN_STATS_CPU_TOTAL);
-	stats_from_libvirt(no_vcpu_doms, no_vcpu_caches, VIR_DOMAIN_STATS_VCPU);
-	if (recs)
-		virDomainStatsRecordListFree(recs);
-
-	g_autoptr(GPtrArray) part =
-	    g_ptr_array_new_with_free_func((GDestroyNotify)vs_domain_stats_free);
 
 	g_hash_table_iter_init(&it, h->cache);
 	while (g_hash_table_iter_next(&it, NULL, &v)) {
@@ -527,20 +499,26 @@ static bool host_refresh(vs_host *h)
 
 		if (!dc->seen) {
 			g_hash_table_iter_remove(&it); /* undefined or vanished */
-			changed = true;
+			r->changed = true;
 			continue;
 		}
 		compute_cpu_percent(dc);
 		g_ptr_array_add(part, vs_domain_stats_copy(dc->d));
 	}
+	return part;
+}
+
+/* Step 4: the part and the host's status published. */
+static void publish_part(vs_host *h, GPtrArray *part, bool changed)
+{
+	vs_collector *c = h->c;
 	uint64_t free_kib;
 	double idle_pct;
 
 	refresh_host_cpu_mem(h, &free_kib, &idle_pct);
-
 	g_mutex_lock(&c->lock);
 	g_ptr_array_unref(h->part);
-	h->part = g_steal_pointer(&part);
+	h->part = part;
 	h->status->state = VS_HOST_CONNECTED;
 	h->status->refreshes++;
 	g_clear_pointer(&h->status->last_error, g_free);
@@ -556,6 +534,59 @@ static bool host_refresh(vs_host *h)
 		c->on_snapshot(s, c->opaque);
 		vs_snapshot_unref(s);
 	}
+}
+
+/* One refresh: the bulk stats RPC (step 1), each record into the cache,
+ * the fast path's failures asked from libvirt, the new part published. */
+static bool host_refresh(vs_host *h)
+{
+	vs_collector *c = h->c;
+	int64_t now = g_get_monotonic_time();
+	g_autoptr(GPtrArray) no_fast_doms = g_ptr_array_new();
+	g_autoptr(GPtrArray) no_fast_caches = g_ptr_array_new();
+	g_autoptr(GPtrArray) no_vcpu_doms = g_ptr_array_new();
+	g_autoptr(GPtrArray) no_vcpu_caches = g_ptr_array_new();
+	refresh_round r = {.changed = take_invalidations(h),
+	                   .fast = h->local && !c->no_fast_path,
+	                   .no_fast_doms = no_fast_doms,
+	                   .no_fast_caches = no_fast_caches,
+	                   .no_vcpu_doms = no_vcpu_doms,
+	                   .no_vcpu_caches = no_vcpu_caches};
+	unsigned groups = VIR_DOMAIN_STATS_STATE;
+	virDomainStatsRecordPtr *recs = NULL;
+	GHashTableIter it;
+	gpointer v;
+
+	r.slow = c->slow_every_refresh || now >= h->next_slow_us || r.changed;
+	if (!r.fast)
+		groups |= VIR_DOMAIN_STATS_CPU_TOTAL;
+	/* Locally the vCPU times come from their threads every refresh, which
+	 * spares the vcpu group's monitor calls. */
+	if (r.slow)
+		groups |= r.fast ? SLOW_GROUPS & ~VIR_DOMAIN_STATS_VCPU : SLOW_GROUPS;
+	set_busy(h, true);
+	int n = virConnectGetAllDomainStats(h->conn, groups, &recs,
+	                                    VIR_CONNECT_GET_ALL_DOMAINS_STATS_NOWAIT);
+
+	if (n < 0) {
+		host_failed(h, VS_HOST_CONNECTED, "domain stats", NULL);
+		return false;
+	}
+	r.after = g_get_monotonic_time();
+	if (r.slow)
+		h->next_slow_us = now + c->slow_ms * 1000ll;
+	g_hash_table_iter_init(&it, h->cache);
+	while (g_hash_table_iter_next(&it, NULL, &v))
+		((vs_dom_cache *)v)->seen = false;
+	for (int i = 0; i < n; i++)
+		apply_record(h, &r, recs[i]);
+	stats_from_libvirt(no_fast_doms, no_fast_caches, VIR_DOMAIN_STATS_CPU_TOTAL);
+	stats_from_libvirt(no_vcpu_doms, no_vcpu_caches, VIR_DOMAIN_STATS_VCPU);
+	if (recs)
+		virDomainStatsRecordListFree(recs);
+	GPtrArray *part = take_part(h, &r);
+
+	publish_part(h, part, r.changed);
 	return true;
 }
 

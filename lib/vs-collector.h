@@ -74,5 +74,6 @@ vs_snapshot *vs_collector_wait_snapshot(vs_collector *c, uint64_t generation, un
 
 void vs_collector_stop(vs_collector *c);
 void vs_collector_free(vs_collector *c);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(vs_collector, vs_collector_free)
 
 #endif

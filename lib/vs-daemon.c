@@ -68,7 +68,7 @@ void vs_daemon_init(vs_daemon *d, const char *program, const char *summary, int 
                     const vs_daemon_option *extra)
 {
 	struct option longopts[5 + MAX_EXTRA + 1] = {
-	    {"foreground", no_argument, NULL, 'f'}, {"debug", no_argument, NULL, 'd'},
+	    {"foreground", no_argument, NULL, 'f'},   {"debug", no_argument, NULL, 'd'},
 	    {"config", required_argument, NULL, 'c'}, {"version", no_argument, NULL, 'V'},
 	    {"help", no_argument, NULL, 'h'},
 	};
@@ -76,13 +76,14 @@ void vs_daemon_init(vs_daemon *d, const char *program, const char *summary, int 
 	size_t n = 5;
 	int c;
 
-	*d = (vs_daemon){.program = program, .summary = summary,
-	                 .config_path = VS_DEFAULT_CONFIG_FILE};
+	*d = (vs_daemon){
+	    .program = program, .summary = summary, .config_path = VS_DEFAULT_CONFIG_FILE};
 	log_program = program;
 	/* a peer that goes away under a write must not kill a daemon */
 	signal(SIGPIPE, SIG_IGN);
 	for (const vs_daemon_option *o = extra; o && o->short_name && n < 5 + MAX_EXTRA; o++) {
-		longopts[n++] = (struct option){o->long_name, required_argument, NULL, o->short_name};
+		longopts[n++] =
+		    (struct option){o->long_name, required_argument, NULL, o->short_name};
 		g_string_append_printf(shorts, "%c:", o->short_name);
 	}
 	while ((c = getopt_long(argc, argv, shorts->str, longopts, NULL)) != -1) {

@@ -188,10 +188,10 @@ void vs_host_status_free(vs_host_status *h)
 }
 
 static const char *const domain_state_names[] = {
-    [VIR_DOMAIN_NOSTATE] = "no state",       [VIR_DOMAIN_RUNNING] = "running",
-    [VIR_DOMAIN_BLOCKED] = "idle",           [VIR_DOMAIN_PAUSED] = "paused",
-    [VIR_DOMAIN_SHUTDOWN] = "in shutdown",   [VIR_DOMAIN_SHUTOFF] = "shut off",
-    [VIR_DOMAIN_CRASHED] = "crashed",        [VIR_DOMAIN_PMSUSPENDED] = "pmsuspended",
+    [VIR_DOMAIN_NOSTATE] = "no state",     [VIR_DOMAIN_RUNNING] = "running",
+    [VIR_DOMAIN_BLOCKED] = "idle",         [VIR_DOMAIN_PAUSED] = "paused",
+    [VIR_DOMAIN_SHUTDOWN] = "in shutdown", [VIR_DOMAIN_SHUTOFF] = "shut off",
+    [VIR_DOMAIN_CRASHED] = "crashed",      [VIR_DOMAIN_PMSUSPENDED] = "pmsuspended",
 };
 
 /**

@@ -122,8 +122,10 @@ const vs_domain_stats *vs_snapshot_find_name(const vs_snapshot *s, const char *h
 vs_snapshot *vs_snapshot_new(void);
 vs_domain_stats *vs_domain_stats_new(void);
 void vs_domain_stats_free(vs_domain_stats *d);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(vs_domain_stats, vs_domain_stats_free)
 vs_host_status *vs_host_status_new(const char *uri);
 void vs_host_status_free(vs_host_status *h);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(vs_host_status, vs_host_status_free)
 /* Deep copies (the collector publishes copies of its per-host data). */
 vs_domain_stats *vs_domain_stats_copy(const vs_domain_stats *d);
 vs_host_status *vs_host_status_copy(const vs_host_status *h);

@@ -66,10 +66,10 @@ typedef enum {
 #define VS_BALANCER_ERROR (vs_balancer_error_quark())
 GQuark vs_balancer_error_quark(void);
 typedef enum {
-	VS_BALANCER_ERROR_SYNTAX,    /* not well-formed, or nesting not allowed */
-	VS_BALANCER_ERROR_VALUE,     /* a value out of range or too long */
+	VS_BALANCER_ERROR_SYNTAX,     /* not well-formed, or nesting not allowed */
+	VS_BALANCER_ERROR_VALUE,      /* a value out of range or too long */
 	VS_BALANCER_ERROR_INCOMPLETE, /* a required element is missing */
-	VS_BALANCER_ERROR_NOT_FOUND, /* the balancer is not in the document */
+	VS_BALANCER_ERROR_NOT_FOUND,  /* the balancer is not in the document */
 } vs_balancer_error_code;
 
 /* sock_diag (vs-sockdiag.c) */

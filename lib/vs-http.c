@@ -82,7 +82,8 @@ char *vs_http_fetch(const char *url, unsigned timeout_ms, size_t max_bytes, size
 		return NULL;
 	}
 	if (GPOINTER_TO_INT(g_once(&once, init_curl, NULL)) != 1) {
-		g_set_error(error, VS_HTTP_ERROR, VS_HTTP_ERROR_INIT, "libcurl initialisation failed");
+		g_set_error(error, VS_HTTP_ERROR, VS_HTTP_ERROR_INIT,
+		            "libcurl initialisation failed");
 		return NULL;
 	}
 	c = curl_easy_init();
@@ -114,13 +115,14 @@ char *vs_http_fetch(const char *url, unsigned timeout_ms, size_t max_bytes, size
 	curl_easy_cleanup(c);
 
 	if (body.too_big || rc == CURLE_FILESIZE_EXCEEDED) {
-		g_set_error(error, VS_HTTP_ERROR, VS_HTTP_ERROR_TOO_LARGE, "%s: body larger than %zu bytes", url,
-		            max_bytes);
+		g_set_error(error, VS_HTTP_ERROR, VS_HTTP_ERROR_TOO_LARGE,
+		            "%s: body larger than %zu bytes", url, max_bytes);
 	} else if (rc != CURLE_OK) {
 		g_set_error(error, VS_HTTP_ERROR, VS_HTTP_ERROR_TRANSFER, "%s: %s", url,
 		            errbuf[0] ? errbuf : curl_easy_strerror(rc));
 	} else if (status >= 400) {
-		g_set_error(error, VS_HTTP_ERROR, VS_HTTP_ERROR_STATUS, "%s: HTTP status %ld", url, status);
+		g_set_error(error, VS_HTTP_ERROR, VS_HTTP_ERROR_STATUS, "%s: HTTP status %ld", url,
+		            status);
 	} else {
 		if (len)
 			*len = body.data->len;

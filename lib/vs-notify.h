@@ -64,7 +64,8 @@ void vs_notification_init(vs_notification *n, vs_notify_type type);
 /* Copies text from anywhere (a domain name, a message) into a field of a
  * notification: control characters and invalid UTF-8 become '?', cut at a
  * character boundary, so the line always passes vs_notification_parse(). */
-#define vs_notification_set_text(field, src) vs_sanitize_line((src) ? (src) : "", field, sizeof(field))
+#define vs_notification_set_text(field, src)                                                       \
+	vs_sanitize_line((src) ? (src) : "", field, sizeof(field))
 
 const char *vs_severity_name(vs_severity s); /* "okay", "warning", "failure" */
 

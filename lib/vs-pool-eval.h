@@ -17,8 +17,8 @@
 typedef struct vs_pool_eval {
 	const vs_pool_config *cfg;
 	vs_policy_state policy;
-	vs_verdict noticed;     /* verdict of the last notice; ok before the first */
-	int64_t last_notice_ms; /* sample time of the last notice, 0 none */
+	vs_verdict noticed;                   /* verdict of the last notice; ok before the first */
+	int64_t last_notice_ms;               /* sample time of the last notice, 0 none */
 	uint64_t notices[VS_VERDICT_UNKNOWN]; /* notices given, per verdict */
 } vs_pool_eval;
 

@@ -46,6 +46,7 @@ vs_pools_report *vs_pool_monitor_get_report(vs_pool_monitor *m);
 void vs_pool_monitor_stop(vs_pool_monitor *m);
 /* Frees a monitor whose thread has returned (or never ran). */
 void vs_pool_monitor_free(vs_pool_monitor *m);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(vs_pool_monitor, vs_pool_monitor_free)
 
 vs_pools_report *vs_pools_report_ref(vs_pools_report *r);
 void vs_pools_report_unref(vs_pools_report *r);

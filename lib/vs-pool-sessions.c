@@ -164,8 +164,8 @@ static bool collect_http(vs_pool_view *v, GError **error)
 		body = vs_http_fetch(url, SESSIONS_HTTP_TIMEOUT_MS, SESSIONS_HTTP_MAX_BYTES, &len,
 		                     &err);
 		if (body && !vs_parse_session_count(body, len, &count))
-			g_set_error(&err, VS_POOL_ERROR, VS_POOL_ERROR_NO_COUNT, "%s: no session count",
-			            url);
+			g_set_error(&err, VS_POOL_ERROR, VS_POOL_ERROR_NO_COUNT,
+			            "%s: no session count", url);
 		if (err) {
 			/* One silent backend must not hide the others' figures. */
 			if (ok)
@@ -218,4 +218,3 @@ bool vs_pool_collect_sessions(const vs_config *cfg, vs_pool_view *v, GError **er
 	vs_pool_view_aggregate(v);
 	return ok;
 }
-

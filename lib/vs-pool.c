@@ -156,9 +156,8 @@ bool vs_domain_tag_accept(const char *pool_attr, const char *address_attr, char 
 	bool ours = pool_attr && vs_valid_pool_name(pool_attr);
 
 	*pool = ours ? g_strdup(pool_attr) : NULL;
-	*address = ours && address_attr && vs_valid_host_port(address_attr)
-	               ? g_strdup(address_attr)
-	               : NULL;
+	*address = ours && address_attr && vs_valid_host_port(address_attr) ? g_strdup(address_attr)
+	                                                                    : NULL;
 	return ours;
 }
 
@@ -489,9 +488,8 @@ int vs_pool_view_vertical_vcpu(const vs_pool_view *v, int direction)
 		const vs_member *m = v->members->pdata[i];
 		const vs_member *b = best >= 0 ? v->members->pdata[best] : NULL;
 
-		if (!m->running ||
-		    vs_policy_vertical_vcpu(v->cfg, m->cpu_percent, m->vcpus, m->vcpus_max) !=
-		        direction)
+		if (!m->running || vs_policy_vertical_vcpu(v->cfg, m->cpu_percent, m->vcpus,
+		                                           m->vcpus_max) != direction)
 			continue;
 		if (!b || (direction > 0 ? m->cpu_percent > b->cpu_percent
 		                         : m->cpu_percent < b->cpu_percent))

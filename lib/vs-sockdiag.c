@@ -118,8 +118,8 @@ static bool send_dump_request(int fd, int family, uint32_t seq, GError **error)
 		r = sendto(fd, &msg, sizeof(msg), 0, (struct sockaddr *)&kernel, sizeof(kernel));
 	} while (r < 0 && errno == EINTR);
 	if (r != (ssize_t)sizeof(msg)) {
-		g_set_error(error, VS_SOCKDIAG_ERROR, VS_SOCKDIAG_ERROR_SOCKET, "sock_diag request: %s",
-		            r < 0 ? g_strerror(errno) : "short write");
+		g_set_error(error, VS_SOCKDIAG_ERROR, VS_SOCKDIAG_ERROR_SOCKET,
+		            "sock_diag request: %s", r < 0 ? g_strerror(errno) : "short write");
 		return false;
 	}
 	return true;
@@ -231,8 +231,8 @@ static bool sockdiag_count(const vs_endpoint *eps, size_t n, unsigned *counts, b
 
 	fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
 	if (fd < 0) {
-		g_set_error(error, VS_SOCKDIAG_ERROR, VS_SOCKDIAG_ERROR_SOCKET, "sock_diag socket: %s",
-		            g_strerror(errno));
+		g_set_error(error, VS_SOCKDIAG_ERROR, VS_SOCKDIAG_ERROR_SOCKET,
+		            "sock_diag socket: %s", g_strerror(errno));
 		return false;
 	}
 	/* Never block a collector for long if the kernel does not answer. */

@@ -76,8 +76,13 @@ TABLE(vs_lb_state_table, "lb state", "VsLbState", lb_states, VS_LB_STATE_UNKNOWN
 TABLE(vs_alert_kind_table, "alert kind", "VsAlertKind", alert_kinds, VS_ALERT_UNKNOWN);
 
 const vs_state_table *const vs_state_tables[] = {
-    &vs_verdict_table, &vs_phase_table,    &vs_action_table,     &vs_result_table,
-    &vs_lb_state_table, &vs_alert_kind_table, NULL,
+    &vs_verdict_table,
+    &vs_phase_table,
+    &vs_action_table,
+    &vs_result_table,
+    &vs_lb_state_table,
+    &vs_alert_kind_table,
+    NULL,
 };
 
 /**

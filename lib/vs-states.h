@@ -82,8 +82,8 @@ typedef struct vs_state_entry {
 } vs_state_entry;
 
 typedef struct vs_state_table {
-	const char *what;     /* "verdict", "phase", ... (for messages and tests) */
-	const char *mib_type; /* the VIRTSCALE-MIB textual convention */
+	const char *what;              /* "verdict", "phase", ... (for messages and tests) */
+	const char *mib_type;          /* the VIRTSCALE-MIB textual convention */
 	const vs_state_entry *entries; /* indexed by the enum's value */
 	unsigned n;
 	unsigned unknown; /* the enum value that stands for "unknown" */

@@ -56,6 +56,7 @@ void vs_status_free(vs_status *s);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(vs_status, vs_status_free)
 vs_pool_status *vs_pool_status_new(const char *name);
 void vs_pool_status_free(vs_pool_status *p);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(vs_pool_status, vs_pool_status_free)
 const vs_pool_status *vs_status_find_pool(const vs_status *s, const char *name);
 
 char *vs_status_to_json(const vs_status *s);

@@ -147,8 +147,8 @@ vs_io_worker *vs_io_worker_start(const vs_config *cfg, vs_collector *collector,
 	w->opaque = opaque;
 	g_mutex_init(&w->lock);
 	g_cond_init(&w->cond);
-	w->hosts = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
-	                                 (GDestroyNotify)vs_virt_free);
+	w->hosts =
+	    g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)vs_virt_free);
 	w->thread = g_thread_new("vs-io", worker_main, w);
 	return w;
 }

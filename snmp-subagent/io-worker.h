@@ -32,5 +32,6 @@ vs_io_report *vs_io_worker_take(vs_io_worker *w);
 /* Asks the thread to stop; does not wait for a thread stuck in libvirt. */
 void vs_io_worker_stop(vs_io_worker *w);
 void vs_io_report_free(vs_io_report *r);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(vs_io_report, vs_io_report_free)
 
 #endif

@@ -43,8 +43,8 @@ static void pool_u64(vs_mib_builder *b, oid col, oid idx, uint64_t v)
 }
 
 /* The columns the pool's configuration and evaluation give. */
-static void add_pool_measures(vs_mib_builder *b, const vs_pool_config *cfg,
-                              const vs_pool_report *p, oid idx)
+static void add_pool_measures(vs_mib_builder *b, const vs_pool_config *cfg, const vs_pool_report *p,
+                              oid idx)
 {
 	const vs_pool_view *v = p ? p->view : NULL;
 
@@ -52,10 +52,12 @@ static void add_pool_measures(vs_mib_builder *b, const vs_pool_config *cfg,
 	pool_int(b, VS_POOL_MIN, idx, ASN_UNSIGNED, cfg->min);
 	pool_int(b, VS_POOL_MAX, idx, ASN_UNSIGNED, cfg->max);
 	pool_int(b, VS_POOL_INSTANCES, idx, ASN_GAUGE, v ? v->n_running : 0);
-	pool_int(b, VS_POOL_RECOMMENDED, idx, ASN_GAUGE, p && p->evaluated ? p->decision.desired : 0);
+	pool_int(b, VS_POOL_RECOMMENDED, idx, ASN_GAUGE,
+	         p && p->evaluated ? p->decision.desired : 0);
 	pool_int(b, VS_POOL_POLICY, idx, ASN_INTEGER, policy_value(cfg->policy));
 	pool_int(b, VS_POOL_AVG_CPU, idx, ASN_INTEGER, vs_hundredths(v ? v->avg_cpu : -1));
-	pool_int(b, VS_POOL_AVG_SESSIONS, idx, ASN_INTEGER, vs_hundredths(v ? v->avg_sessions : -1));
+	pool_int(b, VS_POOL_AVG_SESSIONS, idx, ASN_INTEGER,
+	         vs_hundredths(v ? v->avg_sessions : -1));
 	pool_int(b, VS_POOL_STATE, idx, ASN_INTEGER,
 	         vs_verdict_mib(p ? p->verdict : VS_VERDICT_UNKNOWN));
 	pool_int(b, VS_POOL_SESSIONS, idx, ASN_GAUGE, v ? v->total_sessions : 0);

@@ -11,8 +11,8 @@
 
 static vs_pool_next scale(vs_next_kind kind, unsigned target, unsigned steps, bool notified)
 {
-	return (vs_pool_next){.kind = kind, .target = target, .steps = MAX(steps, 1u),
-	                      .notified = notified};
+	return (vs_pool_next){
+	    .kind = kind, .target = target, .steps = MAX(steps, 1u), .notified = notified};
 }
 
 /* High: scale out towards the notifier's desired count, or alert at max. */
@@ -56,7 +56,8 @@ vs_pool_next vs_pool_decide(const vs_pool_config *cfg, const vs_pool_facts *f)
 	bool fresh = f->verdict_us && now - f->verdict_us <= stale_us;
 
 	if (!f->synced)
-		return (vs_pool_next){.kind = now >= f->retry_after_us ? VS_NEXT_SYNC : VS_NEXT_NOTHING};
+		return (vs_pool_next){.kind = now >= f->retry_after_us ? VS_NEXT_SYNC
+		                                                       : VS_NEXT_NOTHING};
 	if (now < f->retry_after_us)
 		return (vs_pool_next){.kind = VS_NEXT_NOTHING};
 	if (f->manual_target >= 0 && f->have_members) {

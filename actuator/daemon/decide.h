@@ -38,12 +38,12 @@ typedef struct vs_pool_facts {
 	int64_t retry_after_us;    /* after a failure, no job before this */
 	int64_t cooldown_until_us; /* after an action */
 	int64_t next_sync_us;
-	int manual_target;        /* -1 none */
-	vs_verdict verdict;       /* of the last notification */
-	int64_t verdict_us;       /* when it arrived */
-	int64_t last_high_us;     /* when the last high arrived */
-	bool pending_breach;      /* a high arrived during the cooldown */
-	int desired;              /* the last notification's desired count, -1 none */
+	int manual_target;    /* -1 none */
+	vs_verdict verdict;   /* of the last notification */
+	int64_t verdict_us;   /* when it arrived */
+	int64_t last_high_us; /* when the last high arrived */
+	bool pending_breach;  /* a high arrived during the cooldown */
+	int desired;          /* the last notification's desired count, -1 none */
 } vs_pool_facts;
 
 typedef enum {
@@ -51,8 +51,8 @@ typedef enum {
 	VS_NEXT_SYNC,
 	VS_NEXT_SCALE_OUT,
 	VS_NEXT_SCALE_IN,
-	VS_NEXT_ALERT_AT_MAX,    /* high at max: tell the administrator */
-	VS_NEXT_MANUAL_REACHED,  /* forget the manual target, start a cooldown */
+	VS_NEXT_ALERT_AT_MAX,   /* high at max: tell the administrator */
+	VS_NEXT_MANUAL_REACHED, /* forget the manual target, start a cooldown */
 } vs_next_kind;
 
 typedef struct vs_pool_next {

@@ -247,8 +247,8 @@ static bool remove_stale_socket(const char *path, GError **error)
 	if (fd >= 0)
 		close(fd);
 	if (live) {
-		g_set_error(error, VS_ACT_ERROR, VS_ACT_ERROR_BUSY, "%s: another virtscaled is running",
-		            path);
+		g_set_error(error, VS_ACT_ERROR, VS_ACT_ERROR_BUSY,
+		            "%s: another virtscaled is running", path);
 		return false;
 	}
 	unlink(path);
@@ -265,7 +265,8 @@ vs_intake *vs_intake_new(const vs_config *cfg, vs_intake_handler fn, void *opaqu
 	const char *path = cfg->actuator_socket;
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	if (!path || strlen(path) >= sizeof(sa.sun_path)) {
-		g_set_error(error, VS_ACT_ERROR, VS_ACT_ERROR_INVALID, "socket path missing or too long");
+		g_set_error(error, VS_ACT_ERROR, VS_ACT_ERROR_INVALID,
+		            "socket path missing or too long");
 		return NULL;
 	}
 	g_autofree char *dir = g_path_get_dirname(path);
@@ -281,7 +282,8 @@ vs_intake *vs_intake_new(const vs_config *cfg, vs_intake_handler fn, void *opaqu
 	int rc = fd < 0 ? -1 : bind(fd, (struct sockaddr *)&sa, sizeof(sa));
 	umask(old);
 	if (rc != 0 || listen(fd, 64) != 0) {
-		g_set_error(error, VS_ACT_ERROR, VS_ACT_ERROR_IO, "%s: %s", path, g_strerror(errno));
+		g_set_error(error, VS_ACT_ERROR, VS_ACT_ERROR_IO, "%s: %s", path,
+		            g_strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return NULL;

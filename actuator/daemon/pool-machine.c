@@ -59,8 +59,8 @@ static double now_real(void)
 	return (double)g_get_real_time() / 1e6;
 }
 
-static void raise_alert(vs_pool_machine *m, vs_alert_kind kind, const char *step,
-                        const char *error, const char *summary)
+static void raise_alert(vs_pool_machine *m, vs_alert_kind kind, const char *step, const char *error,
+                        const char *summary)
 {
 	m->alerts++;
 	m->last_alert = kind;
@@ -150,7 +150,8 @@ static void start_job(vs_pool_machine *m, vs_job_kind kind, const vs_pool_next *
 	m->busy = true;
 	m->busy_kind = kind;
 	if (kind != VS_JOB_SYNC) {
-		m->last_action = kind == VS_JOB_SCALE_OUT ? VS_ACTION_SCALE_OUT : VS_ACTION_SCALE_IN;
+		m->last_action =
+		    kind == VS_JOB_SCALE_OUT ? VS_ACTION_SCALE_OUT : VS_ACTION_SCALE_IN;
 		m->last_result = VS_RESULT_RUNNING;
 		m->last_time = now_real();
 		vs_act_status_changed(m->act);
@@ -181,8 +182,8 @@ static void job_failed(vs_pool_machine *m, vs_job_result *r, int64_t now)
 	if (r->kind != VS_JOB_SYNC || !m->facts.synced) {
 		m->last_time = now_real();
 		vs_warning("pool %s: %s failed at step %s: %s", m->cfg->name,
-		           r->kind == VS_JOB_SYNC ? "sync" : vs_action_name(r->outcome.action), step,
-		           m->last_error);
+		           r->kind == VS_JOB_SYNC ? "sync" : vs_action_name(r->outcome.action),
+		           step, m->last_error);
 	}
 	if (r->kind != VS_JOB_SYNC)
 		raise_alert(m, VS_ALERT_ACTION_FAILED, step, r->error,
@@ -422,10 +423,11 @@ vs_pool_status *vs_pool_machine_status(vs_pool_machine *m)
 	ps->actual = m->facts.running;
 	ps->desired = desired_of(m);
 	ps->phase = phase_of(m, now);
-	ps->cooldown_left = now < m->facts.cooldown_until_us
-	                        ? (unsigned)((m->facts.cooldown_until_us - now + G_USEC_PER_SEC - 1) /
-	                                     G_USEC_PER_SEC)
-	                        : 0;
+	ps->cooldown_left =
+	    now < m->facts.cooldown_until_us
+	        ? (unsigned)((m->facts.cooldown_until_us - now + G_USEC_PER_SEC - 1) /
+	                     G_USEC_PER_SEC)
+	        : 0;
 	ps->last_action = m->last_action;
 	ps->last_result = m->last_result;
 	ps->last_time = m->last_time;

@@ -2,7 +2,7 @@
  * lb-apache.c - "lb = apache": httpd's mod_proxy_balancer, driven through its
  * balancer-manager with libcurl.
  *
- * What httpd 2.4.71 does (see DESIGN.md): parameters count only with the
+ * What httpd 2.4.71 does (measured): parameters count only with the
  * balancer's nonce and a Referer naming the manager itself; anything else is
  * answered 200 and silently ignored. So every change is: read the state
  * (XML, nonce included), POST, read the XML back and check the change is

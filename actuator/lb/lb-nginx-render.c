@@ -150,8 +150,8 @@ static bool parse_server(const char *line, vs_lb_entry *m, bool *placeholder)
 	}
 	*placeholder = false;
 	if (!strcmp(comment, "placeholder")) {
-		*placeholder = down && !m->weight && !m->backup &&
-		               !strcmp(m->address, VS_NGINX_PLACEHOLDER);
+		*placeholder =
+		    down && !m->weight && !m->backup && !strcmp(m->address, VS_NGINX_PLACEHOLDER);
 		return *placeholder;
 	}
 	/* enabled members serve; draining and disabled ones are down */

@@ -72,6 +72,7 @@ struct vs_lb {
 /* Opens the driver configured for @pool (pool->lb). */
 vs_lb *vs_lb_open(const vs_config *cfg, const vs_pool_config *pool, GError **error);
 void vs_lb_free(vs_lb *lb);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(vs_lb, vs_lb_free)
 
 bool vs_lb_add(vs_lb *lb, const char *address, bool enabled, GError **error);
 bool vs_lb_enable(vs_lb *lb, const char *address, GError **error);

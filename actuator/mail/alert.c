@@ -16,7 +16,7 @@
 
 #define BACKOFF_FIRST_MS 1000          /* before the first retry */
 #define BACKOFF_MAX_MS   60000         /* retries never wait longer than this */
-#define GIVE_UP_AGE   (24 * 3600.0) /* a 4xx/unreachable alert older than this is dropped */
+#define GIVE_UP_AGE      (24 * 3600.0) /* a 4xx/unreachable alert older than this is dropped */
 
 /* G_DEFINE_QUARK stringifies its first argument: keep clang-format away */
 /* clang-format off */
@@ -417,8 +417,7 @@ bool vs_mail_send_test(const vs_config *cfg, char **report, GError **error)
 	*report = NULL;
 	if (!cfg->mail_server) {
 		g_set_error(error, VS_MAIL_ERROR, VS_MAIL_ERROR_NOT_CONFIGURED,
-		            "%s: [mail] server is not set",
-		            cfg->path ? cfg->path : "config");
+		            "%s: [mail] server is not set", cfg->path ? cfg->path : "config");
 		return false;
 	}
 	vs_sanitize_line(g_get_host_name(), host, sizeof(host));
@@ -449,7 +448,8 @@ bool vs_mail_send_test(const vs_config *cfg, char **report, GError **error)
 		g_set_error(error, VS_MAIL_ERROR, VS_MAIL_ERROR_REFUSED, "refused by %s", who->str);
 		g_string_free(who, TRUE);
 	} else if (!ok) {
-		g_set_error(error, VS_MAIL_ERROR, VS_MAIL_ERROR_NOT_ACCEPTED, "not accepted: %s", res.message_text ? res.message_text : "see report");
+		g_set_error(error, VS_MAIL_ERROR, VS_MAIL_ERROR_NOT_ACCEPTED, "not accepted: %s",
+		            res.message_text ? res.message_text : "see report");
 	}
 	g_free(alert.summary);
 	vs_mail_result_clear(&res);

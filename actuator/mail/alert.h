@@ -40,6 +40,7 @@ bool vs_alerter_start(vs_alerter *a, GError **error);
 bool vs_alerter_post(vs_alerter *a, const vs_alert *alert);
 void vs_alerter_stop(vs_alerter *a);
 void vs_alerter_free(vs_alerter *a);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(vs_alerter, vs_alerter_free)
 
 typedef struct vs_alerter_stats {
 	uint64_t queued, sent, retried, dropped, refused, coalesced;

@@ -36,8 +36,8 @@ char *vs_address_alloc_hostfwd(vs_ops_ctx *w, GError **error)
 {
 	const vs_pool_config *p = w->pool;
 	if (!p->hostfwd_first || p->hostfwd_last < p->hostfwd_first) {
-		g_set_error(error, VS_ACT_ERROR, VS_ACT_ERROR_INVALID, "pool %s: hostfwd_ports is not set",
-		            p->name);
+		g_set_error(error, VS_ACT_ERROR, VS_ACT_ERROR_INVALID,
+		            "pool %s: hostfwd_ports is not set", p->name);
 		return NULL;
 	}
 	g_autoptr(GHashTable) used = vs_members_used_addresses(w);
@@ -46,8 +46,9 @@ char *vs_address_alloc_hostfwd(vs_ops_ctx *w, GError **error)
 		if (!g_hash_table_contains(used, a) && port_free_on_loopback(port))
 			return g_steal_pointer(&a);
 	}
-	g_set_error(error, VS_ACT_ERROR, VS_ACT_ERROR_EXHAUSTED, "pool %s: no free port in hostfwd_ports %u-%u", p->name,
-	            p->hostfwd_first, p->hostfwd_last);
+	g_set_error(error, VS_ACT_ERROR, VS_ACT_ERROR_EXHAUSTED,
+	            "pool %s: no free port in hostfwd_ports %u-%u", p->name, p->hostfwd_first,
+	            p->hostfwd_last);
 	return NULL;
 }
 
@@ -82,6 +83,7 @@ char *vs_address_from_libvirt(virDomainPtr dom, const vs_pool_config *pool, unsi
 		if (!vs_wait_ms(cancel, 500, error))
 			return NULL;
 	} while (g_get_monotonic_time() < deadline);
-	g_set_error(error, VS_ACT_ERROR, VS_ACT_ERROR_TIMEOUT, "no IPv4 address reported within %u s", timeout_s);
+	g_set_error(error, VS_ACT_ERROR, VS_ACT_ERROR_TIMEOUT,
+	            "no IPv4 address reported within %u s", timeout_s);
 	return NULL;
 }

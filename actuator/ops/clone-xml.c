@@ -36,7 +36,8 @@ static xmlDocPtr parse_xml(const char *xml, GError **error)
 	xmlDocPtr doc = xmlReadMemory(xml, (int)strlen(xml), "domain.xml", NULL,
 	                              XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
 	if (!doc)
-		g_set_error(error, VS_ACT_ERROR, VS_ACT_ERROR_INVALID, "cannot parse the template's XML");
+		g_set_error(error, VS_ACT_ERROR, VS_ACT_ERROR_INVALID,
+		            "cannot parse the template's XML");
 	return doc;
 }
 
@@ -188,7 +189,8 @@ char *vs_clone_xml_rewrite(const char *xml, const char *name, const GPtrArray *d
 	xmlNodePtr root = xmlDocGetRootElement(doc);
 	xmlNodePtr n = child(root, "name");
 	if (!n) {
-		g_set_error(error, VS_ACT_ERROR, VS_ACT_ERROR_INVALID, "template XML has no <name>");
+		g_set_error(error, VS_ACT_ERROR, VS_ACT_ERROR_INVALID,
+		            "template XML has no <name>");
 		xmlFreeDoc(doc);
 		return NULL;
 	}

@@ -20,6 +20,7 @@ typedef struct vs_clone_disk {
 /* The template's disks to clone (of vs_clone_disk*); NULL with @error. */
 GPtrArray *vs_clone_xml_disks(const char *xml, GError **error);
 void vs_clone_disk_free(vs_clone_disk *d);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(vs_clone_disk, vs_clone_disk_free)
 /* The clone's XML: @name, its @disks, our tag (@pool, @address), and with
  * address = hostfwd the clone's own host port. */
 char *vs_clone_xml_rewrite(const char *xml, const char *name, const GPtrArray *disks,

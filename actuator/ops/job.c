@@ -11,15 +11,24 @@
 #include "vs-log.h"
 
 static const char *const step_names[] = {
-    [VS_STEP_NONE] = "-",           [VS_STEP_LIST] = "list",
-    [VS_STEP_CONNECT] = "connect",  [VS_STEP_TEMPLATE] = "template",
-    [VS_STEP_STORAGE] = "storage",  [VS_STEP_NAME] = "name",
-    [VS_STEP_ADDRESS] = "address",  [VS_STEP_JOURNAL] = "journal",
-    [VS_STEP_VOLUME] = "volume",    [VS_STEP_DEFINE] = "define",
-    [VS_STEP_START] = "start",      [VS_STEP_PROBE] = "probe",
-    [VS_STEP_LB_ADD] = "lb-add",    [VS_STEP_CHOOSE] = "choose",
-    [VS_STEP_LB_DRAIN] = "lb-drain", [VS_STEP_SHUTDOWN] = "shutdown",
-    [VS_STEP_LB_REMOVE] = "lb-remove", [VS_STEP_UNDEFINE] = "undefine",
+    [VS_STEP_NONE] = "-",
+    [VS_STEP_LIST] = "list",
+    [VS_STEP_CONNECT] = "connect",
+    [VS_STEP_TEMPLATE] = "template",
+    [VS_STEP_STORAGE] = "storage",
+    [VS_STEP_NAME] = "name",
+    [VS_STEP_ADDRESS] = "address",
+    [VS_STEP_JOURNAL] = "journal",
+    [VS_STEP_VOLUME] = "volume",
+    [VS_STEP_DEFINE] = "define",
+    [VS_STEP_START] = "start",
+    [VS_STEP_PROBE] = "probe",
+    [VS_STEP_LB_ADD] = "lb-add",
+    [VS_STEP_CHOOSE] = "choose",
+    [VS_STEP_LB_DRAIN] = "lb-drain",
+    [VS_STEP_SHUTDOWN] = "shutdown",
+    [VS_STEP_LB_REMOVE] = "lb-remove",
+    [VS_STEP_UNDEFINE] = "undefine",
     [VS_STEP_VERTICAL] = "vertical",
 };
 

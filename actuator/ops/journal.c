@@ -128,7 +128,8 @@ static void journal_replay_line(vs_journal *j, const char *line)
 vs_journal *vs_journal_open(const char *state_dir, GError **error)
 {
 	if (g_mkdir_with_parents(state_dir, 0750) != 0) {
-		g_set_error(error, VS_ACT_ERROR, VS_ACT_ERROR_IO, "%s: %s", state_dir, g_strerror(errno));
+		g_set_error(error, VS_ACT_ERROR, VS_ACT_ERROR_IO, "%s: %s", state_dir,
+		            g_strerror(errno));
 		return NULL;
 	}
 	vs_journal *j = g_new0(vs_journal, 1);
@@ -145,7 +146,8 @@ vs_journal *vs_journal_open(const char *state_dir, GError **error)
 	}
 	j->fd = open(j->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
 	if (j->fd < 0) {
-		g_set_error(error, VS_ACT_ERROR, VS_ACT_ERROR_IO, "%s: %s", j->path, g_strerror(errno));
+		g_set_error(error, VS_ACT_ERROR, VS_ACT_ERROR_IO, "%s: %s", j->path,
+		            g_strerror(errno));
 		vs_journal_close(j);
 		return NULL;
 	}
@@ -187,8 +189,8 @@ static bool journal_append(vs_journal *j, JsonBuilder *b, GError **error)
 		off += (size_t)w;
 	}
 	if (fdatasync(j->fd) != 0) {
-		g_set_error(error, VS_ACT_ERROR, VS_ACT_ERROR_IO, "journal %s: fdatasync: %s", j->path,
-		            g_strerror(errno));
+		g_set_error(error, VS_ACT_ERROR, VS_ACT_ERROR_IO, "journal %s: fdatasync: %s",
+		            j->path, g_strerror(errno));
 		return false;
 	}
 	return true;

@@ -34,5 +34,7 @@ bool vs_journal_end(vs_journal *j, uint64_t id, const char *result, GError **err
 /* Copies of the operations begun and not ended, of @pool (NULL = all). */
 GPtrArray *vs_journal_pending(vs_journal *j, const char *pool);
 void vs_journal_op_free(vs_journal_op *op);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(vs_journal_op, vs_journal_op_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(vs_journal, vs_journal_close)
 
 #endif

@@ -96,7 +96,8 @@ static void compute_cpu(vs_pool_view *v, const vs_pool_view *previous)
 				double of_host;
 
 				vs_cpu_percent(p->cpu_time_ns, p->sample_mono_us, m->cpu_time_ns,
-				               m->sample_mono_us, m->vcpus, &of_host, &m->cpu_percent);
+				               m->sample_mono_us, m->vcpus, &of_host,
+				               &m->cpu_percent);
 				break;
 			}
 		}

@@ -79,9 +79,9 @@ typedef enum {
 
 typedef struct vs_job {
 	vs_job_kind kind;
-	unsigned target; /* OUT: up to this many running; IN: down to this many */
-	unsigned steps;  /* instances this action may add or remove */
-	bool notified;   /* driven by a notification: vertical first */
+	unsigned target;        /* OUT: up to this many running; IN: down to this many */
+	unsigned steps;         /* instances this action may add or remove */
+	bool notified;          /* driven by a notification: vertical first */
 	vs_pool_view *previous; /* the members of the last job, for CPU% (may be NULL) */
 } vs_job;
 
@@ -100,6 +100,7 @@ typedef struct vs_job_result {
 
 vs_job_result *vs_job_run(vs_ops_ctx *w, const vs_job *job);
 void vs_job_result_free(vs_job_result *r);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(vs_job_result, vs_job_result_free)
 
 /* ---- members as libvirt lists them now (members.c) ---- */
 /* The hypervisor @uri among the configured ones, or NULL. */

@@ -34,7 +34,8 @@ static bool probe_once(const vs_pool_config *pool, const vs_endpoint *ep, GError
 		return false;
 	/* "HTTP/1.x NNN" */
 	if (got < 12 || strncmp(buf, "HTTP/1.", 7) != 0 || (buf[9] != '2' && buf[9] != '3')) {
-		g_set_error(error, VS_ACT_ERROR, VS_ACT_ERROR_FAILED, "HTTP probe answered '%.12s'", buf);
+		g_set_error(error, VS_ACT_ERROR, VS_ACT_ERROR_FAILED, "HTTP probe answered '%.12s'",
+		            buf);
 		return false;
 	}
 	return true;
@@ -51,7 +52,8 @@ bool vs_probe_wait(const vs_pool_config *pool, const char *address, unsigned tim
 		return true;
 	vs_endpoint ep;
 	if (!address || !vs_endpoint_parse(address, &ep)) {
-		g_set_error(error, VS_ACT_ERROR, VS_ACT_ERROR_INVALID, "no backend address to probe");
+		g_set_error(error, VS_ACT_ERROR, VS_ACT_ERROR_INVALID,
+		            "no backend address to probe");
 		return false;
 	}
 	int64_t deadline = g_get_monotonic_time() + (int64_t)timeout_s * G_USEC_PER_SEC;
@@ -60,8 +62,9 @@ bool vs_probe_wait(const vs_pool_config *pool, const char *address, unsigned tim
 		if (probe_once(pool, &ep, &err))
 			return true;
 		if (g_get_monotonic_time() >= deadline) {
-			g_set_error(error, VS_ACT_ERROR, VS_ACT_ERROR_TIMEOUT, "%s did not answer within %u s: %s",
-			            address, timeout_s, err ? err->message : "?");
+			g_set_error(error, VS_ACT_ERROR, VS_ACT_ERROR_TIMEOUT,
+			            "%s did not answer within %u s: %s", address, timeout_s,
+			            err ? err->message : "?");
 			return false;
 		}
 		if (!vs_wait_ms(cancel, 200, error))

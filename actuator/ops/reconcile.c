@@ -152,8 +152,8 @@ static void apply_weights(vs_ops_ctx *w, const vs_pool_view *v, const GArray *ha
 			if (!vs_lb_same_address(e->address, m->address) || e->weight == weight)
 				continue;
 			if (vs_lb_set_weight(w->lb, m->address, weight, &err))
-				vs_info("pool %s: %s weight %u (%d sessions)", w->pool->name, m->name,
-				        weight, m->sessions);
+				vs_info("pool %s: %s weight %u (%d sessions)", w->pool->name,
+				        m->name, weight, m->sessions);
 			else
 				vs_warning("pool %s: weight of %s: %s", w->pool->name, m->name,
 				           err->message);

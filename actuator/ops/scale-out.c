@@ -167,7 +167,8 @@ static bool step_template(clone_plan *p, GError **error)
 		            pool->template_name);
 		return false;
 	}
-	p->template_xml = virDomainGetXMLDesc(tmpl, VIR_DOMAIN_XML_INACTIVE | VIR_DOMAIN_XML_SECURE);
+	p->template_xml =
+	    virDomainGetXMLDesc(tmpl, VIR_DOMAIN_XML_INACTIVE | VIR_DOMAIN_XML_SECURE);
 	if (!p->template_xml) {
 		vs_virt_set_error(error, "template XML");
 		return false;
@@ -259,8 +260,8 @@ static bool step_define(clone_plan *p, virStoragePoolPtr sp, GError **error)
 
 /* Steps "start", "address", "probe", "lb-add": starts @dom, learns its
  * address unless it has one, waits for the probe, adds it to the balancer. */
-static bool bring_up(vs_ops_ctx *w, virDomainPtr dom, uint64_t jid, char **address,
-                     bool *lb_added, vs_op_outcome *o, GError **error)
+static bool bring_up(vs_ops_ctx *w, virDomainPtr dom, uint64_t jid, char **address, bool *lb_added,
+                     vs_op_outcome *o, GError **error)
 {
 	const vs_pool_config *p = w->pool;
 
@@ -338,8 +339,8 @@ static void roll_back(clone_plan *p)
 	if (p->lb_added && p->address)
 		vs_lb_remove(p->w->lb, p->address, NULL);
 	g_clear_pointer(&p->domain, virDomainFree);
-	if (vs_destroy_instance(p->w, p->uri, p->name, p->storage_pool, (char **)p->vols->pdata, true,
-	                        &err))
+	if (vs_destroy_instance(p->w, p->uri, p->name, p->storage_pool, (char **)p->vols->pdata,
+	                        true, &err))
 		vs_journal_end(p->w->journal, p->journal_id, "rolled-back", NULL);
 	else
 		vs_warning("pool %s: rollback of %s incomplete (%s); reconcile retries",
