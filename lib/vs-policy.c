@@ -239,13 +239,14 @@ static void remember_recommendation(vs_policy_state *st, int64_t now_ms, unsigne
 		st->n_recent++;
 }
 
-/* The highest recommendation made within @window_ms before @now_ms. */
+/* The highest recommendation made less than @window_ms before @now_ms (the
+ * window ends when vs_policy_stabilized() says it does). */
 static unsigned highest_recent(const vs_policy_state *st, int64_t now_ms, int64_t window_ms)
 {
 	unsigned best = 0;
 
 	for (unsigned i = 0; i < st->n_recent; i++) {
-		if (now_ms - st->recent[i].t_ms <= window_ms && st->recent[i].desired > best)
+		if (now_ms - st->recent[i].t_ms < window_ms && st->recent[i].desired > best)
 			best = st->recent[i].desired;
 	}
 	return best;

@@ -34,7 +34,7 @@ typedef struct apache_priv {
 	int retries;        /* stale-nonce retries per change */
 } apache_priv;
 
-typedef enum { AP_ADD, AP_ENABLE, AP_DRAIN, AP_DISABLE, AP_WEIGHT, AP_BACKUP } apache_op;
+typedef enum { AP_ADD, AP_ENABLE, AP_DRAIN, AP_DISABLE, AP_WEIGHT } apache_op;
 
 static const char *const op_names[] = {"add",     "enable",          "drain",
                                        "disable", "set load factor", "set hot standby"};
@@ -252,8 +252,6 @@ static bool op_done(const vs_balancer_worker *w, apache_op op, unsigned arg)
 		return !w || w->disabled;
 	case AP_WEIGHT:
 		return w && w->lbfactor == arg;
-	case AP_BACKUP:
-		return w && w->hot_standby == (arg != 0);
 	}
 	return false;
 }
@@ -277,8 +275,6 @@ static char *op_fields(apache_priv *p, apache_op op, const vs_balancer_worker *w
 		return g_strdup_printf("w=%s&w_status_D=1", esc);
 	case AP_WEIGHT:
 		return g_strdup_printf("w=%s&w_lf=%u", esc, arg);
-	case AP_BACKUP:
-		return g_strdup_printf("w=%s&w_status_H=%u", esc, arg ? 1u : 0u);
 	case AP_ADD:
 		break;
 	}
@@ -403,11 +399,6 @@ static bool apache_set_weight(vs_lb *lb, const char *address, unsigned weight, G
 	return apache_simple(lb, AP_WEIGHT, address, weight, error);
 }
 
-static bool apache_set_backup(vs_lb *lb, const char *address, bool backup, GError **error)
-{
-	return apache_simple(lb, AP_BACKUP, address, backup, error);
-}
-
 static GArray *apache_list(vs_lb *lb, GError **error)
 {
 	g_autoptr(vs_balancer_state) s = apache_read_state(lb->priv, error);
@@ -441,5 +432,4 @@ const vs_lb_ops vs_lb_apache_ops = {
     .list = apache_list,
     .free = apache_free,
     .set_weight = apache_set_weight,
-    .set_backup = apache_set_backup,
 };

@@ -35,7 +35,6 @@ typedef enum {
 	NGINX_DRAIN,
 	NGINX_REMOVE,
 	NGINX_WEIGHT,
-	NGINX_BACKUP,
 	NGINX_RENDER, /* membership unchanged: the settings only */
 } nginx_op;
 
@@ -384,9 +383,6 @@ static bool apply_op(GArray *members, nginx_op op, const char *address, unsigned
 		}
 		m->weight = arg == 1 ? 0 : arg;
 		break;
-	case NGINX_BACKUP:
-		m->backup = arg != 0;
-		break;
 	case NGINX_RENDER:
 		break;
 	}
@@ -458,11 +454,6 @@ static bool nginx_set_weight(vs_lb *lb, const char *address, unsigned weight, GE
 	return nginx_change(lb, NGINX_WEIGHT, address, weight, error);
 }
 
-static bool nginx_set_backup(vs_lb *lb, const char *address, bool backup, GError **error)
-{
-	return nginx_change(lb, NGINX_BACKUP, address, backup, error);
-}
-
 static bool nginx_refresh(vs_lb *lb, GError **error)
 {
 	return nginx_change(lb, NGINX_RENDER, NULL, 0, error);
@@ -492,6 +483,5 @@ const vs_lb_ops vs_lb_nginx_ops = {
     .remove = nginx_remove,
     .list = nginx_list,
     .set_weight = nginx_set_weight,
-    .set_backup = nginx_set_backup,
     .refresh = nginx_refresh,
 };

@@ -147,21 +147,6 @@ bool vs_lb_refresh(vs_lb *lb, GError **error)
 }
 
 /**
- * vs_lb_set_backup: nginx `backup` or Apache hot standby for @address.
- */
-bool vs_lb_set_backup(vs_lb *lb, const char *address, bool backup, GError **error)
-{
-	if (!lb_check_address(address, error))
-		return false;
-	if (!lb->ops->set_backup) {
-		g_set_error(error, VS_LB_ERROR, VS_LB_ERROR_FAILED,
-		            "load balancer '%s' has no backup members", lb->ops->name);
-		return false;
-	}
-	return lb->ops->set_backup(lb, address, backup, error);
-}
-
-/**
  * vs_lb_same_address: true when @a and @b name the same backend; hostnames
  * and IPv6 literals are compared without case.
  */

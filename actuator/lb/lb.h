@@ -55,8 +55,6 @@ typedef struct vs_lb_ops {
 	void (*free)(vs_lb *lb);
 	/* Optional (NULL = not supported): nginx weight / Apache load factor. */
 	bool (*set_weight)(vs_lb *lb, const char *address, unsigned weight, GError **error);
-	/* Optional: nginx `backup` / Apache hot standby (status H). */
-	bool (*set_backup)(vs_lb *lb, const char *address, bool backup, GError **error);
 	/* Optional: re-applies the settings the driver renders itself (nginx:
 	 * method, max_conns, zone) when they changed since the last write. */
 	bool (*refresh)(vs_lb *lb, GError **error);
@@ -81,8 +79,6 @@ bool vs_lb_remove(vs_lb *lb, const char *address, GError **error);
 GArray *vs_lb_list(vs_lb *lb, GError **error);
 /* Weight (nginx, 1..1000) or load factor (Apache, 1..100) of @address. */
 bool vs_lb_set_weight(vs_lb *lb, const char *address, unsigned weight, GError **error);
-/* Makes @address a backup (used only when the others are unavailable) or not. */
-bool vs_lb_set_backup(vs_lb *lb, const char *address, bool backup, GError **error);
 /* Re-applies the driver's own rendered settings; true where it has none. */
 bool vs_lb_refresh(vs_lb *lb, GError **error);
 /* Two backend addresses name the same member (host compared without case). */

@@ -11,21 +11,13 @@ import pytest
 
 import lb_bed
 import vstest
-from lb_bed import Backend, Nginx, lb_tool, list_members, spread
+from lb_bed import Nginx, lb_tool, list_members, spread
 
 pytestmark = pytest.mark.skipif(not os.path.exists("/usr/sbin/nginx"), reason="no nginx")
 
 
-@pytest.fixture
-def backends():
-    bs = [Backend(f"127.0.0.{i}") for i in (2, 3, 4)]
-    yield bs
-    for b in bs:
-        b.stop()
-
-
-def test_add_drain_remove_follow_requests(tmp_path, daemons, backends):
-    a, b, _ = backends
+def test_add_drain_remove_follow_requests(tmp_path, daemons, lb_backends):
+    a, b, _ = lb_backends
     ng = Nginx(tmp_path, daemons)
     assert spread(ng.url, 3) == {"HTTP 502": 3}  # only the placeholder
 
@@ -79,23 +71,23 @@ def test_add_drain_remove_follow_requests(tmp_path, daemons, backends):
     assert spread(ng.url, 2) == {"HTTP 502": 2}
 
 
-def test_weight_backup_rendered_and_applied(tmp_path, daemons, backends):
-    a, b, c = backends
+def test_weight_rendered_and_applied(tmp_path, daemons, lb_backends):
+    a, b, c = lb_backends
     conf = os.path.join(str(tmp_path), "nginx", "nginx.conf")
     # reload through a configured command (argv, no shell), still confirmed
-    ng = Nginx(tmp_path, daemons, extra=f"max_conns = 50\nzone = webzone\n"
-               f"reload_command = /usr/sbin/nginx -c {conf} -s reload")
+    ng = Nginx(tmp_path, daemons, nginx_keys={
+        "max_conns": 50, "zone": "webzone",
+        "reload_command": f"/usr/sbin/nginx -c {conf} -s reload"})
     for x in (a, b, c):
         lb_tool(ng.config, "add", x.address, check=True)
-    lb_tool(ng.config, "weight", a.address, "3", check=True)
     workers = ng.workers()
-    lb_tool(ng.config, "backup", c.address, "on", check=True)
+    lb_tool(ng.config, "weight", a.address, "3", check=True)
     assert set(ng.workers()) - set(workers)  # a new generation took over
     text = ng.upstream_text()
     assert "\tzone webzone 64k;\n" in text
     assert "\tserver 127.0.0.2:19510 weight=3 max_conns=50; # enabled\n" in text
-    assert "\tserver 127.0.0.4:19510 max_conns=50 backup; # enabled\n" in text
-    assert spread(ng.url, 8) == {a.name: 6, b.name: 2}  # backup idle, weight 3:1
+    assert "\tserver 127.0.0.4:19510 max_conns=50; # enabled\n" in text
+    assert spread(ng.url, 10) == {a.name: 6, b.name: 2, c.name: 2}  # weights 3:1:1
     r = lb_tool(ng.config, "weight", a.address, "0", check=False)
     assert "error[invalid]" in r.stderr
 
@@ -113,8 +105,8 @@ def concurrent_split(url, slow_backend, n=12):
 
 
 def test_least_conn_versus_round_robin(tmp_path, daemons):
-    slow = Backend("127.0.0.2", name="slow", delay_ms=900)
-    fast = Backend("127.0.0.3", name="fast")
+    slow = vstest.HttpBackend("127.0.0.2", name="slow", delay_ms=900)
+    fast = vstest.HttpBackend("127.0.0.3", name="fast")
     try:
         ng = Nginx(tmp_path, daemons)
         lb_tool(ng.config, "add", slow.address, check=True)
@@ -135,8 +127,8 @@ def test_least_conn_versus_round_robin(tmp_path, daemons):
         fast.stop()
 
 
-def test_failed_config_test_or_reload_restores(tmp_path, daemons, backends):
-    a, b, _ = backends
+def test_failed_config_test_or_reload_restores(tmp_path, daemons, lb_backends):
+    a, b, _ = lb_backends
     ng = Nginx(tmp_path, daemons)
     lb_tool(ng.config, "add", a.address, check=True)
     before = ng.upstream_text()
@@ -162,8 +154,8 @@ def test_failed_config_test_or_reload_restores(tmp_path, daemons, backends):
     assert ng.upstream_text() == before
 
 
-def test_hostile_addresses_and_foreign_file(tmp_path, daemons, backends):
-    a = backends[0]
+def test_hostile_addresses_and_foreign_file(tmp_path, daemons, lb_backends):
+    a = lb_backends[0]
     ng = Nginx(tmp_path, daemons)
     lb_tool(ng.config, "add", a.address, check=True)
     before = ng.upstream_text()
@@ -183,11 +175,11 @@ def test_hostile_addresses_and_foreign_file(tmp_path, daemons, backends):
     assert ng.upstream_text() == hand
 
 
-def test_unconfirmed_reload_restores(tmp_path, daemons, backends):
+def test_unconfirmed_reload_restores(tmp_path, daemons, lb_backends):
     """A reload that never takes effect (here a reload command that does
     nothing) is reported after the confirmation timeout, file restored."""
-    a, b, _ = backends
-    ng = Nginx(tmp_path, daemons, extra="reload_command = /bin/true")
+    a, b, _ = lb_backends
+    ng = Nginx(tmp_path, daemons, nginx_keys={"reload_command": "/bin/true"})
     with open(ng.upstream_file, "w") as f:
         f.write(lb_bed.NGINX_PLACEHOLDER.replace(
             "\tserver 127.0.0.1:1 down; # placeholder\n", f"\tserver {a.address}; # enabled\n"))

@@ -4,7 +4,7 @@
  *
  *   vs-lb-tool -c CONFIG -p POOL [-t SECONDS] [--nonce N --retries R]
  *              add|add-disabled|enable|drain|remove|wait-drained ADDRESS
- *   vs-lb-tool -c CONFIG -p POOL weight ADDRESS N | backup ADDRESS on|off
+ *   vs-lb-tool -c CONFIG -p POOL weight ADDRESS N
  *   vs-lb-tool -c CONFIG -p POOL list
  *
  * Prints "ok" (or one line per member for list) on stdout; on failure
@@ -55,7 +55,7 @@ static int usage(void)
 {
 	fprintf(stderr, "usage: vs-lb-tool -c CONFIG -p POOL [-t SECONDS] [--time] [--nonce N] "
 	                "[--retries R] COMMAND [ADDRESS [ARG]]\n"
-	                "commands: add add-disabled enable drain remove wait-drained weight backup "
+	                "commands: add add-disabled enable drain remove wait-drained weight "
 	                "list\n");
 	return 2;
 }
@@ -94,8 +94,6 @@ static bool run_command(vs_lb *lb, const char *cmd, char **args, int nargs, unsi
 		return vs_lb_wait_drained(lb, address, timeout, NULL, error);
 	if (!strcmp(cmd, "weight") && nargs == 2)
 		return vs_lb_set_weight(lb, address, (unsigned)strtoul(args[1], NULL, 10), error);
-	if (!strcmp(cmd, "backup") && nargs == 2)
-		return vs_lb_set_backup(lb, address, !strcmp(args[1], "on"), error);
 	g_set_error(error, VS_LB_ERROR, VS_LB_ERROR_INVALID, "unknown command %s", cmd);
 	return false;
 }

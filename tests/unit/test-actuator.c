@@ -17,6 +17,7 @@
 #include <glib/gstdio.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char *TEMPLATE_XML =
@@ -372,6 +373,59 @@ START_TEST(journal_replays_open_operations)
 }
 END_TEST
 
+/*
+ * One threshold crossing, two ways in: collectd's exec plugin on
+ * `virtscalectl notify` stdin, and the plugin's forwarded threshold
+ * notification on the wire. Both must reach the actuator with the same
+ * verdict (a collectd value crossing WarningMin is low, WarningMax high,
+ * OKAY ok) - it was once decided in three places that disagreed.
+ */
+START_TEST(threshold_crossing_same_verdict_both_ways)
+{
+	static const struct {
+		const char *severity, *wire_severity;
+		double value;
+		const char *min, *max;
+	} cases[] = {
+	    {"WARNING", "warning", 75, "nan", "6.0e+01"},
+	    {"FAILURE", "failure", 95, "1.0e+01", "9.0e+01"},
+	    {"WARNING", "warning", 5, "1.0e+01", "nan"},
+	    {"WARNING", "warning", 5, "1.0e+01", "6.0e+01"},
+	    {"OKAY", "okay", 30, "1.0e+01", "6.0e+01"},
+	    {"WARNING", "warning", 30, "nan", "nan"},
+	};
+
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autofree char *exec = g_strdup_printf(
+		    "Severity: %s\nHost: hv1\nPlugin: virtscale\nPluginInstance: web\n"
+		    "Type: vs_ratio\nCurrentValue: %g\nWarningMin: %s\nWarningMax: %s\n\nmsg\n",
+		    cases[i].severity, cases[i].value, cases[i].min, cases[i].max);
+		GString *wire = g_string_new(NULL);
+		vs_notification from_exec, from_wire;
+		g_autoptr(GError) err = NULL;
+
+		g_string_printf(wire,
+		                "{\"v\":1,\"type\":\"threshold\",\"pool\":\"web\","
+		                "\"plugin\":\"virtscale\",\"severity\":\"%s\",\"value\":%g",
+		                cases[i].wire_severity, cases[i].value);
+		if (strcmp(cases[i].min, "nan") != 0)
+			g_string_append_printf(wire, ",\"threshold_low\":%g", atof(cases[i].min));
+		if (strcmp(cases[i].max, "nan") != 0)
+			g_string_append_printf(wire, ",\"threshold_high\":%g", atof(cases[i].max));
+		g_string_append(wire, "}");
+		ck_assert_msg(vs_notify_from_collectd_exec(exec, NULL, NULL, &from_exec, &err),
+		              "%s", err ? err->message : "");
+		from_exec = as_sent(&from_exec);
+		ck_assert_msg(vs_notification_parse(wire->str, wire->len, &from_wire, &err),
+		              "%s: %s", wire->str, err ? err->message : "");
+		ck_assert_msg(from_exec.verdict == from_wire.verdict, "case %zu: exec %s, wire %s",
+		              i, vs_verdict_name(from_exec.verdict),
+		              vs_verdict_name(from_wire.verdict));
+		g_string_free(wire, TRUE);
+	}
+}
+END_TEST
+
 Suite *vs_test_suite(void)
 {
 	Suite *s = suite_create("actuator");
@@ -382,6 +436,7 @@ Suite *vs_test_suite(void)
 	tcase_add_test(tc, collectd_exec_format);
 	tcase_add_test(tc, snmptrap_format);
 	tcase_add_test(tc, journal_replays_open_operations);
+	tcase_add_test(tc, threshold_crossing_same_verdict_both_ways);
 	suite_add_tcase(s, tc);
 	return s;
 }

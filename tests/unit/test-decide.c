@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include "decide.h"
+#include "vs-policy.h"
 
 #include "testutil.h"
 
@@ -357,6 +358,50 @@ START_TEST(periodic_sync)
 }
 END_TEST
 
+/*
+ * Stabilization is one rule for the notifiers and the actuator: for every
+ * policy, the policy withholds a low verdict exactly as long as the
+ * actuator withholds a scale-in after the last high.
+ */
+START_TEST(policy_and_actuator_stabilize_alike)
+{
+	static const char *const policies[] = {"average", "ratio", "proportional"};
+	g_autofree char *keys = g_strdup_printf("policy = %s\nmin = 2\nmax = 6\ndebounce = 1/1\n"
+	                                        "stabilization = 30\ncpu_low = 15\n"
+	                                        "sessions_low = 5\nratio_low = 10\n",
+	                                        policies[_i]);
+	const vs_pool_config *p;
+	g_autoptr(vs_config) cfg = vs_test_pool(keys, &p);
+	vs_policy_state st;
+	/* 3 running: first busy, then idle; times in seconds */
+	const double busy_cpu[] = {90, 90, 90}, idle_cpu[] = {1, 1, 1};
+	const double busy_sessions[] = {95, 95, 95}, idle_sessions[] = {0, 0, 0};
+
+	vs_policy_state_init(&st, p);
+	vs_policy_sample high = {
+	    .now_ms = 100000, .n_running = 3, .cpu = busy_cpu, .sessions = busy_sessions};
+	ck_assert_int_eq(vs_policy_evaluate(p, &st, &high).verdict, VS_VERDICT_HIGH);
+	for (int t = 101; t <= 140; t++) {
+		vs_policy_sample idle = {
+		    .now_ms = t * 1000, .n_running = 3, .cpu = idle_cpu, .sessions = idle_sessions};
+		bool policy_low = vs_policy_evaluate(p, &st, &idle).verdict == VS_VERDICT_LOW;
+		vs_pool_facts f = quiet_facts();
+
+		f.now_us = S(t);
+		f.next_sync_us = S(t + 100);
+		f.verdict = VS_VERDICT_LOW;
+		f.verdict_us = S(t);
+		f.last_high_us = S(100);
+		bool actuator_in = vs_pool_decide(p, &f).kind == VS_NEXT_SCALE_IN;
+
+		ck_assert_msg(policy_low == actuator_in,
+		              "%s at %d s: policy low %d, actuator in %d", policies[_i], t - 100,
+		              policy_low, actuator_in);
+		ck_assert_int_eq(actuator_in, t - 100 >= 30);
+	}
+}
+END_TEST
+
 Suite *vs_test_suite(void)
 {
 	Suite *s = suite_create("decide");
@@ -375,6 +420,7 @@ Suite *vs_test_suite(void)
 	tcase_add_test(tc, low_scales_in);
 	tcase_add_loop_test(tc, low_waits_for_stabilization, 0, 3);
 	tcase_add_test(tc, periodic_sync);
+	tcase_add_loop_test(tc, policy_and_actuator_stabilize_alike, 0, 3);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -351,13 +351,14 @@ START_TEST(proportional_stabilization_window)
 	ck_assert_int_eq(d.verdict, VS_VERDICT_OK);
 	/* Load drops: ceil(4 * 0.2) = 1 wanted, but 4 was recommended within
 	 * the last 300 s: hold. */
-	for (t = 10000; t <= 300000; t += 10000) {
+	for (t = 10000; t < 300000; t += 10000) {
 		d = eval(cfg, &st, t, 4, NULL, quiet);
 		ck_assert_int_eq(d.verdict, VS_VERDICT_OK);
 		ck_assert_uint_eq(d.desired, 4);
 	}
-	/* The busy recommendation has left the window: scale in, one step. */
-	d = eval(cfg, &st, 300001, 4, NULL, quiet);
+	/* 300 s on, the busy recommendation has left the window (when
+	 * vs_policy_stabilized says it ends): scale in, one step. */
+	d = eval(cfg, &st, 300000, 4, NULL, quiet);
 	ck_assert_int_eq(d.verdict, VS_VERDICT_LOW);
 	ck_assert_uint_eq(d.desired, 3);
 	ck_assert_int_ge(d.victim, 0);
