@@ -44,13 +44,11 @@ static vsc_values *values;
 static cdtime_t read_interval;
 static c_complain_t stale_complaint = C_COMPLAIN_INIT_STATIC;
 
-/* lib/ logs through collectd's logging. */
+/* lib/ and the forwarder log through collectd's logging, with the
+ * plugin's name in front as collectd's own plugins do. */
 static void log_to_collectd(int priority, const char *message, void *opaque)
 {
-	if (g_str_has_prefix(message, VSC_PLUGIN_NAME ":"))
-		plugin_log(priority, "%s", message);
-	else
-		plugin_log(priority, VSC_PLUGIN_NAME ": %s", message);
+	plugin_log(priority, VSC_PLUGIN_NAME ": %s", message);
 }
 
 static const char *config_path(void)

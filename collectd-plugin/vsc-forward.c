@@ -79,8 +79,7 @@ static void wake(vsc_forwarder *f)
 
 	/* EAGAIN means the counter is already non-zero: the worker will wake. */
 	if (write(f->wake_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
-		vs_warning("virtscale: actuator forwarder: cannot wake worker: %s",
-		           g_strerror(errno));
+		vs_warning("actuator forwarder: cannot wake worker: %s", g_strerror(errno));
 }
 
 /**
@@ -134,7 +133,7 @@ static void set_connected(vsc_forwarder *f, bool connected)
 static void schedule_reconnect(vsc_forwarder *f, const char *what, int err)
 {
 	if (!f->warned_down)
-		vs_warning("virtscale: actuator %s: %s: %s (retrying with backoff, queueing up "
+		vs_warning("actuator %s: %s: %s (retrying with backoff, queueing up "
 		           "to %u notifications)",
 		           f->socket_path, what, g_strerror(err), f->capacity);
 	f->warned_down = true;
@@ -179,7 +178,7 @@ static void try_connect(vsc_forwarder *f)
 	f->fd = fd;
 	vs_backoff_reset(&f->backoff);
 	if (f->warned_down)
-		vs_notice("virtscale: actuator %s: connected", f->socket_path);
+		vs_notice("actuator %s: connected", f->socket_path);
 	f->warned_down = false;
 	set_connected(f, true);
 }
@@ -284,7 +283,7 @@ void *vsc_forwarder_run(void *forwarder)
 			timeout = (int)vs_backoff_remaining(&f->backoff, now_ms());
 		}
 		if (poll(pfd, nfds, timeout) < 0 && errno != EINTR) {
-			vs_error("virtscale: actuator forwarder: poll: %s", g_strerror(errno));
+			vs_error("actuator forwarder: poll: %s", g_strerror(errno));
 			g_usleep(100000);
 			continue;
 		}
@@ -292,8 +291,7 @@ void *vsc_forwarder_run(void *forwarder)
 			uint64_t v;
 
 			if (read(f->wake_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
-				vs_warning("virtscale: actuator forwarder: eventfd: %s",
-				           g_strerror(errno));
+				vs_warning("actuator forwarder: eventfd: %s", g_strerror(errno));
 		}
 		if (nfds == 2 && f->fd >= 0 && (pfd[1].revents & (POLLIN | POLLHUP | POLLERR)))
 			drain_input(f);
