@@ -149,7 +149,9 @@ static void apply_weights(vs_ops_ctx *w, const vs_pool_view *v, const GArray *ha
 		for (guint k = 0; k < have->len; k++) {
 			const vs_lb_entry *e = &g_array_index(have, vs_lb_entry, k);
 
-			if (!vs_lb_same_address(e->address, m->address) || e->weight == weight)
+			/* a balancer lists its default weight as 0: it is 1 */
+			if (!vs_lb_same_address(e->address, m->address) ||
+			    (e->weight ? e->weight : 1) == weight)
 				continue;
 			if (vs_lb_set_weight(w->lb, m->address, weight, &err))
 				vs_info("pool %s: %s weight %u (%d sessions)", w->pool->name,
