@@ -9,10 +9,13 @@
  *                              forget it and start a cooldown
  *   below min / above max   -> converge, whatever the notifications say
  *   in cooldown             -> nothing (a high meanwhile is remembered)
- *   high (fresh, or kept    -> at max: alert; else scale out towards the
- *         from the cooldown)   notifier's desired count (max_step_up at once)
+ *   high (fresh, or kept    -> scale out towards the notifier's desired
+ *         from the cooldown)   count (max_step_up at once); at max: alert,
+ *                              or with vertical scaling a job that grows a
+ *                              member first (and alerts when none can)
  *   low (fresh), stabilized -> scale in towards the notifier's desired
- *                              count (max_step_down at once)
+ *                              count (max_step_down at once); at min only
+ *                              with vertical scaling (a member shrinks)
  *   every 10 s              -> sync
  *
  * A notification is fresh for 3 repeat intervals (at least 10 s): the

@@ -22,6 +22,7 @@ struct vs_pool_machine {
 	GThreadPool *worker;
 	bool busy;
 	vs_job_kind busy_kind;
+	bool busy_notified; /* the running job answers a notification */
 	bool stopping;
 	vs_pool_facts facts; /* now_us is set when deciding */
 	vs_backoff retry;    /* after failed jobs */
@@ -149,6 +150,7 @@ static void start_job(vs_pool_machine *m, vs_job_kind kind, const vs_pool_next *
 	                     .previous = m->view ? vs_pool_view_copy(m->view) : NULL};
 	m->busy = true;
 	m->busy_kind = kind;
+	m->busy_notified = next && next->notified;
 	if (kind != VS_JOB_SYNC) {
 		m->last_action =
 		    kind == VS_JOB_SCALE_OUT ? VS_ACTION_SCALE_OUT : VS_ACTION_SCALE_IN;
@@ -201,6 +203,13 @@ static void job_succeeded(vs_pool_machine *m, vs_job_result *r, int64_t now)
 		m->last_action = r->outcome.action;
 		g_free(m->last_error);
 		m->last_error = g_strdup("");
+	}
+	if (m->busy_notified && !r->acted) {
+		/* nothing could be done for the notification (a pool at a bound
+		 * whose members cannot grow or shrink): wait for the next one
+		 * rather than start the same job every second */
+		m->facts.verdict_us = 0;
+		m->facts.pending_breach = false;
 	}
 	if (r->acted) {
 		if (r->kind == VS_JOB_SCALE_OUT)

@@ -92,6 +92,12 @@ static void scale(vs_ops_ctx *w, const vs_job *job, vs_pool_view **v, vs_job_res
 	bool out = job->kind == VS_JOB_SCALE_OUT;
 	unsigned running = (*v)->n_running;
 
+	if ((p->vertical_vcpu || p->vertical_memory) && job->notified &&
+	    vs_vertical(w, *v, out ? +1 : -1, &r->outcome, error)) {
+		r->ok = r->acted = true;
+		return;
+	}
+	g_clear_error(error);
 	if (out ? running >= job->target || running >= p->max
 	        : running <= job->target || running <= p->min) {
 		r->ok = true;
@@ -99,12 +105,6 @@ static void scale(vs_ops_ctx *w, const vs_job *job, vs_pool_view **v, vs_job_res
 		r->outcome.action = VS_ACTION_NONE;
 		return;
 	}
-	if ((p->vertical_vcpu || p->vertical_memory) && job->notified &&
-	    vs_vertical(w, *v, out ? +1 : -1, &r->outcome, error)) {
-		r->ok = r->acted = true;
-		return;
-	}
-	g_clear_error(error);
 	r->ok = horizontal(w, job, v, &r->outcome, error);
 	r->acted = r->ok || (*v)->n_running != running;
 }

@@ -54,11 +54,9 @@ class Daemon:
         self.sock = os.path.join(tmp, "act.sock")
         self.conf = os.path.join(tmp, "virtscale.conf")
         self.log = os.path.join(tmp, "virtscaled.log")
-        lines = ["[libvirt]", f"uri = {vstest.URI}", "[actuator]", f"socket = {self.sock}",
-                 f"state_dir = {tmp}/state", "[pool bench]"]
-        lines += [f"{k} = {v}" for k, v in pool.items()]
-        with open(self.conf, "w") as f:
-            f.write("\n".join(lines) + "\n")
+        vstest.write_config(self.conf, {
+            "actuator": {"socket": self.sock, "state_dir": f"{tmp}/state"},
+            "pool bench": pool})
         self.proc = subprocess.Popen([VIRTSCALED, "-f", "-c", self.conf],
                                      stdout=open(self.log, "wb"), stderr=subprocess.STDOUT,
                                      start_new_session=True)

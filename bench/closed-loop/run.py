@@ -93,13 +93,11 @@ def pool_keys(a, min_, max_, lb):
 
 
 def nginx_section(nginx, method):
-    return (f"[nginx]\nupstream_file = {nginx.upstream_file}\nupstream = web\n"
-            f"conf = {nginx.conf}\npid_file = {nginx.pid_file}\nbinary = /usr/sbin/nginx\n"
-            f"method = {method}\n")
+    return {"nginx": dict(nginx.nginx_keys, method=method)}
 
 
 def apache_section(apache):
-    return f"[apache]\nbalancer_manager = {apache.manager}\nbalancer = web\ntimeout = 5\n"
+    return {"apache": dict(apache.apache_keys, timeout=5)}
 
 
 def run_load(a, url, logdir, name, seconds):

@@ -83,7 +83,7 @@ def tool(config, *args):
 
 def bench_nginx(tmp, daemons, new, runs):
     ng = lb_bed.Nginx(tmp, daemons, port=19540)
-    old = lb_bed.Backend("127.0.0.6")
+    old = vstest.HttpBackend("127.0.0.6")
     try:
         lb_bed.lb_tool(ng.config, "add", old.address, check=True)
         load = Load(ng.url)
@@ -127,7 +127,7 @@ def apache_post(ap, fields):
 
 def bench_apache(tmp, daemons, new, runs):
     ap = lb_bed.Apache(tmp, daemons, port=19541, other_port=19542)
-    old = lb_bed.Backend("127.0.0.6")
+    old = vstest.HttpBackend("127.0.0.6")
     try:
         lb_bed.lb_tool(ap.config, "add", old.address, check=True)
         load = Load(ap.url)
@@ -171,7 +171,7 @@ def main():
         started.append(d)
         return d
 
-    new = lb_bed.Backend("127.0.0.7")
+    new = vstest.HttpBackend("127.0.0.7")
     try:
         ng = bench_nginx(logdir, daemons, new, args.runs)
         aa = bench_apache(logdir, daemons, new, args.runs)

@@ -21,7 +21,7 @@ BASE_POOL = {
 
 
 class Actuator:
-    def __init__(self, tmp, daemons, tag, ports, pool=None, extra=""):
+    def __init__(self, tmp, daemons, tag, ports, pool=None, sections=None):
         self.tmp = str(tmp)
         os.makedirs(self.tmp, exist_ok=True)
         self.daemons = daemons
@@ -39,18 +39,16 @@ class Actuator:
         if pool:
             p.update(pool)
         self.pool = p
-        self.extra = extra
+        self.sections = dict(sections or {})  # more groups: {"mail": {...}}
         self.write_config()
         self.proc = None
 
     def write_config(self, **changes):
+        """Writes the config; @changes update the pool's keys first."""
         self.pool.update(changes)
-        lines = ["[libvirt]", f"uri = {vstest.URI}", "", "[actuator]",
-                 f"socket = {self.sock}", f"state_dir = {self.state}", "",
-                 f"[pool {self.pool_name}]"]
-        lines += [f"{k} = {v}" for k, v in self.pool.items()]
-        with open(self.conf, "w") as f:
-            f.write("\n".join(lines) + "\n" + self.extra)
+        vstest.write_config(self.conf, {
+            "actuator": {"socket": self.sock, "state_dir": self.state},
+            f"pool {self.pool_name}": self.pool}, self.sections)
 
     def define_template(self, **kw):
         vstest.remove_domain(self.template)

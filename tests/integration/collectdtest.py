@@ -5,8 +5,6 @@ backends with client connections held open, and a listening actuator socket.
 """
 import contextlib
 import glob
-import http.client
-import http.server
 import json
 import os
 import shutil
@@ -76,39 +74,21 @@ def collectd_env():
     return env
 
 
-def write_vs_config(path, actuator_socket, state_dir, pools="", refresh=1, slow=1):
-    """A virtscale.conf for a test."""
-    text = f"""[libvirt]
-uri = {vstest.URI}
-refresh_interval = {refresh}
-slow_interval = {slow}
-
-[actuator]
-socket = {actuator_socket}
-state_dir = {state_dir}
-{pools}"""
-    with open(path, "w") as f:
-        f.write(text)
-    return path
+def write_vs_config(path, actuator_socket, state_dir, pools=None, refresh=1, slow=1):
+    """A virtscale.conf for a collectd test; @pools: groups from pool_section()."""
+    return vstest.write_config(path, {
+        "libvirt": {"refresh_interval": refresh, "slow_interval": slow},
+        "actuator": {"socket": actuator_socket, "state_dir": state_dir}}, pools or {})
 
 
 def pool_section(name, pattern, min_=2, max_=4, capacity=10, ratio_high=60, ratio_low=10,
                  debounce="3/4", repeat=2):
-    return f"""
-[pool {name}]
-template = {PREFIX}template
-name_pattern = {pattern}
-min = {min_}
-max = {max_}
-policy = ratio
-session_capacity = {capacity}
-ratio_high = {ratio_high}
-ratio_low = {ratio_low}
-debounce = {debounce}
-sessions = sockdiag
-lb = none
-repeat_interval = {repeat}
-"""
+    """The [pool NAME] group of a ratio pool of tagged test members."""
+    return {f"pool {name}": {
+        "template": f"{PREFIX}template", "name_pattern": pattern, "min": min_, "max": max_,
+        "policy": "ratio", "session_capacity": capacity, "ratio_high": ratio_high,
+        "ratio_low": ratio_low, "debounce": debounce, "sessions": "sockdiag", "lb": "none",
+        "repeat_interval": repeat}}
 
 
 def write_collectd_conf(tmpdir, vs_conf, extra="", plugin_block="", interval=1):
@@ -176,53 +156,7 @@ def csv_rows(tmpdir, plugin_instance, type_name, host="vstcd", plugin="virtscale
     return rows
 
 
-class Backend:
-    """A real HTTP/1.1 server on 127.0.0.1:port and client connections to it
-    that stay open (keep-alive) until released: the sessions the pool counts."""
-
-    def __init__(self, port):
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_GET(self):
-                body = b"ok\n"
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *a):
-                pass
-
-        self.port = port
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-        self.clients = []
-
-    def hold(self, n):
-        """Opens n more client connections, each completing one request."""
-        for _ in range(n):
-            c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
-            c.request("GET", "/")
-            r = c.getresponse()
-            assert r.status == 200
-            r.read()
-            self.clients.append(c)
-
-    def release(self):
-        for c in self.clients:
-            c.close()
-        self.clients = []
-
-    def close(self):
-        self.release()
-        self.server.shutdown()
-        self.server.server_close()
-
-
-class Actuator:
+class NotificationSink:
     """A listening Unix socket standing in for virtscaled: collects every
     JSON line it receives. stop() closes it (and its connections)."""
 

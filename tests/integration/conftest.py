@@ -5,6 +5,7 @@ import sys
 import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
+import actbed  # noqa: E402
 import vstest  # noqa: E402
 
 
@@ -41,3 +42,34 @@ def libvirtd():
         pytest.fail("libvirtd is not running: run scripts/setup-deps.sh")
     vstest.ensure_halt_disk()
     return vstest.URI
+
+
+@pytest.fixture
+def make_actuator(tmp_path, daemons):
+    """make_actuator(tag, ports, template=False, **kw): an actbed.Actuator of
+    the test (its domains and volumes removed before and after; with
+    template=True its template is defined)."""
+    made = []
+
+    def make(tag, ports, template=False, **kw):
+        a = actbed.Actuator(tmp_path / tag, daemons, tag, ports, **kw)
+        a.cleanup()
+        if template:
+            a.define_template()
+        made.append(a)
+        return a
+    yield make
+    for a in made:
+        if a.proc:
+            a.proc.stop()
+        a.cleanup()
+        vstest.remove_domain(a.template)
+
+
+@pytest.fixture
+def lb_backends():
+    """Three HTTP backends on 127.0.0.2-4 for the load-balancer tests."""
+    bs = [vstest.HttpBackend(f"127.0.0.{i}") for i in (2, 3, 4)]
+    yield bs
+    for b in bs:
+        b.stop()

@@ -5,12 +5,8 @@ Debian) on loopback ports with their own configs, and the vs-lb-tool runner.
 Backends answer ``GET /`` with their name and ``GET /slow?ms=N`` after N ms;
 they count requests and remember when the first one arrived.
 """
-import http.server
 import os
-import socketserver
 import subprocess
-import threading
-import time
 import urllib.request
 
 import vstest
@@ -19,68 +15,6 @@ import vstest
 NGINX_PORT = 19500
 APACHE_PORT = 19501
 APACHE_OTHER_PORT = 19502  # a vhost whose ServerName is not the one we call
-BACKEND_PORT = 19510
-
-
-class _Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 128
-
-
-class Backend:
-    """A real HTTP server on host:port, in a thread of the test process."""
-
-    def __init__(self, host, port=BACKEND_PORT, name=None, delay_ms=0):
-        self.host, self.port = host, port
-        self.name = name or f"{host}:{port}"
-        self.address = f"{host}:{port}"
-        self.delay_ms = delay_ms
-        self.lock = threading.Lock()
-        self.hits = 0
-        self.active = 0
-        self.first_hit = None
-        backend = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"  # keep-alive: fewer TIME_WAIT sockets
-
-            def do_GET(self):
-                with backend.lock:
-                    backend.hits += 1
-                    backend.active += 1
-                    if backend.first_hit is None:
-                        backend.first_hit = time.time()
-                try:
-                    delay = backend.delay_ms
-                    if self.path.startswith("/slow?ms="):
-                        delay = int(self.path.split("=", 1)[1])
-                    if delay:
-                        time.sleep(delay / 1000.0)
-                    body = backend.name.encode()
-                    self.send_response(200)
-                    self.send_header("Content-Length", str(len(body)))
-                    self.end_headers()
-                    self.wfile.write(body)
-                finally:
-                    with backend.lock:
-                        backend.active -= 1
-
-            def log_message(self, *args):
-                pass
-
-        self.server = _Server((host, port), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def reset(self):
-        with self.lock:
-            self.hits = 0
-            self.first_hit = None
-
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
 
 
 def get(url, timeout=10):
@@ -131,17 +65,13 @@ def list_members(config, pool="web"):
     return members
 
 
-def write_config(path, body, lb):
-    """A virtscale.conf with one pool 'web' behind lb (nginx | apache) and the
-    given [nginx]/[apache] text."""
-    text = ("[libvirt]\nuri = test:///default\n\n"
-            f"[actuator]\nstate_dir = {os.path.dirname(path)}\n\n"
-            f"{body}\n"
-            "[pool web]\ntemplate = web-template\nname_pattern = web-%02d\n"
-            f"lb = {lb}\n")
-    with open(path, "w") as f:
-        f.write(text)
-    return path
+def write_config(path, lb, sections):
+    """A virtscale.conf with one pool 'web' behind lb (nginx | apache) and
+    the balancer's group(s) in @sections."""
+    return vstest.write_config(path, {
+        "libvirt": {"uri": "test:///default"},
+        "actuator": {"state_dir": os.path.dirname(str(path))}}, sections, {
+        "pool web": {"template": "web-template", "name_pattern": "web-%02d", "lb": lb}})
 
 
 # --- nginx ---------------------------------------------------------------
@@ -154,7 +84,7 @@ class Nginx:
     """A real nginx (one worker) proxying 127.0.0.1:port to upstream 'web'
     from an include file the driver owns."""
 
-    def __init__(self, tmpdir, daemons, port=NGINX_PORT, method="round-robin", extra=""):
+    def __init__(self, tmpdir, daemons, port=NGINX_PORT, method="round-robin", nginx_keys=None):
         self.dir = os.path.join(str(tmpdir), "nginx")
         self.port = port
         os.makedirs(os.path.join(self.dir, "conf.d"), exist_ok=True)
@@ -184,27 +114,20 @@ http {{
     }}
 }}
 """)
-        self.config = write_config(os.path.join(self.dir, "virtscale.conf"), f"""[nginx]
-upstream_file = {self.upstream_file}
-upstream = web
-conf = {self.conf}
-pid_file = {self.pid_file}
-binary = /usr/sbin/nginx
-method = {method}
-{extra}
-""", "nginx")
+        self.nginx_keys = {"upstream_file": self.upstream_file, "upstream": "web",
+                           "conf": self.conf, "pid_file": self.pid_file,
+                           "binary": "/usr/sbin/nginx", "method": method, **(nginx_keys or {})}
+        self.config = write_config(os.path.join(self.dir, "virtscale.conf"), "nginx",
+                                   {"nginx": self.nginx_keys})
         self.daemon = daemons(["/usr/sbin/nginx", "-p", d, "-c", self.conf,
                                "-g", "daemon off;"], name="nginx")
         vstest.wait_port(port)
         self.url = f"http://127.0.0.1:{port}"
 
     def set_method(self, method):
-        with open(self.config) as f:
-            text = f.read()
-        for m in ("round-robin", "least_conn"):
-            text = text.replace(f"method = {m}", f"method = {method}")
-        with open(self.config, "w") as f:
-            f.write(text)
+        """Rewrites the config with another balancing method."""
+        self.nginx_keys["method"] = method
+        write_config(self.config, "nginx", {"nginx": self.nginx_keys})
 
     def workers(self):
         master = self.daemon.proc.pid
@@ -229,10 +152,12 @@ APACHE_MODULES = ["mpm_event", "authz_core", "authz_host", "slotmem_shm", "proxy
 class Apache:
     """A real httpd with balancer://web (growth slots, no static member) and
     its balancer-manager on 127.0.0.1:port, plus a vhost on other_port whose
-    canonical name is not 127.0.0.1 (a manager that rejects our Referer)."""
+    canonical name is not 127.0.0.1 (a manager that rejects our Referer).
+    @extra_conf is added to the server config as it is (LoadModule lines
+    included)."""
 
     def __init__(self, tmpdir, daemons, port=APACHE_PORT, other_port=APACHE_OTHER_PORT,
-                 growth=3, manager_url=None):
+                 growth=3, manager_url=None, extra_conf=""):
         self.dir = os.path.join(str(tmpdir), "apache")
         os.makedirs(self.dir, exist_ok=True)
         self.port = port
@@ -256,6 +181,7 @@ Mutex file:{d}
 User nobody
 Group nogroup
 {modules}
+{extra_conf}
 ServerName 127.0.0.1
 BalancerPersist On
 <Proxy balancer://web>
@@ -282,9 +208,8 @@ BalancerPersist On
         self.url = f"http://127.0.0.1:{port}"
 
     def write_config(self, manager, name="virtscale.conf"):
-        return write_config(os.path.join(self.dir, name),
-                            f"[apache]\nbalancer_manager = {manager}\nbalancer = web\ntimeout = 3\n",
-                            "apache")
+        self.apache_keys = {"balancer_manager": manager, "balancer": "web", "timeout": 3}
+        return write_config(os.path.join(self.dir, name), "apache", {"apache": self.apache_keys})
 
     def error_log(self):
         with open(os.path.join(self.dir, "error.log"), errors="replace") as f:

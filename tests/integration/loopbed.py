@@ -50,20 +50,19 @@ class Loop:
     """One config for all three programs and the loop's daemons.
 
     pool: the pool's name; keys: its [pool] keys (template, name_pattern...);
-    lb_section: the [nginx] or [apache] text."""
+    lb_sections: the [nginx] or [apache] group ({"nginx": {...}})."""
 
-    def __init__(self, tmp, daemons, pool, keys, lb_section="", snmp_port=19801):
+    def __init__(self, tmp, daemons, pool, keys, lb_sections=None, snmp_port=19801):
         self.tmp = str(tmp)
         os.makedirs(self.tmp, exist_ok=True)
         self.pool = pool
         self.keys = keys
         self.sock = os.path.join(self.tmp, "actuator.sock")
-        pool_text = f"[pool {pool}]\n" + "".join(f"{k} = {v}\n" for k, v in keys.items())
-        # SnmpBed writes [libvirt], [snmp] and the start of [actuator]; the
-        # rest of the one file follows in its extra_conf
+        # SnmpBed writes the one file: its groups and these
         self.snmp = snmpbed.SnmpBed(self.tmp, daemons, agent_port=snmp_port,
-                                    trap_port=snmp_port + 1,
-                                    extra_conf=f"socket = {self.sock}\n\n{lb_section}\n{pool_text}")
+                                    trap_port=snmp_port + 1, sections={
+                                        "actuator": {"socket": self.sock},
+                                        **(lb_sections or {}), f"pool {pool}": keys})
         self.conf = self.snmp.conf
         r = self.ctl("check-config")
         if r.returncode != 0:

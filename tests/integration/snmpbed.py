@@ -65,7 +65,7 @@ class SnmpBed:
     """One snmpd + snmptrapd + virtscale-snmp set, started by a test."""
 
     def __init__(self, tmpdir, daemons, agent_port=19101, trap_port=19102, uri=vstest.URI,
-                 extra_conf="", ping=1):
+                 sections=None, ping=1):
         self.dir = str(tmpdir)
         self.daemons = daemons
         self.agent_port = agent_port
@@ -76,10 +76,10 @@ class SnmpBed:
         self.traps_log = os.path.join(self.dir, "traps.log")
         self.snmpd = self.trapd = self.sub = None
         self.conf = os.path.join(self.dir, "virtscale.conf")
-        with open(self.conf, "w") as f:
-            f.write(f"[libvirt]\nuri = {uri}\nrefresh_interval = 1\nslow_interval = 1\n\n"
-                    f"[snmp]\nagentx_socket = {self.sock}\nagentx_ping_interval = {ping}\n\n"
-                    f"[actuator]\nstate_dir = {self.state}\n\n{extra_conf}")
+        vstest.write_config(self.conf, {
+            "libvirt": {"uri": uri, "refresh_interval": 1, "slow_interval": 1},
+            "snmp": {"agentx_socket": self.sock, "agentx_ping_interval": ping},
+            "actuator": {"state_dir": self.state}}, sections or {})
         with open(os.path.join(self.dir, "snmpd.conf"), "w") as f:
             f.write(f"agentAddress udp:127.0.0.1:{agent_port}\n"
                     "rocommunity public 127.0.0.1\n"

@@ -29,9 +29,11 @@ def test_test_mail_and_at_max_alert(tmp_path, daemons):
     daemons(["/usr/bin/python3", os.path.join(os.path.dirname(__file__), "mail_smtpd.py"),
              "--port", str(SMTP_PORT), "--dir", str(maildir)], name="smtpd")
     vstest.wait_port(SMTP_PORT, timeout=15)
-    mail = f"\n[mail]\nserver = 127.0.0.1:{SMTP_PORT}\nfrom = virtscale@localhost\nto = ops@localhost\n"
+    mail = {"server": f"127.0.0.1:{SMTP_PORT}", "from": "virtscale@localhost",
+            "to": "ops@localhost"}
     a = Actuator(tmp_path / "al", daemons, "al", "19440-19449",
-                 pool={"min": 1, "max": 1, "cooldown": 2, "probe": "none"}, extra=mail)
+                 pool={"min": 1, "max": 1, "cooldown": 2, "probe": "none"},
+                 sections={"mail": mail})
     a.cleanup()
     a.define_template()
     try:

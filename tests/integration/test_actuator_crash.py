@@ -12,27 +12,8 @@ import time
 import pytest
 
 import vstest
-from actbed import Actuator
 
 pytestmark = pytest.mark.usefixtures("libvirtd")
-
-
-@pytest.fixture
-def act(tmp_path, daemons):
-    made = []
-
-    def make(tag, ports, **kw):
-        a = Actuator(tmp_path / tag, daemons, tag, ports, **kw)
-        a.cleanup()
-        a.define_template()
-        made.append(a)
-        return a
-    yield make
-    for a in made:
-        if a.proc:
-            a.proc.stop()
-        a.cleanup()
-        vstest.remove_domain(a.template)
 
 
 def journal_text(a):
@@ -57,9 +38,9 @@ def open_ops(a):
     return list(ops.values())
 
 
-def test_kill9_mid_clone_rolls_back_and_converges(act):
+def test_kill9_mid_clone_rolls_back_and_converges(make_actuator):
     # an HTTP probe a halted guest never passes keeps the clone half-made
-    a = act("kc", "19380-19389", pool={"min": 1, "probe": "http:/", "probe_timeout": 120})
+    a = make_actuator("kc", "19380-19389", template=True, pool={"min": 1, "probe": "http:/", "probe_timeout": 120})
     a.start()
     vstest.wait_for(lambda: '"step":"started"' in journal_text(a), 30, what="a started clone")
     a.kill9()
@@ -88,8 +69,8 @@ def stop_timed(a):
     return time.monotonic() - t0, a.proc.proc.returncode
 
 
-def test_sigterm_mid_clone_stops_at_once_and_rolls_back(act):
-    a = act("tc", "19440-19449", pool={"min": 1, "probe": "http:/", "probe_timeout": 120})
+def test_sigterm_mid_clone_stops_at_once_and_rolls_back(make_actuator):
+    a = make_actuator("tc", "19440-19449", template=True, pool={"min": 1, "probe": "http:/", "probe_timeout": 120})
     a.start()
     vstest.wait_for(lambda: '"step":"started"' in journal_text(a), 30, what="a started clone")
     half = open_ops(a)[0]["name"]
@@ -115,11 +96,26 @@ def hold_connections(addresses):
     return socks
 
 
+def draining_in_status(a, victim):
+    """The pool's entry of status.json once it shows @victim draining."""
+    try:
+        with open(os.path.join(a.state, "status.json")) as f:
+            pool = json.load(f)["pools"][0]
+    except (FileNotFoundError, ValueError):
+        return None
+    if any(i["name"] == victim and i["lb"] == "draining" for i in pool["instances"]):
+        return pool
+    return None
+
+
 @contextlib.contextmanager
-def draining_scale_in(act, tag, ports):
+def draining_scale_in(make_actuator, tag, ports):
     """Two instances, a session held on each, then a scale-in to 1: yields
-    the actuator once the scale-in is draining (drain_timeout 120 s)."""
-    a = act(tag, ports, pool={"min": 1, "max": 2, "drain_timeout": 120, "cooldown": 1})
+    the actuator once the scale-in is draining (drain_timeout 120 s) and
+    status.json says so: the pool scaling in, its action running, the
+    member being drained (the journaled victim) in state "draining"."""
+    a = make_actuator(tag, ports, template=True,
+                      pool={"min": 1, "max": 2, "drain_timeout": 120, "cooldown": 1})
     a.start()
     a.wait_running(1, 30)
     assert a.ctl("scale", a.pool_name, "2").returncode == 0
@@ -130,6 +126,15 @@ def draining_scale_in(act, tag, ports):
         assert a.ctl("scale", a.pool_name, "1").returncode == 0
         vstest.wait_for(lambda: '"step":"draining"' in journal_text(a), 30,
                         what="a draining scale-in")
+        victim = the_journaled_scale_in(a)
+        pool = vstest.wait_for(lambda: draining_in_status(a, victim), 10, interval=0.2,
+                               what=f"status.json: {victim} draining")
+        assert pool["phase"] == "scaling-in" and pool["last_action"] == "scale-in", pool
+        assert pool["last_result"] == "running", pool
+        lb = {i["name"]: i["lb"] for i in pool["instances"]}
+        # the victim only: the other member keeps serving
+        assert len(lb) == 2 and lb[victim] == "draining", lb
+        assert list(lb.values()).count("draining") == 1, lb
         yield a
     finally:
         for s in socks:
@@ -142,8 +147,8 @@ def the_journaled_scale_in(a):
     return ops[0]["name"]
 
 
-def test_kill9_mid_scale_in_finishes_it_after_restart(act):
-    with draining_scale_in(act, "ki", "19390-19399") as a:
+def test_kill9_mid_scale_in_finishes_it_after_restart(make_actuator):
+    with draining_scale_in(make_actuator, "ki", "19390-19399") as a:
         a.kill9()
         victim = the_journaled_scale_in(a)
         assert len(a.defined()) == 2
@@ -156,8 +161,8 @@ def test_kill9_mid_scale_in_finishes_it_after_restart(act):
         assert "finished" in a.proc.output()
 
 
-def test_sigterm_mid_drain_keeps_the_scale_in_for_the_next_start(act):
-    with draining_scale_in(act, "td", "19450-19459") as a:
+def test_sigterm_mid_drain_keeps_the_scale_in_for_the_next_start(make_actuator):
+    with draining_scale_in(make_actuator, "td", "19450-19459") as a:
         seconds, status = stop_timed(a)
         assert status == 0 and seconds < 15, (seconds, a.proc.output())
         assert "scale-in stopped at step lb-drain" in a.proc.output()
@@ -180,10 +185,10 @@ def restart_libvirtd():
                     what="libvirtd to answer")
 
 
-def test_libvirtd_restarted_during_scale_in(act):
+def test_libvirtd_restarted_during_scale_in(make_actuator):
     # a halted guest ignores the ACPI shutdown: the scale-in waits
     # shutdown_timeout before destroying, and libvirtd goes away meanwhile
-    a = act("lr", "19400-19409", pool={"min": 1, "max": 2, "shutdown_timeout": 6,
+    a = make_actuator("lr", "19400-19409", template=True, pool={"min": 1, "max": 2, "shutdown_timeout": 6,
                                        "cooldown": 1})
     a.start()
     a.wait_running(1, 30)

@@ -2,34 +2,14 @@
 repeated high notifications, the at-max alert, back to min, cooldown and
 flapping, manual targets, failures that must leave nothing behind."""
 import os
-import socket
 import time
 
 import pytest
 
 import vstest
-from actbed import Actuator, tagged
+from actbed import tagged
 
 pytestmark = pytest.mark.usefixtures("libvirtd")
-
-
-@pytest.fixture
-def act(tmp_path, daemons, request):
-    made = []
-
-    def make(tag, ports, **kw):
-        a = Actuator(tmp_path / tag, daemons, tag, ports, **kw)
-        os.makedirs(a.tmp, exist_ok=True)
-        a.write_config()
-        a.cleanup()
-        made.append(a)
-        return a
-    yield make
-    for a in made:
-        if a.proc:
-            a.proc.stop()
-        a.cleanup()
-        vstest.remove_domain(a.template)
 
 
 def observe_actions(a, seconds, send=None, until=None):
@@ -52,8 +32,8 @@ def observe_actions(a, seconds, send=None, until=None):
     return times, st
 
 
-def test_min_to_max_at_max_alert_then_back_to_min(act):
-    a = act("life", "19300-19309", pool={"cooldown": 3})
+def test_min_to_max_at_max_alert_then_back_to_min(make_actuator):
+    a = make_actuator("life", "19300-19309", pool={"cooldown": 3})
     a.define_template()
     a.start()
     # min = 1 is enforced without any notification
@@ -99,8 +79,8 @@ def test_min_to_max_at_max_alert_then_back_to_min(act):
     assert a.proc.alive()
 
 
-def test_flapping_input_one_action_per_cooldown(act):
-    a = act("flap", "19310-19319", pool={"cooldown": 6, "max": 3})
+def test_flapping_input_one_action_per_cooldown(make_actuator):
+    a = make_actuator("flap", "19310-19319", pool={"cooldown": 6, "max": 3})
     a.define_template()
     a.start()
     a.wait_running(1, 30)
@@ -113,8 +93,8 @@ def test_flapping_input_one_action_per_cooldown(act):
     assert st["failures"] == 0
 
 
-def test_manual_target_and_bounds(act):
-    a = act("man", "19320-19329", pool={"cooldown": 30, "min": 1, "max": 3})
+def test_manual_target_and_bounds(make_actuator):
+    a = make_actuator("man", "19320-19329", pool={"cooldown": 30, "min": 1, "max": 3})
     a.define_template()
     a.start()
     a.wait_running(1, 30)
@@ -131,8 +111,8 @@ def test_manual_target_and_bounds(act):
     assert r.returncode == 0 and f"pool {a.pool_name}" in r.stdout and "vst-act-man-" in r.stdout
 
 
-def test_template_missing_fails_cleanly_and_retries(act):
-    a = act("nt", "19330-19339", pool={"min": 1})
+def test_template_missing_fails_cleanly_and_retries(make_actuator):
+    a = make_actuator("nt", "19330-19339", pool={"min": 1})
     # no template defined
     a.start()
     st = vstest.wait_for(lambda: a.pool_status()["failures"] >= 1 and a.pool_status(), 20,
@@ -145,8 +125,8 @@ def test_template_missing_fails_cleanly_and_retries(act):
     assert a.proc.alive()
 
 
-def test_name_collision_with_a_foreign_domain(act):
-    a = act("coll", "19340-19349", pool={"min": 1})
+def test_name_collision_with_a_foreign_domain(make_actuator):
+    a = make_actuator("coll", "19340-19349", pool={"min": 1})
     a.define_template()
     # an untagged domain already has the first member name
     foreign = "vst-act-coll-01"
@@ -178,7 +158,7 @@ def test_name_collision_with_a_foreign_domain(act):
         vstest.remove_domain(other)
 
 
-def test_storage_pool_full(act, tmp_path):
+def test_storage_pool_full(make_actuator, tmp_path):
     mnt = tmp_path / "tinyfs"
     mnt.mkdir()
     vstest.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mnt)])
@@ -194,7 +174,7 @@ def test_storage_pool_full(act, tmp_path):
                 f.write(b"\0" * (1024 * 1024))
             except OSError:
                 pass
-        a = act("full", "19350-19359", pool={"min": 1, "clone": "copy", "storage_pool": spool})
+        a = make_actuator("full", "19350-19359", pool={"min": 1, "clone": "copy", "storage_pool": spool})
         a.define_template()
         a.start()
         st = vstest.wait_for(lambda: a.pool_status()["failures"] >= 1 and a.pool_status(), 30,
@@ -211,10 +191,10 @@ def test_storage_pool_full(act, tmp_path):
         vstest.run(["umount", str(mnt)], check=False)
 
 
-def test_desired_count_within_max_step_up(act):
+def test_desired_count_within_max_step_up(make_actuator):
     # a proportional notifier asks for 2 from 0: one action adds both
     # instances (max_step_up = 2), then the cooldown holds further highs
-    a = act("step", "19420-19429", pool={"cooldown": 30, "min": 0, "max": 4, "max_step_up": 2,
+    a = make_actuator("step", "19420-19429", pool={"cooldown": 30, "min": 0, "max": 4, "max_step_up": 2,
                                          "probe": "none"})
     a.define_template()
     a.start()
@@ -229,14 +209,13 @@ def test_desired_count_within_max_step_up(act):
 
 
 @pytest.mark.skipif(not os.path.exists("/usr/sbin/nginx"), reason="no nginx")
-def test_nginx_settings_reapplied_after_restart(act, tmp_path, daemons):
+def test_nginx_settings_reapplied_after_restart(make_actuator, tmp_path, daemons):
     """A setting that membership does not show (the balancing method) reaches
     the upstream after a restart with the same running members."""
     from lb_bed import Nginx
     ng = Nginx(tmp_path / "ngx", daemons)
-    nginx_section = open(ng.config).read().split("[nginx]", 1)[1].split("[pool", 1)[0]
-    a = act("ngm", "19430-19439", pool={"min": 1, "max": 2, "lb": "nginx"},
-            extra="\n[nginx]" + nginx_section)
+    a = make_actuator("ngm", "19430-19439", pool={"min": 1, "max": 2, "lb": "nginx"},
+                      sections={"nginx": dict(ng.nginx_keys)})
     a.define_template()
     a.start()
     a.wait_running(1, 30)
@@ -247,7 +226,7 @@ def test_nginx_settings_reapplied_after_restart(act, tmp_path, daemons):
     members = a.running()
     reloads = ng.error_log().count("reconfiguring")
     a.proc.stop()
-    a.extra = a.extra.replace("method = round-robin", "method = least_conn")
+    a.sections["nginx"]["method"] = "least_conn"
     a.write_config()
     a.start()
     vstest.wait_for(lambda: "\tleast_conn;\n" in ng.upstream_text(), 20,

@@ -2,7 +2,7 @@
 real collectd with the virtscale plugin and write_prometheus, real
 Prometheus (Debian package) scraping it on loopback; every panel's query
 and every template variable must return series for this test's pool and
-domains.
+dashboard_domains.
 """
 import json
 import os
@@ -68,19 +68,19 @@ def test_dashboard_json_is_well_formed():
 
 
 @pytest.fixture
-def domains(libvirtd):
+def dashboard_domains(libvirtd):
     vstest.remove_domains("vst-cd-dash-")
     yield
     vstest.remove_domains("vst-cd-dash-")
 
 
-def test_every_panel_returns_series(tmp_path, domains, daemons):
+def test_every_panel_returns_series(tmp_path, dashboard_domains, daemons):
     if not vstest.have("prometheus"):
         pytest.fail("prometheus is not installed: run scripts/setup-deps.sh")
     tmp = str(tmp_path / "cd")
     os.makedirs(tmp)
-    backends = [ct.Backend(p) for p in BACKEND_PORTS]
-    act = ct.Actuator(os.path.join(tmp, "act.sock"))
+    backends = [vstest.HttpBackend("127.0.0.1", p) for p in BACKEND_PORTS]
+    act = ct.NotificationSink(os.path.join(tmp, "act.sock"))
     try:
         ct.define_pool_domains(list(zip(DOMAINS, BACKEND_PORTS)), POOL)
         vs_conf = ct.write_vs_config(os.path.join(tmp, "vs.conf"), os.path.join(tmp, "act.sock"),
@@ -155,4 +155,4 @@ scrape_configs:
     finally:
         act.stop()
         for b in backends:
-            b.close()
+            b.stop()

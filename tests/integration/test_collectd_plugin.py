@@ -24,13 +24,13 @@ def tmp(tmp_path):
 
 
 @pytest.fixture
-def domains(libvirtd):
+def plugin_domains(libvirtd):
     vstest.remove_domains(ct.PREFIX)
     yield
     vstest.remove_domains(ct.PREFIX)
 
 
-def test_values_match_domstats(tmp, domains, daemons):
+def test_values_match_domstats(tmp, plugin_domains, daemons):
     vstest.define_domain("vst-cd-val-a", vcpus=2)
     vstest.define_domain("vst-cd-val-b", tap="vstcdtap0")
     vs_conf = ct.write_vs_config(os.path.join(tmp, "vs.conf"), os.path.join(tmp, "act.sock"),
@@ -99,17 +99,17 @@ LoadPlugin threshold
 def _pool_setup(tmp, extra_plugin=""):
     """Pool vstcdweb: two tagged members with real HTTP backends; pool
     vstcdmax: one member, max 1 (to reach at_max)."""
-    backends = [ct.Backend(p) for p in PORTS]
+    backends = [vstest.HttpBackend("127.0.0.1", p) for p in PORTS]
     try:
         ct.define_pool_domains([("vst-cd-web-01", PORTS[0]), ("vst-cd-web-02", PORTS[1])],
                                "vstcdweb")
         ct.define_pool_domains([("vst-cd-max-01", PORTS[2])], "vstcdmax")
     except BaseException:
         for b in backends:
-            b.close()
+            b.stop()
         raise
-    pools = (ct.pool_section("vstcdweb", "vst-cd-web-%02d", min_=2, max_=4)
-             + ct.pool_section("vstcdmax", "vst-cd-max-%02d", min_=1, max_=1))
+    pools = {**ct.pool_section("vstcdweb", "vst-cd-web-%02d", min_=2, max_=4),
+             **ct.pool_section("vstcdmax", "vst-cd-max-%02d", min_=1, max_=1)}
     sock = os.path.join(tmp, "act.sock")
     vs_conf = ct.write_vs_config(os.path.join(tmp, "vs.conf"), sock, tmp, pools=pools)
     conf = ct.write_collectd_conf(tmp, vs_conf, extra=THRESHOLDS,
@@ -117,9 +117,9 @@ def _pool_setup(tmp, extra_plugin=""):
     return backends, sock, conf
 
 
-def test_pool_notifications(tmp, domains, daemons):
+def test_pool_notifications(tmp, plugin_domains, daemons):
     backends, sock, conf = _pool_setup(tmp)
-    act = ct.Actuator(sock)
+    act = ct.NotificationSink(sock)
     try:
         cd = ct.start_collectd(daemons, conf)
         # both members running and counted: instances 2, no sessions yet
@@ -196,12 +196,12 @@ def test_pool_notifications(tmp, domains, daemons):
     finally:
         act.stop()
         for b in backends:
-            b.close()
+            b.stop()
 
 
-def test_dropped_actuator_does_not_stall(tmp, domains, daemons):
+def test_dropped_actuator_does_not_stall(tmp, plugin_domains, daemons):
     backends, sock, conf = _pool_setup(tmp, extra_plugin="  QueueLength 3\n  RepeatInterval 1\n")
-    act = ct.Actuator(sock)
+    act = ct.NotificationSink(sock)
     try:
         cd = ct.start_collectd(daemons, conf)
         ct.wait_csv(tmp, "vstcdweb", "vs_instances", timeout=40, pred=lambda r: r[1] == 2)
@@ -222,7 +222,7 @@ def test_dropped_actuator_does_not_stall(tmp, domains, daemons):
                     what="a dropped notification counted")
         assert ct.csv_last(tmp, "actuator", "vs_queue_length")[1] <= 3
         # the actuator comes back: reconnect with backoff, the breach is re-sent
-        act = ct.Actuator(sock)
+        act = ct.NotificationSink(sock)
         vstest.wait_for(lambda: act.messages(pool="vstcdweb", state="high"), timeout=20,
                         what="high notification after reconnect")
         assert "actuator" in cd.output() and "connected" in cd.output()
@@ -230,7 +230,7 @@ def test_dropped_actuator_does_not_stall(tmp, domains, daemons):
     finally:
         act.stop()
         for b in backends:
-            b.close()
+            b.stop()
 
 
 def _run_collectd_once(tmp, conf, timeout=20):

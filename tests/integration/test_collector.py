@@ -35,15 +35,6 @@ def ours(snap, name):
     return found[0]
 
 
-def dominfo(name):
-    info = {}
-    for line in vstest.virsh("dominfo", name).stdout.splitlines():
-        if ":" in line:
-            k, v = line.split(":", 1)
-            info[k.strip()] = v.strip()
-    return info
-
-
 def read_lines(daemon):
     out = []
     for line in daemon.output().splitlines():
@@ -80,7 +71,7 @@ def ensure_libvirtd_running():
 
 
 @pytest.fixture(scope="module")
-def domains(libvirtd):
+def collector_domains(libvirtd):
     """idle (halted, tap NIC), vcpu (2 of 4 vCPUs, tap NIC), paused, off."""
     vstest.remove_domains(PREFIX)
     names = {
@@ -102,19 +93,19 @@ def domains(libvirtd):
         vstest.remove_domains(PREFIX)
 
 
-def test_numbers_match_virsh(domains):
-    before = {n: vstest.domstats(n) for n in domains.values()}
+def test_numbers_match_virsh(collector_domains):
+    before = {n: vstest.domstats(n) for n in collector_domains.values()}
     snap = dump_once("--all-every-refresh", "--interval-ms", "500")
-    after = {n: vstest.domstats(n) for n in domains.values()}
+    after = {n: vstest.domstats(n) for n in collector_domains.values()}
     host = snap["hosts"][0]
     assert host["state"] == "connected" and host["hypervisor"] == "QEMU"
     assert host["host_cpus"] == os.cpu_count()
     assert 0 <= host["host_cpu_idle_percent"] <= 100
 
-    for key, name in domains.items():
+    for key, name in collector_domains.items():
         d = ours(snap, name)
         b, a = before[name], after[name]
-        info = dominfo(name)
+        info = vstest.dominfo(name)
         assert d["uuid"] == info["UUID"]
         assert d["state"] == int(a["state.state"]) and d["reason"] == int(a["state.reason"])
         assert d["persistent"] is (info["Persistent"] == "yes")
@@ -168,9 +159,9 @@ def test_numbers_match_virsh(domains):
             assert d["state_name"] == "running"
 
 
-def test_default_cadence_fast_cpu_matches_virsh(domains):
+def test_default_cadence_fast_cpu_matches_virsh(collector_domains):
     """Default cadence: CPU from the cgroup fast path equals libvirt's cpu.time."""
-    name = domains["vcpu"]
+    name = collector_domains["vcpu"]
     b = int(vstest.domstats(name, "cpu-total")["cpu.time"])
     d = ours(dump_once("--interval-ms", "300"), name)
     a = int(vstest.domstats(name, "cpu-total")["cpu.time"])
@@ -193,25 +184,11 @@ def wait_halted(names, timeout=90):
     vstest.wait_for(settled, timeout, 0, what="halt-disk domains idle")
 
 
-def spin_disk():
-    """A boot sector that spins (jmp $): the guest burns a whole vCPU."""
-    path = os.path.join(vstest.IMAGES, "vst-col-spin.img")
-    if not os.path.exists(path):
-        sector = bytearray(512)
-        sector[0:2] = b"\xeb\xfe"
-        sector[510:512] = b"\x55\xaa"
-        with open(path + ".tmp", "wb") as f:
-            f.write(sector)
-        os.chmod(path + ".tmp", 0o644)
-        os.rename(path + ".tmp", path)
-    return path
-
-
-def test_cpu_percent_busy_and_halted(domains, daemons):
+def test_cpu_percent_busy_and_halted(collector_domains, daemons):
     busy = PREFIX + "busy"
-    wait_halted([domains["idle"], domains["vcpu"]])
+    wait_halted([collector_domains["idle"], collector_domains["vcpu"]])
     disk = (f"<disk type='file' device='disk'><driver name='qemu' type='raw'/>"
-            f"<source file='{spin_disk()}'/><target dev='vda' bus='virtio'/><readonly/></disk>")
+            f"<source file='{vstest.ensure_spin_disk()}'/><target dev='vda' bus='virtio'/><readonly/></disk>")
     try:
         vstest.define_domain(busy, disk=False, extra_devices=disk)
         time.sleep(2)
@@ -252,11 +229,11 @@ def test_cpu_percent_busy_and_halted(domains, daemons):
         b = ours(last, busy)
         assert b["cpu_percent_of_vcpus"] == pytest.approx(b["cpu_percent"])
         assert b["disks"][0]["read_only"] is True
-        halted = {k: ours(last, domains[k])["cpu_percent"] for k in ("idle", "vcpu", "paused")}
+        halted = {k: ours(last, collector_domains[k])["cpu_percent"] for k in ("idle", "vcpu", "paused")}
         assert all(0 <= p < 10 for p in halted.values()), halted
         assert mean > 2 * max(halted.values()), (mean, halted)
-        assert ours(last, domains["vcpu"])["cpu_percent_of_vcpus"] <= \
-            ours(last, domains["vcpu"])["cpu_percent"]
+        assert ours(last, collector_domains["vcpu"])["cpu_percent_of_vcpus"] <= \
+            ours(last, collector_domains["vcpu"])["cpu_percent"]
     finally:
         vstest.remove_domain(busy)
 
@@ -279,7 +256,7 @@ def wait_snapshot(dump, pred, timeout=5.0, what="snapshot"):
     return vstest.wait_for(find, timeout, 0.1, what=what)
 
 
-def test_lifecycle_events_and_undefine_mid_run(domains, daemons):
+def test_lifecycle_events_and_undefine_mid_run(collector_domains, daemons):
     ev = PREFIX + "events"
     try:
         vstest.define_domain(ev, start=False)
@@ -307,13 +284,13 @@ def test_lifecycle_events_and_undefine_mid_run(domains, daemons):
         wait_event(dump, "stopped", ev, t)
         s = wait_snapshot(dump, lambda s: s["domains"] and
                           not any(d["name"] == ev for d in s["domains"]), 3, "domain gone")
-        assert ours(s, domains["idle"])["state_name"] == "running"
+        assert ours(s, collector_domains["idle"])["state_name"] == "running"
         assert dump.alive()
     finally:
         vstest.remove_domain(ev)
 
 
-def test_libvirtd_killed_and_restarted(domains, daemons):
+def test_libvirtd_killed_and_restarted(collector_domains, daemons):
     dump = daemons([DUMP, "-u", URI, "-q", "--interval-ms", "500"], name="dump-restart",
                    env=vstest.sanitizer_env())
     wait_snapshot(dump, lambda s: s["hosts"][0]["refreshes"] >= 2, 10, "first refreshes")
@@ -334,7 +311,7 @@ def test_libvirtd_killed_and_restarted(domains, daemons):
         ensure_libvirtd_running()
 
 
-def test_libvirtd_frozen(domains, daemons):
+def test_collector_with_libvirtd_frozen(collector_domains, daemons):
     dump = daemons([DUMP, "-u", URI, "-q", "--interval-ms", "500"], name="dump-freeze",
                    env=vstest.sanitizer_env())
     wait_snapshot(dump, lambda s: s["hosts"][0]["refreshes"] >= 2, 10, "first refreshes")

@@ -86,16 +86,9 @@ def scale_out_and_check_traffic(loop, url, logdir, min_):
 
 def test_nginx_scale_out_then_in_nothing_leaked(template, tmp_path, daemons, logdir):
     nginx = lb_bed.Nginx(tmp_path, daemons, port=19810, method="least_conn")
-    lb_section = f"""[nginx]
-upstream_file = {nginx.upstream_file}
-upstream = web
-conf = {nginx.conf}
-pid_file = {nginx.pid_file}
-binary = /usr/sbin/nginx
-method = least_conn
-"""
     loop = loopbed.Loop(tmp_path / "loop", daemons, "e2en",
-                        pool_keys("e2en", "19900-19949", 1, 2, "nginx"), lb_section, 19801)
+                        pool_keys("e2en", "19900-19949", 1, 2, "nginx"),
+                        {"nginx": nginx.nginx_keys}, 19801)
     loop.start()
     new, load = scale_out_and_check_traffic(loop, nginx.url, logdir, 1)
     try:
@@ -145,13 +138,9 @@ method = least_conn
 
 def test_apache_scale_out(template, tmp_path, daemons, logdir):
     apache = lb_bed.Apache(tmp_path, daemons, port=19811, other_port=19812, growth=6)
-    lb_section = f"""[apache]
-balancer_manager = {apache.manager}
-balancer = web
-timeout = 5
-"""
     loop = loopbed.Loop(tmp_path / "loop", daemons, "e2ea",
-                        pool_keys("e2ea", "19950-19999", 1, 2, "apache"), lb_section, 19803)
+                        pool_keys("e2ea", "19950-19999", 1, 2, "apache"),
+                        {"apache": dict(apache.apache_keys, timeout=5)}, 19803)
     loop.start()
     new, load = scale_out_and_check_traffic(loop, apache.url, logdir, 1)
     result = load.stop()

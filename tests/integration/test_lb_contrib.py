@@ -8,7 +8,7 @@ import pytest
 
 import lb_bed
 import vstest
-from lb_bed import Backend, lb_tool, spread
+from lb_bed import lb_tool, spread
 
 CONTRIB = os.path.join(vstest.SRCDIR, "contrib")
 NGINX_PORT = 19520
@@ -17,7 +17,7 @@ APACHE_PORT = 19521
 
 @pytest.fixture
 def backend():
-    b = Backend("127.0.0.5")
+    b = vstest.HttpBackend("127.0.0.5")
     yield b
     b.stop()
 
@@ -37,14 +37,9 @@ def test_contrib_nginx_site(tmp_path, daemons, backend):
     with open(conf, "w") as f:
         f.write(f"pid {d}/nginx.pid;\nerror_log {d}/error.log;\nevents {{}}\n"
                 f"http {{ access_log off; include {d}/site.conf; }}\n")
-    config = lb_bed.write_config(os.path.join(d, "virtscale.conf"), f"""[nginx]
-upstream_file = {d}/web.conf
-upstream = web
-conf = {conf}
-pid_file = {d}/nginx.pid
-method = least_conn
-zone = web
-""", "nginx")
+    config = lb_bed.write_config(os.path.join(d, "virtscale.conf"), "nginx", {"nginx": {
+        "upstream_file": f"{d}/web.conf", "upstream": "web", "conf": conf,
+        "pid_file": f"{d}/nginx.pid", "method": "least_conn", "zone": "web"}})
     daemons(["/usr/sbin/nginx", "-c", conf, "-g", "daemon off;"], name="nginx")
     vstest.wait_port(NGINX_PORT)
     lb_tool(config, "add", backend.address, check=True)
@@ -67,10 +62,9 @@ def test_contrib_apache_balancer(tmp_path, daemons, backend):
                 f"PidFile {d}/httpd.pid\nErrorLog {d}/error.log\nDefaultRuntimeDir {d}\n"
                 f"Mutex file:{d}\nUser nobody\nGroup nogroup\n{modules}\n"
                 f"Include {CONTRIB}/apache/virtscale-balancer.conf\n")
-    config = lb_bed.write_config(
-        os.path.join(d, "virtscale.conf"),
-        f"[apache]\nbalancer_manager = http://127.0.0.1:{APACHE_PORT}/balancer-manager\n"
-        "balancer = web\n", "apache")
+    config = lb_bed.write_config(os.path.join(d, "virtscale.conf"), "apache", {"apache": {
+        "balancer_manager": f"http://127.0.0.1:{APACHE_PORT}/balancer-manager",
+        "balancer": "web"}})
     daemons(["/usr/sbin/apache2", "-d", d, "-f", conf, "-DFOREGROUND"], name="apache2")
     vstest.wait_port(APACHE_PORT)
     lb_tool(config, "add", backend.address, check=True)

@@ -86,18 +86,14 @@ def write_conf(tmp_path, port=None, name="virtscale.conf", **mail):
     """A config with a [mail] section; port None = mail disabled."""
     state = tmp_path / "state"
     state.mkdir(exist_ok=True)
-    lines = ["[actuator]", f"state_dir = {state}", "", "[mail]"]
     if port:
         mail.setdefault("server", f"127.0.0.1:{port}")
         mail.setdefault("to", "ops@example.test")
         mail.setdefault("from", "virtscale@example.test")
         mail.setdefault("timeout", "5")
         mail.setdefault("rate_limit", "0")
-    for k, v in mail.items():
-        lines.append(f"{k} = {v}")
-    path = tmp_path / name
-    path.write_text("\n".join(lines) + "\n")
-    return str(path)
+    return vstest.write_config(tmp_path / name, {"actuator": {"state_dir": state},
+                                                 "mail": mail})
 
 
 def tool(conf, *args, env=None, timeout=60, check=True):

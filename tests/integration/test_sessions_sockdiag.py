@@ -383,32 +383,15 @@ def test_pool_collects_sessions_from_each_source(daemons, tmp_path):
              "-DFOREGROUND"], name="apache2")
     vstest.wait_port(port)
 
-    conf = tmp_path / "virtscale.conf"
-    conf.write_text(textwrap.dedent(f"""\
-        [apache]
-        balancer_manager = http://127.0.0.1:{port}/balancer-manager
-        balancer = web
-
-        [pool web]
-        template = web-template
-        name_pattern = web-%02d
-        session_capacity = 10
-        sessions = apache
-        lb = none
-
-        [pool direct]
-        template = direct-template
-        name_pattern = direct-%02d
-        session_capacity = 10
-        sessions = sockdiag
-        lb = none
-
-        [pool own]
-        template = own-template
-        name_pattern = own-%02d
-        sessions = http:http://%a:%p/sessions
-        lb = none
-        """))
+    conf = vstest.write_config(tmp_path / "virtscale.conf", {
+        "apache": {"balancer_manager": f"http://127.0.0.1:{port}/balancer-manager",
+                   "balancer": "web"},
+        "pool web": {"template": "web-template", "name_pattern": "web-%02d",
+                     "session_capacity": 10, "sessions": "apache", "lb": "none"},
+        "pool direct": {"template": "direct-template", "name_pattern": "direct-%02d",
+                        "session_capacity": 10, "sessions": "sockdiag", "lb": "none"},
+        "pool own": {"template": "own-template", "name_pattern": "own-%02d",
+                     "sessions": "http:http://%a:%p/sessions", "lb": "none"}})
 
     # sock_diag: connections held to two members, none to the third.
     dead = port_in_range()

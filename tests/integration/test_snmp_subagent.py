@@ -30,7 +30,7 @@ NEW_ROW_TIMEOUT = 30
 
 
 @pytest.fixture(scope="module")
-def domains(libvirtd):
+def vm_mib_domains(libvirtd):
     """A running domain with a disk and a tap NIC, a defined one, and a
     running one with spaces and UTF-8 in its name."""
     vstest.remove_domains(PREFIX)
@@ -48,37 +48,27 @@ def bed(tmp_path, daemons):
     return SnmpBed(tmp_path, daemons)
 
 
-def dominfo(name):
-    out = vstest.virsh("dominfo", name).stdout
-    info = {}
-    for line in out.splitlines():
-        if ":" in line:
-            k, v = line.split(":", 1)
-            info[k.strip()] = v.strip()
-    return info
-
-
 def uuid_bytes(name):
     return uuidlib.UUID(vstest.virsh("domuuid", name).stdout.strip()).bytes
 
 
-def test_walk_matches_virsh(domains, bed):
+def test_walk_matches_virsh(vm_mib_domains, bed):
     bed.start_snmpd()
     bed.start_subagent()
-    bed.wait_rows(*domains.values())
+    bed.wait_rows(*vm_mib_domains.values())
     # the slow groups (block, interface, balloon) arrive within slow_interval
     vstest.wait_for(lambda: f"{VM_MIB}.1.8.1.2.{bed.rows_by_name().get(RUNNING, 0)}.1"
                     in bed.walk(VM_MIB + ".1.8"), 10, what="the NIC row")
     walk = bed.walk(VM_MIB)
     rows = bed.rows_by_name(walk)
-    for name in domains.values():
+    for name in vm_mib_domains.values():
         assert name in rows, f"{name} missing from vmTable: {sorted(rows)}"
     # vmNumber counts every row
     assert walk[VM_MIB + ".1.2.0"][1] == len(rows)
 
-    for name in domains.values():
+    for name in vm_mib_domains.values():
         idx = rows[name]
-        info = dominfo(name)
+        info = vstest.dominfo(name)
         running = info["State"] == "running"
         assert bed.col(walk, "uuid", idx) == uuid_bytes(name)
         assert bed.col(walk, "oper", idx) == (4 if running else 11)
@@ -139,26 +129,26 @@ def test_walk_matches_virsh(domains, bed):
     assert walk[VM_MIB + ".1.1.4.0"][1] > 0
 
 
-def test_vm_index_stable_across_restart_and_undefine(domains, bed, libvirtd):
+def test_vm_index_stable_across_restart_and_undefine(vm_mib_domains, bed, libvirtd):
     bed.start_snmpd()
     bed.start_subagent()
     name = PREFIX + "gone"
     vstest.define_domain(name, start=False, disk=False)
     try:
         # a new domain is listed from the collector's next full refresh
-        before = bed.wait_rows(name, *domains.values(), timeout=NEW_ROW_TIMEOUT)
+        before = bed.wait_rows(name, *vm_mib_domains.values(), timeout=NEW_ROW_TIMEOUT)
         bed.stop_subagent()
         bed.start_subagent()
         vstest.wait_for(lambda: name in bed.rows_by_name(), NEW_ROW_TIMEOUT, what="rows after restart")
         after = bed.rows_by_name()
-        for n in domains.values():
+        for n in vm_mib_domains.values():
             assert after[n] == before[n], f"vmIndex of {n} changed across a restart"
         # undefined between two walks: its row goes, the others stay put
         vstest.virsh("undefine", name)
         vstest.wait_for(lambda: name not in bed.rows_by_name(), NEW_ROW_TIMEOUT,
                         what="the row to go")
         final = bed.rows_by_name()
-        assert all(final[n] == before[n] for n in domains.values())
+        assert all(final[n] == before[n] for n in vm_mib_domains.values())
         assert bed.walk(VM_MIB + ".1.2")[VM_MIB + ".1.2.0"][1] == len(final)
     finally:
         vstest.remove_domain(name)
@@ -177,7 +167,7 @@ def wait_trap(bed, trap_oid, uuid_b, timeout=2.0):
     raise AssertionError(f"no trap {trap_oid} for {want} within {timeout}s: {bed.traps()}")
 
 
-def test_traps_running_and_shutdown(domains, bed):
+def test_traps_running_and_shutdown(vm_mib_domains, bed):
     bed.start_trapd()
     bed.start_snmpd()
     bed.start_subagent()
@@ -226,7 +216,7 @@ def test_traps_running_and_shutdown(domains, bed):
         vstest.remove_domain(name)
 
 
-def test_set_only_on_enabled_objects(domains, bed):
+def test_set_only_on_enabled_objects(vm_mib_domains, bed):
     bed.start_snmpd()
     bed.start_subagent()
     idx = bed.wait_rows(RUNNING)[RUNNING]
@@ -246,7 +236,7 @@ def test_set_only_on_enabled_objects(domains, bed):
     assert bed.get(VM_MIB + ".1.10.0")[VM_MIB + ".1.10.0"][1] == 2
 
 
-def test_master_restart_and_started_before_master(domains, bed):
+def test_master_restart_and_started_before_master(vm_mib_domains, bed):
     # started before snmpd: keeps retrying, registers once the master is up
     sub = bed.start_subagent(wait=False)
     time.sleep(2)
@@ -265,7 +255,7 @@ def test_master_restart_and_started_before_master(domains, bed):
     assert sub.stop() == 0
 
 
-def test_libvirtd_frozen(domains, bed):
+def test_walk_with_libvirtd_frozen(vm_mib_domains, bed):
     """libvirtd stopped (SIGSTOP) for 10 s: every request answered in < 1 s;
     when it comes back the data refreshes without a restart."""
     bed.start_snmpd()
@@ -301,7 +291,7 @@ def test_libvirtd_frozen(domains, bed):
 
 @pytest.mark.skipif(os.environ.get("VS_TEST_RESTART_LIBVIRTD") != "1",
                     reason="restarts the shared libvirtd: set VS_TEST_RESTART_LIBVIRTD=1")
-def test_libvirtd_restart(domains, bed):
+def test_libvirtd_restart(vm_mib_domains, bed):
     bed.start_snmpd()
     bed.start_subagent()
     pid = int(open("/run/libvirtd.pid").read().strip())
@@ -336,10 +326,14 @@ def test_zero_domains(tmp_path, daemons):
     assert VM_MIB + ".1.1.1.0" in walk and VM_MIB + ".1.9.0" in walk
 
 
-def test_virtscale_pool_tables(domains, tmp_path, daemons):
+def test_virtscale_pool_tables(vm_mib_domains, tmp_path, daemons):
     """A configured pool with one running member whose metadata gives its
     address: the pool and backend rows, sessions counted by sock_diag from
-    real TCP connections, the actuator's absence said so."""
+    real TCP connections, the actuator's absence said so (also by the
+    enumerated columns 21-25: unknown, and 0 alerts). Then status.json
+    documents written by hand drive the actuator columns: phase, last
+    action and last alert as enumerations, the alert counter and time, a
+    cancelled result, and a last error longer than the MIB's 255 bytes."""
     srv = socket.socket()
     srv.bind(("127.0.0.1", 0))
     srv.listen(16)
@@ -347,9 +341,9 @@ def test_virtscale_pool_tables(domains, tmp_path, daemons):
     member = PREFIX + "web-01"
     meta = (f"<metadata><vs:virtscale xmlns:vs='https://virtscale.invalid/xmlns/virtscale/1' "
             f"pool='vstsnmp' address='127.0.0.1:{port}'/></metadata>")
-    conf = (f"[pool vstsnmp]\ntemplate = {PREFIX}web-tmpl\nname_pattern = {PREFIX}web-%02d\n"
-            "min = 1\nmax = 3\npolicy = ratio\nsession_capacity = 10\nsessions = sockdiag\n"
-            "lb = none\n")
+    pool = {"pool vstsnmp": {"template": f"{PREFIX}web-tmpl", "name_pattern": f"{PREFIX}web-%02d",
+                             "min": 1, "max": 3, "policy": "ratio", "session_capacity": 10,
+                             "sessions": "sockdiag", "lb": "none"}}
     clients = []
     try:
         vstest.define_domain(member, disk=False, metadata=meta)
@@ -357,7 +351,7 @@ def test_virtscale_pool_tables(domains, tmp_path, daemons):
             c = socket.create_connection(("127.0.0.1", port))
             clients.append(c)
             clients.append(srv.accept()[0])  # both ends stay open: ESTABLISHED
-        bed = SnmpBed(tmp_path, daemons, agent_port=19105, trap_port=19106, extra_conf=conf)
+        bed = SnmpBed(tmp_path, daemons, agent_port=19105, trap_port=19106, sections=pool)
         bed.start_trapd()
         bed.start_snmpd()
         bed.start_subagent()
@@ -385,6 +379,12 @@ def test_virtscale_pool_tables(domains, tmp_path, daemons):
         assert w[f"{pool}.13.1"][1] == 5       # last result unknown
         assert w[f"{pool}.16.1"][0] == "Counter64"
         assert w[f"{pool}.19.1"][1] == 3
+        assert w[f"{pool}.20.1"][1] == b"unknown"
+        assert w[f"{pool}.21.1"][1] == 5       # vsPoolPhaseState unknown
+        assert w[f"{pool}.22.1"][1] == 9       # vsPoolLastActionKind unknown
+        assert w[f"{pool}.23.1"] == ("Counter64", 0)  # vsPoolAlerts
+        assert w[f"{pool}.24.1"][1] == 7       # vsPoolLastAlert unknown
+        assert w[f"{pool}.25.1"][1] == 0       # vsPoolLastAlertTime
         assert w[VS_MIB + ".1.1.2.0"][1] == 2  # actuator not available
         assert w[VS_MIB + ".1.1.3.0"][1] == 1
         assert w[f"{entry}.2.1.1"][1] == member.encode()
@@ -397,12 +397,13 @@ def test_virtscale_pool_tables(domains, tmp_path, daemons):
 
         # the actuator's published state fills the actuator columns; a new
         # failed action is notified (vsActionFailed)
-        def status(result, t, error=""):
+        def status(result, t, error="", alerts=0, last_alert="none", last_alert_time=0):
             doc = {"v": 1, "time": t, "pid": os.getpid(), "pools": [{
                 "name": "vstsnmp", "desired": 2, "actual": 1, "phase": "cooldown",
                 "cooldown_left": 12, "last_action": "scale-out", "last_result": result,
                 "last_time": t, "last_error": error, "scale_outs": 4, "scale_ins": 1,
-                "failures": 0 if result == "ok" else 1, "alerts": 0,
+                "failures": 0 if result == "ok" else 1, "alerts": alerts,
+                "last_alert": last_alert, "last_alert_time": last_alert_time,
                 "instances": [{"name": member, "state": "running",
                                "address": f"127.0.0.1:{port}", "lb": "enabled",
                                "sessions": 3}]}]}
@@ -410,15 +411,24 @@ def test_virtscale_pool_tables(domains, tmp_path, daemons):
             with open(tmp, "w") as f:
                 json.dump(doc, f)
             os.rename(tmp, os.path.join(bed.state, "status.json"))
-        status("ok", time.time() - 5)
-        w = vstest.wait_for(lambda: (lambda w: w if w[VS_MIB + ".1.1.2.0"][1] == 1 else None)(
-            bed.walk(VS_MIB)), 10, what="vsActuatorAvailable = true")
+
+        def walk_when(oid, pred, what):
+            return vstest.wait_for(lambda: (lambda w: w if oid in w and pred(w[oid][1]) else None)(
+                bed.walk(VS_MIB)), 10, what=what)
+        alerted = time.time() - 3
+        status("ok", time.time() - 5, alerts=7, last_alert="at-max", last_alert_time=alerted)
+        w = walk_when(VS_MIB + ".1.1.2.0", lambda v: v == 1, "vsActuatorAvailable = true")
         assert w[f"{pool}.6.1"][1] == 2
         assert w[f"{pool}.12.1"][1] == b"scale-out"
         assert w[f"{pool}.13.1"][1] == 2       # ok
         assert w[f"{pool}.16.1"] == ("Counter64", 4)
         assert w[f"{pool}.17.1"] == ("Counter64", 1)
         assert w[f"{pool}.20.1"][1] == b"cooldown"
+        assert w[f"{pool}.21.1"][1] == 4       # vsPoolPhaseState cooldown
+        assert w[f"{pool}.22.1"][1] == 2       # vsPoolLastActionKind scaleOut
+        assert w[f"{pool}.23.1"] == ("Counter64", 7)  # vsPoolAlerts
+        assert w[f"{pool}.24.1"][1] == 2       # vsPoolLastAlert atMax
+        assert w[f"{pool}.25.1"][1] == int(alerted)
         assert w[f"{entry}.10.1.1"][1] == 2    # lb enabled
         status("failed", time.time(), "clone failed: no space")
 
@@ -429,6 +439,22 @@ def test_virtscale_pool_tables(domains, tmp_path, daemons):
         t = vstest.wait_for(failed_trap, 10, what="vsActionFailed")
         # (snmptrapd wraps long hex values: the first 16 bytes are on this line)
         assert b"clone failed".hex().upper() in t[f"{pool}.15.1"].replace(" ", "")
+
+        # vsPoolLastError is SIZE (0..255): a longer error (status.json keeps
+        # up to 1024 bytes) is served cut at the last whole character
+        long_error = "clone failed at step define:" + "\u00e9" * 200   # 28 + 400 bytes
+        status("failed", time.time(), long_error)
+        whole = long_error.encode()[:255].decode("utf-8", "ignore").encode()
+        assert len(whole) == 254
+        w = walk_when(f"{pool}.15.1", lambda v: v != b"clone failed: no space",
+                      "the long vsPoolLastError")
+        served = w[f"{pool}.15.1"][1]
+        assert served == whole, (len(served), served)
+        # an action cut short because virtscaled was stopping: cancelled(6)
+        status("cancelled", time.time())
+        w = walk_when(f"{pool}.13.1", lambda v: v != 3, "vsPoolLastResult after cancelled")
+        assert w[f"{pool}.13.1"][1] == 6
+        assert w[f"{pool}.15.1"][1] == b""
     finally:
         for c in clients:
             c.close()
@@ -438,12 +464,13 @@ def test_virtscale_pool_tables(domains, tmp_path, daemons):
 
 def test_mibs_lint_and_translate():
     top = vstest.SRCDIR
-    env = dict(os.environ, SMIPATH=f"{vstest.SHARED_MIBS}:{top}/mibs")
+    mibdirs = ":".join(vstest.MIB_DIRS)
+    env = dict(os.environ, SMIPATH=mibdirs)
     r = subprocess.run(["smilint", "-l", "6", "-p", f"{top}/mibs/VIRTSCALE-MIB.txt"],
                        capture_output=True, text=True, env=env)
     assert "error" not in (r.stdout + r.stderr).lower(), r.stdout + r.stderr
-    env = dict(os.environ, MIBDIRS=f"{vstest.SHARED_MIBS}:{top}/mibs", MIBS="")
-    for module, root, path in (("VM-MIB", VM_MIB, f"{vstest.SHARED_MIBS}/VM-MIB.txt"),
+    env = dict(os.environ, MIBDIRS=mibdirs, MIBS="")
+    for module, root, path in (("VM-MIB", VM_MIB, f"{top}/mibs/ietf/VM-MIB.txt"),
                                ("VIRTSCALE-MIB", VS_MIB, f"{top}/mibs/VIRTSCALE-MIB.txt")):
         with open(path) as f:
             text = f.read()

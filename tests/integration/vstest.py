@@ -6,12 +6,16 @@ that tests of different areas never touch each other's domains, and cleans
 them up even when it fails.
 """
 import contextlib
+import http.client
+import http.server
 import os
 import shutil
 import signal
 import socket
+import socketserver
 import subprocess
 import tempfile
+import threading
 import time
 import uuid as uuidlib
 
@@ -20,12 +24,35 @@ BUILDDIR = os.environ.get("VS_BUILDDIR", os.path.join(SRCDIR, "build"))
 URI = os.environ.get("VS_TEST_URI", "qemu:///system")
 IMAGES = "/var/lib/libvirt/images"
 HALT_DISK = os.path.join(IMAGES, "vst-halt.img")
-SHARED_MIBS = os.environ.get("VS_SHARED_MIBS", os.path.join(os.path.dirname(SRCDIR), "shared", "mibs"))
+SPIN_DISK = os.path.join(IMAGES, "vst-spin.img")
+# the MIB modules the project ships: ours and the IETF ones they import
+MIB_DIRS = [os.path.join(SRCDIR, "mibs"), os.path.join(SRCDIR, "mibs", "ietf")]
 
 
 def build_path(*parts):
     """Path of a built file (binaries, the collectd plugin) in the build tree."""
     return os.path.join(BUILDDIR, *parts)
+
+
+def write_config(path, *sections, text=""):
+    """The one writer of virtscale.conf in the tests. Each of @sections maps
+    a group ("libvirt", "actuator", "pool web", ...) to its keys (a dict);
+    later ones add groups and keys to earlier ones; groups are written in
+    the order they first appear, [libvirt] first with uri defaulting to URI.
+    @text is appended as it is (a deliberate mistake, a hand-written group).
+    Returns @path (a str)."""
+    groups = {"libvirt": {"uri": URI}}
+    for more in sections:
+        for group, keys in more.items():
+            groups.setdefault(group, {}).update(keys or {})
+    lines = []
+    for group, keys in groups.items():
+        lines.append(f"[{group}]")
+        lines += [f"{k} = {v}" for k, v in keys.items()]
+        lines.append("")
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + text)
+    return str(path)
 
 
 def run(argv, check=True, timeout=60, **kw):
@@ -41,22 +68,33 @@ def kvm_usable():
     return os.access("/dev/kvm", os.R_OK | os.W_OK) and os.path.exists("/dev/kvm")
 
 
-def ensure_halt_disk():
-    """A 1 MiB raw disk whose boot sector halts the CPU (cli; hlt; jmp $-1):
-    a domain booting it uses no CPU once SeaBIOS has handed over."""
-    if os.path.exists(HALT_DISK):
-        return HALT_DISK
+def _boot_disk(path, boot_code):
+    """A 1 MiB raw disk whose boot sector runs @boot_code (SeaBIOS boots a
+    virtio disk of one sector no further than the firmware: pad it)."""
+    if os.path.exists(path):
+        return path
     os.makedirs(IMAGES, exist_ok=True)
     sector = bytearray(512)
-    sector[0:4] = b"\xfa\xf4\xeb\xfd"
+    sector[0:len(boot_code)] = boot_code
     sector[510:512] = b"\x55\xaa"
-    tmp = HALT_DISK + ".tmp"
+    tmp = path + ".tmp"
     with open(tmp, "wb") as f:
         f.write(sector)
         f.write(b"\0" * (1024 * 1024 - 512))
     os.chmod(tmp, 0o644)
-    os.rename(tmp, HALT_DISK)
-    return HALT_DISK
+    os.rename(tmp, path)
+    return path
+
+
+def ensure_halt_disk():
+    """A disk whose boot sector halts the CPU (cli; hlt; jmp $-1): a domain
+    booting it uses no CPU once SeaBIOS has handed over."""
+    return _boot_disk(HALT_DISK, b"\xfa\xf4\xeb\xfd")
+
+
+def ensure_spin_disk():
+    """A disk whose boot sector spins (jmp $): the guest burns its vCPU."""
+    return _boot_disk(SPIN_DISK, b"\xeb\xfe")
 
 
 def domain_xml(name, vcpus=1, max_vcpus=None, mem_mib=64, disk=True, tap=None, uuid=None,
@@ -126,6 +164,16 @@ def list_domains(prefix):
 def remove_domains(prefix):
     for n in list_domains(prefix):
         remove_domain(n)
+
+
+def dominfo(name):
+    """virsh dominfo as a dict of field -> value."""
+    info = {}
+    for line in virsh("dominfo", name).stdout.splitlines():
+        if ":" in line:
+            k, v = line.split(":", 1)
+            info[k.strip()] = v.strip()
+    return info
 
 
 def domstats(name, *groups):
@@ -220,3 +268,139 @@ def sanitizer_env():
 
 def have(cmd):
     return shutil.which(cmd) is not None
+
+
+class _Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+
+class HttpBackend:
+    """A real HTTP/1.1 server on host:port in a thread of the test process:
+    answers its name, counts requests, can be slow, and holds client
+    connections open (keep-alive) on request: the sessions a pool counts."""
+
+    def __init__(self, host, port=19510, name=None, delay_ms=0):
+        self.host, self.port = host, port
+        self.name = name or f"{host}:{port}"
+        self.address = f"{host}:{port}"
+        self.delay_ms = delay_ms
+        self.lock = threading.Lock()
+        self.hits = 0
+        self.active = 0
+        self.first_hit = None
+        backend = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive: fewer TIME_WAIT sockets
+
+            def do_GET(self):
+                with backend.lock:
+                    backend.hits += 1
+                    backend.active += 1
+                    if backend.first_hit is None:
+                        backend.first_hit = time.time()
+                try:
+                    delay = backend.delay_ms
+                    if self.path.startswith("/slow?ms="):
+                        delay = int(self.path.split("=", 1)[1])
+                    if delay:
+                        time.sleep(delay / 1000.0)
+                    body = backend.name.encode()
+                    self.send_response(200)
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                finally:
+                    with backend.lock:
+                        backend.active -= 1
+
+            def log_message(self, *args):
+                pass
+
+        self.server = _Server((host, port), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        self.clients = []
+
+    def hold(self, n):
+        """Opens n more client connections, each completing one request."""
+        for _ in range(n):
+            c = http.client.HTTPConnection(self.host, self.port, timeout=5)
+            c.request("GET", "/")
+            r = c.getresponse()
+            assert r.status == 200
+            r.read()
+            self.clients.append(c)
+
+    def release(self):
+        """Closes the connections hold() opened."""
+        for c in self.clients:
+            c.close()
+        self.clients = []
+
+    def reset(self):
+        with self.lock:
+            self.hits = 0
+            self.first_hit = None
+
+    def stop(self):
+        self.release()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def virtscale_tag(pool, address):
+    """The <metadata> element of a domain tagged as a member of @pool that
+    serves at @address (host:port), for define_domain(metadata=...)."""
+    return ("<metadata><vs:virtscale xmlns:vs='https://virtscale.invalid/xmlns/virtscale/1' "
+            f"pool='{pool}' address='{address}'/></metadata>")
+
+
+class SessionCountServer:
+    """A backend's own status page for ``sessions = http:URL``: a real HTTP
+    server on host:port in a thread of the test process whose every GET
+    answers ``count`` as a plain integer, or HTTP 500 while ``fail`` is set.
+    ``hits`` counts the requests it answered (either way)."""
+
+    def __init__(self, host="127.0.0.1", port=19600, count=0):
+        self.host, self.port = host, port
+        self.address = f"{host}:{port}"
+        self.lock = threading.Lock()
+        self.count = count
+        self.fail = False
+        self.hits = 0
+        page = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self):
+                with page.lock:
+                    page.hits += 1
+                    fail, count = page.fail, page.count
+                body = b"internal error\n" if fail else f"{count}\n".encode()
+                self.send_response(500 if fail else 200)
+                self.send_header("Content-Type", "text/plain")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = _Server((host, port), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def answer(self, count=None, fail=False):
+        """From now on answer @count (unchanged when None), or fail."""
+        with self.lock:
+            if count is not None:
+                self.count = count
+            self.fail = fail
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
