@@ -135,11 +135,14 @@ for f in actuator/virtscaled actuator/virtscalectl snmp-subagent/virtscale-snmp 
 done
 
 # --out must not wipe anything but a previous demo's results
-if [ -d "$W" ] && [ -n "$(ls -A "$W")" ] && [ ! -f "$W/virtscale.conf" ]; then
+# (a run interrupted before its configuration still left .virtscale-demo)
+if [ -d "$W" ] && [ -n "$(ls -A "$W")" ] && [ ! -f "$W/.virtscale-demo" ] &&
+	[ ! -f "$W/virtscale.conf" ]; then
 	die "$W is not empty and holds no previous demo's results; choose another --out"
 fi
 rm -rf "$W"
 mkdir -p "$W/state" "$W/csv" "$W/plugins"
+: >"$W/.virtscale-demo"
 chmod 755 "$W"
 
 say "guest image and template ($TEMPLATE: TCG, CPU cap $CPU_QUOTA µs per 100 ms)"
