@@ -21,20 +21,24 @@ BASE_POOL = {
 
 
 class Actuator:
-    def __init__(self, tmp, daemons, tag, ports, pool=None, sections=None):
+    """virtscaled with one pool, pool NAMESPACE-TAG: members
+    vst-NAMESPACE-TAG-NN, template vst-NAMESPACE-TAG-tmpl (a test module
+    with a namespace of its own never meets another module's domains)."""
+
+    def __init__(self, tmp, daemons, tag, ports, pool=None, sections=None, namespace="act"):
         self.tmp = str(tmp)
         os.makedirs(self.tmp, exist_ok=True)
         self.daemons = daemons
         self.tag = tag
-        self.prefix = f"vst-act-{tag}-"
-        self.template = f"vst-act-{tag}-tmpl"
+        self.prefix = f"vst-{namespace}-{tag}-"
+        self.template = f"vst-{namespace}-{tag}-tmpl"
         # a pool name of our own: other configurations on this host have "web"
-        self.pool_name = f"act-{tag}"
+        self.pool_name = f"{namespace}-{tag}"
         self.sock = os.path.join(self.tmp, "act.sock")
         self.state = os.path.join(self.tmp, "state")
         self.conf = os.path.join(self.tmp, "virtscale.conf")
         p = dict(BASE_POOL)
-        p.update({"template": self.template, "name_pattern": f"vst-act-{tag}-%02d",
+        p.update({"template": self.template, "name_pattern": f"{self.prefix}%02d",
                   "hostfwd_ports": ports})
         if pool:
             p.update(pool)
@@ -84,6 +88,35 @@ class Actuator:
     def status(self):
         return self.request({"v": 1, "type": "status"})
 
+    def status_file_pool(self):
+        """The pool's entry of STATE_DIR/status.json as last written ({} before)."""
+        try:
+            with open(os.path.join(self.state, "status.json")) as f:
+                return json.load(f)["pools"][0]
+        except (FileNotFoundError, ValueError):
+            return {}
+
+    def journal_text(self):
+        try:
+            with open(os.path.join(self.state, "journal")) as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+    def open_ops(self):
+        """The journal's operations that have not ended."""
+        ops = {}
+        for line in self.journal_text().splitlines():
+            try:
+                r = json.loads(line)
+            except ValueError:
+                continue
+            if "op" in r:
+                ops[r["id"]] = r
+            elif "end" in r:
+                ops.pop(r["id"], None)
+        return list(ops.values())
+
     def pool_status(self):
         return self.status()["pools"][0]
 
@@ -99,7 +132,7 @@ class Actuator:
                    "source": "test"})
 
     def member_name(self, n):
-        """Domains named by the pool's name_pattern (vst-act-TAG-NN)."""
+        """Domains named by the pool's name_pattern (PREFIX + NN)."""
         import re
         return re.fullmatch(re.escape(self.prefix) + r"[0-9]{2,}", n) is not None
 

@@ -6,6 +6,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
 import actbed  # noqa: E402
+import mailbed  # noqa: E402
 import vstest  # noqa: E402
 
 
@@ -73,3 +74,13 @@ def lb_backends():
     yield bs
     for b in bs:
         b.stop()
+
+
+@pytest.fixture
+def smtp(daemons, tmp_path):
+    """smtp(*options, start=True, name="smtpd"): a mailbed.SmtpServer of the
+    test on a free loopback port, its messages under TMP/NAME-mail."""
+    def make(*extra, start=True, name="smtpd"):
+        s = mailbed.SmtpServer(daemons, tmp_path / f"{name}-mail", name=name, extra=extra)
+        return s.start() if start else s
+    return make

@@ -16,35 +16,13 @@ import vstest
 pytestmark = pytest.mark.usefixtures("libvirtd")
 
 
-def journal_text(a):
-    try:
-        with open(os.path.join(a.state, "journal")) as f:
-            return f.read()
-    except FileNotFoundError:
-        return ""
-
-
-def open_ops(a):
-    ops = {}
-    for line in journal_text(a).splitlines():
-        try:
-            r = json.loads(line)
-        except ValueError:
-            continue
-        if "op" in r:
-            ops[r["id"]] = r
-        elif "end" in r:
-            ops.pop(r["id"], None)
-    return list(ops.values())
-
-
 def test_kill9_mid_clone_rolls_back_and_converges(make_actuator):
     # an HTTP probe a halted guest never passes keeps the clone half-made
     a = make_actuator("kc", "19380-19389", template=True, pool={"min": 1, "probe": "http:/", "probe_timeout": 120})
     a.start()
-    vstest.wait_for(lambda: '"step":"started"' in journal_text(a), 30, what="a started clone")
+    vstest.wait_for(lambda: '"step":"started"' in a.journal_text(), 30, what="a started clone")
     a.kill9()
-    ops = open_ops(a)
+    ops = a.open_ops()
     assert len(ops) == 1 and ops[0]["op"] == "clone"
     half = ops[0]["name"]
     assert half in a.defined() and half in a.running()
@@ -55,7 +33,7 @@ def test_kill9_mid_clone_rolls_back_and_converges(make_actuator):
     a.start()
     vstest.wait_for(lambda: "rolled back" in a.proc.output(), 30, what="the rollback")
     a.wait_running(1, 40)
-    vstest.wait_for(lambda: open_ops(a) == [] and journal_text(a) == "", 10,
+    vstest.wait_for(lambda: a.open_ops() == [] and a.journal_text() == "", 10,
                     what="an empty journal")
     assert len(a.defined()) == 1 and len(a.volumes()) == 1
     assert a.pool_status()["failures"] == 0
@@ -72,15 +50,15 @@ def stop_timed(a):
 def test_sigterm_mid_clone_stops_at_once_and_rolls_back(make_actuator):
     a = make_actuator("tc", "19440-19449", template=True, pool={"min": 1, "probe": "http:/", "probe_timeout": 120})
     a.start()
-    vstest.wait_for(lambda: '"step":"started"' in journal_text(a), 30, what="a started clone")
-    half = open_ops(a)[0]["name"]
+    vstest.wait_for(lambda: '"step":"started"' in a.journal_text(), 30, what="a started clone")
+    half = a.open_ops()[0]["name"]
     seconds, status = stop_timed(a)
     # not the 120 s probe timeout: the probe's wait ends, the clone is undone
     assert status == 0 and seconds < 15, (seconds, a.proc.output())
     out = a.proc.output()
     assert "scale-out stopped at step probe: virtscaled is stopping" in out, out
     assert half not in a.defined() and a.volumes() == []
-    assert open_ops(a) == []
+    assert a.open_ops() == []
     with open(os.path.join(a.state, "status.json")) as f:
         pool = json.load(f)["pools"][0]
     assert pool["last_result"] == "cancelled" and pool["failures"] == 0, pool
@@ -124,7 +102,7 @@ def draining_scale_in(make_actuator, tag, ports):
     socks = hold_connections([i["address"] for i in a.pool_status()["instances"]])
     try:
         assert a.ctl("scale", a.pool_name, "1").returncode == 0
-        vstest.wait_for(lambda: '"step":"draining"' in journal_text(a), 30,
+        vstest.wait_for(lambda: '"step":"draining"' in a.journal_text(), 30,
                         what="a draining scale-in")
         victim = the_journaled_scale_in(a)
         pool = vstest.wait_for(lambda: draining_in_status(a, victim), 10, interval=0.2,
@@ -142,7 +120,7 @@ def draining_scale_in(make_actuator, tag, ports):
 
 
 def the_journaled_scale_in(a):
-    ops = open_ops(a)
+    ops = a.open_ops()
     assert len(ops) == 1 and ops[0]["op"] == "scale-in", ops
     return ops[0]["name"]
 
@@ -156,7 +134,7 @@ def test_kill9_mid_scale_in_finishes_it_after_restart(make_actuator):
         a.start()
         vstest.wait_for(lambda: victim not in a.defined(), 30, what="the scale-in to finish")
         a.wait_running(1, 30)
-        vstest.wait_for(lambda: len(a.volumes()) == 1 and open_ops(a) == [], 10,
+        vstest.wait_for(lambda: len(a.volumes()) == 1 and a.open_ops() == [], 10,
                         what="its volume deleted")
         assert "finished" in a.proc.output()
 
@@ -195,12 +173,12 @@ def test_libvirtd_restarted_during_scale_in(make_actuator):
     assert a.ctl("scale", a.pool_name, "2").returncode == 0
     a.wait_running(2, 40)
     assert a.ctl("scale", a.pool_name, "1").returncode == 0
-    vstest.wait_for(lambda: '"step":"drained"' in journal_text(a), 30, what="the shutdown step")
+    vstest.wait_for(lambda: '"step":"drained"' in a.journal_text(), 30, what="the shutdown step")
     restart_libvirtd()
     # the daemon reconnects and completes (directly or through reconcile)
     a.wait_running(1, 60)
     vstest.wait_for(lambda: len(a.defined()) == 1 and len(a.volumes()) == 1 and
-                    open_ops(a) == [], 30, what="nothing leaked")
+                    a.open_ops() == [], 30, what="nothing leaked")
     assert a.proc.alive()
     # and it still acts after the reconnect
     assert a.ctl("scale", a.pool_name, "2").returncode == 0

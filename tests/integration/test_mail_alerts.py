@@ -1,4 +1,4 @@
-"""E-mail alerts (actuator/alert.c, mail-send.c) against a real SMTP server.
+"""E-mail alerts (actuator/mail/: alert.c, mail-send.c) against a real SMTP server.
 
 The server is aiosmtpd (Debian python3-aiosmtpd) on loopback, started by
 each test through mail_smtpd.py, which records every accepted message with
@@ -6,11 +6,8 @@ its envelope and how the session was secured. The client is vs-alert-tool,
 which drives the same alerter virtscaled uses: queue, worker thread,
 journal in state_dir, rate limit, libesmtp delivery.
 """
-import email
-import email.policy
 import email.utils
 import glob
-import json
 import os
 import subprocess
 import sys
@@ -21,49 +18,7 @@ import pytest
 sys.path.insert(0, os.path.dirname(__file__))
 import vstest  # noqa: E402
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-PY = "/usr/bin/python3"
 TOOL = vstest.build_path("tests", "tools", "vs-alert-tool")
-
-
-class SmtpServer:
-    """mail_smtpd.py on a free loopback port; messages saved under dir."""
-
-    def __init__(self, daemons, tmp_path, port=None, name="smtpd", *extra):
-        self.port = port or vstest.free_port()
-        self.dir = str(tmp_path / f"{name}-mail")
-        self.argv = [PY, os.path.join(HERE, "mail_smtpd.py"), "--port", str(self.port),
-                     "--dir", self.dir, *extra]
-        self.daemons = daemons
-        self.name = name
-        self.proc = None
-
-    def start(self):
-        self.proc = self.daemons(self.argv, name=self.name)
-        vstest.wait_port(self.port, timeout=15)
-        return self
-
-    def stop(self):
-        self.proc.stop()
-
-    def messages(self):
-        out = []
-        for path in sorted(glob.glob(os.path.join(self.dir, "msg-*.json")),
-                           key=lambda p: int(p.rsplit("-", 1)[1].split(".")[0])):
-            with open(path) as f:
-                rec = json.load(f)
-            rec["msg"] = email.message_from_string(rec["data"], policy=email.policy.default)
-            out.append(rec)
-        return out
-
-
-@pytest.fixture
-def smtp(daemons, tmp_path):
-    """Factory: smtp(*options) starts a test SMTP server (not started with start=False)."""
-    def make(*extra, start=True, name="smtpd"):
-        s = SmtpServer(daemons, tmp_path, None, name, *extra)
-        return s.start() if start else s
-    return make
 
 
 @pytest.fixture(scope="module")

@@ -14,31 +14,16 @@ no operating system.
 
 Domains are named vst-vx-*; ports come from 19650-19699.
 """
-import json
-import os
 import time
 
 import pytest
 
 import vstest
-from actbed import Actuator
 
 pytestmark = [pytest.mark.usefixtures("libvirtd"),
               pytest.mark.skipif(not vstest.kvm_usable(), reason="vCPU hotplug needs KVM")]
 
 META_NS = "https://virtscale.invalid/xmlns/virtscale/1"
-
-
-class VxActuator(Actuator):
-    """actbed's Actuator with its pool and domains in this file's namespace:
-    pool vx-TAG, members vst-vx-TAG-NN, template vst-vx-TAG-tmpl."""
-
-    def __init__(self, tmp, daemons, tag, ports, pool=None, sections=None):
-        super().__init__(tmp, daemons, tag, ports, pool=pool, sections=sections)
-        self.prefix = f"vst-vx-{tag}-"
-        self.template = f"vst-vx-{tag}-tmpl"
-        self.pool_name = f"vx-{tag}"
-        self.write_config(template=self.template, name_pattern=f"vst-vx-{tag}-%02d")
 
 
 @pytest.fixture(scope="module")
@@ -49,15 +34,6 @@ def spin_disk():
 def member_metadata(pool, address):
     return (f"<metadata><vs:virtscale xmlns:vs='{META_NS}' pool='{pool}' "
             f"address='{address}'/></metadata>")
-
-
-def status_file_pool(a):
-    """The pool's entry of STATE_DIR/status.json as last written ({} before)."""
-    try:
-        with open(os.path.join(a.state, "status.json")) as f:
-            return json.load(f)["pools"][0]
-    except (FileNotFoundError, ValueError):
-        return {}
 
 
 def live_vcpus(name):
@@ -75,7 +51,7 @@ def cpu_percent(names, seconds=1.0):
 
 
 @pytest.mark.parametrize("pool_max", [2, 3], ids=["at-max", "below-max"])
-def test_high_adds_a_vcpu_to_the_busy_member(tmp_path, daemons, spin_disk, pool_max):
+def test_high_adds_a_vcpu_to_the_busy_member(make_actuator, spin_disk, pool_max):
     """A high notification on a pool with vertical = vcpu grows the member
     the policy names: the spinning member 02 gets a second vCPU live (virsh
     vcpucount), the idle member 01 keeps its one, no instance is cloned,
@@ -85,60 +61,53 @@ def test_high_adds_a_vcpu_to_the_busy_member(tmp_path, daemons, spin_disk, pool_
     the only capacity the pool can gain. below-max (max 3): vertical comes
     first, before any clone."""
     tag = "vmax" if pool_max == 2 else "vout"
-    a = VxActuator(tmp_path / tag, daemons, tag, "19653-19655",
-                   pool={"vertical": "vcpu", "cpu_high": 50, "cpu_low": 15,
-                         "stabilization": 0, "min": 2, "max": pool_max, "lb": "none",
-                         "probe": "none", "cooldown": 3})
+    a = make_actuator(tag, "19653-19655", namespace="vx",
+                      pool={"vertical": "vcpu", "cpu_high": 50, "cpu_low": 15,
+                            "stabilization": 0, "min": 2, "max": pool_max, "lb": "none",
+                            "probe": "none", "cooldown": 3})
     idle, busy = f"{a.prefix}01", f"{a.prefix}02"
-    a.cleanup()
+    vstest.define_domain(idle, vcpus=1, max_vcpus=2,
+                         metadata=member_metadata(a.pool_name, "127.0.0.1:19651"))
+    disk = (f"<disk type='file' device='disk'><driver name='qemu' type='raw'/>"
+            f"<source file='{spin_disk}'/><target dev='vda' bus='virtio'/>"
+            f"<readonly/></disk>")
+    vstest.define_domain(busy, vcpus=1, max_vcpus=2, disk=False, extra_devices=disk,
+                         metadata=member_metadata(a.pool_name, "127.0.0.1:19652"))
+    assert live_vcpus(idle) == 1 and live_vcpus(busy) == 1
+    # firmware done: 01 halted, 02 spinning on its one vCPU (well above
+    # cpu_high, whatever else the shared host runs)
+    seen = []
+
+    def settled():
+        seen.append(cpu_percent([idle, busy]))
+        return seen[-1][idle] < 5 and seen[-1][busy] > 60 and seen[-1]
     try:
-        vstest.define_domain(idle, vcpus=1, max_vcpus=2,
-                             metadata=member_metadata(a.pool_name, "127.0.0.1:19651"))
-        disk = (f"<disk type='file' device='disk'><driver name='qemu' type='raw'/>"
-                f"<source file='{spin_disk}'/><target dev='vda' bus='virtio'/>"
-                f"<readonly/></disk>")
-        vstest.define_domain(busy, vcpus=1, max_vcpus=2, disk=False, extra_devices=disk,
-                             metadata=member_metadata(a.pool_name, "127.0.0.1:19652"))
-        assert live_vcpus(idle) == 1 and live_vcpus(busy) == 1
-        # firmware done: 01 halted, 02 spinning on its one vCPU (well above
-        # cpu_high, whatever else the shared host runs)
-        seen = []
+        load = vstest.wait_for(settled, 60, 0, what="01 idle and 02 busy")
+    except AssertionError as e:
+        raise AssertionError(f"{e}; % of a CPU measured: {seen[-5:]}") from None
 
-        def settled():
-            seen.append(cpu_percent([idle, busy]))
-            return seen[-1][idle] < 5 and seen[-1][busy] > 60 and seen[-1]
-        try:
-            load = vstest.wait_for(settled, 60, 0, what="01 idle and 02 busy")
-        except AssertionError as e:
-            raise AssertionError(f"{e}; % of a CPU measured: {seen[-5:]}") from None
-
-        a.start()
-        # the first listing (the start-up sync) sees both members running
-        vstest.wait_for(lambda: (lambda st: st["actual"] == 2 and len(st["instances"]) == 2)(
-            a.pool_status()), 30, 0.2, what="the first sync to list both members")
-        # the job the notification starts lists the members again: the CPU
-        # of each is measured over the time since the sync
-        time.sleep(3)
-        a.notify("high")
-        st = vstest.wait_for(
-            lambda: (lambda st: st if st["last_result"] not in ("none", "running") or
-                     st["alerts"] else None)(a.pool_status()),
-            30, 0.2, what="the actuator to act on the high notification")
-        assert st["last_action"] == "vcpu-add" and st["last_result"] == "ok", (
-            f"the high notification did not grow {busy}: pool status {st}; "
-            f"% of a CPU before the start {load}; log:\n{a.proc.output()[-3000:]}")
-        assert live_vcpus(busy) == 2, vstest.virsh("vcpucount", busy).stdout
-        assert live_vcpus(idle) == 1, vstest.virsh("vcpucount", idle).stdout
-        assert f"{busy} now has 2 vCPUs" in a.proc.output()
-        # capacity was added to a member, not by cloning one
-        assert a.defined() == [idle, busy] and st["actual"] == 2
-        assert st["failures"] == 0 and st["alerts"] == 0, st
-        assert st["phase"] in ("cooldown", "idle"), st
-        # and so does the published status.json
-        vstest.wait_for(lambda: status_file_pool(a).get("last_action") == "vcpu-add", 5,
-                        what="status.json to say vcpu-add")
-    finally:
-        if a.proc:
-            a.proc.stop()
-        a.cleanup()
-        vstest.remove_domain(a.template)
+    a.start()
+    # the first listing (the start-up sync) sees both members running
+    vstest.wait_for(lambda: (lambda st: st["actual"] == 2 and len(st["instances"]) == 2)(
+        a.pool_status()), 30, 0.2, what="the first sync to list both members")
+    # the job the notification starts lists the members again: the CPU
+    # of each is measured over the time since the sync
+    time.sleep(3)
+    a.notify("high")
+    st = vstest.wait_for(
+        lambda: (lambda st: st if st["last_result"] not in ("none", "running") or
+                 st["alerts"] else None)(a.pool_status()),
+        30, 0.2, what="the actuator to act on the high notification")
+    assert st["last_action"] == "vcpu-add" and st["last_result"] == "ok", (
+        f"the high notification did not grow {busy}: pool status {st}; "
+        f"% of a CPU before the start {load}; log:\n{a.proc.output()[-3000:]}")
+    assert live_vcpus(busy) == 2, vstest.virsh("vcpucount", busy).stdout
+    assert live_vcpus(idle) == 1, vstest.virsh("vcpucount", idle).stdout
+    assert f"{busy} now has 2 vCPUs" in a.proc.output()
+    # capacity was added to a member, not by cloning one
+    assert a.defined() == [idle, busy] and st["actual"] == 2
+    assert st["failures"] == 0 and st["alerts"] == 0, st
+    assert st["phase"] in ("cooldown", "idle"), st
+    # and so does the published status.json
+    vstest.wait_for(lambda: a.status_file_pool().get("last_action") == "vcpu-add", 5,
+                    what="status.json to say vcpu-add")
