@@ -8,6 +8,7 @@
 
 #include "act.h"
 #include "intake.h"
+#include "leftovers.h"
 #include "pool-machine.h"
 #include "status-writer.h"
 #include "vs-daemon.h"
@@ -218,6 +219,7 @@ static bool open_services(vs_act *act)
 		g_clear_pointer(&act->alerter, vs_alerter_free);
 	}
 	act->status_writer = vs_status_writer_new(act->cfg->state_dir);
+	vs_leftovers_drop(act, act->journal, act->cfg);
 	act->stop = g_cancellable_new();
 	return true;
 }

@@ -241,8 +241,12 @@ static gboolean job_done(gpointer data)
 	take_members(m, r);
 	if (r->reconciled) {
 		g_autofree char *summary =
-		    g_strdup_printf("pool %s: %u interrupted action(s) settled: leftovers removed",
-		                    m->cfg->name, r->reconciled);
+		    r->adopted ? g_strdup_printf("pool %s: %u interrupted action(s) settled, %u "
+		                                 "finished clone(s) adopted",
+		                                 m->cfg->name, r->reconciled, r->adopted)
+		               : g_strdup_printf("pool %s: %u interrupted action(s) settled: "
+		                                 "leftovers removed",
+		                                 m->cfg->name, r->reconciled);
 		raise_alert(m, VS_ALERT_RECONCILED, NULL, NULL, summary);
 	}
 	if (r->kind == VS_JOB_SYNC) {

@@ -125,7 +125,7 @@ vs_job_result *vs_job_run(vs_ops_ctx *w, const vs_job *job)
 	vs_pool_view *v = job->previous ? vs_pool_view_copy(job->previous) : NULL;
 
 	r->kind = job->kind;
-	r->reconciled = vs_reconcile_pool(w, &rerr);
+	r->reconciled = vs_reconcile_pool(w, &r->adopted, &rerr);
 	if (rerr)
 		vs_warning("pool %s: %s", w->pool->name, rerr->message);
 	if (!relist(w, &v, &r->outcome, &err))

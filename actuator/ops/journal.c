@@ -6,11 +6,15 @@
  *    "vol_pool":"default","vols":["web-03.qcow2"],"address":"127.0.0.1:18103"}
  *   {"id":7,"step":"defined"}
  *   {"id":7,"end":"ok"}
- * The file is truncated whenever no operation is open.
+ * The file is truncated whenever no operation is open. A record counts
+ * once its line, '\n' included, is on the disk: an append that fails (a
+ * full state_dir, EIO) is cut off again and reported, and the caller does
+ * not take the step; a torn tail found on open is cut (journal-replay.c).
  */
 #include "config.h"
 
 #include "act-error.h"
+#include "journal-replay.h"
 #include "journal.h"
 #include "vs-log.h"
 
@@ -18,6 +22,7 @@
 #include <fcntl.h>
 #include <json-glib/json-glib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define JOURNAL_FILE "journal"
@@ -28,6 +33,8 @@ struct vs_journal {
 	char *path;
 	uint64_t next_id;
 	GHashTable *open; /* id -> vs_journal_op* */
+	off_t good;       /* the file's size before the last append */
+	bool torn;        /* an append failed and its bytes could not be cut yet */
 };
 
 /** vs_journal_op_free: frees a copy of an operation. */
@@ -61,69 +68,60 @@ static vs_journal_op *op_copy(const vs_journal_op *o)
 	return c;
 }
 
-static const char *member_str(JsonObject *o, const char *key)
+/* Reads the file back: the operations a previous run left open. A torn
+ * tail (a record cut short by a crash or a full disk, NUL bytes a file
+ * system left after a crash, garbage) is cut at the last complete record,
+ * so the next record starts on a line of its own. */
+static bool journal_load(vs_journal *j, GError **error)
 {
-	JsonNode *n = json_object_get_member(o, key);
-	return n && JSON_NODE_HOLDS_VALUE(n) && json_node_get_value_type(n) == G_TYPE_STRING
-	           ? json_node_get_string(n)
-	           : NULL;
+	g_autofree char *text = NULL;
+	gsize len = 0;
+	g_autoptr(GError) rerr = NULL;
+
+	if (!g_file_get_contents(j->path, &text, &len, &rerr)) {
+		if (g_error_matches(rerr, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+			return true;
+		g_set_error(error, VS_ACT_ERROR, VS_ACT_ERROR_IO, "%s", rerr->message);
+		return false;
+	}
+	vs_journal_replay r = {.open = j->open, .next_id = 1};
+	vs_journal_replay_data(&r, text, len);
+	j->next_id = r.next_id;
+	if (r.skipped)
+		vs_warning("journal %s: %u unreadable line(s) skipped", j->path, r.skipped);
+	if (r.good_len < len) {
+		vs_warning("journal %s: torn tail of %zu byte(s) after the last complete record "
+		           "(offset %zu) cut",
+		           j->path, (size_t)len - r.good_len, r.good_len);
+		if (truncate(j->path, (off_t)r.good_len) != 0) {
+			g_set_error(error, VS_ACT_ERROR, VS_ACT_ERROR_IO,
+			            "journal %s: truncate: %s", j->path, g_strerror(errno));
+			return false;
+		}
+	}
+	return true;
 }
 
-/* Replays one record into the open set; torn or foreign lines are skipped. */
-static void journal_replay_line(vs_journal *j, const char *line)
+/* The directory entry of a new journal must survive a crash too. */
+static bool sync_dir(const char *dir, GError **error)
 {
-	g_autoptr(JsonParser) p = json_parser_new();
-	if (!*line || !json_parser_load_from_data(p, line, -1, NULL))
-		return;
-	JsonNode *root = json_parser_get_root(p);
-	if (!root || !JSON_NODE_HOLDS_OBJECT(root))
-		return;
-	JsonObject *o = json_node_get_object(root);
-	if (!json_object_has_member(o, "id"))
-		return;
-	uint64_t id = (uint64_t)json_object_get_int_member(o, "id");
-	j->next_id = MAX(j->next_id, id + 1);
-	if (member_str(o, "op")) {
-		vs_journal_op *op = g_new0(vs_journal_op, 1);
-		op->id = id;
-		op->op = g_strdup(member_str(o, "op"));
-		op->pool = g_strdup(member_str(o, "pool"));
-		op->name = g_strdup(member_str(o, "name"));
-		op->uri = g_strdup(member_str(o, "uri"));
-		op->vol_pool = g_strdup(member_str(o, "vol_pool"));
-		op->address = g_strdup(member_str(o, "address"));
-		op->step = g_strdup("begin");
-		GPtrArray *vols = g_ptr_array_new();
-		JsonNode *vn = json_object_get_member(o, "vols");
-		if (vn && JSON_NODE_HOLDS_ARRAY(vn)) {
-			JsonArray *a = json_node_get_array(vn);
-			for (guint i = 0; i < json_array_get_length(a); i++) {
-				const char *s = json_array_get_string_element(a, i);
-				if (s)
-					g_ptr_array_add(vols, g_strdup(s));
-			}
-		}
-		g_ptr_array_add(vols, NULL);
-		op->vols = (char **)g_ptr_array_free(vols, FALSE);
-		if (!op->pool || !op->name) {
-			vs_journal_op_free(op);
-			return;
-		}
-		g_hash_table_replace(j->open, GUINT_TO_POINTER(id), op);
-	} else if (member_str(o, "step")) {
-		vs_journal_op *op = g_hash_table_lookup(j->open, GUINT_TO_POINTER(id));
-		if (op) {
-			g_free(op->step);
-			op->step = g_strdup(member_str(o, "step"));
-		}
-	} else if (member_str(o, "end")) {
-		g_hash_table_remove(j->open, GUINT_TO_POINTER(id));
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || fsync(fd) != 0) {
+		g_set_error(error, VS_ACT_ERROR, VS_ACT_ERROR_IO, "%s: fsync: %s", dir,
+		            g_strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return false;
 	}
+	close(fd);
+	return true;
 }
 
 /**
  * vs_journal_open: opens (creates) STATE_DIR/journal and replays it: the
  * operations left open by a previous run are what reconcile must finish.
+ * A torn tail is cut (logged); the directory is synced so that the file
+ * itself survives a crash.
  */
 vs_journal *vs_journal_open(const char *state_dir, GError **error)
 {
@@ -134,20 +132,25 @@ vs_journal *vs_journal_open(const char *state_dir, GError **error)
 	}
 	vs_journal *j = g_new0(vs_journal, 1);
 	g_mutex_init(&j->lock);
+	j->fd = -1;
 	j->path = g_build_filename(state_dir, JOURNAL_FILE, NULL);
 	j->next_id = 1;
-	j->open = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL,
-	                                (GDestroyNotify)vs_journal_op_free);
-	g_autofree char *text = NULL;
-	if (g_file_get_contents(j->path, &text, NULL, NULL)) {
-		g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
-		for (char **l = lines; *l; l++)
-			journal_replay_line(j, *l);
+	j->open = vs_journal_replay_table();
+	if (!journal_load(j, error)) {
+		vs_journal_close(j);
+		return NULL;
 	}
-	j->fd = open(j->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+	j->fd = open(j->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0640);
 	if (j->fd < 0) {
 		g_set_error(error, VS_ACT_ERROR, VS_ACT_ERROR_IO, "%s: %s", j->path,
 		            g_strerror(errno));
+		vs_journal_close(j);
+		return NULL;
+	}
+	if (fdatasync(j->fd) != 0 || !sync_dir(state_dir, error)) {
+		if (error && !*error)
+			g_set_error(error, VS_ACT_ERROR, VS_ACT_ERROR_IO, "journal %s: %s", j->path,
+			            g_strerror(errno));
 		vs_journal_close(j);
 		return NULL;
 	}
@@ -167,7 +170,28 @@ void vs_journal_close(vs_journal *j)
 	g_free(j);
 }
 
-/* Appends one line and makes it durable; called with the lock held. */
+/* Cuts what a failed append left (part of a record) so the next record
+ * starts on a line of its own; called with the lock held. */
+static bool journal_untear(vs_journal *j, off_t good, GError **error)
+{
+	if (ftruncate(j->fd, good) != 0 || fdatasync(j->fd) != 0) {
+		j->torn = true;
+		if (error && !*error)
+			g_set_error(error, VS_ACT_ERROR, VS_ACT_ERROR_IO,
+			            "journal %s: cannot cut a torn record: %s", j->path,
+			            g_strerror(errno));
+		return false;
+	}
+	j->torn = false;
+	return true;
+}
+
+/*
+ * Appends one line and makes it durable; called with the lock held. On
+ * any failure (a short write, ENOSPC, EIO, a failed fdatasync) the record
+ * is cut off again and the caller must not take the step it records: the
+ * file then holds exactly the records that were acknowledged.
+ */
 static bool journal_append(vs_journal *j, JsonBuilder *b, GError **error)
 {
 	g_autoptr(JsonGenerator) gen = json_generator_new();
@@ -177,13 +201,25 @@ static bool journal_append(vs_journal *j, JsonBuilder *b, GError **error)
 	json_node_unref(root);
 	g_autofree char *line = g_strconcat(text, "\n", NULL);
 	size_t len = strlen(line), off = 0;
+	struct stat st;
+
+	if (j->torn && !journal_untear(j, j->good, error))
+		return false;
+	if (fstat(j->fd, &st) != 0) {
+		g_set_error(error, VS_ACT_ERROR, VS_ACT_ERROR_IO, "journal %s: %s", j->path,
+		            g_strerror(errno));
+		return false;
+	}
+	j->good = st.st_size; /* every record before is complete */
 	while (off < len) {
 		ssize_t w = write(j->fd, line + off, len - off);
 		if (w < 0 && errno == EINTR)
 			continue;
-		if (w < 0) {
+		if (w <= 0) {
+			int e = w < 0 ? errno : EIO;
 			g_set_error(error, VS_ACT_ERROR, VS_ACT_ERROR_IO, "journal %s: %s", j->path,
-			            g_strerror(errno));
+			            g_strerror(e));
+			journal_untear(j, j->good, NULL);
 			return false;
 		}
 		off += (size_t)w;
@@ -191,6 +227,7 @@ static bool journal_append(vs_journal *j, JsonBuilder *b, GError **error)
 	if (fdatasync(j->fd) != 0) {
 		g_set_error(error, VS_ACT_ERROR, VS_ACT_ERROR_IO, "journal %s: fdatasync: %s",
 		            j->path, g_strerror(errno));
+		journal_untear(j, j->good, NULL);
 		return false;
 	}
 	return true;
@@ -226,7 +263,7 @@ uint64_t vs_journal_begin(vs_journal *j, const vs_journal_op *op, GError **error
 	if (ok) {
 		vs_journal_op *c = op_copy(op);
 		c->id = id;
-		g_hash_table_replace(j->open, GUINT_TO_POINTER(id), c);
+		g_hash_table_replace(j->open, g_memdup2(&c->id, sizeof(c->id)), c);
 	}
 	g_mutex_unlock(&j->lock);
 	return ok ? id : 0;
@@ -244,7 +281,7 @@ bool vs_journal_step(vs_journal *j, uint64_t id, const char *step, GError **erro
 	json_builder_add_string_value(b, step);
 	json_builder_end_object(b);
 	bool ok = journal_append(j, b, error);
-	vs_journal_op *op = g_hash_table_lookup(j->open, GUINT_TO_POINTER(id));
+	vs_journal_op *op = g_hash_table_lookup(j->open, &id);
 	if (ok && op) {
 		g_free(op->step);
 		op->step = g_strdup(step);
@@ -269,7 +306,7 @@ bool vs_journal_end(vs_journal *j, uint64_t id, const char *result, GError **err
 	json_builder_end_object(b);
 	bool ok = journal_append(j, b, error);
 	if (ok) {
-		g_hash_table_remove(j->open, GUINT_TO_POINTER(id));
+		g_hash_table_remove(j->open, &id);
 		if (g_hash_table_size(j->open) == 0 && ftruncate(j->fd, 0) == 0)
 			(void)fdatasync(j->fd);
 	}

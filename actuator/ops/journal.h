@@ -29,7 +29,12 @@ void vs_journal_close(vs_journal *j);
 /* Records a new operation before its first step; its id, 0 on failure (the
  * caller must not act then). */
 uint64_t vs_journal_begin(vs_journal *j, const vs_journal_op *op, GError **error);
+/* Records a step; false (the record cut off again) when it could not be
+ * made durable: the caller must not go on as if it had been. */
 bool vs_journal_step(vs_journal *j, uint64_t id, const char *step, GError **error);
+/* Closes an operation ("ok", "rolled-back", "finished", "adopted",
+ * "dropped"); false when that could not be recorded: the operation stays
+ * open and reconcile settles it later. */
 bool vs_journal_end(vs_journal *j, uint64_t id, const char *result, GError **error);
 /* Copies of the operations begun and not ended, of @pool (NULL = all). */
 GPtrArray *vs_journal_pending(vs_journal *j, const char *pool);

@@ -94,6 +94,7 @@ typedef struct vs_job_result {
 	vs_op_outcome outcome;
 	char *error;
 	unsigned reconciled; /* interrupted actions settled first */
+	unsigned adopted;    /* of them, clones kept because they serve */
 	vs_pool_view *view;  /* the members afterwards, NULL when unknown */
 	double seconds;
 } vs_job_result;
@@ -125,8 +126,14 @@ bool vs_scale_in(vs_ops_ctx *w, const vs_pool_view *v, vs_op_outcome *o, GError 
  * false without @error when none should change. */
 bool vs_vertical(vs_ops_ctx *w, const vs_pool_view *v, int direction, vs_op_outcome *o,
                  GError **error);
-/* reconcile.c: settles the pool's journaled operations; how many. */
-unsigned vs_reconcile_pool(vs_ops_ctx *w, GError **error);
+/* reconcile.c: settles the pool's journaled operations; how many, @adopted
+ * of them clones that serve and are kept. */
+unsigned vs_reconcile_pool(vs_ops_ctx *w, unsigned *adopted, GError **error);
+/* reconcile-adopt.c: a clone whose final record is missing but that runs,
+ * is a member and serves in the balancer. */
+bool vs_reconcile_clone_serving(vs_ops_ctx *w, const vs_journal_op *op);
+/* reconcile-adopt.c: a scale-in whose member still runs and serves. */
+bool vs_reconcile_scale_in_untouched(vs_ops_ctx *w, const vs_journal_op *op);
 /* reconcile.c: the balancer's membership and weights made to match the
  * running members; each member's balancer state read back into @v. */
 void vs_reconcile_lb(vs_ops_ctx *w, vs_pool_view *v);

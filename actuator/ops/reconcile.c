@@ -88,24 +88,44 @@ bool vs_destroy_instance(vs_ops_ctx *w, const char *uri, const char *name, const
 
 /**
  * vs_reconcile_pool: settles the journaled operations of this pool; returns
- * how many were settled. Those that cannot be settled now (libvirt down)
+ * how many were settled, @adopted of them clones kept because they serve
+ * (reconcile-adopt.c). Those that cannot be settled now (libvirt down)
  * stay in the journal for the next try.
  */
-unsigned vs_reconcile_pool(vs_ops_ctx *w, GError **error)
+unsigned vs_reconcile_pool(vs_ops_ctx *w, unsigned *adopted, GError **error)
 {
 	g_autoptr(GPtrArray) ops = vs_journal_pending(w->journal, w->pool->name);
 	unsigned done = 0;
+	*adopted = 0;
 	for (guint i = 0; i < ops->len; i++) {
 		vs_journal_op *op = ops->pdata[i];
 		g_autoptr(GError) err = NULL;
 		bool is_clone = g_strcmp0(op->op, "clone") == 0;
+		const char *kept =
+		    is_clone ? (vs_reconcile_clone_serving(w, op) ? "adopted" : NULL)
+		             : (vs_reconcile_scale_in_untouched(w, op) ? "given up" : NULL);
+		if (kept) {
+			if (!vs_journal_end(w->journal, op->id,
+			                    is_clone ? "adopted" : "rolled-back", &err)) {
+				vs_warning("pool %s: reconcile: %s", w->pool->name, err->message);
+				if (error && !*error)
+					*error = g_steal_pointer(&err);
+				continue;
+			}
+			vs_notice(
+			    "pool %s: reconcile: %s of %s (reached '%s') %s: it runs and serves",
+			    w->pool->name, op->op, op->name, op->step, kept);
+			*adopted += is_clone;
+			done++;
+			continue;
+		}
 		if (op->address)
 			vs_lb_remove(w->lb, op->address, NULL);
 		bool undefine = is_clone || !w->pool->keep_stopped;
 		if (vs_destroy_instance(w, op->uri, op->name, op->vol_pool, op->vols, undefine,
-		                        &err)) {
-			vs_journal_end(w->journal, op->id, is_clone ? "rolled-back" : "finished",
-			               NULL);
+		                        &err) &&
+		    vs_journal_end(w->journal, op->id, is_clone ? "rolled-back" : "finished",
+		                   &err)) {
 			vs_notice("pool %s: reconcile: %s of %s (reached '%s') %s", w->pool->name,
 			          op->op, op->name, op->step,
 			          is_clone ? "rolled back" : "finished");

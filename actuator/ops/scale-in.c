@@ -67,16 +67,31 @@ static bool stop_domain(virDomainPtr dom, unsigned timeout_s, GCancellable *canc
 	return true;
 }
 
+/* Records that scale-in @jid reached @step; false (the action fails at
+ * step "journal") when the journal cannot. */
+static bool journal_step(vs_ops_ctx *w, uint64_t jid, const char *step, vs_op_outcome *o,
+                         GError **error)
+{
+	if (vs_journal_step(w->journal, jid, step, error))
+		return true;
+	o->step = VS_STEP_JOURNAL;
+	g_prefix_error(error, "cannot record step %s: ", step);
+	return false;
+}
+
 /* Step "lb-drain": no new sessions, then wait for the open ones to end (the
- * balancer's busy count where it has one, else sock_diag). False only when
- * virtscaled stops meanwhile: the journal keeps the scale-in. */
-static bool drain(vs_ops_ctx *w, const vs_member *m, uint64_t jid, GError **error)
+ * balancer's busy count where it has one, else sock_diag). False when
+ * virtscaled stops meanwhile (the journal keeps the scale-in) or when the
+ * journal cannot record the drain. */
+static bool drain(vs_ops_ctx *w, const vs_member *m, uint64_t jid, vs_op_outcome *o, GError **error)
 {
 	g_autoptr(GError) lerr = NULL, derr = NULL;
 
+	/* recorded first: a scale-in still at "begin" has touched nothing */
+	if (!journal_step(w, jid, "draining", o, error))
+		return false;
 	if (!vs_lb_drain(w->lb, m->address, &lerr))
 		vs_warning("pool %s: drain %s: %s", w->pool->name, m->address, lerr->message);
-	vs_journal_step(w->journal, jid, "draining", NULL);
 	if (w->draining)
 		w->draining(m->name, w->opaque);
 	if (!vs_lb_wait_drained(w->lb, m->address, w->pool->drain_timeout, w->stop, &derr)) {
@@ -87,8 +102,23 @@ static bool drain(vs_ops_ctx *w, const vs_member *m, uint64_t jid, GError **erro
 		vs_notice("pool %s: drain of %s: %s", w->pool->name, m->address,
 		          derr ? derr->message : "?");
 	}
-	vs_journal_step(w->journal, jid, "drained", NULL);
-	return true;
+	return journal_step(w, jid, "drained", o, error);
+}
+
+/* The journal failed before the victim was stopped: it serves again and
+ * the scale-in is given up. Unrecorded, reconcile later finds the member
+ * running and enabled in the balancer and gives it up too. */
+static void roll_back(vs_ops_ctx *w, const vs_member *m, uint64_t jid)
+{
+	g_autoptr(GError) err = NULL;
+
+	if (m->address && !vs_lb_enable(w->lb, m->address, &err)) {
+		vs_warning("pool %s: re-enabling %s: %s", w->pool->name, m->address, err->message);
+		return;
+	}
+	vs_notice("pool %s: scale-in of %s given up: it serves again", w->pool->name, m->name);
+	if (!vs_journal_end(w->journal, jid, "rolled-back", &err))
+		vs_warning("pool %s: %s", w->pool->name, err->message);
 }
 
 /** vs_scale_in: removes one running instance; see the file comment. */
@@ -134,20 +164,30 @@ bool vs_scale_in(vs_ops_ctx *w, const vs_pool_view *v, vs_op_outcome *o, GError 
 	/* from here on a failure stays journaled: reconcile finishes it */
 	vs_info("pool %s: scaling in %s (%d sessions)", p->name, m->name, m->sessions);
 	o->step = VS_STEP_LB_DRAIN;
-	if (m->address && !drain(w, m, jid, error))
+	if (m->address && !drain(w, m, jid, o, error)) {
+		if (o->step == VS_STEP_JOURNAL)
+			roll_back(w, m, jid);
 		return false;
+	}
 	o->step = VS_STEP_SHUTDOWN;
 	if (!stop_domain(dom, p->shutdown_timeout, w->stop, error))
 		return false;
-	vs_journal_step(w->journal, jid, "stopped", NULL);
+	/* stopped: past undoing, a journal failure leaves the rest to reconcile */
+	if (!journal_step(w, jid, "stopped", o, error))
+		return false;
 	o->step = VS_STEP_LB_REMOVE;
 	if (m->address && !vs_lb_remove(w->lb, m->address, error))
 		return false;
-	vs_journal_step(w->journal, jid, "lb-removed", NULL);
+	if (!journal_step(w, jid, "lb-removed", o, error))
+		return false;
 	o->step = VS_STEP_UNDEFINE;
 	if (!p->keep_stopped &&
 	    !vs_destroy_instance(w, m->host_uri, m->name, spname, vols, true, error))
 		return false;
-	vs_journal_end(w->journal, jid, "ok", NULL);
+	if (!vs_journal_end(w->journal, jid, "ok", error)) {
+		o->step = VS_STEP_JOURNAL;
+		g_prefix_error(error, "cannot record the finished scale-in of %s: ", m->name);
+		return false;
+	}
 	return true;
 }

@@ -216,6 +216,20 @@ static bool step_name(clone_plan *p, virStoragePoolPtr sp, GError **error)
 	return true;
 }
 
+/* Records that clone @jid (0: none, a kept member) reached @step. A
+ * journal that cannot record it fails the action, which is rolled back:
+ * an unrecorded step is a crash away from a leak, or from a healthy clone
+ * destroyed by the next reconcile. */
+static bool journal_step(vs_ops_ctx *w, uint64_t jid, const char *step, vs_op_outcome *o,
+                         GError **error)
+{
+	if (!jid || vs_journal_step(w->journal, jid, step, error))
+		return true;
+	o->step = VS_STEP_JOURNAL;
+	g_prefix_error(error, "cannot record step %s: ", step);
+	return false;
+}
+
 /* Step "journal": the clone is recorded before anything of it exists. */
 static bool step_journal(clone_plan *p, GError **error)
 {
@@ -242,7 +256,8 @@ static bool step_define(clone_plan *p, virStoragePoolPtr sp, GError **error)
 	for (guint i = 0; i < p->disks->len; i++)
 		if (!create_volume(p->conn, sp, pool, p->disks->pdata[i], p->vols->pdata[i], error))
 			return false;
-	vs_journal_step(p->w->journal, p->journal_id, "volumes", NULL);
+	if (!journal_step(p->w, p->journal_id, "volumes", p->o, error))
+		return false;
 	p->o->step = VS_STEP_DEFINE;
 	xml = vs_clone_xml_rewrite(p->template_xml, p->name, p->disks, pool->name, p->address, pool,
 	                           error);
@@ -253,7 +268,8 @@ static bool step_define(clone_plan *p, virStoragePoolPtr sp, GError **error)
 		vs_virt_set_error(error, "define");
 		return false;
 	}
-	vs_journal_step(p->w->journal, p->journal_id, "defined", NULL);
+	if (!journal_step(p->w, p->journal_id, "defined", p->o, error))
+		return false;
 	vs_info("pool %s: %s defined", pool->name, p->name);
 	return true;
 }
@@ -270,8 +286,8 @@ static bool bring_up(vs_ops_ctx *w, virDomainPtr dom, uint64_t jid, char **addre
 		vs_virt_set_error(error, "start");
 		return false;
 	}
-	if (jid)
-		vs_journal_step(w->journal, jid, "started", NULL);
+	if (!journal_step(w, jid, "started", o, error))
+		return false;
 	vs_info("pool %s: %s started", p->name, virDomainGetName(dom));
 	if (!*address) {
 		g_autofree char *tag = NULL;
@@ -288,8 +304,8 @@ static bool bring_up(vs_ops_ctx *w, virDomainPtr dom, uint64_t jid, char **addre
 	o->step = VS_STEP_PROBE;
 	if (!vs_probe_wait(p, *address, p->probe_timeout, w->stop, error))
 		return false;
-	if (jid)
-		vs_journal_step(w->journal, jid, "probed", NULL);
+	if (!journal_step(w, jid, "probed", o, error))
+		return false;
 	o->step = VS_STEP_LB_ADD;
 	if (!vs_lb_add(w->lb, *address, true, error))
 		return false;
@@ -339,12 +355,17 @@ static void roll_back(clone_plan *p)
 	if (p->lb_added && p->address)
 		vs_lb_remove(p->w->lb, p->address, NULL);
 	g_clear_pointer(&p->domain, virDomainFree);
-	if (vs_destroy_instance(p->w, p->uri, p->name, p->storage_pool, (char **)p->vols->pdata,
-	                        true, &err))
-		vs_journal_end(p->w->journal, p->journal_id, "rolled-back", NULL);
-	else
+	if (!vs_destroy_instance(p->w, p->uri, p->name, p->storage_pool, (char **)p->vols->pdata,
+	                         true, &err)) {
 		vs_warning("pool %s: rollback of %s incomplete (%s); reconcile retries",
 		           p->w->pool->name, p->name, err ? err->message : "?");
+		return;
+	}
+	vs_info("pool %s: %s rolled back", p->w->pool->name, p->name);
+	/* unrecorded (the journal still failing), the operation stays open and
+	 * the next reconcile finds nothing left of it */
+	if (!vs_journal_end(p->w->journal, p->journal_id, "rolled-back", &err))
+		vs_warning("pool %s: %s", p->w->pool->name, err->message);
 }
 
 /* The clone under the allocation lock: name, port, journal, volumes, define
@@ -414,7 +435,13 @@ bool vs_scale_out(vs_ops_ctx *w, const vs_pool_view *v, vs_op_outcome *o, GError
 		goto out;
 	if (!bring_up(w, p.domain, p.journal_id, &p.address, &p.lb_added, o, error))
 		goto out;
-	vs_journal_end(w->journal, p.journal_id, "ok", NULL);
+	if (!vs_journal_end(w->journal, p.journal_id, "ok", error)) {
+		/* unrecorded, a serving clone would look half-made to the next
+		 * reconcile: undo it now, while we know what it is */
+		o->step = VS_STEP_JOURNAL;
+		g_prefix_error(error, "cannot record the finished clone %s: ", p.name);
+		goto out;
+	}
 	vs_info("pool %s: %s is serving at %s", pool->name, p.name, p.address ? p.address : "-");
 	ok = true;
 out:
