@@ -26,6 +26,28 @@
 #define STATUS_MAX_FILE   (16 * 1024 * 1024)
 #define STATUS_MAX_STRING 1024
 
+static const char *const target_source_names[] = {
+    [VS_TARGET_SOURCE_MIN] = "min",
+    [VS_TARGET_SOURCE_POLICY] = "policy",
+    [VS_TARGET_SOURCE_MANUAL] = "manual",
+    [VS_TARGET_SOURCE_UNKNOWN] = "unknown",
+};
+
+/** vs_target_source_name: "min", "policy", "manual" (or "unknown"). */
+const char *vs_target_source_name(vs_target_source s)
+{
+	return (unsigned)s < G_N_ELEMENTS(target_source_names) ? target_source_names[s] : "unknown";
+}
+
+/** vs_target_source_from_name: the source called @name, else unknown. */
+vs_target_source vs_target_source_from_name(const char *name)
+{
+	for (unsigned i = 0; name && i < G_N_ELEMENTS(target_source_names); i++)
+		if (strcmp(target_source_names[i], name) == 0)
+			return (vs_target_source)i;
+	return VS_TARGET_SOURCE_UNKNOWN;
+}
+
 /**
  * vs_status_new:
  *
@@ -66,6 +88,7 @@ vs_pool_status *vs_pool_status_new(const char *name)
 	vs_pool_status *p = g_new0(vs_pool_status, 1);
 
 	p->name = g_strdup(name);
+	p->target_source = VS_TARGET_SOURCE_MIN;
 	p->phase = VS_PHASE_IDLE;
 	p->last_action = VS_ACTION_NONE;
 	p->last_result = VS_RESULT_NONE;
@@ -160,6 +183,7 @@ static void put_pool(JsonBuilder *b, const vs_pool_status *p)
 	json_builder_begin_object(b);
 	put_string(b, "name", p->name);
 	put_int(b, "desired", p->desired);
+	put_string(b, "target_source", vs_target_source_name(p->target_source));
 	put_int(b, "actual", p->actual);
 	put_string(b, "phase", vs_phase_name(p->phase));
 	put_int(b, "cooldown_left", p->cooldown_left);
@@ -370,6 +394,7 @@ static vs_pool_status *read_pool(reader *r, JsonNode *node)
 	vs_pool_status *p = vs_pool_status_new(NULL);
 	gint64 desired = 0, actual = 0, cooldown = 0;
 	gint64 outs = 0, ins = 0, failures = 0, alerts = 0;
+	g_autofree char *source = NULL;
 	unsigned phase = p->phase, action = p->last_action, result = p->last_result;
 	unsigned alert = p->last_alert;
 	JsonArray *instances;
@@ -382,6 +407,7 @@ static vs_pool_status *read_pool(reader *r, JsonNode *node)
 	o = json_node_get_object(node);
 	if (!get_string(r, o, "name", &p->name) ||
 	    !get_int(r, o, "desired", 0, G_MAXUINT, &desired) ||
+	    !get_string(r, o, "target_source", &source) ||
 	    !get_int(r, o, "actual", 0, G_MAXUINT, &actual) ||
 	    !get_state(r, o, "phase", &vs_phase_table, &phase) ||
 	    !get_int(r, o, "cooldown_left", 0, G_MAXUINT, &cooldown) ||
@@ -401,6 +427,8 @@ static vs_pool_status *read_pool(reader *r, JsonNode *node)
 		goto fail;
 	}
 	p->desired = (unsigned)desired;
+	/* absent (an older writer) or a newer writer's name: unknown */
+	p->target_source = vs_target_source_from_name(source);
 	p->actual = (unsigned)actual;
 	p->phase = (vs_phase)phase;
 	p->cooldown_left = (unsigned)cooldown;

@@ -6,7 +6,7 @@
  * writer writes only what a reader accepts.
  *
  *  {"v":1,"time":1764000000.5,"pid":123,
- *   "pools":[{"name":"web","desired":3,"actual":3,"phase":"idle",
+ *   "pools":[{"name":"web","desired":3,"target_source":"manual","actual":3,"phase":"idle",
  *     "cooldown_left":12,"last_action":"scale-out","last_result":"ok",
  *     "last_time":1764000000.1,"last_error":"","scale_outs":4,"scale_ins":1,
  *     "failures":0,"alerts":0,"last_alert":"none","last_alert_time":0,
@@ -28,9 +28,22 @@
 
 #define VS_STATUS_FILE "status.json"
 
+/* Where a pool's desired count comes from ("target_source"). */
+typedef enum {
+	VS_TARGET_SOURCE_MIN,    /* held at the pool's min (nothing asked for more) */
+	VS_TARGET_SOURCE_POLICY, /* the policy's notifications decide */
+	VS_TARGET_SOURCE_MANUAL, /* a user's `virtscalectl scale POOL N` */
+	VS_TARGET_SOURCE_UNKNOWN /* only read: a newer writer's, or absent */
+} vs_target_source;
+
+const char *vs_target_source_name(vs_target_source s);
+/* A name this version does not know reads as VS_TARGET_SOURCE_UNKNOWN. */
+vs_target_source vs_target_source_from_name(const char *name);
+
 typedef struct vs_pool_status {
 	char *name;
 	unsigned desired;
+	vs_target_source target_source;
 	unsigned actual;
 	vs_phase phase;
 	unsigned cooldown_left;

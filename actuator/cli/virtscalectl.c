@@ -119,8 +119,9 @@ static void print_status(const char *json)
 	for (guint i = 0; i < st->pools->len; i++) {
 		const vs_pool_status *po = st->pools->pdata[i];
 
-		printf("pool %s: %s, %u running, desired %u, cooldown %u s\n", po->name,
-		       vs_phase_name(po->phase), po->actual, po->desired, po->cooldown_left);
+		printf("pool %s: %s, %u running, desired %u (%s), cooldown %u s\n", po->name,
+		       vs_phase_name(po->phase), po->actual, po->desired,
+		       vs_target_source_name(po->target_source), po->cooldown_left);
 		printf("  last action: %s (%s)%s%s\n", vs_action_name(po->last_action),
 		       vs_result_name(po->last_result), *po->last_error ? ": " : "",
 		       po->last_error);

@@ -71,7 +71,9 @@ vs_pool_next vs_pool_decide(const vs_pool_config *cfg, const vs_pool_facts *f)
 			return scale(VS_NEXT_SCALE_OUT, t, 1, false);
 		if (f->running > t)
 			return scale(VS_NEXT_SCALE_IN, t, 1, false);
-		return (vs_pool_next){.kind = VS_NEXT_MANUAL_REACHED};
+		if (!f->manual_reached)
+			return (vs_pool_next){.kind = VS_NEXT_MANUAL_REACHED};
+		/* held: the policy may move the pool from here (which ends it) */
 	}
 	if (f->have_members && f->running < p->min)
 		return scale(VS_NEXT_SCALE_OUT, p->min, 1, false);

@@ -5,8 +5,10 @@
  *
  *   not synced yet          -> sync (after the retry backoff)
  *   after a failure         -> nothing until the backoff is over
- *   a manual target         -> towards it, one instance at a time; reached:
- *                              forget it and start a cooldown
+ *   a manual target         -> towards it, one instance at a time, whatever
+ *                              the cooldown; reached the first time: a
+ *                              cooldown starts. It holds (a member lost is
+ *                              replaced) until the policy moves the pool
  *   below min / above max   -> converge, whatever the notifications say
  *   in cooldown             -> nothing (a high meanwhile is remembered)
  *   high (fresh, or kept    -> scale out towards the notifier's desired
@@ -42,6 +44,7 @@ typedef struct vs_pool_facts {
 	int64_t cooldown_until_us; /* after an action */
 	int64_t next_sync_us;
 	int manual_target;    /* -1 none */
+	bool manual_reached;  /* the manual target was reached once */
 	vs_verdict verdict;   /* of the last notification */
 	int64_t verdict_us;   /* when it arrived */
 	int64_t last_high_us; /* when the last high arrived */
@@ -55,7 +58,7 @@ typedef enum {
 	VS_NEXT_SCALE_OUT,
 	VS_NEXT_SCALE_IN,
 	VS_NEXT_ALERT_AT_MAX,   /* high at max: tell the administrator */
-	VS_NEXT_MANUAL_REACHED, /* forget the manual target, start a cooldown */
+	VS_NEXT_MANUAL_REACHED, /* the manual target reached: start a cooldown */
 } vs_next_kind;
 
 typedef struct vs_pool_next {

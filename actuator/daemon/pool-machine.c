@@ -9,6 +9,7 @@
 
 #include "decide.h"
 #include "pool-machine.h"
+#include "target-store.h"
 #include "vs-backoff.h"
 #include "vs-log.h"
 
@@ -24,10 +25,11 @@ struct vs_pool_machine {
 	vs_job_kind busy_kind;
 	bool busy_notified; /* the running job answers a notification */
 	bool stopping;
-	vs_pool_facts facts; /* now_us is set when deciding */
-	vs_backoff retry;    /* after failed jobs */
-	vs_pool_view *view;  /* the members of the last job, NULL before */
-	char *draining;      /* the member a running scale-in drains */
+	vs_pool_facts facts;      /* now_us is set when deciding */
+	vs_backoff retry;         /* after failed jobs */
+	vs_pool_view *view;       /* the members of the last job, NULL before */
+	vs_target_store *targets; /* the manual targets, kept across restarts */
+	char *draining;           /* the member a running scale-in drains */
 	/* for status.json */
 	vs_action last_action;
 	vs_result last_result;
@@ -192,6 +194,20 @@ static void job_failed(vs_pool_machine *m, vs_job_result *r, int64_t now)
 		            vs_action_name(r->outcome.action));
 }
 
+/* Sets (-1: ends) the manual target and records it for the next start. */
+static void set_manual_target(vs_pool_machine *m, int target, const char *why)
+{
+	if (target < 0 && m->facts.manual_target >= 0)
+		vs_notice("pool %s: manual target %d ended: %s", m->cfg->name,
+		          m->facts.manual_target, why);
+	else if (target >= 0)
+		vs_notice("pool %s: manual target %d (%s)", m->cfg->name, target, why);
+	m->facts.manual_target = target;
+	m->facts.manual_reached = false;
+	vs_target_store_set(m->targets, m->cfg->name, target);
+	vs_act_status_changed(m->act);
+}
+
 static void job_succeeded(vs_pool_machine *m, vs_job_result *r, int64_t now)
 {
 	if (m->retry.failures)
@@ -223,7 +239,10 @@ static void job_succeeded(vs_pool_machine *m, vs_job_result *r, int64_t now)
 		        vs_action_name(r->outcome.action), r->seconds, m->facts.running,
 		        m->cfg->cooldown);
 	}
-	if (r->at_max && m->facts.manual_target < 0 &&
+	if (r->acted && m->busy_notified && r->kind != VS_JOB_SYNC && m->facts.manual_target >= 0)
+		/* the policy moved the pool: the user's target has done its job */
+		set_manual_target(m, -1, "the policy moved the pool");
+	if (r->at_max && (m->facts.manual_target < 0 || m->facts.manual_reached) &&
 	    (m->facts.verdict == VS_VERDICT_HIGH || m->facts.verdict == VS_VERDICT_AT_MAX))
 		alert_at_max(m);
 }
@@ -270,6 +289,24 @@ static gboolean job_done(gpointer data)
 	return G_SOURCE_REMOVE;
 }
 
+/* A manual target recorded by an earlier run is the user's still: the
+ * pool goes on towards it (unless the configuration moved min or max). */
+static void restore_manual_target(vs_pool_machine *m)
+{
+	int t = vs_target_store_get(m->targets, m->cfg->name);
+
+	if (t < 0)
+		return;
+	if ((unsigned)t < m->cfg->min || (unsigned)t > m->cfg->max) {
+		vs_notice("pool %s: recorded manual target %d is outside min %u .. max %u: dropped",
+		          m->cfg->name, t, m->cfg->min, m->cfg->max);
+		vs_target_store_set(m->targets, m->cfg->name, -1);
+		return;
+	}
+	m->facts.manual_target = t;
+	vs_notice("pool %s: manual target %d restored", m->cfg->name, t);
+}
+
 /**
  * vs_pool_machine_new: see pool-machine.h.
  */
@@ -284,6 +321,8 @@ vs_pool_machine *vs_pool_machine_new(vs_act *act, const vs_pool_config *cfg, vs_
 	ctx->opaque = m;
 	m->facts.manual_target = -1;
 	m->facts.desired = -1;
+	m->targets = vs_target_store_open(ctx->cfg->state_dir);
+	restore_manual_target(m);
 	m->facts.verdict = VS_VERDICT_OK;
 	vs_backoff_init(&m->retry, RETRY_FIRST_MS, RETRY_MAX_MS);
 	m->last_action = VS_ACTION_NONE;
@@ -317,6 +356,7 @@ void vs_pool_machine_free(vs_pool_machine *m)
 	vs_lb_free(m->ctx->lb);
 	g_free(m->ctx);
 	vs_pool_view_free(m->view);
+	vs_target_store_unref(m->targets);
 	g_free(m->draining);
 	g_free(m->last_error);
 	g_free(m);
@@ -358,10 +398,8 @@ bool vs_pool_machine_set_target(vs_pool_machine *m, unsigned target, GError **er
 		            m->cfg->min, m->cfg->max);
 		return false;
 	}
-	m->facts.manual_target = (int)target;
+	set_manual_target(m, (int)target, "virtscalectl scale");
 	m->facts.retry_after_us = 0;
-	vs_notice("pool %s: manual target %u", m->cfg->name, target);
-	vs_act_status_changed(m->act);
 	vs_pool_machine_tick(m);
 	return true;
 }
@@ -393,7 +431,8 @@ void vs_pool_machine_tick(vs_pool_machine *m)
 			start_job(m, VS_JOB_SYNC, NULL);
 		break;
 	case VS_NEXT_MANUAL_REACHED:
-		m->facts.manual_target = -1;
+		/* kept (and shown as the source) until the policy moves the pool */
+		m->facts.manual_reached = true;
 		m->facts.cooldown_until_us =
 		    m->facts.now_us + (int64_t)m->cfg->cooldown * G_USEC_PER_SEC;
 		vs_act_status_changed(m->act);
@@ -427,6 +466,15 @@ static unsigned desired_of(const vs_pool_machine *m)
 	return desired;
 }
 
+/* Where the desired count comes from: a user, the pool's min, or the
+ * policy (whose notifications move the pool between min and max). */
+static vs_target_source source_of(const vs_pool_machine *m, unsigned desired)
+{
+	if (m->facts.manual_target >= 0)
+		return VS_TARGET_SOURCE_MANUAL;
+	return desired <= m->cfg->min ? VS_TARGET_SOURCE_MIN : VS_TARGET_SOURCE_POLICY;
+}
+
 /** vs_pool_machine_status: the pool's entry of status.json. */
 vs_pool_status *vs_pool_machine_status(vs_pool_machine *m)
 {
@@ -435,6 +483,7 @@ vs_pool_status *vs_pool_machine_status(vs_pool_machine *m)
 
 	ps->actual = m->facts.running;
 	ps->desired = desired_of(m);
+	ps->target_source = source_of(m, ps->desired);
 	ps->phase = phase_of(m, now);
 	ps->cooldown_left =
 	    now < m->facts.cooldown_until_us

@@ -9,6 +9,7 @@
 #include "act-error.h"
 #include "clone-xml.h"
 #include "journal.h"
+#include "target-store.h"
 #include "notify-formats.h"
 #include "vs-notify.h"
 
@@ -373,6 +374,40 @@ START_TEST(journal_replays_open_operations)
 }
 END_TEST
 
+/* targets.json: the manual targets a restart restores; a file that is
+ * not one is refused whole (and then ignored by the store). */
+START_TEST(targets_document)
+{
+	g_autoptr(GHashTable) t = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	g_autoptr(GError) err = NULL;
+
+	g_hash_table_replace(t, g_strdup("web"), GINT_TO_POINTER(3 + 1));
+	g_hash_table_replace(t, g_strdup("db"), GINT_TO_POINTER(0 + 1));
+	g_autofree char *json = vs_targets_to_json(t);
+	ck_assert_str_eq(json, "{\"v\":1,\"targets\":{\"db\":0,\"web\":3}}\n");
+	g_autoptr(GHashTable) back = vs_targets_from_json(json, strlen(json), &err);
+	ck_assert_msg(back != NULL, "%s", err ? err->message : "");
+	ck_assert_int_eq(GPOINTER_TO_INT(g_hash_table_lookup(back, "web")), 3 + 1);
+	ck_assert_int_eq(GPOINTER_TO_INT(g_hash_table_lookup(back, "db")), 0 + 1);
+	const char *bad[] = {
+	    "",
+	    "[]",
+	    "{\"v\":2,\"targets\":{}}",
+	    "{\"v\":1}",
+	    "{\"v\":1,\"targets\":{\"web\":-1}}",
+	    "{\"v\":1,\"targets\":{\"web\":1001}}",
+	    "{\"v\":1,\"targets\":{\"web\":\"3\"}}",
+	    "{\"v\":1,\"targets\":{\"a b\":3}}",
+	    "{\"v\":1,\"targets\":{\"web\":3}",
+	};
+	for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+		g_autoptr(GError) e = NULL;
+		g_autoptr(GHashTable) r = vs_targets_from_json(bad[i], strlen(bad[i]), &e);
+		ck_assert_msg(r == NULL && e != NULL, "accepted: %s", bad[i]);
+	}
+}
+END_TEST
+
 /*
  * One threshold crossing, two ways in: collectd's exec plugin on
  * `virtscalectl notify` stdin, and the plugin's forwarded threshold
@@ -436,6 +471,7 @@ Suite *vs_test_suite(void)
 	tcase_add_test(tc, collectd_exec_format);
 	tcase_add_test(tc, snmptrap_format);
 	tcase_add_test(tc, journal_replays_open_operations);
+	tcase_add_test(tc, targets_document);
 	tcase_add_test(tc, threshold_crossing_same_verdict_both_ways);
 	suite_add_tcase(s, tc);
 	return s;

@@ -136,6 +136,29 @@ START_TEST(manual_target)
 }
 END_TEST
 
+/* A manual target reached stays the pool's target: a member lost is
+ * replaced; the policy may still move the pool from it (which ends it). */
+START_TEST(manual_target_held_once_reached)
+{
+	const vs_pool_config *p;
+	g_autoptr(vs_config) c = vs_test_pool("min = 1\nmax = 6\n", &p);
+	vs_pool_facts f = quiet_facts();
+
+	f.manual_target = 3;
+	f.manual_reached = true;
+	ck_assert_int_eq(vs_pool_decide(p, &f).kind, VS_NEXT_NOTHING);
+	f.running = 2;
+	assert_scale(vs_pool_decide(p, &f), VS_NEXT_SCALE_OUT, 3, 1, false);
+	/* reached and held: a fresh high is the policy's to act on */
+	f.running = 3;
+	f = notified(f, VS_VERDICT_HIGH, S(1), 5);
+	assert_scale(vs_pool_decide(p, &f), VS_NEXT_SCALE_OUT, 5, 1, true);
+	/* but not in the cooldown that reaching it started */
+	f.cooldown_until_us = f.now_us + S(10);
+	ck_assert_int_eq(vs_pool_decide(p, &f).kind, VS_NEXT_NOTHING);
+}
+END_TEST
+
 START_TEST(converge_into_bounds)
 {
 	const vs_pool_config *p;
@@ -428,6 +451,7 @@ Suite *vs_test_suite(void)
 	tcase_add_test(tc, sync_first);
 	tcase_add_test(tc, failure_backoff);
 	tcase_add_test(tc, manual_target);
+	tcase_add_test(tc, manual_target_held_once_reached);
 	tcase_add_test(tc, converge_into_bounds);
 	tcase_add_test(tc, cooldown);
 	tcase_add_test(tc, high_scales_out);

@@ -42,6 +42,7 @@ static vs_status *sample_status(void)
 	s->time = 1764000000.5;
 	s->pid = 123;
 	web->desired = 3;
+	web->target_source = VS_TARGET_SOURCE_MANUAL;
 	web->actual = 2;
 	web->phase = VS_PHASE_SCALING_OUT;
 	web->cooldown_left = 12;
@@ -78,6 +79,7 @@ static void assert_same(const vs_status *a, const vs_status *b)
 
 		ck_assert_str_eq(p->name, q->name);
 		ck_assert_uint_eq(p->desired, q->desired);
+		ck_assert_int_eq(p->target_source, q->target_source);
 		ck_assert_uint_eq(p->actual, q->actual);
 		ck_assert_int_eq(p->phase, q->phase);
 		ck_assert_uint_eq(p->cooldown_left, q->cooldown_left);
@@ -281,6 +283,42 @@ START_TEST(test_unknown_names_read_as_unknown)
 	ck_assert_int_eq(m->state, VIR_DOMAIN_NOSTATE);
 	ck_assert(!m->running);
 	ck_assert_int_eq(m->sessions, 3);
+}
+END_TEST
+
+/* Where the desired count comes from: written by name, read back; an
+ * older writer's file (no target_source) and a newer writer's name read
+ * as unknown, the document still accepted. */
+START_TEST(test_target_source)
+{
+	const vs_target_source all[] = {VS_TARGET_SOURCE_MIN, VS_TARGET_SOURCE_POLICY,
+	                                VS_TARGET_SOURCE_MANUAL};
+	const char *names[] = {"min", "policy", "manual"};
+
+	for (size_t i = 0; i < G_N_ELEMENTS(all); i++) {
+		g_autoptr(vs_status) s = vs_status_new();
+		vs_pool_status *p = vs_pool_status_new("web");
+		g_autoptr(GError) err = NULL;
+
+		p->target_source = all[i];
+		g_ptr_array_add(s->pools, p);
+		g_autofree char *json = vs_status_to_json(s);
+		g_autofree char *want = g_strdup_printf("\"%s\"", names[i]);
+		ck_assert_msg(strstr(json, want), "%s not in %s", want, json);
+		g_autoptr(vs_status) back = vs_status_from_json(json, strlen(json), &err);
+		ck_assert_msg(back != NULL, "%s", err ? err->message : "");
+		ck_assert_int_eq(vs_status_find_pool(back, "web")->target_source, all[i]);
+	}
+	const char *older = "{\"v\":1,\"pools\":[{\"name\":\"web\",\"desired\":2}]}";
+	const char *newer = "{\"v\":1,\"pools\":[{\"name\":\"web\",\"desired\":2,"
+	                    "\"target_source\":\"schedule\"}]}";
+	g_autoptr(vs_status) o = vs_status_from_json(older, strlen(older), NULL);
+	g_autoptr(vs_status) n = vs_status_from_json(newer, strlen(newer), NULL);
+	ck_assert_ptr_nonnull(o);
+	ck_assert_ptr_nonnull(n);
+	ck_assert_int_eq(vs_status_find_pool(o, "web")->target_source, VS_TARGET_SOURCE_UNKNOWN);
+	ck_assert_int_eq(vs_status_find_pool(n, "web")->target_source, VS_TARGET_SOURCE_UNKNOWN);
+	ck_assert_str_eq(vs_target_source_name(VS_TARGET_SOURCE_UNKNOWN), "unknown");
 }
 END_TEST
 
@@ -531,6 +569,7 @@ Suite *vs_test_suite(void)
 	tcase_add_test(tc, test_unknown_names_read_as_unknown);
 	tcase_add_test(tc, test_last_error_written_readable);
 	tcase_add_test(tc, test_invalid_documents);
+	tcase_add_test(tc, test_target_source);
 	tcase_add_test(tc, test_write_read);
 	tcase_add_test(tc, test_atomic_replacement);
 	suite_add_tcase(s, tc);

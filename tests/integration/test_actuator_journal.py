@@ -1,0 +1,203 @@
+"""The action journal under faults: a state_dir that fills up in the middle
+of a scale-out, a clone whose final record is missing although it serves,
+operations of a pool that left the configuration. Nothing may leak, a
+serving clone must not be destroyed, the journal must never pin a pool.
+
+Domains vst-jn-*, pools jn-*."""
+import contextlib
+import errno
+import json
+import os
+import signal
+import subprocess
+
+import pytest
+
+import loopbed
+import vstest
+from actbed import tagged
+
+pytestmark = pytest.mark.usefixtures("libvirtd")
+
+PAGE = 4096  # tmpfs allocates the journal page by page
+
+
+@pytest.fixture
+def make_jn(make_actuator):
+    return lambda tag, ports, **kw: make_actuator(tag, ports, namespace="jn", **kw)
+
+
+@contextlib.contextmanager
+def small_tmpfs(path, size="512k"):
+    """@path as a tmpfs of @size (a state_dir that can fill up), unmounted
+    afterwards even when the test fails."""
+    os.makedirs(path, exist_ok=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0750", "tmpfs", path],
+                   check=True)
+    try:
+        yield path
+    finally:
+        if subprocess.run(["umount", path]).returncode != 0:
+            subprocess.run(["umount", "-l", path])
+
+
+def fill_up(directory):
+    """Writes a file into @directory until the file system is full; returns it."""
+    filler = os.path.join(directory, "filler")
+    with open(filler, "wb") as f:
+        try:
+            while True:
+                f.write(b"\0" * 65536)
+                f.flush()
+        except OSError as e:
+            assert e.errno == errno.ENOSPC, e
+    with contextlib.suppress(OSError):
+        with open(filler, "ab") as f:  # the last partial chunk
+            while True:
+                f.write(b"\0" * 512)
+                f.flush()
+    return filler
+
+
+def pad_journal(path, room):
+    """Blank lines (replayed as nothing) until the journal's page has only
+    @room bytes left: its next record is cut short by a full tmpfs."""
+    size = os.path.getsize(path)
+    pad = (PAGE - room - size % PAGE) % PAGE
+    with open(path, "a") as f:
+        f.write("\n" * pad)
+    assert os.path.getsize(path) % PAGE == PAGE - room
+
+
+def records_whole(text):
+    """Every non-blank line of the journal is a JSON record."""
+    for line in text.splitlines():
+        if line.strip():
+            json.loads(line)
+    return True
+
+
+def test_state_dir_full_mid_scale_out_rolls_back(make_jn):
+    # the web guest: its HTTP probe passes only after a boot of some
+    # seconds, in which the state_dir fills up
+    a = make_jn("full", "19460-19468", pool={"min": 0, "max": 2, "probe": "http:/",
+                                             "probe_timeout": 240, "cooldown": 1})
+    loopbed.define_template(a.template, 19469)
+    with small_tmpfs(a.state):
+        a.start()
+        journal = os.path.join(a.state, "journal")
+        vstest.wait_for(lambda: a.pool_status()["last_action"] == "none", 20, what="idle")
+        assert a.ctl("scale", a.pool_name, "1").returncode == 0
+        vstest.wait_for(lambda: '"step":"started"' in a.journal_text(), 60,
+                        what="a started clone")
+        assert a.pool_status()["phase"] == "scaling-out"
+        clone = a.open_ops()[0]["name"]
+        pad_journal(journal, room=10)
+        filler = fill_up(a.state)
+
+        # the record of the probe cannot be written: the scale-out fails
+        # at step journal, and the clone is rolled back
+        failed = "scale-out failed at step journal: cannot record step probed: journal "
+        vstest.wait_for(lambda: failed in a.proc.output(), 240, interval=0.5,
+                        what="the failed scale-out")
+        assert "No space left on device" in a.proc.output().split(failed, 1)[1].splitlines()[0]
+        st = a.pool_status()
+        assert st["last_result"] == "failed" and "No space left" in st["last_error"], st
+        vstest.wait_for(lambda: a.defined() == [] and a.volumes() == [], 60,
+                        what="the clone rolled back")
+        assert f"{clone} rolled back" in a.proc.output()
+        # no half record for the next one to be glued to
+        assert records_whole(a.journal_text())
+        assert a.proc.alive()
+
+        # the disk has room again: the pool converges to the target
+        os.unlink(filler)
+        a.wait_running(1, 300)
+        vstest.wait_for(lambda: a.open_ops() == [], 30, what="a settled journal")
+        assert len(a.defined()) == 1 and len(a.volumes()) == 1
+        a.proc.stop()
+
+
+def kill9_by_pid_file(a):
+    """SIGKILL to the pid virtscaled published in its state_dir."""
+    with open(os.path.join(a.state, "status.json")) as f:
+        pid = json.load(f)["pid"]
+    assert pid == a.proc.proc.pid
+    os.kill(pid, signal.SIGKILL)
+    a.proc.proc.wait(10)
+
+
+def clone_records(a, name, address, last_step):
+    """The journal a crash right after the clone joined the balancer leaves:
+    its begin record and steps, no final record."""
+    op = {"id": 1, "op": "clone", "pool": a.pool_name, "name": name, "uri": vstest.URI,
+          "vol_pool": "default", "address": address, "vols": a.volumes()}
+    steps = ["volumes", "defined", "started", "probed"]
+    lines = [json.dumps(op)] + [json.dumps({"id": 1, "step": s})
+                                for s in steps[:steps.index(last_step) + 1]]
+    return "\n".join(lines) + "\n"
+
+
+def domuuid(name):
+    return vstest.virsh("domuuid", name).stdout.strip()
+
+
+@pytest.mark.skipif(not os.path.exists("/usr/sbin/nginx"), reason="no nginx")
+def test_serving_clone_without_final_record_is_adopted(make_jn, tmp_path, daemons):
+    from lb_bed import Nginx
+    ng = Nginx(tmp_path / "ngx", daemons)
+    a = make_jn("adopt", "19470-19479", template=True,
+                pool={"min": 1, "max": 2, "lb": "nginx"}, sections={"nginx": dict(ng.nginx_keys)})
+    a.start()
+    a.wait_running(1, 40)
+    name = a.running()[0]
+    _, addr = tagged(name)
+    vstest.wait_for(lambda: f"server {addr};" in ng.upstream_text(), 20,
+                    what="the clone in the upstream")
+    uuid = domuuid(name)
+    vols = a.volumes()
+    kill9_by_pid_file(a)
+    with open(os.path.join(a.state, "journal"), "w") as f:
+        f.write(clone_records(a, name, addr, "probed"))
+
+    a.start()
+    vstest.wait_for(lambda: a.open_ops() == [], 30, what="the journal settled")
+    out = a.proc.output()
+    assert f"clone of {name} (reached 'probed') adopted" in out, out
+    # the very same domain serves on: not destroyed and cloned again
+    assert a.running() == [name] and domuuid(name) == uuid
+    assert a.volumes() == vols
+    assert f"server {addr};" in ng.upstream_text()
+    st = a.wait_running(1, 20)
+    assert st["failures"] == 0 and st["scale_outs"] == 0, st
+    assert st["last_alert"] == "reconciled", st
+
+
+def test_operation_of_removed_pool_alerted_once_and_dropped(make_jn):
+    a = make_jn("gone", "19480-19484", template=True, pool={"min": 0})
+    os.makedirs(a.state, exist_ok=True)
+    gone = {"id": 4, "op": "clone", "pool": "jn-removed", "name": "vst-jn-removed-01",
+            "uri": vstest.URI, "vol_pool": "default", "address": "127.0.0.1:19485",
+            "vols": ["vst-jn-removed-01.qcow2"]}
+    moved = {"id": 5, "op": "scale-in", "pool": a.pool_name, "name": f"{a.prefix}07",
+             "uri": "qemu+ssh://gone.invalid/system", "vol_pool": "default", "vols": []}
+    with open(os.path.join(a.state, "journal"), "w") as f:
+        f.write(json.dumps(gone) + "\n" + json.dumps({"id": 4, "step": "started"}) + "\n" +
+                json.dumps(moved) + "\n")
+    a.start()
+    vstest.wait_for(lambda: a.open_ops() == [], 20, what="the leftovers dropped")
+    vstest.wait_for(lambda: a.pool_status()["last_action"] == "none", 20, what="idle")
+    out = a.proc.output()
+    alerts = [line for line in out.splitlines() if "alert" in line]
+    named = [line for line in alerts if "vst-jn-removed-01" in line]
+    assert len(named) == 1 and "pool jn-removed is no longer configured" in named[0], alerts
+    named = [line for line in alerts if f"{a.prefix}07" in line]
+    assert len(named) == 1 and "gone.invalid" in named[0], alerts
+    assert a.proc.alive()
+
+    # reported once: the next start has nothing left to say about them
+    a.proc.stop()
+    a.start()
+    vstest.wait_for(lambda: a.pool_status()["last_action"] == "none", 20, what="idle")
+    out = a.proc.output()
+    assert "vst-jn-removed-01" not in out and f"{a.prefix}07" not in out, out
