@@ -201,3 +201,36 @@ def test_operation_of_removed_pool_alerted_once_and_dropped(make_jn):
     vstest.wait_for(lambda: a.pool_status()["last_action"] == "none", 20, what="idle")
     out = a.proc.output()
     assert "vst-jn-removed-01" not in out and f"{a.prefix}07" not in out, out
+
+
+def test_manual_target_survives_kill9_mid_scale_out(make_jn):
+    # a clone's HTTP probe a halted guest never passes holds the scale-out
+    # in the middle; virtscaled is killed there
+    a = make_jn("tgt", "19486-19495", template=True,
+                pool={"min": 1, "max": 3, "probe": "http:/", "probe_timeout": 120, "cooldown": 1})
+    a.write_config(probe="tcp", probe_timeout=20)
+    a.start()
+    st = a.wait_running(1, 40)
+    assert st["target_source"] == "min", st
+    a.write_config(probe="http:/", probe_timeout=120)
+    a.proc.stop()
+    a.start()
+    assert a.ctl("scale", a.pool_name, "3").returncode == 0
+    st = a.pool_status()
+    assert st["desired"] >= 2 and st["target_source"] == "manual", st
+    vstest.wait_for(lambda: '"step":"started"' in a.journal_text(), 40, what="a started clone")
+    kill9_by_pid_file(a)
+
+    # restarted with a probe the guest passes: the half-made clone is
+    # rolled back, and the pool still goes to the user's 3
+    a.write_config(probe="tcp", probe_timeout=20)
+    a.start()
+    st = a.wait_running(3, 120)
+    assert st["desired"] == 3 and st["target_source"] == "manual", st
+    assert "manual target 3 restored" in a.proc.output()
+    out = a.ctl("status")
+    assert out.returncode == 0 and "desired 3 (manual)" in out.stdout, out.stdout
+    with open(os.path.join(a.state, "status.json")) as f:
+        assert json.load(f)["pools"][0]["target_source"] == "manual"
+    vstest.wait_for(lambda: a.open_ops() == [], 20, what="a settled journal")
+    assert len(a.defined()) == 3 and len(a.volumes()) == 3
