@@ -127,6 +127,19 @@ def kill9_by_pid_file(a):
     a.proc.proc.wait(10)
 
 
+def start_after_kill(a):
+    """Starts virtscaled again; the killed one's socket file is still
+    there, so wait until the new one answers."""
+    a.start()
+
+    def answers():
+        try:
+            return a.status()["ok"]
+        except (OSError, ValueError):
+            return False
+    vstest.wait_for(answers, 20, interval=0.2, what="the restarted virtscaled")
+
+
 def clone_records(a, name, address, last_step):
     """The journal a crash right after the clone joined the balancer leaves:
     its begin record and steps, no final record."""
@@ -160,7 +173,7 @@ def test_serving_clone_without_final_record_is_adopted(make_jn, tmp_path, daemon
     with open(os.path.join(a.state, "journal"), "w") as f:
         f.write(clone_records(a, name, addr, "probed"))
 
-    a.start()
+    start_after_kill(a)
     vstest.wait_for(lambda: a.open_ops() == [], 30, what="the journal settled")
     out = a.proc.output()
     assert f"clone of {name} (reached 'probed') adopted" in out, out
@@ -224,7 +237,7 @@ def test_manual_target_survives_kill9_mid_scale_out(make_jn):
     # restarted with a probe the guest passes: the half-made clone is
     # rolled back, and the pool still goes to the user's 3
     a.write_config(probe="tcp", probe_timeout=20)
-    a.start()
+    start_after_kill(a)
     st = a.wait_running(3, 120)
     assert st["desired"] == 3 and st["target_source"] == "manual", st
     assert "manual target 3 restored" in a.proc.output()
