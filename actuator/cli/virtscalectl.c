@@ -6,6 +6,7 @@
  */
 #include "config.h"
 
+#include "act-error.h"
 #include "alert.h"
 #include "notify-formats.h"
 #include "vs-status.h"
@@ -18,9 +19,11 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #define EXIT_RUNTIME    1
+#define EXIT_REFUSED    3 /* notify: input refused as not ours to obey (a foreign trap) */
 #define REPLY_TIMEOUT_S 10
 
 static const char *opt_config = VS_DEFAULT_CONFIG_FILE;
@@ -200,6 +203,26 @@ static char *read_stdin(void)
 	return g_string_free(s, FALSE);
 }
 
+/* A trap that is not ours to obey: said on stderr and, since snmptrapd
+ * keeps no output of its handlers, in the system log, where refused traps
+ * can be counted and their senders seen. */
+static int refused_trap(const char *input, const char *why)
+{
+	g_auto(GStrv) lines = g_strsplit(input, "\n", 3);
+	char host[128] = "", transport[128] = "";
+
+	if (lines[0]) {
+		vs_sanitize_line(g_strstrip(lines[0]), host, sizeof(host));
+		if (lines[1])
+			vs_sanitize_line(g_strstrip(lines[1]), transport, sizeof(transport));
+	}
+	fprintf(stderr, "virtscalectl: refused: %s\n", why);
+	openlog("virtscalectl", LOG_PID, LOG_DAEMON);
+	syslog(LOG_WARNING, "refused trap from %s (%s): %s", host, transport, why);
+	closelog();
+	return EXIT_REFUSED;
+}
+
 static int cmd_notify(const vs_config *cfg)
 {
 	g_autofree char *input = read_stdin();
@@ -223,13 +246,23 @@ static int cmd_notify(const vs_config *cfg)
 				continue;
 			g_ptr_array_add(out, g_strdup(*l));
 		}
-	} else if (g_str_equal(fmt, "collectd") || g_str_equal(fmt, "snmptrap")) {
+	} else if (g_str_equal(fmt, "collectd")) {
 		vs_notification n;
-		bool ok = g_str_equal(fmt, "collectd")
-		              ? vs_notify_from_collectd_exec(input, opt_pool, opt_state, &n, &err)
-		              : vs_notify_from_snmptrap(input, cfg, opt_pool, opt_state, &n, &err);
-		if (ok)
+
+		if (vs_notify_from_collectd_exec(input, opt_pool, opt_state, &n, &err))
 			g_ptr_array_add(out, vs_notification_to_json(&n));
+	} else if (g_str_equal(fmt, "snmptrap")) {
+		vs_notification n;
+
+		if (opt_state) {
+			fprintf(stderr, "virtscalectl: --state does not apply to snmptrapd input "
+			                "(the notification is the state)\n");
+			return VS_EXIT_CONFIG;
+		}
+		if (vs_notify_from_snmptrap(input, cfg, opt_pool, &n, &err))
+			g_ptr_array_add(out, vs_notification_to_json(&n));
+		else if (g_error_matches(err, VS_ACT_ERROR, VS_ACT_ERROR_REFUSED))
+			return refused_trap(input, err->message);
 	} else {
 		fprintf(stderr, "virtscalectl: unknown --format %s (json, collectd, snmptrap)\n",
 		        fmt);
