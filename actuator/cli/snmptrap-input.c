@@ -62,10 +62,7 @@ static const label_root roots[] = {
     {"VIRTSCALE-MIB", "vsActionStarted", {VS_ARCS, 0, VS_NOTIF_ACTION_STARTED}, 11},
     {"VIRTSCALE-MIB", "vsActionSucceeded", {VS_ARCS, 0, VS_NOTIF_ACTION_SUCCEEDED}, 11},
     {"VIRTSCALE-MIB", "vsActionFailed", {VS_ARCS, 0, VS_NOTIF_ACTION_FAILED}, 11},
-    {"VIRTSCALE-MIB",
-     "vsPoolName",
-     {VS_ARCS, VS_OBJECTS, VS_POOL_TABLE, 1, VS_POOL_NAME},
-     13},
+    {"VIRTSCALE-MIB", "vsPoolName", {VS_ARCS, VS_OBJECTS, VS_POOL_TABLE, 1, VS_POOL_NAME}, 13},
 };
 #undef VS_ARCS
 
@@ -163,8 +160,8 @@ static bool is_pool_name(const oid_path *o)
 	static const unsigned column[] = {VS_ENTERPRISE_ARC, VS_OBJECTS, VS_POOL_TABLE, 1,
 	                                  VS_POOL_NAME};
 
-	return o->len == G_N_ELEMENTS(column) + 1 &&
-	       memcmp(o->arcs, column, sizeof(column)) == 0 && o->arcs[o->len - 1] >= 1;
+	return o->len == G_N_ELEMENTS(column) + 1 && memcmp(o->arcs, column, sizeof(column)) == 0 &&
+	       o->arcs[o->len - 1] >= 1;
 }
 
 static bool verdict_of(unsigned notification, vs_verdict *v)
@@ -272,7 +269,8 @@ bool vs_notify_from_snmptrap(const char *text, const vs_config *cfg, const char 
 			if (!vs_valid_pool_name(val))
 				return refuse(error, "vsPoolName is not a pool name");
 			if (found_pool && strcmp(found_pool, val) != 0)
-				return refuse(error, "two vsPoolName varbinds naming different pools");
+				return refuse(error,
+				              "two vsPoolName varbinds naming different pools");
 			g_free(found_pool);
 			found_pool = g_strdup(val);
 		}

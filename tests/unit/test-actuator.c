@@ -357,18 +357,15 @@ START_TEST(snmptrap_anything_else_refused)
 	assert_trap_refused(cfg,
 	                    TRAP_HEAD "snmpTrapOID.0 EVIL-MIB::vsPoolHigh\n" POOL_NAME ".1 web\n",
 	                    NULL, "not a VIRTSCALE-MIB notification");
-	assert_trap_refused(cfg,
-	                    TRAP_HEAD "snmpTrapOID.0 VIRTSCALE-MIB::vsPoolHighish\n" POOL_NAME
-	                              ".1 web\n",
+	assert_trap_refused(
+	    cfg, TRAP_HEAD "snmpTrapOID.0 VIRTSCALE-MIB::vsPoolHighish\n" POOL_NAME ".1 web\n",
+	    NULL, "not a VIRTSCALE-MIB notification");
+	assert_trap_refused(cfg, TRAP_HEAD "snmpTrapOID.0 " VS_MIB ".0.1.5\n" POOL_NAME ".1 web\n",
 	                    NULL, "not a VIRTSCALE-MIB notification");
-	assert_trap_refused(cfg,
-	                    TRAP_HEAD "snmpTrapOID.0 " VS_MIB ".0.1.5\n" POOL_NAME ".1 web\n", NULL,
-	                    "not a VIRTSCALE-MIB notification");
 	/* a notification of ours that is no verdict */
-	assert_trap_refused(cfg,
-	                    TRAP_HEAD "snmpTrapOID.0 VIRTSCALE-MIB::vsActionFailed\n" POOL_NAME
-	                              ".1 web\n",
-	                    NULL, "not a pool verdict");
+	assert_trap_refused(
+	    cfg, TRAP_HEAD "snmpTrapOID.0 VIRTSCALE-MIB::vsActionFailed\n" POOL_NAME ".1 web\n",
+	    NULL, "not a pool verdict");
 	/* the pool name in a varbind that is not vsPoolName is never taken */
 	assert_trap_refused(cfg,
 	                    TRAP_HEAD "snmpTrapOID.0 vsPoolHigh\n.1.3.6.1.4.1.99999.1.2 \"web\"\n"
@@ -391,8 +388,8 @@ START_TEST(snmptrap_anything_else_refused)
 	                    NULL, "two vsPoolName");
 	assert_trap_refused(cfg, TRAP_HEAD "snmpTrapOID.0 vsPoolLow\nvsPoolName.1 web\n", "db",
 	                    "not db");
-	assert_trap_refused(cfg, TRAP_HEAD "snmpTrapOID.0 vsPoolLow\nvsPoolName.1 \"a;b\"\n",
-	                    NULL, "not a pool name");
+	assert_trap_refused(cfg, TRAP_HEAD "snmpTrapOID.0 vsPoolLow\nvsPoolName.1 \"a;b\"\n", NULL,
+	                    "not a pool name");
 
 	/* not snmptrapd's format at all: invalid, not refused */
 	g_autoptr(GError) err = NULL;

@@ -313,8 +313,8 @@ END_TEST
  * non-ASCII): the wire carries it as data, never as a name used elsewhere. */
 START_TEST(test_host_is_data)
 {
-	static const char *const hosts[] = {"hv_1", "hv 1", "HV_1.example_org", "h\xc3\xb4te",
-	                                    "a;b$(c)", "127.0.0.1"};
+	static const char *const hosts[] = {"hv_1",        "hv 1",    "HV_1.example_org",
+	                                    "h\xc3\xb4te", "a;b$(c)", "127.0.0.1"};
 	vs_notification n;
 
 	for (size_t i = 0; i < G_N_ELEMENTS(hosts); i++) {
