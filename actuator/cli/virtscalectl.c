@@ -8,6 +8,7 @@
 
 #include "act-error.h"
 #include "alert.h"
+#include "intake.h"
 #include "notify-formats.h"
 #include "vs-status.h"
 #include "vs-validate.h"
@@ -203,6 +204,81 @@ static char *read_stdin(void)
 	return g_string_free(s, FALSE);
 }
 
+/* One reply line of virtscaled: ok, else its error and whether to retry. */
+static bool reply_ok(const char *reply, char **error, bool *retry)
+{
+	g_autoptr(JsonParser) p = json_parser_new();
+	JsonObject *o;
+
+	*retry = false;
+	if (!json_parser_load_from_data(p, reply, -1, NULL) ||
+	    !JSON_NODE_HOLDS_OBJECT(json_parser_get_root(p))) {
+		*error = g_strdup("unreadable reply");
+		return false;
+	}
+	o = json_node_get_object(json_parser_get_root(p));
+	if (json_object_get_boolean_member_with_default(o, "ok", FALSE))
+		return true;
+	*retry = json_object_get_boolean_member_with_default(o, "retry", FALSE);
+	*error = g_strdup(json_object_get_string_member_with_default(o, "error", "refused"));
+	return false;
+}
+
+/*
+ * Sends @lines on one connection and reads the one reply each gets: a line
+ * counts as sent only when virtscaled said so. Returns how many were not
+ * taken (each reported on stderr), or -1 when virtscaled cannot be reached.
+ * A daemon with no free slot says "retry": tried again a few times.
+ */
+static int send_notifications(const vs_config *cfg, GPtrArray *lines)
+{
+	for (int attempt = 0;; attempt++) {
+		int fd = connect_actuator(cfg);
+		int refused = 0;
+		bool retry = false;
+
+		if (fd < 0)
+			return -1;
+		/* a refused connection is closed under our writes: its reply says why */
+		for (guint i = 0; i < lines->len; i++) {
+			g_autofree char *l = g_strconcat(lines->pdata[i], "\n", NULL);
+
+			if (send(fd, l, strlen(l), MSG_NOSIGNAL) < 0)
+				break;
+		}
+		shutdown(fd, SHUT_WR);
+		for (guint i = 0; i < lines->len; i++) {
+			g_autofree char *reply = read_line(fd);
+			g_autofree char *error = NULL;
+			char safe[256];
+
+			if (!reply) {
+				fprintf(stderr, "virtscalectl: %u line(s) not acknowledged\n",
+				        lines->len - i);
+				refused += (int)(lines->len - i);
+				break;
+			}
+			if (reply_ok(reply, &error, &retry))
+				continue;
+			if (retry && i == 0)
+				break;
+			vs_sanitize_line(error, safe, sizeof(safe));
+			fprintf(stderr, "virtscalectl: line %u refused by virtscaled: %s\n", i + 1,
+			        safe);
+			refused++;
+		}
+		close(fd);
+		if (!retry)
+			return refused;
+		if (attempt == 4) {
+			fprintf(stderr, "virtscalectl: virtscaled is busy (too many clients); "
+			                "nothing was taken\n");
+			return (int)lines->len;
+		}
+		g_usleep((gulong)200000 << attempt);
+	}
+}
+
 /* A trap that is not ours to obey: said on stderr and, since snmptrapd
  * keeps no output of its handlers, in the system log, where refused traps
  * can be counted and their senders seen. */
@@ -295,24 +371,16 @@ static int cmd_notify(const vs_config *cfg)
 	}
 	if (!valid->len)
 		return rc ? rc : 0;
-	int fd = connect_actuator(cfg);
-	if (fd < 0)
-		return EXIT_RUNTIME;
-	for (guint i = 0; i < valid->len; i++)
-		if (!send_line(fd, valid->pdata[i])) {
-			rc = EXIT_RUNTIME;
-			break;
-		}
-	shutdown(fd, SHUT_WR);
-	close(fd);
-	return rc;
+	int refused = send_notifications(cfg, valid);
+	return refused != 0 ? EXIT_RUNTIME : rc;
 }
 
 static int cmd_check_config(void)
 {
 	g_autoptr(GError) err = NULL;
 	g_autoptr(vs_config) cfg = vs_config_load(opt_config, &err);
-	if (!cfg) {
+	/* and what virtscaled checks on this host before it starts */
+	if (!cfg || !vs_intake_check_setup(cfg, false, &err)) {
 		fprintf(stderr, "%s\n", err->message);
 		return VS_EXIT_CONFIG;
 	}
