@@ -14,7 +14,7 @@ import time
 import pytest
 
 import vstest
-from actbed import VIRTSCALED, Actuator
+from actbed import VIRTSCALECTL, VIRTSCALED, Actuator
 
 pytestmark = pytest.mark.usefixtures("libvirtd")
 
@@ -424,3 +424,50 @@ def test_out_of_descriptors_no_busy_loop(tmp_path, daemons):
         for s in clients:
             s.close()
         a.proc.stop()
+
+
+def test_snmptrapd_traphandle_takes_only_our_pool_notifications(idle_act, tmp_path, daemons):
+    """A real snmptrapd (no MIB loaded, so it prints iso.3.6.1...) runs
+    virtscalectl for traps of an authorized community: a vsPoolLow naming the
+    pool is taken; another MIB's trap whose varbind holds the pool's name is
+    refused (exit 3); a trap with another community never reaches it."""
+    a = idle_act
+    d = tmp_path / "trapd"
+    d.mkdir()
+    results, errors = d / "results", d / "errors"
+    handler = d / "handler.sh"
+    handler.write_text(
+        "#!/bin/sh\n"
+        "ASAN_OPTIONS=detect_leaks=0 "
+        f"{VIRTSCALECTL()} -c {a.conf} notify --format snmptrap 2>>{errors}\n"
+        f"echo rc=$? >>{results}\n")
+    handler.chmod(0o755)
+    port = 19197
+    conf = d / "snmptrapd.conf"
+    conf.write_text("authCommunity execute vst-s3cret 127.0.0.1\n"
+                    f"traphandle default {handler}\n")
+    env = {"MIBS": "", "MIBDIRS": ""}
+    trapd = daemons(["snmptrapd", "-f", "-C", "-c", str(conf), "-Lo",
+                     "-p", str(d / "snmptrapd.pid"), f"udp:127.0.0.1:{port}"],
+                    name="snmptrapd-intake", env=env)
+    time.sleep(0.5)
+    vs = "1.3.6.1.4.1.8072.9999.9999"
+
+    def trap(community, oid, *varbinds):
+        subprocess.run(["snmptrap", "-v2c", "-c", community, f"127.0.0.1:{port}", "", oid,
+                        *varbinds], check=True, env={**os.environ, **env}, timeout=20)
+
+    def rcs():
+        return results.read_text().split() if results.exists() else []
+
+    before = intake(a)
+    trap("public", f".{vs}.0.1", f".{vs}.1.2.1.2.1", "s", a.pool_name)
+    trap("vst-s3cret", ".1.3.6.1.2.1.33.2.0.1", ".1.3.6.1.4.1.99999.1", "s", a.pool_name)
+    vstest.wait_for(lambda: rcs() == ["rc=3"], 10, what="the foreign trap refused")
+    assert "not a VIRTSCALE-MIB notification" in errors.read_text()
+    trap("vst-s3cret", f".{vs}.0.2", f".{vs}.1.2.1.2.1", "s", a.pool_name)
+    vstest.wait_for(lambda: rcs() == ["rc=3", "rc=0"], 10, what="our trap taken")
+    after = intake(a)
+    assert after["accepted"] - before["accepted"] == 2  # the trap's line and our status
+    assert after["malformed"] == before["malformed"]
+    assert trapd.alive()
