@@ -21,6 +21,8 @@ typedef enum {
 	VS_ACT_ERROR_TIMEOUT,   /* no address or no probe answer in time */
 	VS_ACT_ERROR_IO,        /* the journal, the state directory, the socket */
 	VS_ACT_ERROR_BUSY,      /* another virtscaled listens on the socket */
+	VS_ACT_ERROR_REFUSED,   /* well-formed, but not ours to obey: a trap that is not a
+	                           VIRTSCALE-MIB pool notification, a peer not allowed */
 } vs_act_error_code;
 
 #endif

@@ -2,17 +2,27 @@
  * vsc-forward.c - the actuator forwarder (see vsc-forward.h).
  *
  * One worker thread owns the socket. It sleeps in poll() on an eventfd (new
- * lines, stop) and the socket (writable, peer closed), so it neither spins
- * nor blocks on a stalled actuator: a line is written as far as the socket
- * takes it, the rest when it becomes writable again. A line cut by a broken
- * connection is sent again whole on the next one (the actuator drops partial
- * lines; notifications are level-triggered, so a duplicate is harmless).
+ * lines, stop) and the socket (writable, readable, peer closed), so it
+ * neither spins nor blocks on a stalled actuator: a line is written as far
+ * as the socket takes it, the rest when it becomes writable again.
+ *
+ * The actuator answers every line (docs/notification-protocol.md): one line
+ * is in flight at a time, and it leaves the forwarder's hands only with its
+ * answer. A line cut by a broken connection, or not answered within
+ * ACK_TIMEOUT_MS, or answered "retry" (the actuator had no free slot) is
+ * sent again whole on the next connection (notifications are
+ * level-triggered, so a duplicate is harmless); a line answered with an
+ * error is counted, logged and dropped. A connection the actuator closes
+ * while nothing is in flight (its idle timeout) is opened again when there
+ * is something to send.
  */
 #include "vsc-forward.h"
 
 #include "vs-backoff.h"
 #include "vs-log.h"
+#include "vs-validate.h"
 
+#include <json-glib/json-glib.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -25,6 +35,8 @@
 
 #define BACKOFF_FIRST_MS 100
 #define BACKOFF_MAX_MS   10000
+#define ACK_TIMEOUT_MS   10000
+#define MAX_REPLY        65536 /* a reply line longer than this is not the actuator's */
 
 struct vsc_forwarder {
 	char *socket_path;
@@ -38,10 +50,15 @@ struct vsc_forwarder {
 
 	/* worker-only state */
 	int fd;
-	char *out; /* line being written, owned */
+	char *out; /* the line in flight (written or being written), owned */
 	size_t out_len, out_off;
+	bool awaiting;      /* out written whole: waiting for its answer */
+	int64_t ack_due_ms; /* when an answer is overdue */
+	GString *in;        /* the actuator's answers, as read */
+	bool idle;          /* the actuator closed a connection that had nothing in flight */
 	vs_backoff backoff; /* between connection attempts */
 	bool warned_down;
+	unsigned warned_refused; /* refused lines logged (a few, then one in 100) */
 };
 
 static int64_t now_ms(void)
@@ -68,6 +85,7 @@ vsc_forwarder *vsc_forwarder_new(const char *socket_path, unsigned capacity)
 	f->socket_path = g_strdup(socket_path);
 	f->capacity = capacity ? capacity : 1;
 	f->fd = -1;
+	f->in = g_string_new(NULL);
 	pthread_mutex_init(&f->lock, NULL);
 	g_queue_init(&f->queue);
 	return f;
@@ -140,13 +158,30 @@ static void schedule_reconnect(vsc_forwarder *f, const char *what, int err)
 	vs_backoff_failed(&f->backoff, now_ms());
 }
 
-static void disconnect(vsc_forwarder *f, const char *what, int err)
+static void close_socket(vsc_forwarder *f)
 {
 	close(f->fd);
 	f->fd = -1;
+	f->out_off = 0; /* the line in flight is sent again whole */
+	f->awaiting = false;
+	g_string_truncate(f->in, 0);
+}
+
+static void disconnect(vsc_forwarder *f, const char *what, int err)
+{
+	close_socket(f);
 	set_connected(f, false);
-	f->out_off = 0; /* the line is resent whole on the next connection */
 	schedule_reconnect(f, what, err);
+}
+
+static bool have_lines(vsc_forwarder *f)
+{
+	bool any;
+
+	pthread_mutex_lock(&f->lock);
+	any = f->queue.length > 0;
+	pthread_mutex_unlock(&f->lock);
+	return any;
 }
 
 static void try_connect(vsc_forwarder *f)
@@ -176,6 +211,7 @@ static void try_connect(vsc_forwarder *f)
 		return;
 	}
 	f->fd = fd;
+	f->idle = false;
 	vs_backoff_reset(&f->backoff);
 	if (f->warned_down)
 		vs_notice("actuator %s: connected", f->socket_path);
@@ -197,43 +233,112 @@ static void take_next_line(vsc_forwarder *f)
 	}
 }
 
-/* Writes as much of the current line as the socket takes now. */
+/* Writes as much of the line in flight as the socket takes now; once it is
+ * all out, its answer is awaited. */
 static void write_some(vsc_forwarder *f)
 {
-	while (f->out && f->fd >= 0) {
+	while (f->out && !f->awaiting && f->fd >= 0) {
 		ssize_t n = send(f->fd, f->out + f->out_off, f->out_len - f->out_off,
 		                 MSG_NOSIGNAL | MSG_DONTWAIT);
 
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			if (errno != EAGAIN && errno != EWOULDBLOCK)
+			/* a refused connection is closed under our write: read why first */
+			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EPIPE)
 				disconnect(f, "write", errno);
 			return;
 		}
 		f->out_off += (size_t)n;
 		if (f->out_off == f->out_len) {
-			g_clear_pointer(&f->out, g_free);
-			pthread_mutex_lock(&f->lock);
-			f->stats.sent++;
-			pthread_mutex_unlock(&f->lock);
-			take_next_line(f);
+			f->awaiting = true;
+			f->ack_due_ms = now_ms() + ACK_TIMEOUT_MS;
 		}
 	}
 }
 
-/* Reads and discards what the actuator says; notices when it hangs up. */
-static void drain_input(vsc_forwarder *f)
+/* The line in flight leaves our hands: acknowledged or refused. */
+static void line_done(vsc_forwarder *f, bool acknowledged)
+{
+	g_clear_pointer(&f->out, g_free);
+	f->awaiting = false;
+	pthread_mutex_lock(&f->lock);
+	if (acknowledged)
+		f->stats.sent++;
+	else
+		f->stats.refused++;
+	pthread_mutex_unlock(&f->lock);
+}
+
+/* One answer of the actuator to the line in flight. */
+static void handle_answer(vsc_forwarder *f, const char *line)
+{
+	g_autoptr(JsonParser) p = json_parser_new();
+	JsonObject *o;
+
+	if (!f->awaiting)
+		return; /* nothing asked: not ours to act on */
+	if (!json_parser_load_from_data(p, line, -1, NULL) ||
+	    !JSON_NODE_HOLDS_OBJECT(json_parser_get_root(p))) {
+		disconnect(f, "unreadable answer", EPROTO);
+		return;
+	}
+	o = json_node_get_object(json_parser_get_root(p));
+	if (json_object_get_boolean_member_with_default(o, "ok", FALSE)) {
+		line_done(f, true);
+		return;
+	}
+	const char *error = json_object_get_string_member_with_default(o, "error", "refused");
+	if (json_object_get_boolean_member_with_default(o, "retry", FALSE)) {
+		char safe[200];
+
+		vs_sanitize_line(error, safe, sizeof(safe));
+		disconnect(f, safe, EAGAIN); /* the line stays ours, sent again */
+		return;
+	}
+	/* a line of ours the actuator will never take: sending it again is no use */
+	if (f->warned_refused < 10 || f->warned_refused % 100 == 0) {
+		char safe[200];
+
+		vs_sanitize_line(error, safe, sizeof(safe));
+		vs_warning("actuator %s refused a notification: %s", f->socket_path, safe);
+	}
+	f->warned_refused++;
+	line_done(f, false);
+}
+
+/* Reads the actuator's answers; notices when it hangs up. */
+static void read_answers(vsc_forwarder *f)
 {
 	char buf[4096];
 
-	for (;;) {
+	while (f->fd >= 0) {
 		ssize_t n = recv(f->fd, buf, sizeof(buf), MSG_DONTWAIT);
+		char *nl;
 
-		if (n > 0)
+		if (n > 0) {
+			g_string_append_len(f->in, buf, n);
+			while (f->fd >= 0 && (nl = memchr(f->in->str, '\n', f->in->len))) {
+				*nl = '\0';
+				handle_answer(f, f->in->str);
+				if (f->fd >= 0)
+					g_string_erase(f->in, 0, nl - f->in->str + 1);
+			}
+			if (f->fd >= 0 && f->in->len > MAX_REPLY)
+				disconnect(f, "answer too long", EPROTO);
 			continue;
+		}
 		if (n == 0) {
-			disconnect(f, "connection closed by the actuator", ECONNRESET);
+			if (f->out) {
+				disconnect(f, "connection closed by the actuator", ECONNRESET);
+			} else {
+				/* its idle timeout: open again when there is something to send */
+				close_socket(f);
+				pthread_mutex_lock(&f->lock);
+				f->stats.connected = false;
+				pthread_mutex_unlock(&f->lock);
+				f->idle = true;
+			}
 			return;
 		}
 		if (errno == EINTR)
@@ -269,17 +374,22 @@ void *vsc_forwarder_run(void *forwarder)
 	while (!stop_requested(f)) {
 		struct pollfd pfd[2] = {{.fd = f->wake_fd, .events = POLLIN}};
 		int nfds = 1, timeout = -1;
+		bool want = !f->idle || f->out || have_lines(f);
 
-		if (f->fd < 0 && vs_backoff_ready(&f->backoff, now_ms()))
+		if (f->fd < 0 && want && vs_backoff_ready(&f->backoff, now_ms()))
 			try_connect(f);
 		take_next_line(f);
 		if (f->fd >= 0)
 			write_some(f);
+		if (f->fd >= 0 && f->awaiting && now_ms() >= f->ack_due_ms)
+			disconnect(f, "no answer in time", ETIMEDOUT);
 		if (f->fd >= 0) {
 			pfd[1].fd = f->fd;
-			pfd[1].events = POLLIN | (f->out ? POLLOUT : 0);
+			pfd[1].events = POLLIN | (f->out && !f->awaiting ? POLLOUT : 0);
 			nfds = 2;
-		} else {
+			if (f->awaiting)
+				timeout = (int)MAX(f->ack_due_ms - now_ms(), 0);
+		} else if (want) {
 			timeout = (int)vs_backoff_remaining(&f->backoff, now_ms());
 		}
 		if (poll(pfd, nfds, timeout) < 0 && errno != EINTR) {
@@ -294,7 +404,7 @@ void *vsc_forwarder_run(void *forwarder)
 				vs_warning("actuator forwarder: eventfd: %s", g_strerror(errno));
 		}
 		if (nfds == 2 && f->fd >= 0 && (pfd[1].revents & (POLLIN | POLLHUP | POLLERR)))
-			drain_input(f);
+			read_answers(f);
 	}
 	return NULL;
 }
@@ -326,6 +436,7 @@ void vsc_forwarder_free(vsc_forwarder *f)
 		close(f->fd);
 	close(f->wake_fd);
 	g_free(f->out);
+	g_string_free(f->in, TRUE);
 	g_queue_clear_full(&f->queue, g_free);
 	pthread_mutex_destroy(&f->lock);
 	g_free(f->socket_path);

@@ -2,8 +2,12 @@
  * vsc-forward.h - the actuator forwarder: notification lines go into a
  * bounded queue (never blocking whoever pushes them: collectd's notification
  * callbacks run in the dispatching thread) and a worker thread writes them
- * to the actuator's Unix socket, reconnecting with backoff. When the
- * actuator is gone for long the oldest lines are dropped and counted.
+ * to the actuator's Unix socket, reconnecting with backoff. A line counts
+ * as sent only when the actuator acknowledged it ({"v":1,"ok":true}); one
+ * not acknowledged (connection lost, no answer in time, "retry": the
+ * actuator had no free slot) is sent again; one the actuator refused is
+ * counted and logged, never sent again. When the actuator is gone for long
+ * the oldest lines are dropped and counted.
  *
  * No collectd dependency: the plugin runs vsc_forwarder_run() in a thread
  * it made with plugin_thread_create().
@@ -19,7 +23,8 @@ typedef struct vsc_forwarder vsc_forwarder;
 
 typedef struct vsc_forwarder_stats {
 	uint64_t queued;    /* lines accepted into the queue */
-	uint64_t sent;      /* lines written completely */
+	uint64_t sent;      /* lines the actuator acknowledged */
+	uint64_t refused;   /* lines the actuator answered with an error */
 	uint64_t dropped;   /* oldest lines dropped because the queue was full */
 	uint64_t connects;  /* successful connections */
 	uint64_t failures;  /* failed connection attempts and broken connections */

@@ -47,6 +47,8 @@ bool vs_config_value_text(const key_desc *k, void *base, const char *value, char
 bool vs_config_value_path(const key_desc *k, void *base, const char *value, char **msg);
 bool vs_config_value_name(const key_desc *k, void *base, const char *value, char **msg);
 bool vs_config_value_unix_group(const key_desc *k, void *base, const char *value, char **msg);
+bool vs_config_value_uid_list(const key_desc *k, void *base, const char *value, char **msg);
+bool vs_config_value_gid_list(const key_desc *k, void *base, const char *value, char **msg);
 bool vs_config_value_url(const key_desc *k, void *base, const char *value, char **msg);
 bool vs_config_value_host_port(const key_desc *k, void *base, const char *value, char **msg);
 bool vs_config_value_email(const key_desc *k, void *base, const char *value, char **msg);

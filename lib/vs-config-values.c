@@ -13,8 +13,10 @@
 #include "vs-validate.h"
 
 #include <errno.h>
+#include <grp.h>
 #include <limits.h>
 #include <math.h>
+#include <pwd.h>
 #include <string.h>
 
 #define FIELD(k, base, type) ((type *)(void *)((char *)(base) + (k)->offset))
@@ -239,6 +241,74 @@ bool vs_config_value_unix_group(const key_desc *k, void *base, const char *value
 	}
 	set_string(FIELD(k, base, char *), value);
 	return true;
+}
+
+/* A user or group: a number, or a name this host knows (resolved now, so a
+ * typo is an error of the file, not a peer silently refused later). */
+static bool id_list(const key_desc *k, void *base, const char *value, bool users, char **msg)
+{
+	g_auto(GStrv) parts = g_strsplit_set(value, ", \t", -1);
+	GArray *ids = g_array_new(FALSE, FALSE, sizeof(guint32));
+	GArray **field = FIELD(k, base, GArray *);
+
+	for (char **p = parts; *p; p++) {
+		unsigned long long n;
+		guint32 id;
+
+		if (!**p)
+			continue;
+		if (parse_decimal(*p, &n)) {
+			if (n >= G_MAXUINT32) {
+				*msg = g_strdup_printf("%s is not a %s id", *p,
+				                       users ? "user" : "group");
+				g_array_unref(ids);
+				return false;
+			}
+			id = (guint32)n;
+		} else if (users) {
+			struct passwd pw, *res = NULL;
+			char buf[4096];
+
+			if (getpwnam_r(*p, &pw, buf, sizeof(buf), &res) != 0 || !res) {
+				*msg = g_strdup_printf("no user '%s' on this host", *p);
+				g_array_unref(ids);
+				return false;
+			}
+			id = (guint32)res->pw_uid;
+		} else {
+			struct group gr, *res = NULL;
+			char buf[16384];
+
+			if (getgrnam_r(*p, &gr, buf, sizeof(buf), &res) != 0 || !res) {
+				*msg = g_strdup_printf("no group '%s' on this host", *p);
+				g_array_unref(ids);
+				return false;
+			}
+			id = (guint32)res->gr_gid;
+		}
+		g_array_append_val(ids, id);
+	}
+	if (ids->len == 0) {
+		*msg = g_strdup_printf("no %s given", users ? "user" : "group");
+		g_array_unref(ids);
+		return false;
+	}
+	if (*field)
+		g_array_unref(*field);
+	*field = ids;
+	return true;
+}
+
+/* allow_uids: user names or numbers, separated by commas or blanks. */
+bool vs_config_value_uid_list(const key_desc *k, void *base, const char *value, char **msg)
+{
+	return id_list(k, base, value, true, msg);
+}
+
+/* allow_gids: group names or numbers, separated by commas or blanks. */
+bool vs_config_value_gid_list(const key_desc *k, void *base, const char *value, char **msg)
+{
+	return id_list(k, base, value, false, msg);
 }
 
 static bool valid_url(const char *value)

@@ -73,6 +73,10 @@ static const key_desc keys[] = {
      NULL, false},
     {G_ACTUATOR, "max_line", vs_config_value_uint, C(max_line), "4096", 256, VS_NOTIFY_MAX_LINE,
      NULL, false},
+    {G_ACTUATOR, "idle_timeout", vs_config_value_duration, C(idle_timeout), "60", 1, 86400, NULL,
+     false},
+    {G_ACTUATOR, "allow_uids", vs_config_value_uid_list, C(allow_uids), NULL, 0, 0, NULL, false},
+    {G_ACTUATOR, "allow_gids", vs_config_value_gid_list, C(allow_gids), NULL, 0, 0, NULL, false},
 
     {G_NGINX, "upstream_file", vs_config_value_path, C(nginx_upstream_file), NULL, 0, 0, NULL,
      false},
@@ -653,6 +657,8 @@ static bool check_config(parser *ps, GError **error)
 	}
 	if (!cfg->snmp_state_file)
 		cfg->snmp_state_file = g_build_filename(cfg->state_dir, "vm-index.map", NULL);
+	/* whether the group exists is virtscaled's to check, where it runs */
+	cfg->socket_group_line = ps->global[G_ACTUATOR].key[find_key(G_ACTUATOR, "socket_group")];
 	for (guint i = 0; i < cfg->pools->len; i++) {
 		if (!check_pool(ps, cfg->pools->pdata[i], ps->pool_lines->pdata[i], error))
 			return false;
@@ -759,6 +765,10 @@ void vs_config_free(vs_config *cfg)
 	g_free(cfg->actuator_socket);
 	g_free(cfg->state_dir);
 	g_free(cfg->socket_group);
+	if (cfg->allow_uids)
+		g_array_unref(cfg->allow_uids);
+	if (cfg->allow_gids)
+		g_array_unref(cfg->allow_gids);
 	g_free(cfg->nginx_upstream_file);
 	g_free(cfg->nginx_upstream);
 	g_free(cfg->nginx_conf);

@@ -97,8 +97,12 @@ typedef struct vs_config {
 	/* [actuator] */
 	char *actuator_socket; /* default /run/virtscale/actuator.sock */
 	char *state_dir;       /* default /var/lib/virtscale */
-	char *socket_group;    /* default virtscale */
+	char *socket_group;    /* default virtscale; must exist where virtscaled runs */
+	int socket_group_line; /* the line that set socket_group, 0 = the default */
 	unsigned max_line;     /* default 4096 bytes */
+	unsigned idle_timeout; /* seconds a socket client may stay silent, default 60 */
+	GArray *allow_uids;    /* of guint32; NULL = any peer the socket's mode lets in */
+	GArray *allow_gids;    /* of guint32; NULL = likewise */
 	/* [nginx] */
 	char *nginx_upstream_file;
 	char *nginx_upstream; /* upstream name */

@@ -64,9 +64,12 @@ static bool check_identifier(const char *s)
 	return only_chars(s, "_.-");
 }
 
+/* The sender's host as its own configuration names it (a collectd Hostname
+ * may be "hv_1" or hold blanks): data for people and logs, never used as a
+ * name, so printable text is all it must be. */
 static bool check_host(const char *s)
 {
-	return vs_valid_hostname(s) || vs_valid_ip_literal(s);
+	return *s && vs_valid_text(s, strlen(s));
 }
 
 static bool check_text(const char *s)

@@ -49,7 +49,8 @@ typedef struct vs_notification {
 	int instances;     /* -1 absent */
 	int desired;       /* -1 absent */
 	double time;       /* unix seconds, 0 absent */
-	char host[256];    /* "" absent */
+	char host[256];    /* "" absent; printable text (the sender's own name for
+	                      itself, e.g. a collectd Hostname), never used as a name */
 	char source[32];   /* "collectd", "snmptrap", "cli", ... */
 	char message[512]; /* printable UTF-8, control characters refused */
 	/* threshold notifications: collectd identifier */

@@ -172,6 +172,8 @@ agentx_ping_interval = 5
 [actuator]
 socket = $W/actuator.sock
 state_dir = $W/state
+; the demo runs as root: root's group is the socket's
+socket_group = root
 
 EOF
 	if [ "$lb" = nginx ]; then

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t reload_requested;
 static vs_agent *the_agent; /* for the signal handler only */
 
 static void log_to_netsnmp_too(vs_daemon *d)
@@ -33,6 +34,32 @@ static void on_signal(int sig)
 	stop_requested = 1;
 	if (the_agent)
 		vs_agentx_wake(the_agent);
+}
+
+static void on_hup(int sig)
+{
+	reload_requested = 1;
+	if (the_agent)
+		vs_agentx_wake(the_agent);
+}
+
+/* SIGHUP: the file is read and validated in a thread of its own (never in
+ * net-snmp's loop) and the verdict logged; the running configuration is
+ * kept either way: the collector, the pool monitor and the views are built
+ * from it, and a restart applies a change. */
+static gpointer check_config_thread(gpointer data)
+{
+	char *path = data;
+	g_autoptr(GError) err = NULL;
+	g_autoptr(vs_config) cfg = vs_config_load(path, &err);
+
+	if (cfg)
+		vs_notice("SIGHUP: %s is valid; changes take effect when virtscale-snmp restarts",
+		          path);
+	else
+		vs_error("SIGHUP: %s; the running configuration is kept", err->message);
+	g_free(path);
+	return NULL;
 }
 
 /* Collector thread: must not block and must not touch net-snmp. */
@@ -92,6 +119,9 @@ static void install_signals(void)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	/* the default action of SIGHUP would end us in the middle of anything */
+	sa.sa_handler = on_hup;
+	sigaction(SIGHUP, &sa, NULL);
 	/* A master that goes away under a write must not kill us. */
 	signal(SIGPIPE, SIG_IGN);
 }
@@ -163,19 +193,26 @@ int main(int argc, char **argv)
 	}
 	log_to_netsnmp_too(&d);
 
+	install_signals();
 	vs_agent *a = agent_new(&d, agentx_socket);
 	if (!vs_agentx_init(a))
 		return 1;
 	the_agent = a;
-	install_signals();
 	if (!start_workers(a))
 		return 1;
 	vs_refresh_vm_mib(a);
 	vs_refresh_vs_mib(a);
 	vs_notice("serving VM-MIB and VIRTSCALE-MIB through %s", a->agentx_socket);
 
-	while (!stop_requested)
+	while (!stop_requested) {
 		agent_check_and_process(1);
+		if (reload_requested) {
+			reload_requested = 0;
+			vs_notice("SIGHUP: re-reading %s", a->cfg->path);
+			g_thread_unref(
+			    g_thread_new("vs-reload", check_config_thread, g_strdup(a->cfg->path)));
+		}
+	}
 
 	vs_notice("stopping");
 	vs_io_worker_stop(a->io);

@@ -6,7 +6,8 @@
  *  collectd exec:  "Severity: FAILURE\nTime: ...\nHost: ...\nPlugin: virtscale\n
  *                   PluginInstance: web\nType: ...\nCurrentValue: ...\n
  *                   WarningMax: ...\n\nmessage text"
- *  snmptrapd:      "hostname\ntransport\nOID value\nOID value\n..."
+ *
+ * (snmptrapd's traphandle input is read by snmptrap-input.c.)
  *
  * Nothing here is trusted: text is copied into the notification's fields
  * with vs_notification_set_text(), which cuts and cleans it to what the
@@ -125,107 +126,9 @@ bool vs_notify_from_collectd_exec(const char *text, const char *pool, const char
 	const char *type = g_hash_table_lookup(h, "type");
 	if (type && vs_valid_pool_name(type))
 		vs_notification_set_text(out->metric, type);
-	const char *host = g_hash_table_lookup(h, "host");
-	if (host && vs_valid_hostname(host))
-		vs_notification_set_text(out->host, host);
+	/* the host is collectd's Hostname, whatever it is: data, cleaned */
+	vs_notification_set_text(out->host, g_hash_table_lookup(h, "host"));
 	vs_notification_set_text(out->source, "collectd");
 	vs_notification_set_text(out->message, message->str);
-	return true;
-}
-
-/* A varbind's value without its quotes and type prefix ("STRING: "). */
-static char *trap_value(const char *v)
-{
-	const char *colon = strstr(v, ": ");
-	if (colon && colon - v < 16 && g_ascii_isupper(v[0]))
-		v = colon + 2;
-	size_t n = strlen(v);
-	if (n >= 2 && v[0] == '"' && v[n - 1] == '"')
-		return g_strndup(v + 1, n - 2);
-	return g_strdup(v);
-}
-
-/* The verdict a trap's name or a varbind says (vsPoolHigh, ...AtMax, ...Normal). */
-static bool state_from_word(const char *s, vs_verdict *v)
-{
-	g_autofree char *l = g_ascii_strdown(s, -1);
-	if (strstr(l, "atmax") || strstr(l, "at_max"))
-		*v = VS_VERDICT_AT_MAX;
-	else if (strstr(l, "high"))
-		*v = VS_VERDICT_HIGH;
-	else if (strstr(l, "low"))
-		*v = VS_VERDICT_LOW;
-	else if (strstr(l, "normal") || strstr(l, "clear") || g_str_equal(l, "ok") ||
-	         g_str_has_suffix(l, "ok"))
-		*v = VS_VERDICT_OK;
-	else
-		return false;
-	return true;
-}
-
-/**
- * vs_notify_from_snmptrap: an snmptrapd traphandle input as a "pool"
- * notification. The pool is @pool, else the first string varbind naming a
- * configured pool; the state is @state, else read from the snmpTrapOID
- * value's name (…High, …Low, …AtMax, …Normal/Ok) or a varbind saying
- * "high"/"low"/"ok".
- */
-bool vs_notify_from_snmptrap(const char *text, const vs_config *cfg, const char *pool,
-                             const char *state, vs_notification *out, GError **error)
-{
-	g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
-	if (!lines[0] || !lines[1]) {
-		g_set_error(error, VS_ACT_ERROR, VS_ACT_ERROR_INVALID,
-		            "snmptrapd input: expected hostname and address lines");
-		return false;
-	}
-	g_autofree char *host = g_strdup(g_strstrip(lines[0]));
-	vs_verdict trap_verdict = VS_VERDICT_UNKNOWN, v;
-	bool is_trap_oid;
-	g_autofree char *found_pool = NULL;
-	for (char **l = lines + 2; *l; l++) {
-		g_strstrip(*l);
-		char *sp = strchr(*l, ' ');
-		if (!sp)
-			continue;
-		*sp = '\0';
-		const char *oid = *l;
-		g_autofree char *val = trap_value(g_strstrip(sp + 1));
-		is_trap_oid = strstr(oid, "snmpTrapOID") ||
-		              g_str_has_prefix(oid, ".1.3.6.1.6.3.1.1.4.1") ||
-		              g_str_has_prefix(oid, "1.3.6.1.6.3.1.1.4.1");
-		if (is_trap_oid) {
-			const char *w = strrchr(val, ':');
-			if (state_from_word(w ? w + 1 : val, &v))
-				trap_verdict = v;
-			continue;
-		}
-		if (!found_pool && cfg && vs_valid_pool_name(val) && vs_config_find_pool(cfg, val))
-			found_pool = g_strdup(val);
-		else if (trap_verdict == VS_VERDICT_UNKNOWN &&
-		         (g_str_equal(val, "high") || g_str_equal(val, "low") ||
-		          g_str_equal(val, "ok")))
-			state_from_word(val, &trap_verdict);
-	}
-	if (!pool)
-		pool = found_pool;
-	if (!pool || !vs_valid_pool_name(pool)) {
-		g_set_error(error, VS_ACT_ERROR, VS_ACT_ERROR_INVALID,
-		            "snmptrapd input: no configured pool named in the trap (give --pool)");
-		return false;
-	}
-	vs_notification_init(out, VS_NOTIFY_POOL);
-	if (state ? !state_from_name(state, &out->verdict) : trap_verdict == VS_VERDICT_UNKNOWN) {
-		g_set_error(error, VS_ACT_ERROR, VS_ACT_ERROR_INVALID,
-		            "snmptrapd input: cannot tell the state (give --state)");
-		return false;
-	}
-	if (!state)
-		out->verdict = trap_verdict;
-	out->severity = out->verdict == VS_VERDICT_OK ? VS_SEVERITY_OKAY : VS_SEVERITY_WARNING;
-	vs_notification_set_text(out->pool, pool);
-	if (vs_valid_hostname(host) || vs_valid_ip_literal(host))
-		vs_notification_set_text(out->host, host);
-	vs_notification_set_text(out->source, "snmptrap");
 	return true;
 }

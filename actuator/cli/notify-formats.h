@@ -10,11 +10,16 @@
 #include "vs-config.h"
 #include "vs-notify.h"
 
-/* @pool / @state (NULL: from the input) override what the input says.
- * False with @error (VS_ACT_ERROR_INVALID) when the input says too little. */
+/* collectd exec (notify-formats.c): @pool / @state (NULL: from the input)
+ * override what the input says. False with @error (VS_ACT_ERROR_INVALID)
+ * when the input says too little. */
 bool vs_notify_from_collectd_exec(const char *text, const char *pool, const char *state,
                                   vs_notification *out, GError **error);
+/* snmptrapd traphandle (snmptrap-input.c): only a VIRTSCALE-MIB pool
+ * notification naming a pool of @cfg (and @pool, when given) by its
+ * vsPoolName varbind; anything else fails with VS_ACT_ERROR_REFUSED,
+ * input that is not snmptrapd's with VS_ACT_ERROR_INVALID. */
 bool vs_notify_from_snmptrap(const char *text, const vs_config *cfg, const char *pool,
-                             const char *state, vs_notification *out, GError **error);
+                             vs_notification *out, GError **error);
 
 #endif

@@ -6,7 +6,9 @@
  */
 #include "config.h"
 
+#include "act-error.h"
 #include "alert.h"
+#include "intake.h"
 #include "notify-formats.h"
 #include "vs-status.h"
 #include "vs-validate.h"
@@ -18,9 +20,11 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #define EXIT_RUNTIME    1
+#define EXIT_REFUSED    3 /* notify: input refused as not ours to obey (a foreign trap) */
 #define REPLY_TIMEOUT_S 10
 
 static const char *opt_config = VS_DEFAULT_CONFIG_FILE;
@@ -201,6 +205,101 @@ static char *read_stdin(void)
 	return g_string_free(s, FALSE);
 }
 
+/* One reply line of virtscaled: ok, else its error and whether to retry. */
+static bool reply_ok(const char *reply, char **error, bool *retry)
+{
+	g_autoptr(JsonParser) p = json_parser_new();
+	JsonObject *o;
+
+	*retry = false;
+	if (!json_parser_load_from_data(p, reply, -1, NULL) ||
+	    !JSON_NODE_HOLDS_OBJECT(json_parser_get_root(p))) {
+		*error = g_strdup("unreadable reply");
+		return false;
+	}
+	o = json_node_get_object(json_parser_get_root(p));
+	if (json_object_get_boolean_member_with_default(o, "ok", FALSE))
+		return true;
+	*retry = json_object_get_boolean_member_with_default(o, "retry", FALSE);
+	*error = g_strdup(json_object_get_string_member_with_default(o, "error", "refused"));
+	return false;
+}
+
+/*
+ * Sends @lines on one connection and reads the one reply each gets: a line
+ * counts as sent only when virtscaled said so. Returns how many were not
+ * taken (each reported on stderr), or -1 when virtscaled cannot be reached.
+ * A daemon with no free slot says "retry": tried again a few times.
+ */
+static int send_notifications(const vs_config *cfg, GPtrArray *lines)
+{
+	for (int attempt = 0;; attempt++) {
+		int fd = connect_actuator(cfg);
+		int refused = 0;
+		bool retry = false;
+
+		if (fd < 0)
+			return -1;
+		/* a refused connection is closed under our writes: its reply says why */
+		for (guint i = 0; i < lines->len; i++) {
+			g_autofree char *l = g_strconcat(lines->pdata[i], "\n", NULL);
+
+			if (send(fd, l, strlen(l), MSG_NOSIGNAL) < 0)
+				break;
+		}
+		shutdown(fd, SHUT_WR);
+		for (guint i = 0; i < lines->len; i++) {
+			g_autofree char *reply = read_line(fd);
+			g_autofree char *error = NULL;
+			char safe[256];
+
+			if (!reply) {
+				fprintf(stderr, "virtscalectl: %u line(s) not acknowledged\n",
+				        lines->len - i);
+				refused += (int)(lines->len - i);
+				break;
+			}
+			if (reply_ok(reply, &error, &retry))
+				continue;
+			if (retry && i == 0)
+				break;
+			vs_sanitize_line(error, safe, sizeof(safe));
+			fprintf(stderr, "virtscalectl: line %u refused by virtscaled: %s\n", i + 1,
+			        safe);
+			refused++;
+		}
+		close(fd);
+		if (!retry)
+			return refused;
+		if (attempt == 4) {
+			fprintf(stderr, "virtscalectl: virtscaled is busy (too many clients); "
+			                "nothing was taken\n");
+			return (int)lines->len;
+		}
+		g_usleep((gulong)200000 << attempt);
+	}
+}
+
+/* A trap that is not ours to obey: said on stderr and, since snmptrapd
+ * keeps no output of its handlers, in the system log, where refused traps
+ * can be counted and their senders seen. */
+static int refused_trap(const char *input, const char *why)
+{
+	g_auto(GStrv) lines = g_strsplit(input, "\n", 3);
+	char host[128] = "", transport[128] = "";
+
+	if (lines[0]) {
+		vs_sanitize_line(g_strstrip(lines[0]), host, sizeof(host));
+		if (lines[1])
+			vs_sanitize_line(g_strstrip(lines[1]), transport, sizeof(transport));
+	}
+	fprintf(stderr, "virtscalectl: refused: %s\n", why);
+	openlog("virtscalectl", LOG_PID, LOG_DAEMON);
+	syslog(LOG_WARNING, "refused trap from %s (%s): %s", host, transport, why);
+	closelog();
+	return EXIT_REFUSED;
+}
+
 static int cmd_notify(const vs_config *cfg)
 {
 	g_autofree char *input = read_stdin();
@@ -224,13 +323,23 @@ static int cmd_notify(const vs_config *cfg)
 				continue;
 			g_ptr_array_add(out, g_strdup(*l));
 		}
-	} else if (g_str_equal(fmt, "collectd") || g_str_equal(fmt, "snmptrap")) {
+	} else if (g_str_equal(fmt, "collectd")) {
 		vs_notification n;
-		bool ok = g_str_equal(fmt, "collectd")
-		              ? vs_notify_from_collectd_exec(input, opt_pool, opt_state, &n, &err)
-		              : vs_notify_from_snmptrap(input, cfg, opt_pool, opt_state, &n, &err);
-		if (ok)
+
+		if (vs_notify_from_collectd_exec(input, opt_pool, opt_state, &n, &err))
 			g_ptr_array_add(out, vs_notification_to_json(&n));
+	} else if (g_str_equal(fmt, "snmptrap")) {
+		vs_notification n;
+
+		if (opt_state) {
+			fprintf(stderr, "virtscalectl: --state does not apply to snmptrapd input "
+			                "(the notification is the state)\n");
+			return VS_EXIT_CONFIG;
+		}
+		if (vs_notify_from_snmptrap(input, cfg, opt_pool, &n, &err))
+			g_ptr_array_add(out, vs_notification_to_json(&n));
+		else if (g_error_matches(err, VS_ACT_ERROR, VS_ACT_ERROR_REFUSED))
+			return refused_trap(input, err->message);
 	} else {
 		fprintf(stderr, "virtscalectl: unknown --format %s (json, collectd, snmptrap)\n",
 		        fmt);
@@ -263,24 +372,16 @@ static int cmd_notify(const vs_config *cfg)
 	}
 	if (!valid->len)
 		return rc ? rc : 0;
-	int fd = connect_actuator(cfg);
-	if (fd < 0)
-		return EXIT_RUNTIME;
-	for (guint i = 0; i < valid->len; i++)
-		if (!send_line(fd, valid->pdata[i])) {
-			rc = EXIT_RUNTIME;
-			break;
-		}
-	shutdown(fd, SHUT_WR);
-	close(fd);
-	return rc;
+	int refused = send_notifications(cfg, valid);
+	return refused != 0 ? EXIT_RUNTIME : rc;
 }
 
 static int cmd_check_config(void)
 {
 	g_autoptr(GError) err = NULL;
 	g_autoptr(vs_config) cfg = vs_config_load(opt_config, &err);
-	if (!cfg) {
+	/* and what virtscaled checks on this host before it starts */
+	if (!cfg || !vs_intake_check_setup(cfg, false, &err)) {
 		fprintf(stderr, "%s\n", err->message);
 		return VS_EXIT_CONFIG;
 	}

@@ -19,6 +19,7 @@
 #include <json-glib/json-glib.h>
 #include <libvirt/virterror.h>
 #include <signal.h>
+#include <stdio.h>
 #include <unistd.h>
 
 struct vs_act {
@@ -35,6 +36,7 @@ struct vs_act {
 	vs_alerter *alerter;
 	vs_status_writer *status_writer;
 	bool status_dirty;
+	bool reloading, reload_again; /* SIGHUP: a re-read under way, another asked */
 };
 
 static vs_status *build_status(vs_act *act)
@@ -110,6 +112,12 @@ static char *status_reply(vs_act *act)
 	json_object_set_int_member(io, "unknown_pool", (gint64)st->unknown_pool);
 	json_object_set_int_member(io, "status_requests", (gint64)st->status_requests);
 	json_object_set_int_member(io, "scale_requests", (gint64)st->scale_requests);
+	json_object_set_int_member(io, "refused_peers", (gint64)st->refused_peers);
+	json_object_set_int_member(io, "refused_busy", (gint64)st->refused_busy);
+	json_object_set_int_member(io, "evicted", (gint64)st->evicted);
+	json_object_set_int_member(io, "idle_closed", (gint64)st->idle_closed);
+	json_object_set_int_member(io, "accept_errors", (gint64)st->accept_errors);
+	json_object_set_int_member(io, "warnings_suppressed", (gint64)st->warnings_suppressed);
 	json_object_set_object_member(o, "intake", io);
 	json_object_set_boolean_member(o, "ok", TRUE);
 	g_autoptr(JsonGenerator) gen = json_generator_new();
@@ -177,6 +185,73 @@ static gboolean on_quit_signal(gpointer data)
 	vs_notice("stopping: a running action ends at its next wait");
 	g_cancellable_cancel(act->stop);
 	g_main_loop_quit(act->loop);
+	return G_SOURCE_CONTINUE;
+}
+
+/* SIGHUP, off the event loop (a file and perhaps NSS for user names): the
+ * configuration is read and validated as at start-up. */
+static void reload_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancel)
+{
+	GError *err = NULL;
+	vs_config *cfg = vs_config_load(data, &err);
+
+	if (cfg && !vs_intake_check_setup(cfg, false, &err))
+		g_clear_pointer(&cfg, vs_config_free);
+	if (cfg)
+		g_task_return_pointer(task, cfg, (GDestroyNotify)vs_config_free);
+	else
+		g_task_return_error(task, err);
+}
+
+static void start_reload(vs_act *act);
+
+/* Back on the event loop. Only what the intake reads from the
+ * configuration is swapped: pools, hosts, drivers and the alerter hold
+ * theirs for the life of the daemon (a worker may be in the middle of an
+ * action with them), so the rest waits for a restart - and a file that does
+ * not load changes nothing at all. */
+static void reload_done(GObject *source, GAsyncResult *res, gpointer data)
+{
+	vs_act *act = data;
+	g_autoptr(GError) err = NULL;
+	vs_config *cfg = g_task_propagate_pointer(G_TASK(res), &err);
+
+	act->reloading = false;
+	if (!cfg) {
+		vs_error("SIGHUP: %s; the running configuration is kept", err->message);
+	} else {
+		if (act->intake)
+			vs_intake_reconfigure(act->intake, cfg);
+		vs_notice("SIGHUP: %s is valid; [actuator] allow_uids, allow_gids and "
+		          "idle_timeout applied, any other change takes effect when virtscaled "
+		          "restarts",
+		          cfg->path);
+		vs_config_free(cfg);
+	}
+	if (act->reload_again && act->loop && g_main_loop_is_running(act->loop)) {
+		act->reload_again = false;
+		start_reload(act);
+	}
+}
+
+static void start_reload(vs_act *act)
+{
+	g_autoptr(GTask) task = g_task_new(NULL, NULL, reload_done, act);
+
+	act->reloading = true;
+	g_task_set_task_data(task, g_strdup(act->cfg->path), g_free);
+	g_task_run_in_thread(task, reload_thread);
+}
+
+static gboolean on_hup_signal(gpointer data)
+{
+	vs_act *act = data;
+
+	vs_notice("SIGHUP: re-reading %s", act->cfg->path);
+	if (act->reloading)
+		act->reload_again = true;
+	else
+		start_reload(act);
 	return G_SOURCE_CONTINUE;
 }
 
@@ -259,6 +334,7 @@ static void run_loop(vs_act *act)
 	act->loop = g_main_loop_new(NULL, FALSE);
 	g_unix_signal_add(SIGTERM, on_quit_signal, act);
 	g_unix_signal_add(SIGINT, on_quit_signal, act);
+	g_unix_signal_add(SIGHUP, on_hup_signal, act);
 	guint tick_id = g_timeout_add(1000, tick, act);
 	guint flush_id = g_timeout_add(100, status_flush, act);
 	vs_notice("listening on %s; %u pool(s), %zu host(s)", act->cfg->actuator_socket,
@@ -308,6 +384,13 @@ int main(int argc, char **argv)
 	vs_daemon_init(&d, "virtscaled", "Scales virtscale pools: libvirt, load balancer, e-mail.",
 	               argc, argv, NULL);
 	act.cfg = d.cfg;
+	/* until the loop handles it: a SIGHUP during start-up must not kill us */
+	signal(SIGHUP, SIG_IGN);
+	if (!vs_intake_check_setup(act.cfg, true, &err)) {
+		fprintf(stderr, "virtscaled: %s\n", err->message);
+		vs_config_free(act.cfg);
+		return VS_EXIT_CONFIG;
+	}
 	if (!vs_daemon_detach(&d)) {
 		vs_error("cannot detach: %s", g_strerror(errno));
 		return 1;

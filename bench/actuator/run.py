@@ -55,7 +55,8 @@ class Daemon:
         self.conf = os.path.join(tmp, "virtscale.conf")
         self.log = os.path.join(tmp, "virtscaled.log")
         vstest.write_config(self.conf, {
-            "actuator": {"socket": self.sock, "state_dir": f"{tmp}/state"},
+            "actuator": {"socket": self.sock, "state_dir": f"{tmp}/state",
+                         "socket_group": "root"},
             "pool bench": pool})
         self.proc = subprocess.Popen([VIRTSCALED, "-f", "-c", self.conf],
                                      stdout=open(self.log, "wb"), stderr=subprocess.STDOUT,

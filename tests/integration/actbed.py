@@ -51,7 +51,8 @@ class Actuator:
         """Writes the config; @changes update the pool's keys first."""
         self.pool.update(changes)
         vstest.write_config(self.conf, {
-            "actuator": {"socket": self.sock, "state_dir": self.state},
+            # the socket's group must exist on the host: root's, in the tests
+            "actuator": {"socket": self.sock, "state_dir": self.state, "socket_group": "root"},
             f"pool {self.pool_name}": self.pool}, self.sections)
 
     def define_template(self, **kw):

@@ -158,7 +158,9 @@ def csv_rows(tmpdir, plugin_instance, type_name, host="vstcd", plugin="virtscale
 
 class NotificationSink:
     """A listening Unix socket standing in for virtscaled: collects every
-    JSON line it receives. stop() closes it (and its connections)."""
+    JSON line it receives and answers it as virtscaled does
+    ({"v":1,"ok":true}: the forwarder lets a line go only when answered).
+    stop() closes it (and its connections)."""
 
     def __init__(self, path):
         self.path = path
@@ -197,6 +199,10 @@ class NotificationSink:
                 line, buf = buf.split(b"\n", 1)
                 with self.lock:
                     self.lines.append(json.loads(line))
+                try:
+                    conn.sendall(b'{"v":1,"ok":true}\n')
+                except OSError:
+                    return
 
     def messages(self, **match):
         with self.lock:

@@ -61,7 +61,9 @@ class Loop:
         # SnmpBed writes the one file: its groups and these
         self.snmp = snmpbed.SnmpBed(self.tmp, daemons, agent_port=snmp_port,
                                     trap_port=snmp_port + 1, sections={
-                                        "actuator": {"socket": self.sock},
+                                        # the socket's group must exist: root's
+                                        "actuator": {"socket": self.sock,
+                                                     "socket_group": "root"},
                                         **(lb_sections or {}), f"pool {pool}": keys})
         self.conf = self.snmp.conf
         r = self.ctl("check-config")

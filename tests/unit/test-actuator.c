@@ -1,7 +1,7 @@
 /*
  * test-actuator.c - the actuator's pure parts: the clone's domain XML
  * (ops/clone-xml.c), the stdin formats of `virtscalectl notify`
- * (cli/notify-formats.c) turned into notifications that pass the wire
+ * (cli/notify-formats.c, cli/snmptrap-input.c) turned into notifications that pass the wire
  * format, and journal replay after a crash (ops/journal.c).
  */
 #include "config.h"
@@ -227,15 +227,21 @@ START_TEST(collectd_exec_format)
 	ck_assert(vs_notify_from_collectd_exec(low_in, NULL, "ok", &n, NULL));
 	ck_assert_int_eq(as_sent(&n).verdict, VS_VERDICT_OK);
 
-	/* hostile text is cleaned, never passed on as is */
-	const char *hostile = "Severity: FAILURE\nHost: bad host;rm\nPlugin: virtscale\n"
+	/* hostile text is cleaned, never passed on as is; the host is data */
+	const char *hostile = "Severity: FAILURE\nHost: bad\x01host;rm\nPlugin: virtscale\n"
 	                      "PluginInstance: web\nType: a;b\nCurrentValue: 1e+02\n\n"
 	                      "line\x1b[2J one\nline two\n";
 	ck_assert(vs_notify_from_collectd_exec(hostile, NULL, NULL, &n, NULL));
 	sent = as_sent(&n);
-	ck_assert_str_eq(sent.host, "");
+	ck_assert_str_eq(sent.host, "bad?host;rm");
 	ck_assert_str_eq(sent.metric, "");
 	ck_assert_str_eq(sent.message, "line?[2J one line two");
+	/* a collectd Hostname that is no RFC 1123 name is carried as it is */
+	GString *hv_1 = g_string_new(COLLECTD);
+	g_string_replace(hv_1, "Host: hv1\n", "Host: hv_1\n", 1);
+	ck_assert(vs_notify_from_collectd_exec(hv_1->str, NULL, NULL, &n, NULL));
+	g_string_free(hv_1, TRUE);
+	ck_assert_str_eq(as_sent(&n).host, "hv_1");
 
 	assert_exec_refused("Host: x\n\nmsg\n", "web", NULL); /* no Severity */
 	assert_exec_refused("garbage\n", "web", NULL);        /* no header */
@@ -251,71 +257,146 @@ START_TEST(collectd_exec_format)
 }
 END_TEST
 
-START_TEST(snmptrap_format)
+/* snmptrapd's traphandle input: host, transport, then "OID value" lines */
+#define TRAP_HEAD "hv1\nUDP: [127.0.0.1]:40000->[127.0.0.1]:162\n"
+#define VS_MIB    ".1.3.6.1.4.1.8072.9999.9999"
+#define POOL_NAME VS_MIB ".1.2.1.2"
+
+static void assert_trap(const vs_config *cfg, const char *trap, const char *pool,
+                        vs_verdict verdict)
+{
+	g_autoptr(GError) err = NULL;
+	vs_notification n;
+
+	ck_assert_msg(vs_notify_from_snmptrap(trap, cfg, NULL, &n, &err), "%s: %s", trap,
+	              err ? err->message : "");
+	vs_notification sent = as_sent(&n);
+	ck_assert_int_eq(sent.type, VS_NOTIFY_POOL);
+	ck_assert_str_eq(sent.pool, pool);
+	ck_assert_int_eq(sent.verdict, verdict);
+	ck_assert_int_eq(sent.severity,
+	                 verdict == VS_VERDICT_OK ? VS_SEVERITY_OKAY : VS_SEVERITY_WARNING);
+	ck_assert_str_eq(sent.source, "snmptrap");
+}
+
+static void assert_trap_refused_at(const vs_config *cfg, const char *trap, const char *pool,
+                                   const char *why, int line)
+{
+	g_autoptr(GError) err = NULL;
+	vs_notification n;
+
+	ck_assert_msg(!vs_notify_from_snmptrap(trap, cfg, pool, &n, &err), "line %d: accepted",
+	              line);
+	ck_assert_msg(g_error_matches(err, VS_ACT_ERROR, VS_ACT_ERROR_REFUSED), "line %d: %s", line,
+	              err->message);
+	ck_assert_msg(strstr(err->message, why), "line %d: '%s' lacks '%s'", line, err->message,
+	              why);
+}
+#define assert_trap_refused(cfg, trap, pool, why)                                                  \
+	assert_trap_refused_at(cfg, trap, pool, why, __LINE__)
+
+START_TEST(snmptrap_numeric_and_symbolic_forms)
+{
+	g_autoptr(vs_config) cfg = vs_test_config("[pool web]\ntemplate = t\nname_pattern = "
+	                                          "web-%02d\n[pool db]\ntemplate = u\n"
+	                                          "name_pattern = db-%02d\n");
+	/* -On: every OID in numbers, as snmptrapd prints with no MIB at hand */
+	assert_trap(cfg,
+	            TRAP_HEAD ".1.3.6.1.2.1.1.3.0 0:0:01:00.00\n"
+	                      ".1.3.6.1.6.3.1.1.4.1.0 " VS_MIB ".0.1\n" POOL_NAME
+	                      ".1 \"web\"\n" VS_MIB ".1.2.1.5.1 3\n",
+	            "web", VS_VERDICT_HIGH);
+	/* the same without leading dots, and with the value's type printed */
+	assert_trap(cfg,
+	            TRAP_HEAD "1.3.6.1.6.3.1.1.4.1.0 OID: 1.3.6.1.4.1.8072.9999.9999.0.2\n"
+	                      "1.3.6.1.4.1.8072.9999.9999.1.2.1.2.2 STRING: \"db\"\n",
+	            "db", VS_VERDICT_LOW);
+	/* VIRTSCALE-MIB loaded */
+	assert_trap(cfg,
+	            TRAP_HEAD "DISMAN-EVENT-MIB::sysUpTimeInstance 0:0:01:00.00\n"
+	                      "SNMPv2-MIB::snmpTrapOID.0 VIRTSCALE-MIB::vsPoolAtMax\n"
+	                      "VIRTSCALE-MIB::vsPoolName.1 \"web\"\n"
+	                      "VIRTSCALE-MIB::vsPoolInstances.1 6\n",
+	            "web", VS_VERDICT_AT_MAX);
+	/* -Os: labels without their module */
+	assert_trap(cfg, TRAP_HEAD "snmpTrapOID.0 vsPoolNormal\nvsPoolName.1 web\n", "web",
+	            VS_VERDICT_OK);
+	/* only the stock MIBs loaded: our arc under their labels */
+	assert_trap(cfg,
+	            TRAP_HEAD "SNMPv2-MIB::snmpTrapOID.0 NET-SNMP-MIB::netSnmpPlaypen.9999.0.1\n"
+	                      "SNMPv2-SMI::enterprises.8072.9999.9999.1.2.1.2.1 \"web\"\n",
+	            "web", VS_VERDICT_HIGH);
+	/* no MIB at all (MIBS=""): the root's label only */
+	assert_trap(cfg,
+	            TRAP_HEAD "iso.3.6.1.6.3.1.1.4.1.0 iso.3.6.1.4.1.8072.9999.9999.0.2\n"
+	                      "iso.3.6.1.4.1.8072.9999.9999.1.2.1.2.1 \"web\"\n",
+	            "web", VS_VERDICT_LOW);
+	/* the host line is data; what is not text is cleaned */
+	g_autoptr(GError) err = NULL;
+	vs_notification n;
+	ck_assert(vs_notify_from_snmptrap("h_1;x\x1b\nUDP: x\nsnmpTrapOID.0 vsPoolHigh\n"
+	                                  "vsPoolName.1 web\n",
+	                                  cfg, "web", &n, &err));
+	ck_assert_str_eq(as_sent(&n).host, "h_1;x?");
+}
+END_TEST
+
+START_TEST(snmptrap_anything_else_refused)
 {
 	g_autoptr(vs_config) cfg =
 	    vs_test_config("[pool web]\ntemplate = t\nname_pattern = web-%02d\n");
-	const char *trap = "hv1\nUDP: [127.0.0.1]:40000->[127.0.0.1]:162\n"
-	                   ".1.3.6.1.2.1.1.3.0 0:0:01:00.00\n"
-	                   ".1.3.6.1.6.3.1.1.4.1.0 VIRTSCALE-MIB::vsPoolHigh\n"
-	                   ".1.3.6.1.4.1.99999.1.2 STRING: \"web\"\n";
+	/* another MIB's trap whose name says low, with a varbind holding a pool name */
+	assert_trap_refused(cfg,
+	                    TRAP_HEAD ".1.3.6.1.6.3.1.1.4.1.0 UPS-MIB::upsBatteryLow\n"
+	                              ".1.3.6.1.4.1.99999.1.2 STRING: \"web\"\n",
+	                    NULL, "not a VIRTSCALE-MIB notification");
+	assert_trap_refused(cfg,
+	                    TRAP_HEAD "SNMPv2-MIB::snmpTrapOID.0 .1.3.6.1.4.1.318.0.7\n" POOL_NAME
+	                              ".1 \"web\"\n",
+	                    NULL, "not a VIRTSCALE-MIB notification");
+	/* our labels under another module, or ours lengthened, are not ours */
+	assert_trap_refused(cfg,
+	                    TRAP_HEAD "snmpTrapOID.0 EVIL-MIB::vsPoolHigh\n" POOL_NAME ".1 web\n",
+	                    NULL, "not a VIRTSCALE-MIB notification");
+	assert_trap_refused(
+	    cfg, TRAP_HEAD "snmpTrapOID.0 VIRTSCALE-MIB::vsPoolHighish\n" POOL_NAME ".1 web\n",
+	    NULL, "not a VIRTSCALE-MIB notification");
+	assert_trap_refused(cfg, TRAP_HEAD "snmpTrapOID.0 " VS_MIB ".0.1.5\n" POOL_NAME ".1 web\n",
+	                    NULL, "not a VIRTSCALE-MIB notification");
+	/* a notification of ours that is no verdict */
+	assert_trap_refused(
+	    cfg, TRAP_HEAD "snmpTrapOID.0 VIRTSCALE-MIB::vsActionFailed\n" POOL_NAME ".1 web\n",
+	    NULL, "not a pool verdict");
+	/* the pool name in a varbind that is not vsPoolName is never taken */
+	assert_trap_refused(cfg,
+	                    TRAP_HEAD "snmpTrapOID.0 vsPoolHigh\n.1.3.6.1.4.1.99999.1.2 \"web\"\n"
+	                              "sysLocation.0 web\n" POOL_NAME ".1.1 web\n" POOL_NAME
+	                              " web\n",
+	                    NULL, "no vsPoolName varbind");
+	assert_trap_refused(cfg,
+	                    TRAP_HEAD "snmpTrapOID.0 vsPoolHigh\n.1.3.6.1.4.1.99999.1.2 \"web\"\n"
+	                              "vsPoolName.1 \"other\"\n",
+	                    NULL, "pool other is not configured");
+	/* no trap OID, two of them, two pools, another pool than --pool */
+	assert_trap_refused(cfg, TRAP_HEAD "vsPoolName.1 web\n", NULL, "no snmpTrapOID.0");
+	assert_trap_refused(cfg,
+	                    TRAP_HEAD "snmpTrapOID.0 vsPoolLow\nsnmpTrapOID.0 vsPoolHigh\n"
+	                              "vsPoolName.1 web\n",
+	                    NULL, "two snmpTrapOID.0");
+	assert_trap_refused(cfg,
+	                    TRAP_HEAD "snmpTrapOID.0 vsPoolLow\nvsPoolName.1 web\n"
+	                              "vsPoolName.2 db\n",
+	                    NULL, "two vsPoolName");
+	assert_trap_refused(cfg, TRAP_HEAD "snmpTrapOID.0 vsPoolLow\nvsPoolName.1 web\n", "db",
+	                    "not db");
+	assert_trap_refused(cfg, TRAP_HEAD "snmpTrapOID.0 vsPoolLow\nvsPoolName.1 \"a;b\"\n", NULL,
+	                    "not a pool name");
+
+	/* not snmptrapd's format at all: invalid, not refused */
 	g_autoptr(GError) err = NULL;
-	vs_notification n, sent;
-
-	ck_assert_msg(vs_notify_from_snmptrap(trap, cfg, NULL, NULL, &n, &err), "%s",
-	              err ? err->message : "");
-	sent = as_sent(&n);
-	ck_assert_int_eq(sent.type, VS_NOTIFY_POOL);
-	ck_assert_str_eq(sent.pool, "web");
-	ck_assert_int_eq(sent.verdict, VS_VERDICT_HIGH);
-	ck_assert_int_eq(sent.severity, VS_SEVERITY_WARNING);
-	ck_assert_str_eq(sent.source, "snmptrap");
-	ck_assert_str_eq(sent.host, "hv1");
-
-	/* each trap's verdict */
-	static const struct {
-		const char *trap_name;
-		vs_verdict verdict;
-	} names[] = {
-	    {"VIRTSCALE-MIB::vsPoolLow", VS_VERDICT_LOW},
-	    {"VIRTSCALE-MIB::vsPoolAtMax", VS_VERDICT_AT_MAX},
-	    {"VIRTSCALE-MIB::vsPoolNormal", VS_VERDICT_OK},
-	};
-	for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
-		g_autofree char *t = g_strdup_printf("hv1\nUDP: x\n.1.3.6.1.6.3.1.1.4.1.0 %s\n"
-		                                     ".1.3.6.1.4.1.99999.1.2 STRING: \"web\"\n",
-		                                     names[i].trap_name);
-
-		ck_assert(vs_notify_from_snmptrap(t, cfg, NULL, NULL, &n, NULL));
-		sent = as_sent(&n);
-		ck_assert_int_eq(sent.verdict, names[i].verdict);
-		ck_assert_int_eq(sent.severity, names[i].verdict == VS_VERDICT_OK
-		                                    ? VS_SEVERITY_OKAY
-		                                    : VS_SEVERITY_WARNING);
-	}
-
-	/* a pool the configuration does not have is not taken from the trap */
-	const char *other = "hv1\nUDP: x\n.1.3.6.1.6.3.1.1.4.1.0 .1.3.6.1.4.1.9.9.9\n"
-	                    ".1.3.6.1.4.1.9.1 \"nosuch\"\n";
-	g_autoptr(GError) e1 = NULL;
-	ck_assert(!vs_notify_from_snmptrap(other, cfg, NULL, NULL, &n, &e1));
-	ck_assert(g_error_matches(e1, VS_ACT_ERROR, VS_ACT_ERROR_INVALID));
-	/* the pool given, but the state cannot be told */
-	g_autoptr(GError) e2 = NULL;
-	ck_assert(!vs_notify_from_snmptrap(other, cfg, "web", NULL, &n, &e2));
-	ck_assert(g_error_matches(e2, VS_ACT_ERROR, VS_ACT_ERROR_INVALID));
-	ck_assert(vs_notify_from_snmptrap(other, cfg, "web", "low", &n, NULL));
-	sent = as_sent(&n);
-	ck_assert_int_eq(sent.verdict, VS_VERDICT_LOW);
-	ck_assert_str_eq(sent.pool, "web");
-	g_autoptr(GError) e3 = NULL;
-	ck_assert(!vs_notify_from_snmptrap("only-one-line", cfg, "web", "low", &n, &e3));
-	g_autoptr(GError) e4 = NULL;
-	ck_assert(!vs_notify_from_snmptrap(trap, cfg, NULL, "unknown", &n, &e4));
-	/* a hostname that is not one is left out */
-	g_autofree char *bad_host = with_replaced(trap, "hv1\n", "h;1\n");
-	ck_assert(vs_notify_from_snmptrap(bad_host, cfg, NULL, NULL, &n, NULL));
-	ck_assert_str_eq(as_sent(&n).host, "");
+	vs_notification n;
+	ck_assert(!vs_notify_from_snmptrap("only-one-line", cfg, NULL, &n, &err));
+	ck_assert(g_error_matches(err, VS_ACT_ERROR, VS_ACT_ERROR_INVALID));
 }
 END_TEST
 
@@ -469,7 +550,8 @@ Suite *vs_test_suite(void)
 	tcase_add_test(tc, clone_rewrite_like_virt_clone);
 	tcase_add_test(tc, clone_rewrite_adds_user_network_when_missing);
 	tcase_add_test(tc, collectd_exec_format);
-	tcase_add_test(tc, snmptrap_format);
+	tcase_add_test(tc, snmptrap_numeric_and_symbolic_forms);
+	tcase_add_test(tc, snmptrap_anything_else_refused);
 	tcase_add_test(tc, journal_replays_open_operations);
 	tcase_add_test(tc, targets_document);
 	tcase_add_test(tc, threshold_crossing_same_verdict_both_ways);

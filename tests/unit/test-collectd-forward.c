@@ -1,8 +1,11 @@
 /*
  * test-collectd-forward.c - the collectd plugin's actuator forwarder
- * (collectd-plugin/vsc-forward.c): lines arrive whole and in order, the
- * queue drops the oldest and counts them while nobody listens, and the
- * worker connects once the actuator appears (backoff, no busy loop).
+ * (collectd-plugin/vsc-forward.c): lines arrive whole and in order, one at
+ * a time, each counted as sent only once the actuator answered it; a line
+ * not answered, or answered "retry", is sent again; a refused one is
+ * counted and dropped; the queue drops the oldest and counts them while
+ * nobody listens, and the worker connects once the actuator appears
+ * (backoff, no busy loop).
  */
 #include "config.h"
 
@@ -69,6 +72,25 @@ static char *read_lines(int fd, unsigned n)
 	return g_string_free(buf, FALSE);
 }
 
+#define ACK "{\"v\":1,\"ok\":true}\n"
+
+/* The actuator's answer to one line. */
+static void answer(int fd, const char *line)
+{
+	ck_assert_int_eq(send(fd, line, strlen(line), MSG_NOSIGNAL), (ssize_t)strlen(line));
+}
+
+/* Reads one line and acknowledges it; returns it (without the newline). */
+static char *take_line(int fd)
+{
+	char *l = read_lines(fd, 1);
+
+	ck_assert_msg(g_str_has_suffix(l, "\n"), "no line: '%s'", l);
+	l[strlen(l) - 1] = '\0';
+	answer(fd, ACK);
+	return l;
+}
+
 static bool wait_stats(vsc_forwarder *f, bool (*pred)(const vsc_forwarder_stats *))
 {
 	for (int i = 0; i < 100; i++) {
@@ -111,9 +133,15 @@ START_TEST(lines_arrive_in_order)
 	vsc_forwarder_push(f, "{\"v\":1,\"n\":2}");
 	cfd = accept(lfd, NULL, NULL);
 	ck_assert_int_ge(cfd, 0);
+	/* one line in flight at a time: the second waits for the first's answer */
 	got = read_lines(cfd, 2);
-	ck_assert_str_eq(got, "{\"v\":1,\"n\":1}\n{\"v\":1,\"n\":2}\n");
-	/* the counter moves just after the bytes left */
+	ck_assert_str_eq(got, "{\"v\":1,\"n\":1}\n");
+	vsc_forwarder_get_stats(f, &st);
+	ck_assert_uint_eq(st.sent, 0);
+	answer(cfd, ACK);
+	g_autofree char *second = take_line(cfd);
+	ck_assert_str_eq(second, "{\"v\":1,\"n\":2}");
+	/* the counter moves with the answer */
 	ck_assert(wait_stats(f, sent_two));
 	vsc_forwarder_get_stats(f, &st);
 	ck_assert_uint_eq(st.sent, 2);
@@ -155,7 +183,14 @@ START_TEST(drops_oldest_while_away_then_delivers)
 	lfd = listen_at(sock_path);
 	cfd = accept(lfd, NULL, NULL);
 	ck_assert_int_ge(cfd, 0);
-	got = read_lines(cfd, 5 - (unsigned)st.dropped);
+	got = g_strdup("");
+	for (unsigned i = 0; i < 5 - (unsigned)st.dropped; i++) {
+		g_autofree char *l = take_line(cfd);
+		char *all = g_strconcat(got, l, "\n", NULL);
+
+		g_free(got);
+		got = all;
+	}
 	ck_assert_ptr_nonnull(strstr(got, "line 5\n"));
 	ck_assert_ptr_null(strstr(got, "line 1\n"));
 	ck_assert(wait_stats(f, is_connected));
@@ -182,15 +217,15 @@ START_TEST(reconnects_after_the_actuator_hangs_up)
 	pthread_create(&t, NULL, vsc_forwarder_run, f);
 	vsc_forwarder_push(f, "first");
 	cfd = accept(lfd, NULL, NULL);
-	a = read_lines(cfd, 1);
-	ck_assert_str_eq(a, "first\n");
+	a = take_line(cfd);
+	ck_assert_str_eq(a, "first");
 	close(cfd); /* the actuator restarts */
 	g_usleep(200000);
 	vsc_forwarder_push(f, "second");
 	cfd = accept(lfd, NULL, NULL);
 	ck_assert_int_ge(cfd, 0);
-	b = read_lines(cfd, 1);
-	ck_assert_str_eq(b, "second\n");
+	b = take_line(cfd);
+	ck_assert_str_eq(b, "second");
 	vsc_forwarder_get_stats(f, &st);
 	ck_assert_uint_eq(st.connects, 2);
 	vsc_forwarder_stop(f);
@@ -231,6 +266,122 @@ START_TEST(push_never_blocks_on_a_stalled_reader)
 }
 END_TEST
 
+static bool sent_one(const vsc_forwarder_stats *st)
+{
+	return st->sent == 1;
+}
+
+static bool refused_one(const vsc_forwarder_stats *st)
+{
+	return st->refused == 1;
+}
+
+/* A line read but never answered (the actuator went away with it, or
+ * accepted the connection and closed it) is not lost: sent again. */
+START_TEST(unanswered_line_sent_again)
+{
+	int lfd = listen_at(sock_path);
+	vsc_forwarder *f = vsc_forwarder_new(sock_path, 10);
+	pthread_t t;
+	int cfd;
+	vsc_forwarder_stats st;
+
+	pthread_create(&t, NULL, vsc_forwarder_run, f);
+	vsc_forwarder_push(f, "high");
+	cfd = accept(lfd, NULL, NULL);
+	g_autofree char *a = read_lines(cfd, 1);
+	ck_assert_str_eq(a, "high\n");
+	close(cfd); /* taken from the socket, never answered */
+	cfd = accept(lfd, NULL, NULL);
+	ck_assert_int_ge(cfd, 0);
+	g_autofree char *b = take_line(cfd);
+	ck_assert_str_eq(b, "high");
+	ck_assert(wait_stats(f, sent_one));
+	vsc_forwarder_get_stats(f, &st);
+	ck_assert_uint_eq(st.sent, 1);
+	ck_assert_uint_eq(st.dropped, 0);
+	vsc_forwarder_stop(f);
+	pthread_join(t, NULL);
+	vsc_forwarder_free(f);
+	close(cfd);
+	close(lfd);
+}
+END_TEST
+
+/* "retry" (no free slot): the same line on the next connection. An error:
+ * the line is dropped, counted, and the next one goes. */
+START_TEST(retry_and_refusal)
+{
+	int lfd = listen_at(sock_path);
+	vsc_forwarder *f = vsc_forwarder_new(sock_path, 10);
+	pthread_t t;
+	int cfd;
+	vsc_forwarder_stats st;
+
+	pthread_create(&t, NULL, vsc_forwarder_run, f);
+	vsc_forwarder_push(f, "one");
+	cfd = accept(lfd, NULL, NULL);
+	answer(cfd, "{\"v\":1,\"ok\":false,\"error\":\"busy: too many clients\",\"retry\":true}\n");
+	close(cfd);
+	cfd = accept(lfd, NULL, NULL);
+	g_autofree char *a = take_line(cfd);
+	ck_assert_str_eq(a, "one");
+	ck_assert(wait_stats(f, sent_one));
+
+	vsc_forwarder_push(f, "bad");
+	vsc_forwarder_push(f, "two");
+	g_autofree char *b = read_lines(cfd, 1);
+	ck_assert_str_eq(b, "bad\n");
+	answer(cfd, "{\"v\":1,\"ok\":false,\"error\":\"state: must be ...\"}\n");
+	g_autofree char *c = take_line(cfd);
+	ck_assert_str_eq(c, "two");
+	ck_assert(wait_stats(f, refused_one));
+	ck_assert(wait_stats(f, sent_two));
+	vsc_forwarder_get_stats(f, &st);
+	ck_assert_uint_eq(st.sent, 2);
+	ck_assert_uint_eq(st.refused, 1);
+	vsc_forwarder_stop(f);
+	pthread_join(t, NULL);
+	vsc_forwarder_free(f);
+	close(cfd);
+	close(lfd);
+}
+END_TEST
+
+/* The actuator closes an idle connection: no reconnect loop, a connection
+ * again when there is a line to send. */
+START_TEST(idle_close_reconnects_on_demand)
+{
+	int lfd = listen_at(sock_path);
+	vsc_forwarder *f = vsc_forwarder_new(sock_path, 10);
+	pthread_t t;
+	int cfd;
+	vsc_forwarder_stats st;
+
+	pthread_create(&t, NULL, vsc_forwarder_run, f);
+	cfd = accept(lfd, NULL, NULL);
+	ck_assert(wait_stats(f, is_connected));
+	close(cfd); /* idle timeout */
+	g_usleep(500000);
+	vsc_forwarder_get_stats(f, &st);
+	ck_assert(!st.connected);
+	ck_assert_uint_eq(st.connects, 1);
+	ck_assert_uint_eq(st.failures, 0);
+	vsc_forwarder_push(f, "later");
+	cfd = accept(lfd, NULL, NULL);
+	g_autofree char *a = take_line(cfd);
+	ck_assert_str_eq(a, "later");
+	ck_assert(wait_stats(f, sent_one));
+	vsc_forwarder_get_stats(f, &st);
+	ck_assert_uint_eq(st.connects, 2);
+	vsc_forwarder_stop(f);
+	pthread_join(t, NULL);
+	vsc_forwarder_free(f);
+	close(cfd);
+	close(lfd);
+}
+END_TEST
+
 Suite *vs_test_suite(void)
 {
 	Suite *s = suite_create("collectd-forward");
@@ -242,6 +393,9 @@ Suite *vs_test_suite(void)
 	tcase_add_test(tc, drops_oldest_while_away_then_delivers);
 	tcase_add_test(tc, reconnects_after_the_actuator_hangs_up);
 	tcase_add_test(tc, push_never_blocks_on_a_stalled_reader);
+	tcase_add_test(tc, unanswered_line_sent_again);
+	tcase_add_test(tc, retry_and_refusal);
+	tcase_add_test(tc, idle_close_reconnects_on_demand);
 	suite_add_tcase(s, tc);
 	return s;
 }

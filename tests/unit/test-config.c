@@ -71,7 +71,11 @@ START_TEST(test_empty_file_gives_defaults)
 	ck_assert(cfg->actuator_socket[0] == '/' &&
 	          g_str_has_suffix(cfg->actuator_socket, "/virtscale/actuator.sock"));
 	ck_assert_str_eq(cfg->socket_group, "virtscale");
+	ck_assert_int_eq(cfg->socket_group_line, 0);
 	ck_assert_uint_eq(cfg->max_line, 4096);
+	ck_assert_uint_eq(cfg->idle_timeout, 60);
+	ck_assert_ptr_null(cfg->allow_uids);
+	ck_assert_ptr_null(cfg->allow_gids);
 	ck_assert_ptr_null(cfg->nginx_upstream_file);
 	ck_assert_str_eq(cfg->nginx_pid_file, "/run/nginx.pid");
 	ck_assert_str_eq(cfg->nginx_binary, "nginx");
@@ -301,6 +305,37 @@ START_TEST(test_full_file)
 	ck_assert_ptr_null(d->probe_path);
 	ck_assert(!d->vertical_vcpu && d->vertical_memory);
 	vs_config_free(cfg);
+}
+END_TEST
+
+/* allow_uids / allow_gids: names resolved when the file is read, numbers as
+ * they are; a name this host does not know is an error of the file. */
+START_TEST(test_intake_access_keys)
+{
+	static const char text[] = "[actuator]\nsocket_group = root\n"
+	                           "allow_uids = root, 65534 4242\n"
+	                           "allow_gids = root,nogroup\nidle_timeout = 5\n";
+	g_autoptr(GError) err = NULL;
+	g_autoptr(vs_config) cfg = vs_config_load_from_data(text, strlen(text), "t.conf", &err);
+
+	ck_assert_msg(cfg != NULL, "%s", err ? err->message : "");
+	ck_assert_int_eq(cfg->socket_group_line, 2);
+	ck_assert_uint_eq(cfg->idle_timeout, 5);
+	ck_assert_uint_eq(cfg->allow_uids->len, 3);
+	ck_assert_uint_eq(g_array_index(cfg->allow_uids, guint32, 0), 0);
+	ck_assert_uint_eq(g_array_index(cfg->allow_uids, guint32, 1), 65534);
+	ck_assert_uint_eq(g_array_index(cfg->allow_uids, guint32, 2), 4242);
+	ck_assert_uint_eq(cfg->allow_gids->len, 2);
+	ck_assert_uint_eq(g_array_index(cfg->allow_gids, guint32, 0), 0);
+	ck_assert_uint_eq(g_array_index(cfg->allow_gids, guint32, 1), 65534);
+
+	expect_error("[actuator]\nallow_uids = root, no-such-user-vst\n",
+	             "t.conf:2: [actuator] allow_uids: no user 'no-such-user-vst' on this host");
+	expect_error("[actuator]\n\nallow_gids = no-such-group-vst\n",
+	             "t.conf:3: [actuator] allow_gids: no group 'no-such-group-vst' on this host");
+	expect_error("[actuator]\nallow_uids = 4294967295\n", "t.conf:2: [actuator] allow_uids:");
+	expect_error("[actuator]\nallow_gids = ,\n", "t.conf:2: [actuator] allow_gids: no group");
+	expect_error("[actuator]\nidle_timeout = 0\n", "t.conf:2: [actuator] idle_timeout:");
 }
 END_TEST
 
@@ -827,6 +862,7 @@ Suite *vs_test_suite(void)
 	tcase_add_test(tc, test_empty_file_gives_defaults);
 	tcase_add_test(tc, test_pool_defaults);
 	tcase_add_test(tc, test_full_file);
+	tcase_add_test(tc, test_intake_access_keys);
 	tcase_add_test(tc, test_byte_order_mark);
 	tcase_add_test(tc, test_booleans);
 	tcase_add_test(tc, test_uri_single);

@@ -309,6 +309,36 @@ START_TEST(test_round_trip)
 }
 END_TEST
 
+/* A collectd Hostname is whatever the operator wrote ("hv_1", with blanks,
+ * non-ASCII): the wire carries it as data, never as a name used elsewhere. */
+START_TEST(test_host_is_data)
+{
+	static const char *const hosts[] = {"hv_1",        "hv 1",    "HV_1.example_org",
+	                                    "h\xc3\xb4te", "a;b$(c)", "127.0.0.1"};
+	vs_notification n;
+
+	for (size_t i = 0; i < G_N_ELEMENTS(hosts); i++) {
+		g_autoptr(GError) err = NULL;
+		g_autofree char *line = NULL;
+
+		vs_notification_init(&n, VS_NOTIFY_POOL);
+		strcpy(n.pool, "web");
+		n.verdict = VS_VERDICT_HIGH;
+		n.severity = VS_SEVERITY_WARNING;
+		vs_notification_set_text(n.host, hosts[i]);
+		round_trip(&n);
+		line = vs_notification_to_json(&n);
+		ck_assert_msg(parse_line(line, &n, &err), "%s: %s", hosts[i],
+		              err ? err->message : "");
+		ck_assert_str_eq(n.host, hosts[i]);
+	}
+	/* the longest host collectd has (127 bytes) and the longest the wire takes */
+	vs_notification_init(&n, VS_NOTIFY_STATUS);
+	memset(n.host, '_', sizeof(n.host) - 1);
+	round_trip(&n);
+}
+END_TEST
+
 START_TEST(test_to_json_shape)
 {
 	vs_notification n;
@@ -422,8 +452,9 @@ START_TEST(test_malformed)
 	    "{\"v\":1,\"type\":\"pool\",\"pool\":\"web\",\"state\":\"ok\",\"instances\":-2}",
 	    "instances: out of range");
 	expect_reject("{\"v\":1,\"type\":\"status\",\"time\":-1}", "time: out of range");
-	expect_reject("{\"v\":1,\"type\":\"status\",\"host\":\"evil host\"}",
+	expect_reject("{\"v\":1,\"type\":\"status\",\"host\":\"a\\u001bb\"}",
 	              "host: invalid value");
+	expect_reject("{\"v\":1,\"type\":\"status\",\"host\":\"a\\nb\"}", "host: invalid value");
 	expect_reject("{\"v\":1,\"type\":\"status\",\"host\":\"\"}", "host: invalid value");
 	expect_reject("{\"v\":1,\"type\":\"status\",\"source\":\"a b\"}", "source: invalid value");
 	expect_reject("{\"v\":1,\"type\":\"status\",\"message\":\"a\\nBcc: x\"}",
@@ -567,6 +598,7 @@ Suite *vs_test_suite(void)
 	tcase_add_test(tc, test_nan_left_out);
 	tcase_add_test(tc, test_set_text);
 	tcase_add_test(tc, test_round_trip);
+	tcase_add_test(tc, test_host_is_data);
 	tcase_add_test(tc, test_to_json_shape);
 	tcase_add_test(tc, test_malformed);
 	tcase_add_test(tc, test_embedded_nul_and_length);
