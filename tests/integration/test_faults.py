@@ -7,8 +7,10 @@ alerts are raised, the mail queue's directory full.
 
 Each fault: the programs stay up, nothing is leaked in libvirt (virsh list
 --all, vol-list), what was acknowledged is not lost, the fault is reported
-(log, status, alert) and everything converges once it ends. Daemons are
-signalled through their pid files only.
+(log, status, alert) and everything converges once it ends. libvirtd,
+nginx and snmpd are signalled through their pid files; collectd (in the
+foreground it writes none), httpd and virtscaled are the test's own
+children.
 
 Domains are named vst-flt-*; ports come from 19000-19099.
 """
