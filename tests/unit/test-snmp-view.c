@@ -5,15 +5,18 @@
  */
 #include "config.h"
 
+#include "mib-text.h"
 #include "mib-view.h"
 #include "vm-index.h"
 #include "vm-state.h"
+#include "vs-validate.h"
 
 #include "testutil.h"
 
 #include <glib/gstdio.h>
 #include <libvirt/libvirt.h>
 #include <stdlib.h>
+#include <string.h>
 
 static const oid root[] = {1, 3, 6, 1, 2, 1, 236};
 
@@ -195,6 +198,55 @@ START_TEST(oper_state_from_state_and_reason)
 }
 END_TEST
 
+/* vsPoolLastError, as GET serves it and vsActionFailed carries it: at most
+ * 255 bytes, never a character cut in two, one line of printable text. */
+START_TEST(last_error_cut_for_the_mib)
+{
+	char out[VS_POOL_LAST_ERROR_MAX + 1];
+	GString *in = g_string_new(NULL);
+	GRand *rand = g_rand_new_with_seed(255);
+
+	/* multi-line `nginx -t` output */
+	ck_assert_uint_eq(vs_mib_last_error("lb-add: nginx -t failed:\nnginx: [emerg] x\n", out),
+	                  strlen("lb-add: nginx -t failed:?nginx: [emerg] x?"));
+	ck_assert_str_eq(out, "lb-add: nginx -t failed:?nginx: [emerg] x?");
+	/* the 1024 bytes status.json allows: cut to 255 */
+	while (in->len < 1024)
+		g_string_append_c(in, 'e');
+	ck_assert_uint_eq(vs_mib_last_error(in->str, out), 255);
+	/* 254 bytes then a 2-byte character: the character goes whole */
+	g_string_truncate(in, 254);
+	g_string_append(in, "\xc3\xa9tail");
+	ck_assert_uint_eq(vs_mib_last_error(in->str, out), 254);
+	/* 253 bytes then a 3-byte character */
+	g_string_truncate(in, 253);
+	g_string_append(in, "\xe2\x82\xac");
+	ck_assert_uint_eq(vs_mib_last_error(in->str, out), 253);
+	/* a 2-byte character that ends exactly at byte 255 stays */
+	g_string_truncate(in, 253);
+	g_string_append(in, "\xc3\xa9");
+	ck_assert_uint_eq(vs_mib_last_error(in->str, out), 255);
+	ck_assert(g_str_has_suffix(out, "\xc3\xa9"));
+	/* invalid UTF-8 and NULL */
+	ck_assert_uint_eq(vs_mib_last_error("a\xff\xc0\xaf", out), 4);
+	ck_assert_str_eq(out, "a???");
+	ck_assert_uint_eq(vs_mib_last_error(NULL, out), 0);
+	/* whatever comes in, what goes out is printable UTF-8 within the SIZE */
+	for (int i = 0; i < 2000; i++) {
+		guint len = (guint)g_rand_int_range(rand, 0, 600);
+		g_string_truncate(in, 0);
+		for (guint j = 0; j < len; j++)
+			g_string_append_c(in, (char)g_rand_int_range(rand, 1, 0x100));
+		size_t n = vs_mib_last_error(in->str, out);
+		ck_assert_uint_le(n, VS_POOL_LAST_ERROR_MAX);
+		ck_assert_uint_eq(n, strlen(out));
+		ck_assert(vs_valid_text(out, n));
+	}
+	g_rand_free(rand);
+	g_string_free(in, TRUE);
+}
+END_TEST
+
 Suite *vs_test_suite(void)
 {
 	Suite *s = suite_create("snmp-view");
@@ -205,6 +257,7 @@ Suite *vs_test_suite(void)
 	tcase_add_test(tc, vm_index_persists_and_never_reuses);
 	tcase_add_test(tc, vm_index_skips_malformed_lines);
 	tcase_add_test(tc, oper_state_from_state_and_reason);
+	tcase_add_test(tc, last_error_cut_for_the_mib);
 	suite_add_tcase(s, tc);
 	return s;
 }
