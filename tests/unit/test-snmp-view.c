@@ -198,6 +198,48 @@ START_TEST(oper_state_from_state_and_reason)
 }
 END_TEST
 
+static const char *transient_uuid; /* the one domain of the round still there */
+
+static bool keep_persistent(const char *uuid, void *opaque)
+{
+	return strcmp(uuid, U1) == 0 || (transient_uuid && strcmp(uuid, transient_uuid) == 0);
+}
+
+/* What the subagent remembers of each domain (its last operational state,
+ * for the notifications' "previous state") ends with the domain's vmIndex:
+ * a thousand transient domains created and destroyed leave nothing behind. */
+START_TEST(remembered_states_end_with_the_index)
+{
+	vs_vm_index *m = vs_vm_index_load(NULL);
+	GHashTable *oper = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+
+	vs_vm_index_get(m, U1);
+	g_hash_table_insert(oper, g_strdup(U1), GINT_TO_POINTER(4));
+	for (int i = 0; i < 1000; i++) {
+		g_autofree char *uuid = g_uuid_string_random();
+
+		/* it starts: an index and a state; the persistent one is kept */
+		vs_vm_index_get(m, uuid);
+		g_hash_table_insert(oper, g_strdup(uuid), GINT_TO_POINTER(4));
+		transient_uuid = uuid;
+		vs_vm_index_retain(m, keep_persistent, NULL);
+		ck_assert_uint_eq(vs_vm_index_prune(m, oper), 0);
+		ck_assert_uint_eq(g_hash_table_size(oper), 2);
+		/* it is destroyed: gone from libvirt, its index forgotten */
+		transient_uuid = NULL;
+		vs_vm_index_retain(m, keep_persistent, NULL);
+		ck_assert_uint_eq(vs_vm_index_prune(m, oper), 1);
+		ck_assert_uint_eq(g_hash_table_size(oper), 1);
+	}
+	ck_assert(g_hash_table_contains(oper, U1));
+	/* keys in capitals are the same UUIDs */
+	g_hash_table_insert(oper, g_ascii_strup(U1, -1), GINT_TO_POINTER(4));
+	ck_assert_uint_eq(vs_vm_index_prune(m, oper), 0);
+	g_hash_table_destroy(oper);
+	vs_vm_index_free(m);
+}
+END_TEST
+
 /* vsPoolLastError, as GET serves it and vsActionFailed carries it: at most
  * 255 bytes, never a character cut in two, one line of printable text. */
 START_TEST(last_error_cut_for_the_mib)
@@ -258,6 +300,7 @@ Suite *vs_test_suite(void)
 	tcase_add_test(tc, vm_index_skips_malformed_lines);
 	tcase_add_test(tc, oper_state_from_state_and_reason);
 	tcase_add_test(tc, last_error_cut_for_the_mib);
+	tcase_add_test(tc, remembered_states_end_with_the_index);
 	suite_add_tcase(s, tc);
 	return s;
 }
