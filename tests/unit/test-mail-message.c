@@ -11,6 +11,7 @@
 
 #include <glib/gstdio.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char *const two_rcpt[] = {"ops@example.test", "boss@example.test", NULL};
 
@@ -314,6 +315,43 @@ START_TEST(test_journal_missing_dir_is_empty)
 }
 END_TEST
 
+/* A symlink planted where an entry's temporary file once had a fixed name
+ * (ID.alert.tmp), or at the entry's file itself, is never followed. */
+START_TEST(test_journal_follows_no_planted_symlink)
+{
+	g_autofree char *dir = g_dir_make_tmp("vs-alert-XXXXXX", NULL);
+	g_autofree char *victim = g_build_filename(dir, "victim", NULL);
+	vs_alert a = {.kind = VS_ALERT_AT_MAX, .pool = "web", .time = 1};
+	vs_alert_entry *e = vs_alert_entry_new(&a, two_rcpt, "hv1");
+	g_autofree char *name = g_strconcat(e->id, ".alert", NULL);
+	g_autofree char *path = g_build_filename(dir, name, NULL);
+	g_autofree char *tmp = g_strconcat(path, ".tmp", NULL);
+	g_autoptr(GError) err = NULL;
+	g_autofree char *text = NULL;
+
+	ck_assert(g_file_set_contents(victim, "precious\n", -1, NULL));
+	ck_assert_int_eq(symlink(victim, tmp), 0);
+	ck_assert_msg(vs_alert_journal_write(dir, e, &err), "%s", err ? err->message : "");
+	ck_assert(g_file_get_contents(victim, &text, NULL, NULL));
+	ck_assert_str_eq(text, "precious\n");
+	ck_assert(!g_file_test(path, G_FILE_TEST_IS_SYMLINK));
+
+	g_unlink(path);
+	ck_assert_int_eq(symlink(victim, path), 0);
+	ck_assert(vs_alert_journal_write(dir, e, &err));
+	g_clear_pointer(&text, g_free);
+	ck_assert(g_file_get_contents(victim, &text, NULL, NULL));
+	ck_assert_str_eq(text, "precious\n");
+	ck_assert(!g_file_test(path, G_FILE_TEST_IS_SYMLINK));
+
+	g_unlink(path);
+	g_unlink(tmp);
+	g_unlink(victim);
+	g_rmdir(dir);
+	vs_alert_entry_free(e);
+}
+END_TEST
+
 /* An alerter whose server refuses connections: alerts stay queued. */
 static vs_config *unreachable_mail(const char *state_dir)
 {
@@ -397,6 +435,7 @@ Suite *vs_test_suite(void)
 	tcase_add_test(tc, test_kind_names_roundtrip);
 	tcase_add_test(tc, test_journal_roundtrip);
 	tcase_add_test(tc, test_post_never_writes_the_journal);
+	tcase_add_test(tc, test_journal_follows_no_planted_symlink);
 	tcase_add_test(tc, test_journal_missing_dir_is_empty);
 	suite_add_tcase(s, tc);
 	return s;

@@ -17,6 +17,7 @@
 #include <libvirt/libvirt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const oid root[] = {1, 3, 6, 1, 2, 1, 236};
 
@@ -198,6 +199,50 @@ START_TEST(oper_state_from_state_and_reason)
 }
 END_TEST
 
+/* A symlink planted where the map's temporary file once had a fixed name
+ * (PATH.tmp), or at the map itself, is never followed: the file it points
+ * to keeps its content. */
+START_TEST(vm_index_save_follows_no_planted_symlink)
+{
+	g_autofree char *dir = g_dir_make_tmp("vs-vmindex-XXXXXX", NULL);
+	g_autofree char *path = g_build_filename(dir, "vm-index.map", NULL);
+	g_autofree char *tmp = g_strconcat(path, ".tmp", NULL);
+	g_autofree char *victim = g_build_filename(dir, "victim", NULL);
+	g_autofree char *text = NULL;
+	vs_vm_index *m;
+
+	ck_assert(g_file_set_contents(victim, "precious\n", -1, NULL));
+	ck_assert_int_eq(symlink(victim, tmp), 0);
+	m = vs_vm_index_load(path);
+	vs_vm_index_get(m, U1);
+	ck_assert(vs_vm_index_save(m));
+	vs_vm_index_free(m);
+	ck_assert(g_file_get_contents(victim, &text, NULL, NULL));
+	ck_assert_str_eq(text, "precious\n");
+	ck_assert(g_file_test(tmp, G_FILE_TEST_IS_SYMLINK));
+	g_clear_pointer(&text, g_free);
+	ck_assert(g_file_get_contents(path, &text, NULL, NULL));
+	ck_assert_ptr_nonnull(strstr(text, U1));
+
+	/* the map itself a symlink: replaced, not written through */
+	g_unlink(path);
+	ck_assert_int_eq(symlink(victim, path), 0);
+	m = vs_vm_index_load(path); /* reads "precious": a malformed line, skipped */
+	vs_vm_index_get(m, U2);
+	ck_assert(vs_vm_index_save(m));
+	vs_vm_index_free(m);
+	g_clear_pointer(&text, g_free);
+	ck_assert(g_file_get_contents(victim, &text, NULL, NULL));
+	ck_assert_str_eq(text, "precious\n");
+	ck_assert(!g_file_test(path, G_FILE_TEST_IS_SYMLINK));
+
+	g_unlink(path);
+	g_unlink(tmp);
+	g_unlink(victim);
+	g_rmdir(dir);
+}
+END_TEST
+
 static const char *transient_uuid; /* the one domain of the round still there */
 
 static bool keep_persistent(const char *uuid, void *opaque)
@@ -301,6 +346,7 @@ Suite *vs_test_suite(void)
 	tcase_add_test(tc, oper_state_from_state_and_reason);
 	tcase_add_test(tc, last_error_cut_for_the_mib);
 	tcase_add_test(tc, remembered_states_end_with_the_index);
+	tcase_add_test(tc, vm_index_save_follows_no_planted_symlink);
 	suite_add_tcase(s, tc);
 	return s;
 }
