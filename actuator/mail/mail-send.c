@@ -38,6 +38,9 @@ void vs_mail_result_clear(vs_mail_result *r)
 	memset(r, 0, sizeof(*r));
 }
 
+/* Why a delivery without STARTTLS failed when only the password needed it. */
+#define TLS_FOR_AUTH " (the password is sent only over TLS: allow_cleartext_auth = no)"
+
 /* What the callbacks need: credentials and the TLS problems seen. */
 typedef struct send_ctx {
 	const char *user;
@@ -402,15 +405,14 @@ void vs_mail_deliver(const vs_config *cfg, const char *message, const char *cons
 		fail(result, VS_MAIL_TEMPFAIL, "%s%s%s%s",
 		     smtp_strerror(smtp_errno(), buf, sizeof(buf)), c.tls_problem ? ": " : "",
 		     c.tls_problem ? c.tls_problem : "",
-		     tls_for_auth && !c.tls_ok
-		         ? " (the password is sent only over TLS: allow_cleartext_auth = no)"
-		         : "");
+		     tls_for_auth && !c.tls_ok ? TLS_FOR_AUTH : "");
 		goto out;
 	}
 	if ((cfg->mail_starttls == VS_STARTTLS_REQUIRED || tls_for_auth) && !c.tls_ok) {
 		/* never reached with Starttls_REQUIRED, but a plain send must not pass */
-		fail(result, VS_MAIL_TEMPFAIL, "STARTTLS required but not used%s%s",
-		     c.tls_problem ? ": " : "", c.tls_problem ? c.tls_problem : "");
+		fail(result, VS_MAIL_TEMPFAIL, "STARTTLS required but not used%s%s%s",
+		     c.tls_problem ? ": " : "", c.tls_problem ? c.tls_problem : "",
+		     tls_for_auth ? TLS_FOR_AUTH : "");
 		goto out;
 	}
 	g_ptr_array_set_size(result->deferred, 0);
