@@ -367,7 +367,8 @@ def test_password_never_sent_in_clear_text(smtp, tmp_path, tls_files):
                       user="alice", password_file=pw, allow_cleartext_auth="yes")
     r = tool(conf, "test-mail")
     assert "ops@example.test: 250" in r.stdout
-    assert [(a["tls"], a["ok"]) for a in srv.auth_attempts()] == [(False, True)]
+    attempts = srv.auth_attempts()
+    assert attempts and all(not a["tls"] and a["ok"] for a in attempts), attempts
     assert [(m["tls"], m["auth"]) for m in srv.messages()] == [(False, "alice")]
 
 
