@@ -103,6 +103,8 @@ static const key_desc keys[] = {
     {G_MAIL, "starttls", vs_config_value_starttls, NOF, "no", 0, 0, starttls_names, false},
     {G_MAIL, "user", vs_config_value_word, C(mail_user), NULL, 0, 0, NULL, false},
     {G_MAIL, "password_file", vs_config_value_path, C(mail_password_file), NULL, 0, 0, NULL, false},
+    {G_MAIL, "allow_cleartext_auth", vs_config_value_bool, C(mail_allow_cleartext_auth), "no", 0, 0,
+     NULL, false},
     {G_MAIL, "ca_file", vs_config_value_path, C(mail_ca_file), NULL, 0, 0, NULL, false},
     {G_MAIL, "timeout", vs_config_value_duration, C(mail_timeout), "30", 1, 600, NULL, false},
     {G_MAIL, "rate_limit", vs_config_value_duration, C(mail_rate_limit), "300", 0, 86400, NULL,
@@ -653,6 +655,14 @@ static bool check_config(parser *ps, GError **error)
 	}
 	if (cfg->mail_server && !cfg->mail_to) {
 		fail(ps, error, mail->header, "[mail] to: required key missing (server is set)");
+		return false;
+	}
+	/* the password would cross the network as it is (AUTH PLAIN) */
+	if (cfg->mail_user && cfg->mail_starttls == VS_STARTTLS_NO &&
+	    !cfg->mail_allow_cleartext_auth) {
+		fail(ps, error, blame2(mail, G_MAIL, "user", "starttls"),
+		     "[mail] user: the password would be sent in clear text with starttls = no; "
+		     "use starttls = required (or allow_cleartext_auth = yes)");
 		return false;
 	}
 	if (!cfg->snmp_state_file)

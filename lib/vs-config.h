@@ -124,6 +124,8 @@ typedef struct vs_config {
 	vs_starttls_mode mail_starttls;
 	char *mail_user;
 	char *mail_password_file;
+	/* AUTH also without TLS; default no */
+	bool mail_allow_cleartext_auth;
 	char *mail_ca_file;         /* PEM CA certificates for STARTTLS; NULL = system store */
 	unsigned mail_timeout;      /* seconds, default 30 */
 	unsigned mail_rate_limit;   /* seconds, default 300 */

@@ -371,6 +371,27 @@ START_TEST(test_booleans)
 }
 END_TEST
 
+/* An SMTP password never crosses the network in clear text unless the
+ * configuration says so: user with starttls = no is refused. */
+START_TEST(test_mail_auth_needs_tls)
+{
+	vs_config *cfg;
+
+	expect_error("[mail]\nserver = 127.0.0.1:25\nto = a@localhost\nuser = u\n",
+	             "t.conf:4: [mail] user: the password would be sent in clear text");
+	expect_error("[mail]\nuser = u\nstarttls = no\n",
+	             "t.conf:3: [mail] user: the password would be sent in clear text");
+	cfg = load_ok("[mail]\nuser = u\nstarttls = no\nallow_cleartext_auth = yes\n");
+	ck_assert(cfg->mail_allow_cleartext_auth);
+	vs_config_free(cfg);
+	cfg = load_ok("[mail]\nuser = u\nstarttls = optional\n");
+	ck_assert(!cfg->mail_allow_cleartext_auth);
+	vs_config_free(cfg);
+	cfg = load_ok("[mail]\nstarttls = no\n");
+	vs_config_free(cfg);
+}
+END_TEST
+
 START_TEST(test_uri_single)
 {
 	vs_config *cfg = load_ok("[libvirt]\nuri = test:///default\n");
@@ -865,6 +886,7 @@ Suite *vs_test_suite(void)
 	tcase_add_test(tc, test_intake_access_keys);
 	tcase_add_test(tc, test_byte_order_mark);
 	tcase_add_test(tc, test_booleans);
+	tcase_add_test(tc, test_mail_auth_needs_tls);
 	tcase_add_test(tc, test_uri_single);
 	tcase_add_test(tc, test_syntax_errors);
 	tcase_add_test(tc, test_duplicates);
