@@ -353,7 +353,8 @@ static bool start_group(parser *ps, int lineno, char *header, GError **error)
 	}
 	if (!vs_valid_pool_name(pool_name)) {
 		fail(ps, error, lineno,
-		     "%s: invalid pool name ([A-Za-z0-9][A-Za-z0-9_.-], at most 64 characters)",
+		     "%s: invalid pool name (letters, digits, '_' and '-', starting with a letter "
+		     "or digit, at most 64 characters)",
 		     ps->group_label);
 		return false;
 	}

@@ -225,7 +225,7 @@ START_TEST(test_full_file)
 	                   "vertical = both\n"
 	                   "placement = weighted\n"
 	                   "repeat_interval = 3\n"
-	                   "  [pool db.1]  ; second pool\n"
+	                   "  [pool db_1]  ; second pool\n"
 	                   "template = db\n"
 	                   "name_pattern = %dx-db\n"
 	                   "lb = apache\n"
@@ -234,7 +234,7 @@ START_TEST(test_full_file)
 	                   "vertical = memory\n";
 	vs_config *cfg = load_ok(text);
 	const vs_pool_config *p = vs_config_find_pool(cfg, "web");
-	const vs_pool_config *d = vs_config_find_pool(cfg, "db.1");
+	const vs_pool_config *d = vs_config_find_pool(cfg, "db_1");
 
 	ck_assert_str_eq(cfg->hosts[0], "qemu:///system");
 	ck_assert_str_eq(cfg->hosts[1], "qemu+ssh://hv2/system");
@@ -359,6 +359,9 @@ START_TEST(test_syntax_errors)
 	expect_error("[pool]\n", "t.conf:1: [pool]: a pool group needs a name");
 	expect_error("[pool bad/name]\n", "t.conf:1: [pool bad/name]: invalid pool name");
 	expect_error("[pool -x]\n", "t.conf:1: [pool -x]: invalid pool name");
+	/* one definition of a pool name: what nginx, Apache, SNMP and mail all take */
+	expect_error("[snmp]\n[pool db.1]\n", "t.conf:2: [pool db.1]: invalid pool name");
+	expect_error("[pool a+b]\n", "t.conf:1: [pool a+b]: invalid pool name");
 	expect_error("[snmp] junk\n", "t.conf:1: unexpected text after group header");
 	expect_error("uri = qemu:///system\n", "t.conf:1: uri: key outside of any group");
 	expect_error("[libvirt]\n\nrefresh_interval 1\n",
