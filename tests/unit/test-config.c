@@ -557,6 +557,43 @@ START_TEST(test_required_and_cross_checks)
 }
 END_TEST
 
+START_TEST(test_address_cidr)
+{
+	vs_config *cfg = load_ok(POOL_OK);
+	const vs_pool_config *p = cfg->pools->pdata[0];
+
+	/* default: none, the guest's libvirt networks decide */
+	ck_assert_ptr_null(p->address_cidr);
+	ck_assert_uint_eq(p->n_address_cidr, 0);
+	vs_config_free(cfg);
+	cfg = load_ok(POOL_OK "address = agent\naddress_cidr = 192.168.122.0/24, 10.0.0.0/8 "
+	                      "172.16.5.4/32\n");
+	p = cfg->pools->pdata[0];
+	ck_assert_uint_eq(p->n_address_cidr, 3);
+	ck_assert_uint_eq(p->address_cidr[0].addr, 0xc0a87a00u);
+	ck_assert_uint_eq(p->address_cidr[0].prefix, 24);
+	ck_assert_uint_eq(p->address_cidr[1].addr, 0x0a000000u);
+	ck_assert_uint_eq(p->address_cidr[1].prefix, 8);
+	ck_assert_uint_eq(p->address_cidr[2].prefix, 32);
+	vs_config_free(cfg);
+	expect_error(POOL_OK "address_cidr = 192.168.122.1/24\n",
+	             "t.conf:4: [pool web] address_cidr: '192.168.122.1/24' has host bits set "
+	             "(the network is 192.168.122.0/24)");
+	expect_error(POOL_OK "address_cidr = 10.0.0.0/8, fd00::/8\n",
+	             "t.conf:4: [pool web] address_cidr: 'fd00::/8': 'fd00::' is not an IPv4");
+	expect_error(POOL_OK "address_cidr = 10.0.0.0/33\n",
+	             "t.conf:4: [pool web] address_cidr: '10.0.0.0/33': the prefix length");
+	expect_error(POOL_OK "address_cidr = 10.0.0.0\n",
+	             "t.conf:4: [pool web] address_cidr: '10.0.0.0' is not an IPv4 network");
+	expect_error(POOL_OK "address_cidr = ,\n",
+	             "t.conf:4: [pool web] address_cidr: no network given");
+	/* hostfwd is the operator's address, not the guest's: nothing to filter */
+	expect_error(POOL_OK "address = hostfwd\nhostfwd_ports = 100-199\n"
+	                     "address_cidr = 10.0.0.0/8\n",
+	             "t.conf:6: [pool web] address_cidr: only for addresses a guest reports");
+}
+END_TEST
+
 START_TEST(test_hostile_bytes)
 {
 	static const char nul[] = "[libvirt]\nrefresh_interval = 1\x00junk\n";
@@ -838,6 +875,7 @@ Suite *vs_test_suite(void)
 	tcase_add_test(tc, test_bad_values);
 	tcase_add_test(tc, test_name_pattern);
 	tcase_add_test(tc, test_required_and_cross_checks);
+	tcase_add_test(tc, test_address_cidr);
 	tcase_add_test(tc, test_hostile_bytes);
 	tcase_add_test(tc, test_long_lines);
 	tcase_add_test(tc, test_load_file_and_exit);
