@@ -59,6 +59,7 @@ bool vs_config_value_fast_path(const key_desc *k, void *base, const char *value,
 bool vs_config_value_starttls(const key_desc *k, void *base, const char *value, char **msg);
 bool vs_config_value_debounce(const key_desc *k, void *base, const char *value, char **msg);
 bool vs_config_value_port_range(const key_desc *k, void *base, const char *value, char **msg);
+bool vs_config_value_ipv4_nets(const key_desc *k, void *base, const char *value, char **msg);
 bool vs_config_value_sessions(const key_desc *k, void *base, const char *value, char **msg);
 bool vs_config_value_probe(const key_desc *k, void *base, const char *value, char **msg);
 bool vs_config_value_vertical(const key_desc *k, void *base, const char *value, char **msg);

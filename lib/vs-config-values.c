@@ -544,6 +544,33 @@ bool vs_config_value_port_range(const key_desc *k, void *base, const char *value
 	return true;
 }
 
+/* address_cidr = A.B.C.D/N ...: IPv4 networks, separated by commas and/or blanks. */
+bool vs_config_value_ipv4_nets(const key_desc *k, void *base, const char *value, char **msg)
+{
+	vs_pool_config *p = base;
+	g_auto(GStrv) parts = g_strsplit_set(value, ", \t", -1);
+	g_autoptr(GArray) nets = g_array_new(FALSE, FALSE, sizeof(vs_ipv4_net));
+
+	(void)k;
+	for (char **s = parts; *s; s++) {
+		vs_ipv4_net n;
+
+		if (!**s)
+			continue;
+		if (!vs_ipv4_net_parse(*s, &n, msg))
+			return false;
+		g_array_append_val(nets, n);
+	}
+	if (nets->len == 0) {
+		*msg = g_strdup("no network given");
+		return false;
+	}
+	g_free(p->address_cidr);
+	p->n_address_cidr = nets->len;
+	p->address_cidr = (vs_ipv4_net *)(void *)g_array_free(g_steal_pointer(&nets), FALSE);
+	return true;
+}
+
 /*
  * The URL of sessions = http:URL may hold %a (address) and %p (port), and
  * %% or %XX escapes; any other '%' is a typo we would otherwise send out.

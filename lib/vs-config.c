@@ -142,6 +142,7 @@ static const key_desc keys[] = {
     {G_POOL, "weights", vs_config_value_enum, P(weights), "none", 0, 0, weights_names, false},
     {G_POOL, "cooldown", vs_config_value_duration, P(cooldown), "60", 0, 86400, NULL, false},
     {G_POOL, "address", vs_config_value_enum, P(address), "lease", 0, 0, address_names, false},
+    {G_POOL, "address_cidr", vs_config_value_ipv4_nets, NOF, NULL, 0, 0, NULL, false},
     {G_POOL, "hostfwd_ports", vs_config_value_port_range, NOF, NULL, 0, 0, NULL, false},
     {G_POOL, "probe", vs_config_value_probe, NOF, "http:/", 0, 0, NULL, false},
     {G_POOL, "probe_timeout", vs_config_value_duration, P(probe_timeout), "60", 1, 3600, NULL,
@@ -260,6 +261,7 @@ static void pool_config_free(gpointer data)
 	g_free(p->sessions_url);
 	g_free(p->probe_path);
 	g_free(p->storage_pool);
+	g_free(p->address_cidr);
 	g_free(p);
 }
 
@@ -359,7 +361,8 @@ static bool start_group(parser *ps, int lineno, char *header, GError **error)
 	}
 	if (!vs_valid_pool_name(pool_name)) {
 		fail(ps, error, lineno,
-		     "%s: invalid pool name ([A-Za-z0-9][A-Za-z0-9_.-], at most 64 characters)",
+		     "%s: invalid pool name (letters, digits, '_' and '-', starting with a letter "
+		     "or digit, at most 64 characters)",
 		     ps->group_label);
 		return false;
 	}
@@ -571,6 +574,13 @@ static bool check_pool(parser *ps, vs_pool_config *p, group_lines *gl, GError **
 			     p->hostfwd_last - p->hostfwd_first + 1, p->max);
 			return false;
 		}
+	}
+	if (p->address == VS_ADDRESS_HOSTFWD && p->n_address_cidr) {
+		fail(ps, error, blame(gl, G_POOL, "address_cidr"),
+		     "%s address_cidr: only for addresses a guest reports (address = lease, "
+		     "agent or arp); address = hostfwd is set here, not by the guest",
+		     label);
+		return false;
 	}
 	if (p->lb == VS_LB_NGINX) {
 		const char *missing = !cfg->nginx_upstream_file ? "upstream_file"

@@ -11,6 +11,7 @@
 #define VS_CONFIG_H
 
 #include "vs-error.h"
+#include "vs-ipv4-net.h"
 
 #include <glib.h>
 #include <stdbool.h>
@@ -66,6 +67,8 @@ typedef struct vs_pool_config {
 	vs_weights_kind weights;   /* weights = none | ratio: LB weights from Ai/SMax */
 	unsigned cooldown;         /* seconds, default 60 */
 	vs_address_kind address;   /* address = lease */
+	vs_ipv4_net *address_cidr; /* address_cidr = ; networks a reported address must be in */
+	size_t n_address_cidr;     /* 0: the guest's libvirt networks, when known */
 	unsigned hostfwd_first;    /* hostfwd_ports = 18100-18199 */
 	unsigned hostfwd_last;
 	vs_probe_kind probe;       /* probe = http:/ | tcp | none */

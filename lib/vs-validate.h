@@ -15,7 +15,7 @@ bool vs_valid_ip_literal(const char *s);
 bool vs_valid_hostname(const char *s);
 /* "host:port" / "[v6]:port" with host an IP literal or hostname, port 1..65535. */
 bool vs_valid_host_port(const char *s);
-/* Pool names: [A-Za-z0-9][A-Za-z0-9_.-]{0,63}. */
+/* Pool names, the one definition: [A-Za-z0-9][A-Za-z0-9_-]{0,63}. */
 bool vs_valid_pool_name(const char *s);
 /* Domain names we create or act on: [A-Za-z0-9][A-Za-z0-9_.+-]{0,63}. */
 bool vs_valid_domain_name(const char *s);

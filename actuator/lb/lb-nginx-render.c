@@ -68,7 +68,7 @@ static void render_server(GString *out, const vs_nginx_render_opts *opts, const 
 char *vs_nginx_render_upstream(const vs_nginx_render_opts *opts, const vs_lb_entry *members,
                                size_t n, GError **error)
 {
-	if (!vs_nginx_valid_name(opts->upstream) || !vs_nginx_valid_name(opts->pool) ||
+	if (!vs_nginx_valid_name(opts->upstream) || !vs_valid_pool_name(opts->pool) ||
 	    (opts->zone && !vs_nginx_valid_name(opts->zone))) {
 		g_set_error(error, VS_LB_ERROR, VS_LB_ERROR_INVALID,
 		            "nginx upstream, pool or zone name is not a plain token");

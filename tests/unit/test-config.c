@@ -229,7 +229,7 @@ START_TEST(test_full_file)
 	                   "vertical = both\n"
 	                   "placement = weighted\n"
 	                   "repeat_interval = 3\n"
-	                   "  [pool db.1]  ; second pool\n"
+	                   "  [pool db_1]  ; second pool\n"
 	                   "template = db\n"
 	                   "name_pattern = %dx-db\n"
 	                   "lb = apache\n"
@@ -238,7 +238,7 @@ START_TEST(test_full_file)
 	                   "vertical = memory\n";
 	vs_config *cfg = load_ok(text);
 	const vs_pool_config *p = vs_config_find_pool(cfg, "web");
-	const vs_pool_config *d = vs_config_find_pool(cfg, "db.1");
+	const vs_pool_config *d = vs_config_find_pool(cfg, "db_1");
 
 	ck_assert_str_eq(cfg->hosts[0], "qemu:///system");
 	ck_assert_str_eq(cfg->hosts[1], "qemu+ssh://hv2/system");
@@ -415,6 +415,9 @@ START_TEST(test_syntax_errors)
 	expect_error("[pool]\n", "t.conf:1: [pool]: a pool group needs a name");
 	expect_error("[pool bad/name]\n", "t.conf:1: [pool bad/name]: invalid pool name");
 	expect_error("[pool -x]\n", "t.conf:1: [pool -x]: invalid pool name");
+	/* one definition of a pool name: what nginx, Apache, SNMP and mail all take */
+	expect_error("[snmp]\n[pool db.1]\n", "t.conf:2: [pool db.1]: invalid pool name");
+	expect_error("[pool a+b]\n", "t.conf:1: [pool a+b]: invalid pool name");
 	expect_error("[snmp] junk\n", "t.conf:1: unexpected text after group header");
 	expect_error("uri = qemu:///system\n", "t.conf:1: uri: key outside of any group");
 	expect_error("[libvirt]\n\nrefresh_interval 1\n",
@@ -607,6 +610,43 @@ START_TEST(test_required_and_cross_checks)
 	vs_config *cfg =
 	    load_ok(POOL_OK "min = 0\nmax = 1\naddress = hostfwd\nhostfwd_ports = 9-9\n");
 	vs_config_free(cfg);
+}
+END_TEST
+
+START_TEST(test_address_cidr)
+{
+	vs_config *cfg = load_ok(POOL_OK);
+	const vs_pool_config *p = cfg->pools->pdata[0];
+
+	/* default: none, the guest's libvirt networks decide */
+	ck_assert_ptr_null(p->address_cidr);
+	ck_assert_uint_eq(p->n_address_cidr, 0);
+	vs_config_free(cfg);
+	cfg = load_ok(POOL_OK "address = agent\naddress_cidr = 192.168.122.0/24, 10.0.0.0/8 "
+	                      "172.16.5.4/32\n");
+	p = cfg->pools->pdata[0];
+	ck_assert_uint_eq(p->n_address_cidr, 3);
+	ck_assert_uint_eq(p->address_cidr[0].addr, 0xc0a87a00u);
+	ck_assert_uint_eq(p->address_cidr[0].prefix, 24);
+	ck_assert_uint_eq(p->address_cidr[1].addr, 0x0a000000u);
+	ck_assert_uint_eq(p->address_cidr[1].prefix, 8);
+	ck_assert_uint_eq(p->address_cidr[2].prefix, 32);
+	vs_config_free(cfg);
+	expect_error(POOL_OK "address_cidr = 192.168.122.1/24\n",
+	             "t.conf:4: [pool web] address_cidr: '192.168.122.1/24' has host bits set "
+	             "(the network is 192.168.122.0/24)");
+	expect_error(POOL_OK "address_cidr = 10.0.0.0/8, fd00::/8\n",
+	             "t.conf:4: [pool web] address_cidr: 'fd00::/8': 'fd00::' is not an IPv4");
+	expect_error(POOL_OK "address_cidr = 10.0.0.0/33\n",
+	             "t.conf:4: [pool web] address_cidr: '10.0.0.0/33': the prefix length");
+	expect_error(POOL_OK "address_cidr = 10.0.0.0\n",
+	             "t.conf:4: [pool web] address_cidr: '10.0.0.0' is not an IPv4 network");
+	expect_error(POOL_OK "address_cidr = ,\n",
+	             "t.conf:4: [pool web] address_cidr: no network given");
+	/* hostfwd is the operator's address, not the guest's: nothing to filter */
+	expect_error(POOL_OK "address = hostfwd\nhostfwd_ports = 100-199\n"
+	                     "address_cidr = 10.0.0.0/8\n",
+	             "t.conf:6: [pool web] address_cidr: only for addresses a guest reports");
 }
 END_TEST
 
@@ -893,6 +933,7 @@ Suite *vs_test_suite(void)
 	tcase_add_test(tc, test_bad_values);
 	tcase_add_test(tc, test_name_pattern);
 	tcase_add_test(tc, test_required_and_cross_checks);
+	tcase_add_test(tc, test_address_cidr);
 	tcase_add_test(tc, test_hostile_bytes);
 	tcase_add_test(tc, test_long_lines);
 	tcase_add_test(tc, test_load_file_and_exit);

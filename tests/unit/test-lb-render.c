@@ -8,6 +8,8 @@
 #include "lb-apache-parse.h"
 #include "lb-nginx-render.h"
 
+#include "vs-validate.h"
+
 #include "testutil.h"
 
 #include <string.h>
@@ -118,6 +120,36 @@ START_TEST(render_refuses_hostile_addresses_and_names)
 }
 END_TEST
 
+/* Every name the config accepts for [pool NAME] renders and reads back:
+ * a pool that passes check-config never fails at its first nginx call. */
+START_TEST(every_valid_pool_name_renders)
+{
+	const char *names[] = {
+	    "web",   "db.1",
+	    "a.b.c", "web_1",
+	    "Web-2", "0",
+	    "x+y",   "w/x",
+	    "",      "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"};
+	unsigned accepted = 0;
+	for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
+		if (!vs_valid_pool_name(names[i]))
+			continue;
+		accepted++;
+		vs_nginx_render_opts o = rr;
+		o.pool = names[i];
+		vs_lb_entry m = member("127.0.0.1:18100", VS_LB_STATE_ENABLED, 0, false);
+		GError *err = NULL;
+		g_autofree char *text = vs_nginx_render_upstream(&o, &m, 1, &err);
+		ck_assert_msg(text != NULL, "pool %s: %s", names[i], err ? err->message : "?");
+		GArray *back = vs_nginx_parse_upstream(text, strlen(text), "web", "up.conf", &err);
+		ck_assert_msg(back != NULL, "pool %s: %s", names[i], err ? err->message : "?");
+		ck_assert_uint_eq(back->len, 1);
+		g_array_unref(back);
+	}
+	ck_assert_uint_eq(accepted, 5);
+}
+END_TEST
+
 static void assert_refused(const char *text, const char *line)
 {
 	GError *err = NULL;
@@ -207,6 +239,7 @@ Suite *vs_test_suite(void)
 	tcase_add_test(tc, empty_upstream_gets_placeholder);
 	tcase_add_test(tc, parse_round_trips);
 	tcase_add_test(tc, render_refuses_hostile_addresses_and_names);
+	tcase_add_test(tc, every_valid_pool_name_renders);
 	tcase_add_test(tc, parse_is_strict);
 	tcase_add_test(tc, apache_max_members);
 	tcase_add_test(tc, apache_worker_address);
