@@ -68,6 +68,14 @@ void vs_lb_free(vs_lb *lb)
 	g_free(lb);
 }
 
+/**
+ * vs_lb_set_cancellable: see lb.h.
+ */
+void vs_lb_set_cancellable(vs_lb *lb, GCancellable *cancel)
+{
+	lb->cancel = cancel;
+}
+
 /* Every address reaches a driver only through here, so no driver can be
  * handed something that would inject syntax into its config or request. */
 static bool lb_check_address(const char *address, GError **error)

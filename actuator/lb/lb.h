@@ -13,6 +13,7 @@
 #include "vs-states.h"
 #include "vs-wait.h"
 
+#include <gio/gio.h>
 #include <glib.h>
 
 #define VS_LB_ERROR (vs_lb_error_quark())
@@ -64,12 +65,16 @@ struct vs_lb {
 	const vs_lb_ops *ops;
 	const vs_config *cfg;
 	const vs_pool_config *pool;
+	GCancellable *cancel; /* ends helper programs early (virtscaled stopping); may be NULL */
 	void *priv;
 };
 
 /* Opens the driver configured for @pool (pool->lb). */
 vs_lb *vs_lb_open(const vs_config *cfg, const vs_pool_config *pool, GError **error);
 void vs_lb_free(vs_lb *lb);
+/* Helper programs the driver runs (nginx -t, reload) are killed when
+ * @cancel (kept, not owned) is cancelled. */
+void vs_lb_set_cancellable(vs_lb *lb, GCancellable *cancel);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(vs_lb, vs_lb_free)
 
 bool vs_lb_add(vs_lb *lb, const char *address, bool enabled, GError **error);
