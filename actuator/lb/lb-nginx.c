@@ -531,6 +531,7 @@ static GArray *nginx_list(vs_lb *lb, GError **error)
 	for (guint i = 0; i < members->len; i++) {
 		vs_lb_entry *m = &g_array_index(members, vs_lb_entry, i);
 		unsigned count;
+		m->ours = true; /* the file is ours, every server in it too */
 		m->busy = vs_lb_count_connections(m->address, &count, NULL) ? (int)count : -1;
 	}
 	return members;

@@ -38,13 +38,17 @@ typedef struct vs_lb_entry {
 	bool backup;
 	int busy;      /* active requests/connections, -1 unknown */
 	bool in_error; /* the balancer found it failing (Apache status E) */
+	/* virtscale added it (nginx, none: every member of the file or list;
+	 * Apache: the worker carries virtscale's route mark). A member that is
+	 * not ours is never changed by a sync. */
+	bool ours;
 } vs_lb_entry;
 
 typedef struct vs_lb vs_lb;
 
 typedef struct vs_lb_ops {
 	const char *name;
-	/* Adds @address (enabled unless @enabled is false). Idempotent. */
+	/* Adds @address (enabled unless @enabled is false) as ours. Idempotent. */
 	bool (*add)(vs_lb *lb, const char *address, bool enabled, GError **error);
 	bool (*enable)(vs_lb *lb, const char *address, GError **error);
 	/* Stops sending new sessions; existing ones continue. */
