@@ -411,6 +411,20 @@ static bool apache_set_weight(vs_lb *lb, const char *address, unsigned weight, G
 	return apache_simple(lb, AP_WEIGHT, address, weight, error);
 }
 
+/* Precheck: the manager answers for the balancer (nonce included), and the
+ * worker of @address exists or a growth slot is free for it. */
+static bool apache_precheck(vs_lb *lb, const char *address, GError **error)
+{
+	apache_priv *p = lb->priv;
+	g_autoptr(vs_balancer_state) s = apache_read_state(p, error);
+
+	if (!s)
+		return false;
+	if (address && find_worker(s, address))
+		return true;
+	return check_free_slot(p, s->nonce, error);
+}
+
 static GArray *apache_list(vs_lb *lb, GError **error)
 {
 	g_autoptr(vs_balancer_state) s = apache_read_state(lb->priv, error);
@@ -445,4 +459,5 @@ const vs_lb_ops vs_lb_apache_ops = {
     .list = apache_list,
     .free = apache_free,
     .set_weight = apache_set_weight,
+    .precheck = apache_precheck,
 };

@@ -520,6 +520,30 @@ static bool nginx_refresh(vs_lb *lb, GError **error)
 	return nginx_change(lb, NGINX_RENDER, NULL, 0, error);
 }
 
+/* Precheck: what an add needs, checked without writing or reloading. */
+static bool nginx_precheck(vs_lb *lb, const char *address, GError **error)
+{
+	const char *path = lb->cfg->nginx_upstream_file;
+	g_autofree char *dir = g_path_get_dirname(path);
+	g_autofree char *old_text = NULL;
+	g_autoptr(GArray) members = NULL;
+	size_t old_len;
+
+	(void)address;
+	/* a file we did not write is refused by the parse, naming FILE:LINE */
+	if (!nginx_read(lb, &old_text, &old_len, &members, error))
+		return false;
+	/* replaced through a temporary file in its directory */
+	if (access(dir, W_OK | X_OK) < 0 || (old_text && access(path, W_OK) < 0)) {
+		g_set_error(error, VS_LB_ERROR, VS_LB_ERROR_FAILED, "%s is not writable: %s",
+		            old_text ? path : dir, g_strerror(errno));
+		return false;
+	}
+	if (lb->cfg->nginx_pid_file && read_master_pid(lb, NULL, error) < 0)
+		return false;
+	return nginx_test_config(lb, error);
+}
+
 /* Members from the file; busy = connections from this host to each. */
 static GArray *nginx_list(vs_lb *lb, GError **error)
 {
@@ -546,4 +570,5 @@ const vs_lb_ops vs_lb_nginx_ops = {
     .list = nginx_list,
     .set_weight = nginx_set_weight,
     .refresh = nginx_refresh,
+    .precheck = nginx_precheck,
 };

@@ -155,6 +155,16 @@ bool vs_lb_refresh(vs_lb *lb, GError **error)
 }
 
 /**
+ * vs_lb_precheck: see lb.h.
+ */
+bool vs_lb_precheck(vs_lb *lb, const char *address, GError **error)
+{
+	if (address && !lb_check_address(address, error))
+		return false;
+	return !lb->ops->precheck || lb->ops->precheck(lb, address, error);
+}
+
+/**
  * vs_lb_same_address: true when @a and @b name the same backend; hostnames
  * and IPv6 literals are compared without case.
  */

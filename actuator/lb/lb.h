@@ -63,6 +63,9 @@ typedef struct vs_lb_ops {
 	/* Optional: re-applies the settings the driver renders itself (nginx:
 	 * method, max_conns, zone) when they changed since the last write. */
 	bool (*refresh)(vs_lb *lb, GError **error);
+	/* Optional: checks, changing nothing, that an add of @address (NULL:
+	 * an address not known yet) can succeed now. */
+	bool (*precheck)(vs_lb *lb, const char *address, GError **error);
 } vs_lb_ops;
 
 struct vs_lb {
@@ -90,6 +93,15 @@ GArray *vs_lb_list(vs_lb *lb, GError **error);
 bool vs_lb_set_weight(vs_lb *lb, const char *address, unsigned weight, GError **error);
 /* Re-applies the driver's own rendered settings; true where it has none. */
 bool vs_lb_refresh(vs_lb *lb, GError **error);
+/*
+ * Whether adding @address (NULL when the new member's address is not known
+ * before it boots) can succeed now, checked without changing anything:
+ * nginx: the upstream file is absent or ours and its directory writable,
+ * the pid file names a running nginx master, `nginx -t` passes; Apache: the
+ * balancer-manager answers for the balancer and a worker of @address exists
+ * or a growth slot is free. True where the driver has nothing to check.
+ */
+bool vs_lb_precheck(vs_lb *lb, const char *address, GError **error);
 /* Two backend addresses name the same member (host compared without case). */
 bool vs_lb_same_address(const char *a, const char *b);
 /*
