@@ -539,9 +539,9 @@ static bool nginx_precheck(vs_lb *lb, const char *address, GError **error)
 		            old_text ? path : dir, g_strerror(errno));
 		return false;
 	}
-	if (lb->cfg->nginx_pid_file && read_master_pid(lb, NULL, error) < 0)
+	if (!nginx_test_config(lb, error))
 		return false;
-	return nginx_test_config(lb, error);
+	return !lb->cfg->nginx_pid_file || read_master_pid(lb, NULL, error) >= 0;
 }
 
 /* Members from the file; busy = connections from this host to each. */
