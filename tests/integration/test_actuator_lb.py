@@ -166,3 +166,23 @@ def test_hanging_nginx_test_times_out_daemon_answers(make_actuator, daemons, tmp
     assert time.monotonic() - t < 2.5, time.monotonic() - t
     assert not alive(hung)
     assert a.defined() == []
+
+
+@pytest.mark.skipif(not os.path.exists("/usr/sbin/apache2"), reason="no apache2")
+def test_apache_growth_slots_checked_before_cloning(make_actuator, daemons, tmp_path):
+    """No growth slot left for the next member's address: the scale-out is
+    blocked before anything is cloned (not cloned, booted, probed and rolled
+    back over and over)."""
+    ap = Apache(tmp_path, daemons, growth=1)
+    a = make_actuator("apg", "19556-19559", template=True, namespace="lb",
+                      pool={"lb": "apache", "min": 2}, sections={"apache": ap.apache_keys})
+    a.start()
+    st = vstest.wait_for(lambda: "blocked" in a.pool_status()["last_error"] and a.pool_status(),
+                         60, what="the second scale-out blocked")
+    assert "no free worker slot" in st["last_error"] and "1 of 1 used" in st["last_error"], st
+    end = time.monotonic() + 20
+    while time.monotonic() < end:
+        assert len(a.defined()) == 1, a.defined()
+        time.sleep(0.5)
+    st = a.pool_status()
+    assert st["actual"] == 1 and st["alerts"] == 1 and st["scale_outs"] == 1, st
