@@ -79,6 +79,11 @@ static bool precheck(vs_ops_ctx *w, const vs_pool_view *v, vs_job_result *r, GEr
 	g_clear_pointer(&r->blocked, g_free);
 	if (vs_precheck_scale_out(w, v, &r->condition, &err))
 		return true;
+	if (g_error_matches(err, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
+		/* virtscaled is stopping: says nothing about the pool */
+		r->prechecked = false;
+		g_clear_pointer(&r->condition, g_free);
+	}
 	r->blocked = g_strdup(err->message);
 	g_propagate_error(error, err);
 	return false;
