@@ -91,6 +91,7 @@ static const key_desc keys[] = {
      false},
     {G_NGINX, "max_conns", vs_config_value_uint, C(nginx_max_conns), "0", 0, 1000000, NULL, false},
     {G_NGINX, "zone", vs_config_value_name, C(nginx_zone), NULL, 0, 0, NULL, false},
+    {G_NGINX, "timeout", vs_config_value_duration, C(nginx_timeout), "10", 1, 300, NULL, false},
 
     {G_APACHE, "balancer_manager", vs_config_value_url, C(apache_balancer_manager), NULL, 0, 0,
      NULL, false},

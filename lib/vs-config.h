@@ -116,6 +116,7 @@ typedef struct vs_config {
 	vs_nginx_method nginx_method; /* method = round-robin | least_conn */
 	unsigned nginx_max_conns;     /* 0 = unlimited */
 	char *nginx_zone;             /* zone name, optional */
+	unsigned nginx_timeout;       /* seconds for nginx -t and reload_command, default 10 */
 	/* [apache] */
 	char *apache_balancer_manager; /* URL */
 	char *apache_balancer;         /* balancer name without balancer:// */

@@ -11,6 +11,7 @@
 #include "journal.h"
 #include "target-store.h"
 #include "notify-formats.h"
+#include "precheck.h"
 #include "vs-notify.h"
 
 #include "testutil.h"
@@ -542,6 +543,28 @@ START_TEST(threshold_crossing_same_verdict_both_ways)
 }
 END_TEST
 
+/* A failing precondition is news once; the same one again is not, another
+ * one is, and passing after being blocked is news again. */
+START_TEST(precheck_alerts_once_per_condition)
+{
+	g_autofree char *blocked = NULL;
+
+	ck_assert_int_eq(vs_precheck_track(&blocked, NULL), VS_BLOCK_NONE);
+	ck_assert_ptr_null(blocked);
+	ck_assert_int_eq(vs_precheck_track(&blocked, "load balancer:vs-lb-error-quark:0"),
+	                 VS_BLOCK_NEW);
+	for (int i = 0; i < 5; i++)
+		ck_assert_int_eq(vs_precheck_track(&blocked, "load balancer:vs-lb-error-quark:0"),
+		                 VS_BLOCK_SAME);
+	ck_assert_int_eq(vs_precheck_track(&blocked, "template:vs-virt:42"), VS_BLOCK_NEW);
+	ck_assert_str_eq(blocked, "template:vs-virt:42");
+	ck_assert_int_eq(vs_precheck_track(&blocked, NULL), VS_BLOCK_CLEARED);
+	ck_assert_ptr_null(blocked);
+	ck_assert_int_eq(vs_precheck_track(&blocked, NULL), VS_BLOCK_NONE);
+	ck_assert_int_eq(vs_precheck_track(&blocked, "template:vs-virt:42"), VS_BLOCK_NEW);
+}
+END_TEST
+
 Suite *vs_test_suite(void)
 {
 	Suite *s = suite_create("actuator");
@@ -554,6 +577,7 @@ Suite *vs_test_suite(void)
 	tcase_add_test(tc, snmptrap_anything_else_refused);
 	tcase_add_test(tc, journal_replays_open_operations);
 	tcase_add_test(tc, targets_document);
+	tcase_add_test(tc, precheck_alerts_once_per_condition);
 	tcase_add_test(tc, threshold_crossing_same_verdict_both_ways);
 	suite_add_tcase(s, tc);
 	return s;

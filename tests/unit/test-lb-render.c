@@ -230,6 +230,28 @@ START_TEST(apache_worker_address)
 }
 END_TEST
 
+START_TEST(apache_route_mark)
+{
+	g_autofree char *mark = vs_apache_route_mark("127.0.0.1:19510");
+	g_autofree char *upper = vs_apache_route_mark("Web-01.Example:80");
+	g_autofree char *lower = vs_apache_route_mark("web-01.example:80");
+
+	/* "vs-" and 12 hex digits, the same for every spelling of an address,
+	 * different for another address */
+	ck_assert_uint_eq(strlen(mark), 15);
+	ck_assert(g_str_has_prefix(mark, "vs-"));
+	for (size_t i = 3; i < 15; i++)
+		ck_assert(g_ascii_isxdigit(mark[i]) && !g_ascii_isupper(mark[i]));
+	ck_assert_str_eq(upper, lower);
+	ck_assert_str_ne(mark, lower);
+	ck_assert(vs_apache_route_is_mark(mark, "127.0.0.1:19510"));
+	ck_assert(!vs_apache_route_is_mark(mark, "127.0.0.1:19511"));
+	ck_assert(!vs_apache_route_is_mark(NULL, "127.0.0.1:19510"));
+	ck_assert(!vs_apache_route_is_mark("", "127.0.0.1:19510"));
+	ck_assert(!vs_apache_route_is_mark("vs-", "127.0.0.1:19510"));
+}
+END_TEST
+
 Suite *vs_test_suite(void)
 {
 	Suite *s = suite_create("lb-render");
@@ -243,6 +265,7 @@ Suite *vs_test_suite(void)
 	tcase_add_test(tc, parse_is_strict);
 	tcase_add_test(tc, apache_max_members);
 	tcase_add_test(tc, apache_worker_address);
+	tcase_add_test(tc, apache_route_mark);
 	suite_add_tcase(s, tc);
 	return s;
 }
