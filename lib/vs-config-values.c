@@ -226,6 +226,19 @@ bool vs_config_value_name(const key_desc *k, void *base, const char *value, char
 	return true;
 }
 
+/* Names of the load balancer's own objects: the drivers' rule, vs_valid_lb_name(). */
+bool vs_config_value_lb_name(const key_desc *k, void *base, const char *value, char **msg)
+{
+	if (!vs_valid_lb_name(value)) {
+		*msg = g_strdup_printf("'%s' is not a valid load-balancer name "
+		                       "([A-Za-z0-9][A-Za-z0-9_-], at most 64 characters)",
+		                       value);
+		return false;
+	}
+	set_string(FIELD(k, base, char *), value);
+	return true;
+}
+
 /* A Unix group name as useradd accepts it. */
 bool vs_config_value_unix_group(const key_desc *k, void *base, const char *value, char **msg)
 {

@@ -80,7 +80,7 @@ static const key_desc keys[] = {
 
     {G_NGINX, "upstream_file", vs_config_value_path, C(nginx_upstream_file), NULL, 0, 0, NULL,
      false},
-    {G_NGINX, "upstream", vs_config_value_name, C(nginx_upstream), NULL, 0, 0, NULL, false},
+    {G_NGINX, "upstream", vs_config_value_lb_name, C(nginx_upstream), NULL, 0, 0, NULL, false},
     {G_NGINX, "conf", vs_config_value_path, C(nginx_conf), NULL, 0, 0, NULL, false},
     {G_NGINX, "pid_file", vs_config_value_path, C(nginx_pid_file), "/run/nginx.pid", 0, 0, NULL,
      false},
@@ -90,12 +90,12 @@ static const key_desc keys[] = {
     {G_NGINX, "method", vs_config_value_enum, C(nginx_method), "round-robin", 0, 0, method_names,
      false},
     {G_NGINX, "max_conns", vs_config_value_uint, C(nginx_max_conns), "0", 0, 1000000, NULL, false},
-    {G_NGINX, "zone", vs_config_value_name, C(nginx_zone), NULL, 0, 0, NULL, false},
+    {G_NGINX, "zone", vs_config_value_lb_name, C(nginx_zone), NULL, 0, 0, NULL, false},
     {G_NGINX, "timeout", vs_config_value_duration, C(nginx_timeout), "10", 1, 300, NULL, false},
 
     {G_APACHE, "balancer_manager", vs_config_value_url, C(apache_balancer_manager), NULL, 0, 0,
      NULL, false},
-    {G_APACHE, "balancer", vs_config_value_name, C(apache_balancer), NULL, 0, 0, NULL, false},
+    {G_APACHE, "balancer", vs_config_value_lb_name, C(apache_balancer), NULL, 0, 0, NULL, false},
     {G_APACHE, "timeout", vs_config_value_duration, C(apache_timeout), "5", 1, 300, NULL, false},
 
     {G_MAIL, "server", vs_config_value_host_port, C(mail_server), NULL, 0, 0, NULL, false},

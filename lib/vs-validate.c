@@ -172,6 +172,23 @@ bool vs_valid_pool_name(const char *s)
 	return valid_name(s, "_-");
 }
 
+/**
+ * vs_valid_lb_name:
+ * @s: candidate string
+ *
+ * Returns true for the names of a load balancer's own objects: the nginx
+ * upstream and its zone, the Apache balancer. Same shape as a pool name,
+ * [A-Za-z0-9][A-Za-z0-9_-]{0,63}: nginx reads it as one token in the
+ * upstream include, and it goes unescaped into the balancer-manager's
+ * query string (b=NAME), where '+' would read as a blank and '.', '/' or
+ * '%' change what is asked for. The config parser refuses any other, and
+ * the drivers check again with this same function.
+ */
+bool vs_valid_lb_name(const char *s)
+{
+	return valid_name(s, "_-");
+}
+
 /* True for the code points we refuse in text: C0, DEL and C1 controls. */
 static bool is_control(gunichar c)
 {

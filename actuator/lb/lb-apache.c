@@ -20,6 +20,7 @@
 
 #include "vs-log.h"
 #include "vs-sessions.h"
+#include "vs-validate.h"
 
 #include <curl/curl.h>
 #include <string.h>
@@ -53,6 +54,12 @@ bool vs_lb_apache_init(vs_lb *lb, GError **error)
 		g_set_error(error, VS_LB_ERROR, VS_LB_ERROR_FAILED,
 		            "pool %s: lb = apache needs [apache] balancer_manager and balancer",
 		            lb->pool->name);
+		return false;
+	}
+	if (!vs_valid_lb_name(c->apache_balancer)) {
+		g_set_error(error, VS_LB_ERROR, VS_LB_ERROR_INVALID,
+		            "[apache] balancer must be a plain name "
+		            "([A-Za-z0-9][A-Za-z0-9_-], at most 64 characters)");
 		return false;
 	}
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {

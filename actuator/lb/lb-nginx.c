@@ -13,6 +13,7 @@
 
 #include "vs-file.h"
 #include "vs-log.h"
+#include "vs-validate.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -60,10 +61,11 @@ bool vs_lb_nginx_init(vs_lb *lb, GError **error)
 		            "pool %s: lb = nginx needs [nginx] %s", lb->pool->name, missing);
 		return false;
 	}
-	if (!vs_nginx_valid_name(c->nginx_upstream) ||
-	    (c->nginx_zone && !vs_nginx_valid_name(c->nginx_zone))) {
+	if (!vs_valid_lb_name(c->nginx_upstream) ||
+	    (c->nginx_zone && !vs_valid_lb_name(c->nginx_zone))) {
 		g_set_error(error, VS_LB_ERROR, VS_LB_ERROR_INVALID,
-		            "[nginx] upstream and zone must be plain names ([A-Za-z0-9_-])");
+		            "[nginx] upstream and zone must be plain names "
+		            "([A-Za-z0-9][A-Za-z0-9_-], at most 64 characters)");
 		return false;
 	}
 	return true;

@@ -9,6 +9,7 @@
  */
 #include "config.h"
 
+#include "network-xml.h"
 #include "ops.h"
 #include "vs-ipv4-net.h"
 #include "vs-log.h"
@@ -93,61 +94,15 @@ static char *attr(xmlNodePtr n, const char *name)
 	return copy;
 }
 
-/* The prefix length of a dotted netmask (contiguous ones only), or -1. */
-static int netmask_prefix(const char *mask)
-{
-	struct in_addr a;
-	uint32_t m;
-	int n = 0;
-
-	if (!mask || inet_pton(AF_INET, mask, &a) != 1)
-		return -1;
-	m = ntohl(a.s_addr);
-	while (n < 32 && (m & (0x80000000u >> n)))
-		n++;
-	return (n < 32 && (m << n)) ? -1 : n;
-}
-
 /*
- * Adds the IPv4 networks of one libvirt network (its <ip address= prefix=|
- * netmask=> elements) to @nets, and the host's own address on each to @host.
+ * Adds the IPv4 networks of one libvirt network to @nets, and the host's
+ * own address on each to @host (network-xml.c reads them).
  */
 static void add_network_ips(virNetworkPtr net, GArray *nets, GArray *host)
 {
 	g_autofree char *xml = virNetworkGetXMLDesc(net, 0);
-	xmlDocPtr doc = parse_xml(xml);
-	xmlNodePtr root = doc ? xmlDocGetRootElement(doc) : NULL;
 
-	for (xmlNodePtr n = root ? root->children : NULL; n; n = n->next) {
-		g_autofree char *family = NULL, *address = NULL, *prefix = NULL, *mask = NULL;
-		struct in_addr a;
-		int len = -1;
-
-		if (n->type != XML_ELEMENT_NODE || !xmlStrEqual(n->name, BAD_CAST "ip"))
-			continue;
-		family = attr(n, "family");
-		address = attr(n, "address");
-		prefix = attr(n, "prefix");
-		mask = attr(n, "netmask");
-		if ((family && strcmp(family, "ipv4") != 0) || !address ||
-		    inet_pton(AF_INET, address, &a) != 1)
-			continue;
-		if (prefix) {
-			char *end;
-			long v = strtol(prefix, &end, 10);
-			len = (*end || v < 0 || v > 32) ? -1 : (int)v;
-		} else {
-			len = netmask_prefix(mask);
-		}
-		if (len < 0)
-			continue;
-		vs_ipv4_net net4 = vs_ipv4_net_of(ntohl(a.s_addr), (unsigned)len);
-		uint32_t self = ntohl(a.s_addr);
-		g_array_append_val(nets, net4);
-		g_array_append_val(host, self);
-	}
-	if (doc)
-		xmlFreeDoc(doc);
+	vs_network_xml_ipv4(xml, nets, host);
 	virResetLastError();
 }
 
@@ -240,8 +195,8 @@ static char *describe_networks(const vs_ipv4_net *nets, size_t n)
 		                       vs_ipv4_net_format(&nets[i], buf, sizeof(buf)));
 	}
 	if (n == 0)
-		g_string_append(s,
-		                "any unicast address (no address_cidr, no libvirt network known)");
+		g_string_append(
+		    s, "any unicast address (no address_cidr, no IPv4 network known from libvirt)");
 	return g_string_free(s, FALSE);
 }
 

@@ -7,6 +7,7 @@
 
 #include "vs-config.h"
 #include "vs-config-internal.h"
+#include "vs-validate.h"
 
 #include "testutil.h"
 
@@ -776,6 +777,73 @@ START_TEST(test_load_file_and_exit)
 }
 END_TEST
 
+/*
+ * [nginx] upstream and zone and [apache] balancer go into the load balancer's
+ * config and URLs as one token: check-config refuses what the drivers would
+ * refuse at run time, with the same rule (vs_valid_lb_name()).
+ */
+START_TEST(test_lb_names)
+{
+	static const struct {
+		const char *group, *key, *value;
+	} refused[] = {
+	    {"nginx", "upstream", "web.1"},  {"nginx", "upstream", "web+1"},
+	    {"nginx", "upstream", "-web"},   {"nginx", "upstream", "_web"},
+	    {"nginx", "zone", "zone.web"},   {"nginx", "zone", "z+1"},
+	    {"apache", "balancer", "web.2"}, {"apache", "balancer", "a+b"},
+	    {"apache", "balancer", "web/2"}, {"apache", "balancer", "w%41"},
+	};
+	g_autofree char *long_name = g_strnfill(65, 'a');
+
+	for (size_t i = 0; i < G_N_ELEMENTS(refused); i++) {
+		g_autofree char *text = g_strdup_printf("[%s]\n\n%s = %s\n", refused[i].group,
+		                                        refused[i].key, refused[i].value);
+		g_autofree char *want =
+		    g_strdup_printf("t.conf:3: [%s] %s: '%s' is not a valid load-balancer name",
+		                    refused[i].group, refused[i].key, refused[i].value);
+		ck_assert(!vs_valid_lb_name(refused[i].value));
+		expect_error(text, want);
+	}
+	g_autofree char *too_long = g_strdup_printf("[nginx]\nupstream = %s\n", long_name);
+	expect_error(too_long, "t.conf:2: [nginx] upstream: 'aaaa");
+
+	vs_config *cfg = load_ok("[nginx]\nupstream = Web_2-b\nzone = web_zone\n"
+	                         "[apache]\nbalancer = b-2\n");
+	ck_assert_str_eq(cfg->nginx_upstream, "Web_2-b");
+	ck_assert_str_eq(cfg->nginx_zone, "web_zone");
+	ck_assert_str_eq(cfg->apache_balancer, "b-2");
+	ck_assert(vs_valid_lb_name(cfg->nginx_upstream) && vs_valid_lb_name(cfg->apache_balancer));
+	vs_config_free(cfg);
+
+	/* what check-config does with it: FILE:LINE on stderr, exit status 2 */
+	g_autofree char *dir = g_dir_make_tmp("vs-config-XXXXXX", NULL);
+	g_autofree char *path = g_build_filename(dir, "lb.conf", NULL);
+	char buf[512] = {0};
+	int fds[2], status;
+	pid_t pid;
+
+	ck_assert(g_file_set_contents(path, "[apache]\nbalancer = web.2\n", -1, NULL));
+	ck_assert_int_eq(pipe(fds), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		dup2(fds[1], 2);
+		vs_config_load_or_exit("prog", path);
+		_exit(0);
+	}
+	close(fds[1]);
+	ck_assert_int_gt(read(fds[0], buf, sizeof(buf) - 1), 0);
+	close(fds[0]);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status));
+	ck_assert_int_eq(WEXITSTATUS(status), 2);
+	g_autofree char *want = g_strdup_printf("prog: %s:2: [apache] balancer: 'web.2'", path);
+	ck_assert_msg(g_str_has_prefix(buf, want), "got '%s'", buf);
+	g_unlink(path);
+	g_rmdir(dir);
+}
+END_TEST
+
 START_TEST(test_contrib_example)
 {
 	GError *err = NULL;
@@ -937,6 +1005,7 @@ Suite *vs_test_suite(void)
 	tcase_add_test(tc, test_hostile_bytes);
 	tcase_add_test(tc, test_long_lines);
 	tcase_add_test(tc, test_load_file_and_exit);
+	tcase_add_test(tc, test_lb_names);
 	tcase_add_test(tc, test_contrib_example);
 	tcase_add_test(tc, test_every_key_documented);
 	tcase_add_test(tc, test_mutation_fuzz);
