@@ -4,8 +4,9 @@
  * hold NUL bytes from a short write, or anything a full disk leaves. The
  * replay is reached the way the daemon reaches it: the input is written as
  * the journal of a scratch state directory, which is then opened. Promise:
- * any content opens (or fails with an error), and every pending operation
- * has the pool and domain name reconcile needs.
+ * any content opens (or fails with an error), every pending operation has
+ * the pool and domain name reconcile needs, and the next operation begun
+ * gets a new id, above every open one (or fails: 0).
  */
 #include "config.h"
 
@@ -30,6 +31,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (!state_dir) {
 		fuzz_setup();
+		/* in memory when possible: every record is fdatasync'd */
+		if (g_file_test("/dev/shm", G_FILE_TEST_IS_DIR) && access("/dev/shm", W_OK) == 0)
+			g_setenv("TMPDIR", "/dev/shm", TRUE);
 		state_dir = g_dir_make_tmp("vs-fuzz-journal-XXXXXX", &err);
 		FUZZ_ASSERT(state_dir != NULL);
 		journal_path = g_build_filename(state_dir, "journal", NULL);
@@ -48,6 +52,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_ASSERT(op->pool != NULL && op->name != NULL && op->step != NULL);
 		FUZZ_ASSERT(op->vols != NULL);
 	}
+	const vs_journal_op next = {.op = "clone", .pool = "web", .name = "web-09"};
+	uint64_t id = vs_journal_begin(j, &next, NULL);
+	for (guint i = 0; id != 0 && i < pending->len; i++)
+		FUZZ_ASSERT(((const vs_journal_op *)g_ptr_array_index(pending, i))->id < id);
 	g_ptr_array_unref(pending);
 	vs_journal_close(j);
 	return 0;
