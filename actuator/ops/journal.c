@@ -21,6 +21,8 @@
 #include <unistd.h>
 
 #define JOURNAL_FILE "journal"
+/* Ids run from 1 (0 means failure) to this; replay skips any other as foreign. */
+#define JOURNAL_MAX_ID ((uint64_t)G_MAXINT32)
 
 struct vs_journal {
 	GMutex lock;
@@ -79,9 +81,11 @@ static void journal_replay_line(vs_journal *j, const char *line)
 	if (!root || !JSON_NODE_HOLDS_OBJECT(root))
 		return;
 	JsonObject *o = json_node_get_object(root);
-	if (!json_object_has_member(o, "id"))
+	JsonNode *idn = json_object_get_member(o, "id");
+	if (!idn || !JSON_NODE_HOLDS_VALUE(idn) || json_node_get_value_type(idn) != G_TYPE_INT64 ||
+	    json_node_get_int(idn) < 1 || (uint64_t)json_node_get_int(idn) > JOURNAL_MAX_ID)
 		return;
-	uint64_t id = (uint64_t)json_object_get_int_member(o, "id");
+	uint64_t id = (uint64_t)json_node_get_int(idn);
 	j->next_id = MAX(j->next_id, id + 1);
 	if (member_str(o, "op")) {
 		vs_journal_op *op = g_new0(vs_journal_op, 1);
@@ -203,6 +207,12 @@ static bool journal_append(vs_journal *j, JsonBuilder *b, GError **error)
 uint64_t vs_journal_begin(vs_journal *j, const vs_journal_op *op, GError **error)
 {
 	g_mutex_lock(&j->lock);
+	if (j->next_id > JOURNAL_MAX_ID) {
+		g_set_error(error, VS_ACT_ERROR, VS_ACT_ERROR_IO,
+		            "journal %s: no operation id left until the open ones end", j->path);
+		g_mutex_unlock(&j->lock);
+		return 0;
+	}
 	uint64_t id = j->next_id++;
 	g_autoptr(JsonBuilder) b = json_builder_new();
 	json_builder_begin_object(b);
