@@ -102,9 +102,10 @@ static void journal_replay_line(vs_journal *j, const char *line)
 		if (vn && JSON_NODE_HOLDS_ARRAY(vn)) {
 			JsonArray *a = json_node_get_array(vn);
 			for (guint i = 0; i < json_array_get_length(a); i++) {
-				const char *s = json_array_get_string_element(a, i);
-				if (s)
-					g_ptr_array_add(vols, g_strdup(s));
+				JsonNode *e = json_array_get_element(a, i);
+				if (JSON_NODE_HOLDS_VALUE(e) &&
+				    json_node_get_value_type(e) == G_TYPE_STRING)
+					g_ptr_array_add(vols, g_strdup(json_node_get_string(e)));
 			}
 		}
 		g_ptr_array_add(vols, NULL);
