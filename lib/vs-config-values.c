@@ -428,7 +428,8 @@ static bool valid_libvirt_uri(const char *s)
 
 	if (!g_ascii_islower(*p) || strlen(s) > 1024)
 		return false;
-	while (g_ascii_isalnum(*p) || strchr("+.-", *p))
+	/* strchr() finds the terminating NUL too: stop at the end */
+	while (g_ascii_isalnum(*p) || (*p && strchr("+.-", *p)))
 		p++;
 	if (*p != ':' || p[1] == '\0')
 		return false;

@@ -24,8 +24,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define VS_NOTIFY_VERSION  1
-#define VS_NOTIFY_MAX_LINE 4096 /* bytes, without the newline */
+#define VS_NOTIFY_VERSION   1
+#define VS_NOTIFY_MAX_LINE  4096 /* bytes, without the newline */
+#define VS_NOTIFY_MAX_VALUE 1e15 /* largest |value| and |threshold| on the wire */
 
 typedef enum {
 	VS_NOTIFY_POOL,      /* policy state of a pool */

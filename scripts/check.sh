@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The test command: installs what is missing, builds with -Werror and
-# ASan/UBSan, runs the unit tests (Check), the integration tests (pytest,
-# real libvirtd/QEMU, snmpd, collectd, nginx, apache2, SMTP), a format check
-# and `make distcheck`. Its last line is "N passed, N failed".
+# ASan/UBSan, runs the unit tests (Check), replays the fuzz corpora
+# (tests/fuzz), runs the integration tests (pytest, real libvirtd/QEMU,
+# snmpd, collectd, nginx, apache2, SMTP), a format check and
+# `make distcheck`. Its last line is "N passed, N failed".
 #
 # Usage: scripts/check.sh [-k PYTEST_EXPR] [--no-distcheck] [--no-setup]
 set -uo pipefail
@@ -87,6 +88,22 @@ if [ "$unit_status" -ne 0 ] && [ "$unit_fail" -eq 0 ]; then
 fi
 passed=$((passed + unit_pass))
 failed=$((failed + unit_fail))
+
+step "fuzz corpus replay (tests/fuzz)"
+# Every seed and every crash the fuzzers found, once through its harness,
+# built with the compiler and sanitizers above (no clang needed): one
+# check per harness.
+make -C "$build/tests/fuzz" replay >"$results/fuzz-replay.log" 2>&1
+replay_status=$?
+replay_pass=$(grep -cE '^replay-[a-z-]+: [0-9]+ inputs replayed, no crash$' "$results/fuzz-replay.log")
+replay_fail=$(grep -cE '^FAIL: replay-' "$results/fuzz-replay.log")
+grep -E '^(replay-|FAIL: replay-)' "$results/fuzz-replay.log" || true
+if [ "$replay_status" -ne 0 ] && [ "$replay_fail" -eq 0 ]; then
+	tail -n 40 "$results/fuzz-replay.log"
+	replay_fail=1
+fi
+passed=$((passed + replay_pass))
+failed=$((failed + replay_fail))
 
 step "format (.clang-format)"
 mapfile -t sources < <(git ls-files '*.c' '*.h')

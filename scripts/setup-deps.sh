@@ -9,6 +9,8 @@ PACKAGES=(
 	autoconf automake libtool pkg-config make gcc check
 	libglib2.0-dev libjson-glib-dev libvirt-dev libsnmp-dev libcurl4-openssl-dev libesmtp-dev
 	collectd-dev libxml2-dev
+	# fuzzing (scripts/fuzz.sh: clang's libFuzzer and sanitizers)
+	clang libclang-rt-14-dev
 	# hypervisor
 	libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils
 	# SNMP master, trap receiver, tools, MIB linter

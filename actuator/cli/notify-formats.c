@@ -36,6 +36,12 @@ static bool parse_double(const char *s, double *out)
 	return true;
 }
 
+/* A number the wire format carries (NaN: an absent threshold). */
+static bool in_wire_range(double v)
+{
+	return isnan(v) || fabs(v) <= VS_NOTIFY_MAX_VALUE;
+}
+
 /* A state given on the command line: one of the wire names. */
 static bool state_from_name(const char *s, vs_verdict *v)
 {
@@ -112,6 +118,14 @@ bool vs_notify_from_collectd_exec(const char *text, const char *pool, const char
 	else {
 		g_set_error(error, VS_ACT_ERROR, VS_ACT_ERROR_INVALID,
 		            "collectd exec input: unknown Severity");
+		return false;
+	}
+	/* the wire carries only numbers in range: say so here, not at the socket */
+	if (!in_wire_range(out->value) || !in_wire_range(out->threshold_low) ||
+	    !in_wire_range(out->threshold_high)) {
+		g_set_error(error, VS_ACT_ERROR, VS_ACT_ERROR_INVALID,
+		            "collectd exec input: a value or threshold beyond +-%g",
+		            VS_NOTIFY_MAX_VALUE);
 		return false;
 	}
 	if (!state)

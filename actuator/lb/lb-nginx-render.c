@@ -165,7 +165,9 @@ static bool is_options_line(const char *line)
 {
 	if (!strcmp(line, "\tleast_conn;"))
 		return true;
-	if (!g_str_has_prefix(line, "\tzone ") || !g_str_has_suffix(line, " 64k;"))
+	/* prefix and suffix must not overlap ("\tzone 64k;" has no name) */
+	if (strlen(line) <= 6 + 5 || !g_str_has_prefix(line, "\tzone ") ||
+	    !g_str_has_suffix(line, " 64k;"))
 		return false;
 	g_autofree char *name = g_strndup(line + 6, strlen(line) - 6 - 5);
 	return vs_valid_lb_name(name);

@@ -30,14 +30,15 @@ static const char *member_str(JsonObject *o, const char *key)
 	           : NULL;
 }
 
-/* A positive integer "id", 0 when there is none. */
+/* An integer "id" from 1 to VS_JOURNAL_MAX_ID, 0 when there is none (a
+ * foreign record: an id out of range could be reused by a new operation). */
 static uint64_t member_id(JsonObject *o)
 {
 	JsonNode *n = json_object_get_member(o, "id");
 	if (!n || !JSON_NODE_HOLDS_VALUE(n) || json_node_get_value_type(n) != G_TYPE_INT64)
 		return 0;
 	gint64 v = json_node_get_int(n);
-	return v > 0 && v < G_MAXINT64 ? (uint64_t)v : 0;
+	return v > 0 && (uint64_t)v <= VS_JOURNAL_MAX_ID ? (uint64_t)v : 0;
 }
 
 /* The begin record of an operation; NULL when it lacks what reconcile

@@ -13,6 +13,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Operation ids run from 1 (0 means failure) to this; replay skips any
+ * other as foreign. */
+#define VS_JOURNAL_MAX_ID ((uint64_t)G_MAXINT32)
+
 typedef struct vs_journal_replay {
 	GHashTable *open; /* id -> vs_journal_op*, the operations begun and not ended */
 	uint64_t next_id; /* above every id seen */

@@ -240,6 +240,12 @@ static bool journal_append(vs_journal *j, JsonBuilder *b, GError **error)
 uint64_t vs_journal_begin(vs_journal *j, const vs_journal_op *op, GError **error)
 {
 	g_mutex_lock(&j->lock);
+	if (j->next_id > VS_JOURNAL_MAX_ID) {
+		g_set_error(error, VS_ACT_ERROR, VS_ACT_ERROR_IO,
+		            "journal %s: no operation id left until the open ones end", j->path);
+		g_mutex_unlock(&j->lock);
+		return 0;
+	}
 	uint64_t id = j->next_id++;
 	g_autoptr(JsonBuilder) b = json_builder_new();
 	json_builder_begin_object(b);

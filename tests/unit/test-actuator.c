@@ -251,6 +251,11 @@ START_TEST(collectd_exec_format)
 	assert_exec_refused(COLLECTD, "bad;name", NULL);      /* bad pool */
 	assert_exec_refused(COLLECTD, NULL, "sky");           /* bad state */
 	assert_exec_refused(COLLECTD, NULL, "unknown");       /* never sent */
+	/* numbers the wire format cannot carry: refused here, not lost at the socket */
+	g_autofree char *huge_max = with_replaced(COLLECTD, "6.0e+01", "6.0e101");
+	assert_exec_refused(huge_max, NULL, NULL);
+	g_autofree char *huge_value = with_replaced(COLLECTD, "7.5e+01", "7.5e+16");
+	assert_exec_refused(huge_value, NULL, NULL);
 	g_autofree char *bad_sev = with_replaced(COLLECTD, "WARNING", "PANIC!!");
 	assert_exec_refused(bad_sev, NULL, NULL);
 	/* not a virtscale notification and no --pool: no pool */

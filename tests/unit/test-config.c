@@ -406,6 +406,9 @@ START_TEST(test_uri_single)
 	expect_error("[libvirt]\nhosts = qemu:///system qemu:///system\n",
 	             "t.conf:2: [libvirt] hosts: 'qemu:///system' is listed twice");
 	expect_error("[libvirt]\nhosts = /system\n", "t.conf:2: [libvirt] hosts: '/system' is not");
+	/* a scheme and nothing after it: refused, never read past its end */
+	expect_error("[libvirt]\nhosts = ystem\n", "t.conf:2: [libvirt] hosts: 'ystem' is not");
+	expect_error("[libvirt]\nuri = qemu+ssh\n", "t.conf:2: [libvirt] uri: 'qemu+ssh' is not");
 }
 END_TEST
 

@@ -180,6 +180,10 @@ START_TEST(parse_is_strict)
 	assert_refused(HDR "upstream web {\n\tserver 1.2.3.4:80; # enabled\n}\nserver {}\n",
 	               "up.conf:4:");
 	assert_refused(HDR "upstream web {\n}\n", "up.conf:3:");
+	/* a zone line without a name (its prefix and suffix overlap) */
+	assert_refused(HDR
+	               "upstream web {\n\tzone 64k;\n\tserver 127.0.0.1:1 down; # placeholder\n}\n",
+	               "up.conf:3:");
 	assert_refused(HDR "upstream web {\n\tserver 127.0.0.1:1 down; # placeholder\n"
 	                   "\tserver 1.2.3.4:80; # enabled\n}\n",
 	               "up.conf:4:");
