@@ -11,6 +11,8 @@ PACKAGES=(
 	collectd-dev libxml2-dev
 	# fuzzing (scripts/fuzz.sh: clang's libFuzzer and sanitizers)
 	clang libclang-rt-14-dev
+	# format check (scripts/check.sh)
+	clang-format
 	# hypervisor
 	libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils
 	# SNMP master, trap receiver, tools, MIB linter
