@@ -3,7 +3,10 @@ libvirtd frozen (SIGSTOP) and restarted in the middle of a scale-out, the
 nginx master killed, httpd restarted with its balancer state lost, snmpd
 killed under the subagent, collectd killed under its forwarder, virtscaled
 restarted under a flood of notification lines, the SMTP server down while
-alerts are raised, the mail queue's directory full.
+alerts are raised, the mail queue's directory full, `nginx -t` hanging
+until it answers again, SIGHUP to virtscaled and virtscale-snmp in the
+middle of a scale-out while the MIBs are walked. The state_dir full at each
+journal record is in test_actuator_journal.py.
 
 Each fault: the programs stay up, nothing is leaked in libvirt (virsh list
 --all, vol-list), what was acknowledged is not lost, the fault is reported
@@ -244,6 +247,51 @@ def port_free(port, host="127.0.0.1"):
     return True
 
 
+def nginx_tests_running(conf):
+    """Pids of `nginx -t` processes checking @conf."""
+    out = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        with contextlib.suppress(OSError):
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                argv = f.read().split(b"\0")
+            if b"-t" in argv and conf.encode() in argv:
+                out.append(int(pid))
+    return out
+
+
+def test_hanging_nginx_test_then_answering_pool_converges(actuator, tmp_path, daemons):
+    """`nginx -t` hangs (the configuration includes a FIFO no one writes):
+    the pool (min 1) is blocked before anything is cloned, each hanging
+    check killed at [nginx] timeout, alerted once. Once `nginx -t` answers
+    again the pool converges without a restart: the member cloned and in
+    the upstream nginx serves, recovered."""
+    ng = lb_bed.Nginx(tmp_path / "ngh", daemons, port=19053, nginx_keys={"timeout": 2})
+    vstest.wait_port(19053)
+    fifo = os.path.join(os.path.dirname(ng.upstream_file), "hang.conf")
+    os.mkfifo(fifo)
+    a = actuator("ngh", "19030-19031", pool={"min": 1, "max": 1, "lb": "nginx"},
+                 sections={"nginx": dict(ng.nginx_keys)})
+    a.start()
+    st = vstest.wait_for(lambda: (lambda s: "timed out" in s["last_error"] and s)(
+        a.pool_status()), 30, what="the hanging check reported")
+    assert st["last_error"].startswith("blocked: ") and st["last_alert"] == "action-failed", st
+    assert a.defined() == [] and a.volumes() == [] and a.proc.alive()
+
+    os.unlink(fifo)
+    a.wait_running(1, 60)
+    _, addr = tagged(a.running()[0])
+    vstest.wait_for(lambda: upstream_servers(ng.upstream_text()) == [addr], 10,
+                    what=f"{addr} in the upstream")
+    nothing_leaked(a, 1)
+    st = vstest.wait_for(lambda: (lambda s: s["last_error"] == "" and s)(a.pool_status()), 10,
+                         what="the error cleared")
+    assert st["failures"] >= 1 and st["last_alert"] == "recovered", st
+    out = a.proc.output()
+    assert out.count("nothing is cloned until this is fixed") == 1, out
+    assert nginx_tests_running(ng.conf) == [], "a hanging nginx -t was left behind"
+    assert ng.daemon.alive()
+
+
 APACHE_ENV = ("APACHE_RUN_DIR", "APACHE_LOCK_DIR", "APACHE_LOG_DIR")
 
 
@@ -314,6 +362,69 @@ def test_snmpd_killed_subagent_back_within_seconds(tmp_path, daemons):
         assert sub.stop() == 0, "the subagent did not exit cleanly after the fault"
     finally:
         vstest.remove_domain(name)
+
+
+def walk_loop(bed, until, results):
+    """snmpbulkwalk of VM-MIB then VIRTSCALE-MIB, back to back, until
+    @until is set; appends True (a whole walk) or the error to @results."""
+    while not until.is_set():
+        for oid in (snmpbed.VM_MIB, snmpbed.VS_MIB):
+            r = subprocess.run(["snmpbulkwalk", "-v2c", "-c", "public", "-On", "-Cr50", "-t", "5",
+                                "-r", "0", f"127.0.0.1:{bed.agent_port}", oid],
+                               capture_output=True, text=True, env=snmpbed.snmp_env(), timeout=60)
+            ok = r.returncode == 0 and r.stdout.strip() and "No Such" not in r.stdout
+            results.append(True if ok else (oid, r.returncode, r.stderr[-300:]))
+
+
+def test_sighup_to_both_daemons_mid_scale_out_while_walking(actuator, tmp_path, daemons):
+    """SIGHUP to virtscale-snmp and to virtscaled (its pid from status.json)
+    while the scale-out an acknowledged notification asked for runs and four
+    walkers walk both MIBs: no walk fails, neither daemon dies, both say the
+    configuration is valid, the scale-out completes and the subagent shows
+    the new member."""
+    bed = snmpbed.SnmpBed(tmp_path / "snmp", daemons, agent_port=19062, trap_port=19063)
+    a = actuator("hup", "19032-19033", pool={"min": 0, "max": 1, "cooldown": 1})
+    a.conf, a.state = bed.conf, bed.state
+    vstest.write_config(a.conf, {
+        "libvirt": {"refresh_interval": 1, "slow_interval": 1},
+        "snmp": {"agentx_socket": bed.sock, "agentx_ping_interval": 1},
+        "actuator": {"socket": a.sock, "state_dir": a.state, "socket_group": "root"},
+        f"pool {a.pool_name}": a.pool})
+    bed.start_snmpd()
+    sub = bed.start_subagent()
+    a.start()
+    a.wait_running(0, 20)
+    until, results = threading.Event(), []
+    walkers = [threading.Thread(target=walk_loop, args=(bed, until, results)) for _ in range(4)]
+    for t in walkers:
+        t.start()
+    try:
+        time.sleep(1)
+        answer = a.request({"v": 1, "type": "pool", "pool": a.pool_name, "state": "high",
+                            "source": "test"})
+        assert answer == {"v": 1, "ok": True}, answer
+        wait_clone_begun(a)
+        with open(os.path.join(a.state, "status.json")) as f:
+            pid = json.load(f)["pid"]
+        assert pid == a.proc.proc.pid
+        os.kill(sub.proc.pid, signal.SIGHUP)
+        os.kill(pid, signal.SIGHUP)
+        st = a.wait_running(1, 60)
+        assert st["last_action"] == "scale-out" and st["last_result"] == "ok", st
+        name = a.running()[0]
+        vstest.wait_for(lambda: name in bed.rows_by_name(), 10, what=f"{name} in VM-MIB")
+        time.sleep(2)
+    finally:
+        until.set()
+        for t in walkers:
+            t.join(60)
+    failed = [r for r in results if r is not True]
+    assert len(results) > 20 and not failed, failed[:5]
+    assert a.proc.alive() and sub.alive()
+    vstest.wait_for(lambda: f"SIGHUP: {a.conf} is valid" in a.proc.output() and
+                    "is valid; changes take effect" in sub.output(), 10,
+                    what="both reloads' verdicts")
+    nothing_leaked(a, 1)
 
 
 SESSION_POOL = {
