@@ -318,7 +318,8 @@ def main():
     vstest.write_config(a.conf, {
         "libvirt": {"refresh_interval": 1, "slow_interval": 1},
         "snmp": {"agentx_socket": bed.sock, "agentx_ping_interval": 1},
-        "actuator": {"socket": a.sock, "state_dir": bed.state},
+        # the socket's group must exist on the host: root's
+        "actuator": {"socket": a.sock, "state_dir": bed.state, "socket_group": "root"},
         f"pool {a.pool_name}": a.pool,
         f"pool {DECOY}": {"template": "vst-rel-decoy-tmpl", "name_pattern": "vst-rel-decoy-%02d",
                           "min": 0, "max": 1, "lb": "none", "address": "hostfwd",
