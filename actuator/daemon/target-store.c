@@ -1,7 +1,8 @@
 /*
  * target-store.c - STATE_DIR/targets.json (see target-store.h). The loop
  * keeps the table; every change posts a copy of it as text to the writer
- * thread, which writes the newest one (fsync'd, renamed over the old file).
+ * thread, which writes the newest one (fsync'd, renamed over the old file),
+ * and tries again every few seconds while that fails.
  */
 #include "config.h"
 
@@ -15,6 +16,7 @@
 #include <string.h>
 
 #define TARGETS_MAX_FILE (1024 * 1024)
+#define WRITE_RETRY_US   (2 * G_USEC_PER_SEC)
 
 struct vs_target_store {
 	int refs;
@@ -96,9 +98,28 @@ char *vs_targets_to_json(GHashTable *targets)
 	return g_strconcat(text, "\n", NULL);
 }
 
+/* Writes @text; logs the first failure of a streak and the end of one. */
+static bool write_targets(vs_target_store *s, const char *text, bool *failing)
+{
+	g_autoptr(GError) err = NULL;
+	bool ok = vs_file_replace(s->path, text, strlen(text), 0640, &err);
+
+	if (!ok && !*failing)
+		vs_warning("manual targets: %s; retried every %d s", err->message,
+		           (int)(WRITE_RETRY_US / G_USEC_PER_SEC));
+	else if (ok && *failing)
+		vs_notice("manual targets: %s written again", s->path);
+	*failing = !ok;
+	return ok;
+}
+
+/* The writer thread: the newest text, retried until it is on the disk (a
+ * full state_dir must not leave an acknowledged target unrecorded once
+ * space returns); given up only when the store stops. */
 static gpointer writer_main(gpointer data)
 {
 	vs_target_store *s = data;
+	bool failing = false;
 
 	g_mutex_lock(&s->lock);
 	for (;;) {
@@ -107,12 +128,17 @@ static gpointer writer_main(gpointer data)
 		g_autofree char *text = g_steal_pointer(&s->pending);
 		bool stop = s->stop;
 		g_mutex_unlock(&s->lock);
-		if (text) {
-			g_autoptr(GError) err = NULL;
-			if (!vs_file_replace(s->path, text, strlen(text), 0640, &err))
-				vs_warning("manual targets: %s", err->message);
-		}
+		bool ok = !text || write_targets(s, text, &failing);
 		g_mutex_lock(&s->lock);
+		if (!ok && !stop) {
+			int64_t until = g_get_monotonic_time() + WRITE_RETRY_US;
+
+			if (!s->pending) /* a newer text replaces this one */
+				s->pending = g_steal_pointer(&text);
+			while (!s->stop && g_cond_wait_until(&s->cond, &s->lock, until))
+				;
+			continue;
+		}
 		if (stop && !s->pending)
 			break;
 	}

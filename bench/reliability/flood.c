@@ -4,13 +4,24 @@
  * them, BATCH lines per write). Half the lines are valid notifications for
  * POOL (state ok or low), half are what an intake must refuse: not JSON, an
  * unknown state, an unknown pool, invalid UTF-8, a line over 4 KiB.
- * A client whose connection fails reconnects. Prints "sent=N seconds=S
- * reconnects=R" at the end.
+ * A client whose connection fails reconnects.
  *
- *   flood SOCKET POOL CLIENTS RATE SECONDS
+ * MODE "read": each client reads the answers as they come (one line per
+ * line sent: {"v":1,"ok":true}, a refusal, or busy with "retry":true) and,
+ * at the end, waits up to 2 s for the rest. MODE "noread": the client never
+ * reads; once the receiver stops taking its lines (no progress for 1 s) it
+ * is "stalled", and the time and the lines sent until then are reported.
+ * Prints one line of key=value at the end: sent, seconds, reconnects,
+ * answered, ok, refused, retry, stalled_clients, stalled_at (seconds after
+ * the start, the first client), sent_before_stall (all stalled clients).
+ *
+ *   flood SOCKET POOL CLIENTS RATE SECONDS [read|noread]
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
@@ -30,9 +41,16 @@ static double rate_per_client, seconds;
 static char *lines[NLINES];
 static size_t lens[NLINES];
 
+static bool read_answers; /* MODE read */
+
 typedef struct {
 	unsigned id;
 	uint64_t sent, reconnects;
+	uint64_t answered, ok, refused, retry;
+	char partial[256]; /* the start of an answer not yet complete */
+	size_t plen;
+	double stalled_at; /* 0: never */
+	uint64_t sent_before_stall;
 } client;
 
 static double now(void)
@@ -45,7 +63,7 @@ static double now(void)
 static int connect_sock(void)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	strncpy(sa.sun_path, sock_path, sizeof(sa.sun_path) - 1);
 	if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
 		close(fd);
@@ -54,18 +72,77 @@ static int connect_sock(void)
 	return fd;
 }
 
-static int send_all(int fd, const char *p, size_t n)
+/* Sorts one complete answer line by what it says. */
+static void count_answer(client *c, const char *a, size_t n)
 {
+	c->answered++;
+	if (memmem(a, n, "\"ok\":true", 9))
+		c->ok++;
+	else if (memmem(a, n, "\"retry\":true", 13))
+		c->retry++;
+	else
+		c->refused++;
+}
+
+/* Reads the answers waiting; -1 when the peer closed or failed. */
+static int drain(client *c, int fd)
+{
+	char buf[65536];
+
+	for (;;) {
+		ssize_t r = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return 0;
+		if (r <= 0)
+			return -1;
+		for (char *p = buf, *e = buf + r; p < e;) {
+			char *nl = memchr(p, '\n', (size_t)(e - p));
+			size_t n = (size_t)((nl ? nl : e) - p);
+			size_t room = sizeof(c->partial) - c->plen;
+			memcpy(c->partial + c->plen, p, n < room ? n : room);
+			c->plen += n < room ? n : room;
+			if (!nl)
+				break;
+			count_answer(c, c->partial, c->plen);
+			c->plen = 0;
+			p = nl + 1;
+		}
+	}
+}
+
+/* Sends @n bytes, reading answers while the socket is full (MODE read);
+ * -1 when the connection failed. A client that does not read and makes no
+ * progress for a second is marked stalled, once. */
+static int send_all(client *c, int fd, const char *p, size_t n, double start, double end)
+{
+	double since = now();
 	while (n) {
-		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+		ssize_t w = send(fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (w < 0 && errno == EINTR)
 			continue;
+		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			struct pollfd pfd = {.fd = fd,
+			                     .events = POLLOUT | (read_answers ? POLLIN : 0)};
+			if (now() >= end)
+				return 0; /* the time is up: the batch is not counted */
+			if (!read_answers && !c->stalled_at && now() - since >= 1.0) {
+				c->stalled_at = since - start;
+				c->sent_before_stall = c->sent;
+			}
+			poll(&pfd, 1, 100);
+			if (read_answers && drain(c, fd) < 0)
+				return -1;
+			continue;
+		}
 		if (w <= 0)
 			return -1;
 		p += w;
 		n -= (size_t)w;
+		since = now();
 	}
-	return 0;
+	return 1;
 }
 
 static void *run(void *arg)
@@ -89,18 +166,30 @@ static void *run(void *arg)
 			usleep(20000);
 			continue;
 		}
-		if (send_all(fd, buf, len) != 0) {
+		int r = send_all(c, fd, buf, len, start, end);
+		if (r < 0 || (read_answers && drain(c, fd) < 0)) {
 			close(fd);
 			fd = -1;
+			c->plen = 0;
 			c->reconnects++;
 			continue;
 		}
+		if (r == 0)
+			break;
 		c->sent += n;
 		if (rate_per_client > 0) {
 			double due = start + c->sent / rate_per_client, t = now();
 			if (due > t)
 				usleep((useconds_t)((due - t) * 1e6));
 		}
+	}
+	/* the answers still on their way, for at most 2 s */
+	double until = now() + 2.0;
+	while (fd >= 0 && read_answers && c->answered < c->sent && now() < until) {
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		poll(&pfd, 1, 100);
+		if (drain(c, fd) < 0)
+			break;
 	}
 	if (fd >= 0)
 		close(fd);
@@ -116,10 +205,11 @@ static char *line(const char *fmt, const char *pool, size_t *len)
 
 int main(int argc, char **argv)
 {
-	if (argc != 6) {
-		fprintf(stderr, "usage: flood SOCKET POOL CLIENTS RATE SECONDS\n");
+	if (argc != 6 && argc != 7) {
+		fprintf(stderr, "usage: flood SOCKET POOL CLIENTS RATE SECONDS [read|noread]\n");
 		return 2;
 	}
+	read_answers = argc == 6 || strcmp(argv[6], "read") == 0;
 	sock_path = argv[1];
 	const char *pool = argv[2];
 	unsigned nclients = (unsigned)atoi(argv[3]);
@@ -159,13 +249,28 @@ int main(int argc, char **argv)
 		cs[i].id = i;
 		pthread_create(&t[i], NULL, run, &cs[i]);
 	}
-	uint64_t sent = 0, rec = 0;
+	uint64_t sent = 0, rec = 0, answered = 0, ok = 0, refused = 0, retry = 0, before = 0;
+	unsigned stalled = 0;
+	double stalled_at = 0;
 	for (unsigned i = 0; i < nclients; i++) {
 		pthread_join(t[i], NULL);
 		sent += cs[i].sent;
 		rec += cs[i].reconnects;
+		answered += cs[i].answered;
+		ok += cs[i].ok;
+		refused += cs[i].refused;
+		retry += cs[i].retry;
+		if (cs[i].stalled_at) {
+			stalled++;
+			before += cs[i].sent_before_stall;
+			if (!stalled_at || cs[i].stalled_at < stalled_at)
+				stalled_at = cs[i].stalled_at;
+		}
 	}
-	printf("sent=%llu seconds=%.3f reconnects=%llu\n", (unsigned long long)sent, now() - t0,
-	       (unsigned long long)rec);
+	printf("sent=%llu seconds=%.3f reconnects=%llu answered=%llu ok=%llu refused=%llu "
+	       "retry=%llu stalled_clients=%u stalled_at=%.2f sent_before_stall=%llu\n",
+	       (unsigned long long)sent, now() - t0, (unsigned long long)rec,
+	       (unsigned long long)answered, (unsigned long long)ok, (unsigned long long)refused,
+	       (unsigned long long)retry, stalled, stalled_at, (unsigned long long)before);
 	return 0;
 }

@@ -4,7 +4,8 @@
 Part 1, intake flood: `flood` (flood.c) writes notification lines into the
 actuator's socket from --clients connections at --rate lines/s in total for
 --seconds, half valid (state ok/low for a pool that never acts), half
-refused (not JSON, unknown state, unknown pool, invalid UTF-8, over 4 KiB).
+refused (not JSON, unknown state, unknown pool, invalid UTF-8, over 4 KiB);
+each client reads the answer the intake sends for every line.
 Meanwhile one connection behaves like collectd's forwarder: every second a
 notification for the real pool, high for 5 s then low for 5 s, so the pool
 (min 0, max 1, halt-disk clones, probe none) scales out and in every 10 s.
@@ -12,6 +13,12 @@ Reported: virtscaled's RSS (VmRSS of /proc/PID/status every second), the
 lines it took in, and per forwarded high/low the time from its first line to
 the action done (scale_outs/scale_ins of the status reply), against the same
 cycles with no flood measured first in the same run.
+
+Part 1b, a client that never reads its answers: one `flood noread`
+connection at full speed for --noread-seconds while the forwarder goes on.
+Reported: when the intake stopped reading it (no progress for 1 s) and the
+lines it took until then, virtscaled's RSS meanwhile, the forwarder's
+actions.
 
 Part 2, intake throughput: `flood` at full speed (rate 0) for --max-seconds
 into `reader` (reader.c: epoll, counts newlines, nothing else; the anchor)
@@ -180,8 +187,13 @@ def intake(a):
     return a.request({"v": 1, "type": "status"}, timeout=10)["intake"]
 
 
+def flood_summary(line):
+    """flood's last line, key=value pairs, as a dict of numbers."""
+    return {k: float(v) for k, v in (kv.split("=") for kv in line.split())}
+
+
 def lines_per_s_virtscaled(a, exe, clients, seconds):
-    p = subprocess.Popen([exe, a.sock, DECOY, str(clients), "0", str(seconds)],
+    p = subprocess.Popen([exe, a.sock, DECOY, str(clients), "0", str(seconds), "read"],
                          stdout=subprocess.PIPE, text=True)
     time.sleep(seconds * 0.2)
     t0, n0 = time.monotonic(), intake(a)["lines"]
@@ -196,7 +208,8 @@ def lines_per_s_reader(exe_reader, exe_flood, tmp, clients, seconds):
     r = subprocess.Popen([exe_reader, sock], stdout=subprocess.PIPE, text=True)
     try:
         vstest.wait_for(lambda: os.path.exists(sock), 5, what="the reader's socket")
-        subprocess.run([exe_flood, sock, DECOY, str(clients), "0", str(seconds)], check=True,
+        subprocess.run([exe_flood, sock, DECOY, str(clients), "0", str(seconds), "read"],
+                       check=True,
                        capture_output=True, timeout=120)
         time.sleep(1)
     finally:
@@ -285,6 +298,7 @@ def main():
     ap.add_argument("--clients", type=int, default=4)
     ap.add_argument("--anchor-cycles", type=int, default=3)
     ap.add_argument("--max-seconds", type=int, default=10)
+    ap.add_argument("--noread-seconds", type=int, default=20)
     ap.add_argument("--walkers", type=int, default=8)
     ap.add_argument("--walk-seconds", type=int, default=60)
     args = ap.parse_args()
@@ -304,7 +318,8 @@ def main():
     vstest.write_config(a.conf, {
         "libvirt": {"refresh_interval": 1, "slow_interval": 1},
         "snmp": {"agentx_socket": bed.sock, "agentx_ping_interval": 1},
-        "actuator": {"socket": a.sock, "state_dir": bed.state},
+        # the socket's group must exist on the host: root's
+        "actuator": {"socket": a.sock, "state_dir": bed.state, "socket_group": "root"},
         f"pool {a.pool_name}": a.pool,
         f"pool {DECOY}": {"template": "vst-rel-decoy-tmpl", "name_pattern": "vst-rel-decoy-%02d",
                           "min": 0, "max": 1, "lb": "none", "address": "hostfwd",
@@ -329,13 +344,25 @@ def main():
         sampler.phase = "flood"
         n = max(1, int(args.seconds // CYCLE))
         results["flood"] = run_cycles(a, n, [exe["flood"], a.sock, DECOY, str(args.clients),
-                                             str(args.rate), str(args.seconds)])
+                                             str(args.rate), str(args.seconds), "read"])
         after = intake(a)
         sampler.phase = "after"
         time.sleep(5)
         results["intake"] = {k: after[k] - before[k] for k in after}
         results["rss"] = list(sampler.samples)
         log_bytes = os.path.getsize(a.proc.log_path)
+
+        # part 1b: one client that never reads its answers
+        sampler.phase = "noread"
+        before = intake(a)
+        results["noread"] = run_cycles(a, max(1, int(args.noread_seconds // CYCLE)), [
+            exe["flood"], a.sock, DECOY, "1", "0", str(args.noread_seconds), "noread"])
+        after = intake(a)
+        results["noread_intake"] = {k: after[k] - before[k] for k in after}
+        sampler.phase = "after noread"
+        time.sleep(3)
+        results["rss_noread"] = [(t, ph, k) for t, ph, k in sampler.samples
+                                 if ph in ("noread", "after noread")]
 
         # part 2: full speed, reader then virtscaled
         sampler.phase = "full speed"
@@ -389,11 +416,12 @@ def report(args, r, started, load0, log_bytes, leftover):
     print(f"\nbefore the flood: {base[-1] if base else '-'} KiB; peak under the flood: {peak} KiB "
           f"(x{peak / base[-1]:.2f}); after: {after[-1] if after else '-'} KiB\n")
     i = r["intake"]
-    fsum = r["flood"][3]
-    print(f"flood: {fsum}; virtscaled counted lines={i['lines']} accepted={i['accepted']} "
-          f"malformed={i['malformed']} oversized={i['oversized']} "
-          f"invalid_utf8={i['invalid_utf8']} unknown_pool={i['unknown_pool']}; "
-          f"log {log_bytes / 1e6:.1f} MB\n")
+    fs = flood_summary(r["flood"][3])
+    print(f"flood: {r['flood'][3]}; virtscaled counted lines={i['lines']} "
+          f"accepted={i['accepted']} malformed={i['malformed']} oversized={i['oversized']} "
+          f"invalid_utf8={i['invalid_utf8']} unknown_pool={i['unknown_pool']} "
+          f"warnings_suppressed={i['warnings_suppressed']}; log {log_bytes / 1e6:.1f} MB; "
+          f"answers read by the flood: {fs['answered'] / fs['sent']:.4f} of the lines sent\n")
     print("| forwarder's notifications | no flood (anchor) | flood | ratio of medians |")
     print("|---|---|---|---|")
     for label, col in (("high → scale-out done", 0), ("low → scale-in done", 1)):
@@ -407,6 +435,21 @@ def report(args, r, started, load0, log_bytes, leftover):
           f"max {max(an_rep) * 1e3:.1f} ms | median {statistics.median(fl_rep) * 1e3:.1f} ms, "
           f"max {max(fl_rep) * 1e3:.1f} ms, {r['flood'][4]} unanswered | "
           f"{statistics.median(fl_rep) / statistics.median(an_rep):.2f} |\n")
+    nr = flood_summary(r["noread"][3])
+    ni = r["noread_intake"]
+    nrss = [k for _, ph, k in r["rss_noread"] if ph == "noread"]
+    nafter = [k for _, ph, k in r["rss_noread"] if ph == "after noread"]
+    print(f"a client that never reads, {args.noread_seconds} s at full speed: "
+          f"{r['noread'][3]}; virtscaled counted lines={ni['lines']}, "
+          f"idle_closed={ni['idle_closed']}, evicted={ni['evicted']}; RSS during "
+          f"{min(nrss)}..{max(nrss)} KiB, after {nafter[-1] if nafter else '-'} KiB; "
+          f"forwarder: high → scale-out {fmt_times(r['noread'][0])}, "
+          f"low → scale-in {fmt_times(r['noread'][1])}; status reply median "
+          f"{statistics.median(r['noread'][2]) * 1e3:.1f} ms, max "
+          f"{max(r['noread'][2]) * 1e3:.1f} ms, {r['noread'][4]} unanswered\n")
+    if nr["stalled_clients"]:
+        print(f"the non-reader was stopped {nr['stalled_at']:.2f} s after it began, after "
+              f"{nr['sent_before_stall']:.0f} lines\n")
     print("| intake at full speed | lines/s | ratio |")
     print("|---|---|---|")
     print(f"| minimal reader (reader.c, anchor) | {r['reader_lps']:.0f} | 1.00 |")

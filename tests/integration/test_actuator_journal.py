@@ -1,6 +1,7 @@
-"""The action journal under faults: a state_dir that fills up in the middle
-of a scale-out, a clone whose final record is missing although it serves,
-operations of a pool that left the configuration. Nothing may leak, a
+"""The action journal under faults: a state_dir that fills up at each
+record of a scale-out and of a scale-in, a clone whose final record is
+missing although it serves, operations of a pool that left the
+configuration. Nothing may leak, a
 serving clone must not be destroyed, the journal must never pin a pool.
 
 Domains vst-jn-*, pools jn-*."""
@@ -13,7 +14,7 @@ import subprocess
 
 import pytest
 
-import loopbed
+import actbed
 import vstest
 from actbed import tagged
 
@@ -77,45 +78,146 @@ def records_whole(text):
     return True
 
 
-def test_state_dir_full_mid_scale_out_rolls_back(make_jn):
-    # the web guest: its HTTP probe passes only after a boot of some
-    # seconds, in which the state_dir fills up
-    a = make_jn("full", "19460-19468", pool={"min": 0, "max": 2, "probe": "http:/",
-                                             "probe_timeout": 240, "cooldown": 1})
-    loopbed.define_template(a.template, 19469)
-    with small_tmpfs(a.state):
-        a.start()
-        journal = os.path.join(a.state, "journal")
-        vstest.wait_for(lambda: a.pool_status()["last_action"] == "none", 20, what="idle")
-        assert a.ctl("scale", a.pool_name, "1").returncode == 0
-        vstest.wait_for(lambda: '"step":"started"' in a.journal_text(), 60,
-                        what="a started clone")
-        assert a.pool_status()["phase"] == "scaling-out"
-        clone = a.open_ops()[0]["name"]
-        pad_journal(journal, room=10)
-        filler = fill_up(a.state)
+# --- the state_dir full at each journal record ----------------------------
 
-        # the record of the probe cannot be written: the scale-out fails
-        # at step journal, and the clone is rolled back
-        failed = "scale-out failed at step journal: cannot record step probed: journal "
-        vstest.wait_for(lambda: failed in a.proc.output(), 240, interval=0.5,
-                        what="the failed scale-out")
-        assert "No space left on device" in a.proc.output().split(failed, 1)[1].splitlines()[0]
-        st = a.pool_status()
-        assert st["last_result"] == "failed" and "No space left" in st["last_error"], st
-        vstest.wait_for(lambda: a.defined() == [] and a.volumes() == [], 60,
-                        what="the clone rolled back")
-        assert f"{clone} rolled back" in a.proc.output()
-        # no half record for the next one to be glued to
-        assert records_whole(a.journal_text())
-        assert a.proc.alive()
+# the records of a scale-out (op "clone") and of a scale-in, in the order
+# actuator/ops/scale-out.c and scale-in.c write them
+RECORDS = {"scale-out": ["begin", "volumes", "defined", "started", "probed", "end"],
+           "scale-in": ["begin", "draining", "drained", "stopped", "lb-removed", "end"]}
+# a scale-out and a scale-in in turn: each case leaves the pool as the next
+# one needs it (0 members, then 1)
+MATRIX = [(action, record) for i in range(6) for action, record in
+          (("scale-out", RECORDS["scale-out"][i]), ("scale-in", RECORDS["scale-in"][i]))]
+FILL_PORTS = (19460, 19463)
 
-        # the disk has room again: the pool converges to the target
-        os.unlink(filler)
-        a.wait_running(1, 300)
+
+@pytest.fixture(scope="module")
+def full_bed(tmp_path_factory, libvirtd):
+    """One pool (min 0, max 1, lb none) whose state_dir is a small tmpfs,
+    shared by the cases of the matrix; each case runs its own virtscaled."""
+    a = actbed.Actuator(tmp_path_factory.mktemp("jn-fill"), None, "fill",
+                        "%d-%d" % FILL_PORTS, namespace="jn",
+                        pool={"min": 0, "max": 1, "cooldown": 1})
+    a.cleanup()
+    a.define_template()
+    try:
+        with small_tmpfs(a.state):
+            yield a
+    finally:
+        a.cleanup()
+        vstest.remove_domain(a.template)
+
+
+def compact(record):
+    """A record as the journal writes it: compact JSON, one line."""
+    return json.dumps(record, separators=(",", ":")) + "\n"
+
+
+def action_records(a, action):
+    """[(record, line)] the next @action of the pool writes, in order, as
+    operation 1: a scale-out makes member 01 on the first port, a scale-in
+    removes the one member."""
+    if action == "scale-out":
+        name = f"{a.prefix}01"
+        op = {"op": "clone", "name": name, "address": "127.0.0.1:%d" % FILL_PORTS[0],
+              "vols": [f"{name}.qcow2"]}
+    else:
+        [name] = a.running()
+        op = {"op": "scale-in", "name": name, "address": tagged(name)[1], "vols": a.volumes()}
+    begin = {"id": 1, "op": op["op"], "pool": a.pool_name, "name": name, "uri": vstest.URI,
+             "vol_pool": "default", "address": op["address"], "vols": op["vols"]}
+    return ([("begin", compact(begin))] +
+            [(s, compact({"id": 1, "step": s})) for s in RECORDS[action][1:-1]] +
+            [("end", compact({"id": 1, "end": "ok"}))])
+
+
+def failure_logged(action, record, name, journal):
+    """The log line of @action failing at @record for lack of space."""
+    cause = f"journal {journal}: No space left on device"
+    what = {"begin": "", "end": (f"cannot record the finished clone {name}: "
+                                 if action == "scale-out" else
+                                 f"cannot record the finished scale-in of {name}: ")}
+    return (f"{action} failed at step journal: " +
+            what.get(record, f"cannot record step {record}: ") + cause)
+
+
+def start_settled(a, daemons, members):
+    """virtscaled on a settled (empty) journal with the pool at @members:
+    its next operation is operation 1. A pool elsewhere is scaled there
+    first, with room on the disk, and virtscaled started again."""
+    a.daemons = daemons
+    a.start()
+    if len(a.running()) != members or a.open_ops():
+        assert a.ctl("scale", a.pool_name, str(members)).returncode == 0
+        a.wait_running(members, 120)
         vstest.wait_for(lambda: a.open_ops() == [], 30, what="a settled journal")
-        assert len(a.defined()) == 1 and len(a.volumes()) == 1
-        a.proc.stop()
+        assert a.proc.stop() == 0
+        a.start()
+    a.wait_running(members, 30)
+    assert a.journal_text() == "", a.journal_text()
+
+
+def no_leak(a):
+    """Every member defined is running and has its one volume."""
+    return a.defined() == a.running() and len(a.volumes()) == len(a.running())
+
+
+@pytest.mark.parametrize("action,record", MATRIX, ids=[f"{a}-{r}" for a, r in MATRIX])
+def test_state_dir_full_at_each_journal_record(full_bed, daemons, action, record):
+    """The state_dir fills up exactly at one record of a scale-out or a
+    scale-in (the journal padded so that the records before it fit in its
+    last page, and this one only half): the action fails at step journal
+    with the cause logged, in status and alerted; the half record is cut
+    (the journal holds exactly the records before it); what the action made
+    is rolled back or finished; once space returns the pool converges, the
+    journal settles and the manual target is on the disk."""
+    a = full_bed
+    members = 0 if action == "scale-out" else 1
+    start_settled(a, daemons, members)
+    journal = os.path.join(a.state, "journal")
+    records = action_records(a, action)
+    k = [r for r, _ in records].index(record)
+    before = "".join(line for _, line in records[:k])
+    # half the record fits: a short write, then ENOSPC (a rollback or
+    # reconcile record, 26 bytes or more, does not fit either)
+    pad_journal(journal, room=len(before) + len(records[k][1]) // 2)
+    padded = a.journal_text()
+    filler = fill_up(a.state)
+    try:
+        assert a.ctl("scale", a.pool_name, str(1 - members)).returncode == 0
+        st = vstest.wait_for(lambda: (lambda s: s["last_result"] == "failed" and s)(
+            a.pool_status()), 60, interval=0.1, what=f"{action} to fail")
+        assert "No space left on device" in st["last_error"], st
+        assert st["last_alert"] == "action-failed", st
+        failed = [x for x in a.proc.output().splitlines() if " failed at step " in x]
+        want = failure_logged(action, record, json.loads(records[0][1])["name"], journal)
+        assert failed[0].endswith(want), failed
+        # the cut record is gone: the records before it, whole, and no more
+        vstest.wait_for(lambda: a.journal_text() == padded + before, 10, interval=0.2,
+                        what="the journal to hold the records before the cut one")
+        vstest.wait_for(lambda: no_leak(a), 30, interval=0.5,
+                        what="nothing half-made left while the disk is full")
+        assert a.proc.alive()
+    finally:
+        os.unlink(filler)
+
+    # room again: the pool goes to the user's target, the journal settles
+    a.wait_running(1 - members, 120)
+    vstest.wait_for(lambda: a.open_ops() == [], 30, what="a settled journal")
+    assert no_leak(a) and len(a.running()) == 1 - members
+    assert records_whole(a.journal_text())
+    vstest.wait_for(lambda: target_on_disk(a) == 1 - members, 10,
+                    what="the manual target written once space returned")
+    assert a.proc.alive()
+
+
+def target_on_disk(a):
+    """The pool's manual target in STATE_DIR/targets.json (None: none)."""
+    try:
+        with open(os.path.join(a.state, "targets.json")) as f:
+            return json.load(f)["targets"].get(a.pool_name)
+    except FileNotFoundError:
+        return None
 
 
 def kill9_by_pid_file(a):
