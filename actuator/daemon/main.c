@@ -384,6 +384,8 @@ int main(int argc, char **argv)
 	vs_daemon_init(&d, "virtscaled", "Scales virtscale pools: libvirt, load balancer, e-mail.",
 	               argc, argv, NULL);
 	act.cfg = d.cfg;
+	if (!d.pid_file)
+		d.pid_file = act.cfg->actuator_pid_file;
 	/* until the loop handles it: a SIGHUP during start-up must not kill us */
 	signal(SIGHUP, SIG_IGN);
 	if (!vs_intake_check_setup(act.cfg, true, &err)) {
