@@ -8,7 +8,6 @@ import contextlib
 import errno
 import json
 import os
-import signal
 import subprocess
 
 import pytest
@@ -119,18 +118,20 @@ def test_state_dir_full_mid_scale_out_rolls_back(make_jn):
 
 
 def kill9_by_pid_file(a):
-    """SIGKILL to the pid virtscaled published in its state_dir."""
-    with open(os.path.join(a.state, "status.json")) as f:
-        pid = json.load(f)["pid"]
-    assert pid == a.proc.proc.pid
-    os.kill(pid, signal.SIGKILL)
-    a.proc.proc.wait(10)
+    """SIGKILL to the pid in virtscaled's pid file, which stays behind as
+    after a crash; returns the pid."""
+    pid = vstest.pid_from_file(a.pid_file)
+    a.kill9()
+    assert vstest.pid_from_file(a.pid_file) == pid
+    return pid
 
 
-def start_after_kill(a):
-    """Starts virtscaled again; the killed one's socket file is still
-    there, so wait until the new one answers."""
+def start_after_kill(a, killed):
+    """Starts virtscaled again: it takes over the pid file the killed one
+    (pid @killed) left; its socket file is still there too, so wait until
+    the new one answers."""
     a.start()
+    assert f"pid file {a.pid_file}: taken over from pid {killed}," in a.proc.output()
 
     def answers():
         try:
@@ -169,11 +170,11 @@ def test_serving_clone_without_final_record_is_adopted(make_jn, tmp_path, daemon
                     what="the clone in the upstream")
     uuid = domuuid(name)
     vols = a.volumes()
-    kill9_by_pid_file(a)
+    killed = kill9_by_pid_file(a)
     with open(os.path.join(a.state, "journal"), "w") as f:
         f.write(clone_records(a, name, addr, "probed"))
 
-    start_after_kill(a)
+    start_after_kill(a, killed)
     vstest.wait_for(lambda: a.open_ops() == [], 30, what="the journal settled")
     out = a.proc.output()
     assert f"clone of {name} (reached 'probed') adopted" in out, out
@@ -232,12 +233,12 @@ def test_manual_target_survives_kill9_mid_scale_out(make_jn):
     st = a.pool_status()
     assert st["desired"] >= 2 and st["target_source"] == "manual", st
     vstest.wait_for(lambda: '"step":"started"' in a.journal_text(), 40, what="a started clone")
-    kill9_by_pid_file(a)
+    killed = kill9_by_pid_file(a)
 
     # restarted with a probe the guest passes: the half-made clone is
     # rolled back, and the pool still goes to the user's 3
     a.write_config(probe="tcp", probe_timeout=20)
-    start_after_kill(a)
+    start_after_kill(a, killed)
     st = a.wait_running(3, 120)
     assert st["desired"] == 3 and st["target_source"] == "manual", st
     assert "manual target 3 restored" in a.proc.output()

@@ -261,7 +261,8 @@ def test_walk_with_libvirtd_frozen(vm_mib_domains, bed):
     bed.start_snmpd()
     bed.start_subagent()
     idx = bed.wait_rows(RUNNING)[RUNNING]
-    pid = int(open("/run/libvirtd.pid").read().strip())
+    pid = vstest.libvirtd_pid()
+    assert pid, "no running libvirtd in its pid file"
     worst = 0.0
     walks = 0
     os.kill(pid, signal.SIGSTOP)
@@ -294,7 +295,8 @@ def test_walk_with_libvirtd_frozen(vm_mib_domains, bed):
 def test_libvirtd_restart(vm_mib_domains, bed):
     bed.start_snmpd()
     bed.start_subagent()
-    pid = int(open("/run/libvirtd.pid").read().strip())
+    pid = vstest.libvirtd_pid()
+    assert pid, "no running libvirtd in its pid file"
     os.kill(pid, signal.SIGTERM)
     vstest.wait_for(lambda: not os.path.exists(f"/proc/{pid}"), 15, what="libvirtd to exit")
     # answers continue from the last snapshot while libvirtd is gone
