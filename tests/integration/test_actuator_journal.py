@@ -8,6 +8,7 @@ import contextlib
 import errno
 import json
 import os
+import signal
 import subprocess
 
 import pytest
@@ -248,3 +249,58 @@ def test_manual_target_survives_kill9_mid_scale_out(make_jn):
         assert json.load(f)["pools"][0]["target_source"] == "manual"
     vstest.wait_for(lambda: a.open_ops() == [], 20, what="a settled journal")
     assert len(a.defined()) == 3 and len(a.volumes()) == 3
+
+
+def recorded_targets(a):
+    """STATE_DIR/targets.json's targets ({} while there is no file)."""
+    try:
+        with open(os.path.join(a.state, "targets.json")) as f:
+            return json.load(f)["targets"]
+    except FileNotFoundError:
+        return {}
+
+
+def published_source(a):
+    """target_source of the pool in STATE_DIR/status.json as last written."""
+    return a.status_file_pool().get("target_source")
+
+
+def test_manual_target_cleared_by_auto(make_jn):
+    """virtscalectl scale POOL auto: the manual target is gone from status
+    (the socket's and status.json) and from targets.json at once, the pool
+    keeps its size, and a restart does not bring the target back."""
+    a = make_jn("auto", "19496-19498", template=True, pool={"min": 1, "max": 2, "cooldown": 1})
+    a.start()
+    a.wait_running(1, 40)
+    assert a.ctl("scale", a.pool_name, "2").returncode == 0
+    st = a.wait_running(2, 60)
+    assert st["desired"] == 2 and st["target_source"] == "manual", st
+    vstest.wait_for(lambda: recorded_targets(a) == {a.pool_name: 2}, 10,
+                    what="the target in targets.json")
+
+    r = a.ctl("scale", a.pool_name, "auto")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout) == {"v": 1, "ok": True, "pool": a.pool_name, "desired": "auto"}
+    st = a.pool_status()
+    assert st["target_source"] == "policy" and st["desired"] == 2, st
+    vstest.wait_for(lambda: a.pool_name not in recorded_targets(a), 10,
+                    what="the target gone from targets.json")
+    vstest.wait_for(lambda: published_source(a) == "policy", 10,
+                    what="status.json to say policy")
+    assert "manual target 2 ended: virtscalectl scale auto" in a.proc.output()
+    out = a.ctl("status")
+    assert "desired 2 (policy)" in out.stdout, out.stdout
+
+    # across a restart: nothing to restore, the pool keeps its two members
+    a.signal(signal.SIGTERM)
+    assert a.proc.proc.wait(60) == 0
+    a.start()
+    st = a.wait_running(2, 40)
+    assert st["target_source"] == "policy" and a.pool_name not in recorded_targets(a), st
+    assert "manual target" not in a.proc.output()
+    # clearing what is not there is no error
+    assert a.ctl("scale", a.pool_name, "auto").returncode == 0
+    # and a count still sets one
+    assert a.ctl("scale", a.pool_name, "1").returncode == 0
+    st = a.wait_running(1, 60)
+    assert st["target_source"] == "manual", st
