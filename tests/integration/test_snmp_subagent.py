@@ -495,7 +495,7 @@ def test_command_line(tmp_path):
     assert r.returncode == 0 and r.stdout.startswith("virtscale-snmp ")
     r = subprocess.run([exe, "--help"], capture_output=True, text=True, env=env)
     assert r.returncode == 0
-    for opt in ("-f", "-c", "-x", "-d", "--version", "--help"):
+    for opt in ("-f", "-c", "-x", "-d", "-p", "--pid-file", "--version", "--help"):
         assert opt in r.stdout
     # a configuration error names file:line and exits 2 before anything starts
     bad = tmp_path / "bad.conf"
