@@ -281,17 +281,20 @@ static int virtscale_init(void)
 
 static int virtscale_shutdown(void)
 {
-	if (collector) {
-		vs_collector_stop(collector);
-		g_clear_pointer(&collector, vs_collector_free);
-	}
+	/* The pool monitor's thread ends first: it dispatches notifications
+	 * and must not outlive what it reports on. The monitor itself is freed
+	 * only once the collector, which offers it snapshots, has stopped. */
 	if (pools) {
 		vs_pool_monitor_stop(pools);
 		if (pools_running)
 			pthread_join(pools_thread, NULL);
 		pools_running = false;
-		g_clear_pointer(&pools, vs_pool_monitor_free);
 	}
+	if (collector) {
+		vs_collector_stop(collector);
+		g_clear_pointer(&collector, vs_collector_free);
+	}
+	g_clear_pointer(&pools, vs_pool_monitor_free);
 	if (forwarder) {
 		plugin_unregister_notification(VSC_PLUGIN_NAME);
 		vsc_forwarder_stop(forwarder);

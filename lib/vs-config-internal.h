@@ -46,6 +46,7 @@ bool vs_config_value_word(const key_desc *k, void *base, const char *value, char
 bool vs_config_value_text(const key_desc *k, void *base, const char *value, char **msg);
 bool vs_config_value_path(const key_desc *k, void *base, const char *value, char **msg);
 bool vs_config_value_name(const key_desc *k, void *base, const char *value, char **msg);
+bool vs_config_value_lb_name(const key_desc *k, void *base, const char *value, char **msg);
 bool vs_config_value_unix_group(const key_desc *k, void *base, const char *value, char **msg);
 bool vs_config_value_uid_list(const key_desc *k, void *base, const char *value, char **msg);
 bool vs_config_value_gid_list(const key_desc *k, void *base, const char *value, char **msg);
@@ -59,6 +60,7 @@ bool vs_config_value_fast_path(const key_desc *k, void *base, const char *value,
 bool vs_config_value_starttls(const key_desc *k, void *base, const char *value, char **msg);
 bool vs_config_value_debounce(const key_desc *k, void *base, const char *value, char **msg);
 bool vs_config_value_port_range(const key_desc *k, void *base, const char *value, char **msg);
+bool vs_config_value_ipv4_nets(const key_desc *k, void *base, const char *value, char **msg);
 bool vs_config_value_sessions(const key_desc *k, void *base, const char *value, char **msg);
 bool vs_config_value_probe(const key_desc *k, void *base, const char *value, char **msg);
 bool vs_config_value_vertical(const key_desc *k, void *base, const char *value, char **msg);

@@ -226,6 +226,19 @@ bool vs_config_value_name(const key_desc *k, void *base, const char *value, char
 	return true;
 }
 
+/* Names of the load balancer's own objects: the drivers' rule, vs_valid_lb_name(). */
+bool vs_config_value_lb_name(const key_desc *k, void *base, const char *value, char **msg)
+{
+	if (!vs_valid_lb_name(value)) {
+		*msg = g_strdup_printf("'%s' is not a valid load-balancer name "
+		                       "([A-Za-z0-9][A-Za-z0-9_-], at most 64 characters)",
+		                       value);
+		return false;
+	}
+	set_string(FIELD(k, base, char *), value);
+	return true;
+}
+
 /* A Unix group name as useradd accepts it. */
 bool vs_config_value_unix_group(const key_desc *k, void *base, const char *value, char **msg)
 {
@@ -541,6 +554,33 @@ bool vs_config_value_port_range(const key_desc *k, void *base, const char *value
 	}
 	p->hostfwd_first = (unsigned)a;
 	p->hostfwd_last = (unsigned)b;
+	return true;
+}
+
+/* address_cidr = A.B.C.D/N ...: IPv4 networks, separated by commas and/or blanks. */
+bool vs_config_value_ipv4_nets(const key_desc *k, void *base, const char *value, char **msg)
+{
+	vs_pool_config *p = base;
+	g_auto(GStrv) parts = g_strsplit_set(value, ", \t", -1);
+	g_autoptr(GArray) nets = g_array_new(FALSE, FALSE, sizeof(vs_ipv4_net));
+
+	(void)k;
+	for (char **s = parts; *s; s++) {
+		vs_ipv4_net n;
+
+		if (!**s)
+			continue;
+		if (!vs_ipv4_net_parse(*s, &n, msg))
+			return false;
+		g_array_append_val(nets, n);
+	}
+	if (nets->len == 0) {
+		*msg = g_strdup("no network given");
+		return false;
+	}
+	g_free(p->address_cidr);
+	p->n_address_cidr = nets->len;
+	p->address_cidr = (vs_ipv4_net *)(void *)g_array_free(g_steal_pointer(&nets), FALSE);
 	return true;
 }
 

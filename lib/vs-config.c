@@ -82,7 +82,7 @@ static const key_desc keys[] = {
 
     {G_NGINX, "upstream_file", vs_config_value_path, C(nginx_upstream_file), NULL, 0, 0, NULL,
      false},
-    {G_NGINX, "upstream", vs_config_value_name, C(nginx_upstream), NULL, 0, 0, NULL, false},
+    {G_NGINX, "upstream", vs_config_value_lb_name, C(nginx_upstream), NULL, 0, 0, NULL, false},
     {G_NGINX, "conf", vs_config_value_path, C(nginx_conf), NULL, 0, 0, NULL, false},
     {G_NGINX, "pid_file", vs_config_value_path, C(nginx_pid_file), "/run/nginx.pid", 0, 0, NULL,
      false},
@@ -92,11 +92,12 @@ static const key_desc keys[] = {
     {G_NGINX, "method", vs_config_value_enum, C(nginx_method), "round-robin", 0, 0, method_names,
      false},
     {G_NGINX, "max_conns", vs_config_value_uint, C(nginx_max_conns), "0", 0, 1000000, NULL, false},
-    {G_NGINX, "zone", vs_config_value_name, C(nginx_zone), NULL, 0, 0, NULL, false},
+    {G_NGINX, "zone", vs_config_value_lb_name, C(nginx_zone), NULL, 0, 0, NULL, false},
+    {G_NGINX, "timeout", vs_config_value_duration, C(nginx_timeout), "10", 1, 300, NULL, false},
 
     {G_APACHE, "balancer_manager", vs_config_value_url, C(apache_balancer_manager), NULL, 0, 0,
      NULL, false},
-    {G_APACHE, "balancer", vs_config_value_name, C(apache_balancer), NULL, 0, 0, NULL, false},
+    {G_APACHE, "balancer", vs_config_value_lb_name, C(apache_balancer), NULL, 0, 0, NULL, false},
     {G_APACHE, "timeout", vs_config_value_duration, C(apache_timeout), "5", 1, 300, NULL, false},
 
     {G_MAIL, "server", vs_config_value_host_port, C(mail_server), NULL, 0, 0, NULL, false},
@@ -105,6 +106,8 @@ static const key_desc keys[] = {
     {G_MAIL, "starttls", vs_config_value_starttls, NOF, "no", 0, 0, starttls_names, false},
     {G_MAIL, "user", vs_config_value_word, C(mail_user), NULL, 0, 0, NULL, false},
     {G_MAIL, "password_file", vs_config_value_path, C(mail_password_file), NULL, 0, 0, NULL, false},
+    {G_MAIL, "allow_cleartext_auth", vs_config_value_bool, C(mail_allow_cleartext_auth), "no", 0, 0,
+     NULL, false},
     {G_MAIL, "ca_file", vs_config_value_path, C(mail_ca_file), NULL, 0, 0, NULL, false},
     {G_MAIL, "timeout", vs_config_value_duration, C(mail_timeout), "30", 1, 600, NULL, false},
     {G_MAIL, "rate_limit", vs_config_value_duration, C(mail_rate_limit), "300", 0, 86400, NULL,
@@ -142,6 +145,7 @@ static const key_desc keys[] = {
     {G_POOL, "weights", vs_config_value_enum, P(weights), "none", 0, 0, weights_names, false},
     {G_POOL, "cooldown", vs_config_value_duration, P(cooldown), "60", 0, 86400, NULL, false},
     {G_POOL, "address", vs_config_value_enum, P(address), "lease", 0, 0, address_names, false},
+    {G_POOL, "address_cidr", vs_config_value_ipv4_nets, NOF, NULL, 0, 0, NULL, false},
     {G_POOL, "hostfwd_ports", vs_config_value_port_range, NOF, NULL, 0, 0, NULL, false},
     {G_POOL, "probe", vs_config_value_probe, NOF, "http:/", 0, 0, NULL, false},
     {G_POOL, "probe_timeout", vs_config_value_duration, P(probe_timeout), "60", 1, 3600, NULL,
@@ -260,6 +264,7 @@ static void pool_config_free(gpointer data)
 	g_free(p->sessions_url);
 	g_free(p->probe_path);
 	g_free(p->storage_pool);
+	g_free(p->address_cidr);
 	g_free(p);
 }
 
@@ -359,7 +364,8 @@ static bool start_group(parser *ps, int lineno, char *header, GError **error)
 	}
 	if (!vs_valid_pool_name(pool_name)) {
 		fail(ps, error, lineno,
-		     "%s: invalid pool name ([A-Za-z0-9][A-Za-z0-9_.-], at most 64 characters)",
+		     "%s: invalid pool name (letters, digits, '_' and '-', starting with a letter "
+		     "or digit, at most 64 characters)",
 		     ps->group_label);
 		return false;
 	}
@@ -572,6 +578,13 @@ static bool check_pool(parser *ps, vs_pool_config *p, group_lines *gl, GError **
 			return false;
 		}
 	}
+	if (p->address == VS_ADDRESS_HOSTFWD && p->n_address_cidr) {
+		fail(ps, error, blame(gl, G_POOL, "address_cidr"),
+		     "%s address_cidr: only for addresses a guest reports (address = lease, "
+		     "agent or arp); address = hostfwd is set here, not by the guest",
+		     label);
+		return false;
+	}
 	if (p->lb == VS_LB_NGINX) {
 		const char *missing = !cfg->nginx_upstream_file ? "upstream_file"
 		                      : !cfg->nginx_upstream    ? "upstream"
@@ -655,6 +668,14 @@ static bool check_config(parser *ps, GError **error)
 	}
 	if (cfg->mail_server && !cfg->mail_to) {
 		fail(ps, error, mail->header, "[mail] to: required key missing (server is set)");
+		return false;
+	}
+	/* the password would cross the network as it is (AUTH PLAIN) */
+	if (cfg->mail_user && cfg->mail_starttls == VS_STARTTLS_NO &&
+	    !cfg->mail_allow_cleartext_auth) {
+		fail(ps, error, blame2(mail, G_MAIL, "user", "starttls"),
+		     "[mail] user: the password would be sent in clear text with starttls = no; "
+		     "use starttls = required (or allow_cleartext_auth = yes)");
 		return false;
 	}
 	if (!cfg->snmp_state_file)

@@ -11,6 +11,7 @@
 #define VS_CONFIG_H
 
 #include "vs-error.h"
+#include "vs-ipv4-net.h"
 
 #include <glib.h>
 #include <stdbool.h>
@@ -66,6 +67,8 @@ typedef struct vs_pool_config {
 	vs_weights_kind weights;   /* weights = none | ratio: LB weights from Ai/SMax */
 	unsigned cooldown;         /* seconds, default 60 */
 	vs_address_kind address;   /* address = lease */
+	vs_ipv4_net *address_cidr; /* address_cidr = ; networks a reported address must be in */
+	size_t n_address_cidr;     /* 0: the guest's libvirt networks, when known */
 	unsigned hostfwd_first;    /* hostfwd_ports = 18100-18199 */
 	unsigned hostfwd_last;
 	vs_probe_kind probe;       /* probe = http:/ | tcp | none */
@@ -116,6 +119,7 @@ typedef struct vs_config {
 	vs_nginx_method nginx_method; /* method = round-robin | least_conn */
 	unsigned nginx_max_conns;     /* 0 = unlimited */
 	char *nginx_zone;             /* zone name, optional */
+	unsigned nginx_timeout;       /* seconds for nginx -t and reload_command, default 10 */
 	/* [apache] */
 	char *apache_balancer_manager; /* URL */
 	char *apache_balancer;         /* balancer name without balancer:// */
@@ -127,6 +131,8 @@ typedef struct vs_config {
 	vs_starttls_mode mail_starttls;
 	char *mail_user;
 	char *mail_password_file;
+	/* AUTH also without TLS; default no */
+	bool mail_allow_cleartext_auth;
 	char *mail_ca_file;         /* PEM CA certificates for STARTTLS; NULL = system store */
 	unsigned mail_timeout;      /* seconds, default 30 */
 	unsigned mail_rate_limit;   /* seconds, default 300 */

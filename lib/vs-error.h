@@ -68,6 +68,7 @@ typedef enum {
 	VS_HTTP_ERROR_TOO_LARGE, /* the body exceeds the cap */
 	VS_HTTP_ERROR_TRANSFER,  /* connection, timeout, protocol */
 	VS_HTTP_ERROR_STATUS,    /* an HTTP status other than 2xx */
+	VS_HTTP_ERROR_REDIRECT,  /* a 3xx: redirects are never followed */
 } vs_http_error_code;
 
 /* Apache balancer-manager documents (vs-balancer-xml.c) */

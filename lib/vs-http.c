@@ -3,9 +3,12 @@
  * backend's status page or Apache's balancer-manager.
  *
  * Bounded in every dimension a misbehaving server could stretch: total
- * time, body size, redirects (http/https only, at most a few), no proxy
- * from the environment (the sources are on this host or its LAN), and no
- * signals (CURLOPT_NOSIGNAL) so it is safe in threaded programs.
+ * time, body size, http/https only, no proxy from the environment (the
+ * sources are on this host or its LAN), and no signals (CURLOPT_NOSIGNAL)
+ * so it is safe in threaded programs. Redirects are never followed: a
+ * status page is served by a guest, and a guest that answers 302 must not
+ * make a collector running as root fetch a URL of the guest's choosing on
+ * the host or the LAN. A 3xx is a failed fetch.
  */
 #include "config.h"
 
@@ -14,8 +17,6 @@
 
 #include <curl/curl.h>
 #include <string.h>
-
-#define HTTP_MAX_REDIRS 3
 
 typedef struct http_body {
 	GByteArray *data;
@@ -42,7 +43,7 @@ static gpointer init_curl(gpointer unused)
 	return GINT_TO_POINTER(curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 1 : 2);
 }
 
-/* Only http and https, for the first request and for every redirect. */
+/* Only http and https (and, should a redirect ever be followed, no other). */
 static void restrict_protocols(CURL *c)
 {
 #if LIBCURL_VERSION_NUM >= 0x075500
@@ -62,8 +63,10 @@ static void restrict_protocols(CURL *c)
  * @len: set to the body's length (may be NULL)
  * @error: set on failure
  *
- * GETs @url. A status of 400 or more is an error. Returns the body,
- * NUL-terminated (the terminator is not counted in @len), or NULL.
+ * GETs @url, and only @url: a redirect is not followed but refused
+ * (VS_HTTP_ERROR_REDIRECT), and any status other than 2xx is an error.
+ * Returns the body, NUL-terminated (the terminator is not counted in
+ * @len), or NULL.
  */
 char *vs_http_fetch(const char *url, unsigned timeout_ms, size_t max_bytes, size_t *len,
                     GError **error)
@@ -96,8 +99,8 @@ char *vs_http_fetch(const char *url, unsigned timeout_ms, size_t max_bytes, size
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)(timeout_ms ? timeout_ms : 1));
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)(timeout_ms ? timeout_ms : 1));
-	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
-	curl_easy_setopt(c, CURLOPT_MAXREDIRS, (long)HTTP_MAX_REDIRS);
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(c, CURLOPT_MAXREDIRS, 0L);
 	restrict_protocols(c);
 	curl_easy_setopt(c, CURLOPT_PROXY, "");
 	curl_easy_setopt(c, CURLOPT_USERAGENT, PACKAGE_NAME "/" PACKAGE_VERSION);
@@ -120,7 +123,13 @@ char *vs_http_fetch(const char *url, unsigned timeout_ms, size_t max_bytes, size
 	} else if (rc != CURLE_OK) {
 		g_set_error(error, VS_HTTP_ERROR, VS_HTTP_ERROR_TRANSFER, "%s: %s", url,
 		            errbuf[0] ? errbuf : curl_easy_strerror(rc));
-	} else if (status >= 400) {
+	} else if (status >= 300 && status < 400) {
+		/* the Location is the server's text: not repeated here */
+		g_set_error(error, VS_HTTP_ERROR, VS_HTTP_ERROR_REDIRECT,
+		            "%s: HTTP status %ld: a redirect, not followed (point the URL at the "
+		            "page itself)",
+		            url, status);
+	} else if (status < 200 || status >= 300) {
 		g_set_error(error, VS_HTTP_ERROR, VS_HTTP_ERROR_STATUS, "%s: HTTP status %ld", url,
 		            status);
 	} else {

@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include "vs-pool-sessions.h"
+#include "vs-validate.h"
 
 #include <arpa/inet.h>
 #include <string.h>
@@ -87,6 +88,12 @@ static bool collect_apache(const vs_config *cfg, vs_pool_view *v, GError **error
 		    error, VS_POOL_ERROR, VS_POOL_ERROR_CONFIG,
 		    "pool %s: sessions = apache needs [apache] balancer_manager and balancer",
 		    v->cfg->name);
+		return false;
+	}
+	if (!vs_valid_lb_name(cfg->apache_balancer)) {
+		/* it goes into the query string as it is */
+		g_set_error(error, VS_POOL_ERROR, VS_POOL_ERROR_CONFIG,
+		            "[apache] balancer '%s' is not a plain name", cfg->apache_balancer);
 		return false;
 	}
 	url = g_strdup_printf("%s%cb=%s&xml=1", cfg->apache_balancer_manager,

@@ -79,8 +79,9 @@ bool vs_parse_session_count(const char *buf, size_t len, unsigned *count);
 
 /*
  * vs_http_fetch: GET @url with libcurl, loopback/LAN only by configuration,
- * @timeout_ms total; body capped at @max_bytes. Returns the body or NULL
- * with @error. Safe to call from any thread except net-snmp's main loop.
+ * @timeout_ms total; body capped at @max_bytes; never follows a redirect (a
+ * 3xx is an error). Returns the body or NULL with @error. Safe to call from
+ * any thread except net-snmp's main loop.
  */
 char *vs_http_fetch(const char *url, unsigned timeout_ms, size_t max_bytes, size_t *len,
                     GError **error);

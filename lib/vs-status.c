@@ -22,9 +22,8 @@
 #include <math.h>
 #include <string.h>
 
-#define STATUS_VERSION    1
-#define STATUS_MAX_FILE   (16 * 1024 * 1024)
-#define STATUS_MAX_STRING 1024
+#define STATUS_VERSION  1
+#define STATUS_MAX_FILE (16 * 1024 * 1024)
 
 static const char *const target_source_names[] = {
     [VS_TARGET_SOURCE_MIN] = "min",
@@ -136,23 +135,43 @@ const vs_pool_status *vs_status_find_pool(const vs_status *s, const char *name)
 
 /* ---- writing ---------------------------------------------------------------- */
 
+/**
+ * vs_status_text:
+ * @in: any text, may be NULL (read as "")
+ *
+ * Returns @in as a reader of status.json accepts a string: every control
+ * character (CR, LF, TAB, ESC, DEL, C1) and every byte of invalid UTF-8
+ * replaced by '?', cut at a character boundary to at most
+ * VS_STATUS_MAX_STRING bytes. The writer passes every string through here:
+ * an error message holds whatever a command printed (`nginx -t` prints
+ * several lines), and one string the reader refuses makes the whole
+ * document unreadable. Free with g_free().
+ */
+char *vs_status_text(const char *in)
+{
+	char clean[VS_STATUS_MAX_STRING + 1];
+
+	vs_sanitize_line(in ? in : "", clean, sizeof(clean));
+	return g_strdup(clean);
+}
+
+/* Every string member goes through vs_status_text(); NULL stays null. */
 static void put_string(JsonBuilder *b, const char *name, const char *value)
 {
 	json_builder_set_member_name(b, name);
-	if (value)
-		json_builder_add_string_value(b, value);
-	else
+	if (value) {
+		g_autofree char *clean = vs_status_text(value);
+
+		json_builder_add_string_value(b, clean);
+	} else {
 		json_builder_add_null_value(b);
+	}
 }
 
-/* Free text as the reader accepts it: printable UTF-8, at most
- * STATUS_MAX_STRING bytes, cut at a character boundary. */
+/* Free text: never null, "" for none. */
 static void put_text(JsonBuilder *b, const char *name, const char *value)
 {
-	char clean[STATUS_MAX_STRING + 1];
-
-	vs_sanitize_line(value ? value : "", clean, sizeof(clean));
-	put_string(b, name, clean);
+	put_string(b, name, value ? value : "");
 }
 
 static void put_int(JsonBuilder *b, const char *name, gint64 value)
@@ -161,25 +180,32 @@ static void put_int(JsonBuilder *b, const char *name, gint64 value)
 	json_builder_add_int_value(b, value);
 }
 
+/* Times: the reader refuses what is not finite or below zero. */
 static void put_double(JsonBuilder *b, const char *name, double value)
 {
 	json_builder_set_member_name(b, name);
-	json_builder_add_double_value(b, isfinite(value) ? value : 0);
+	json_builder_add_double_value(b, isfinite(value) && value > 0 ? value : 0);
 }
 
 static void put_instance(JsonBuilder *b, const vs_member *m)
 {
+	/* the reader refuses a document with an instance it cannot name */
+	if (!vs_valid_domain_name(m->name))
+		return;
 	json_builder_begin_object(b);
 	put_string(b, "name", m->name);
 	put_string(b, "state", vs_domain_state_name(m->state));
 	put_string(b, "address", m->address);
 	put_string(b, "lb", vs_lb_state_name(m->lb_state));
-	put_int(b, "sessions", m->sessions);
+	put_int(b, "sessions", MAX(m->sessions, -1));
 	json_builder_end_object(b);
 }
 
 static void put_pool(JsonBuilder *b, const vs_pool_status *p)
 {
+	/* as for instances: one pool the reader cannot name would hide all */
+	if (!vs_valid_pool_name(p->name))
+		return;
 	json_builder_begin_object(b);
 	put_string(b, "name", p->name);
 	put_int(b, "desired", p->desired);
@@ -223,7 +249,7 @@ char *vs_status_to_json(const vs_status *s)
 	json_builder_begin_object(b);
 	put_int(b, "v", STATUS_VERSION);
 	put_double(b, "time", s->time);
-	put_int(b, "pid", s->pid);
+	put_int(b, "pid", MAX(s->pid, 0));
 	json_builder_set_member_name(b, "pools");
 	json_builder_begin_array(b);
 	for (guint i = 0; i < s->pools->len; i++)
@@ -288,7 +314,7 @@ static bool get_string(reader *r, JsonObject *o, const char *name, char **out)
 	if (!JSON_NODE_HOLDS_VALUE(n) || json_node_get_value_type(n) != G_TYPE_STRING)
 		return invalid(r->error, "%s.%s: must be a string", r->where, name);
 	s = json_node_get_string(n);
-	if (strlen(s) > STATUS_MAX_STRING || !vs_valid_text(s, strlen(s)))
+	if (strlen(s) > VS_STATUS_MAX_STRING || !vs_valid_text(s, strlen(s)))
 		return invalid(r->error, "%s.%s: too long or not printable UTF-8", r->where, name);
 	g_free(*out);
 	*out = g_strdup(s);

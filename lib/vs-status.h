@@ -27,6 +27,8 @@
 #include <stdint.h>
 
 #define VS_STATUS_FILE "status.json"
+/* The longest string, in bytes, a reader accepts. */
+#define VS_STATUS_MAX_STRING 1024
 
 /* Where a pool's desired count comes from ("target_source"). */
 typedef enum {
@@ -72,6 +74,8 @@ void vs_pool_status_free(vs_pool_status *p);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(vs_pool_status, vs_pool_status_free)
 const vs_pool_status *vs_status_find_pool(const vs_status *s, const char *name);
 
+/* @in as the reader accepts a string (see vs-status.c). */
+char *vs_status_text(const char *in);
 char *vs_status_to_json(const vs_status *s);
 vs_status *vs_status_from_json(const char *json, size_t len, GError **error);
 /* Atomic write into @state_dir/status.json. */

@@ -159,12 +159,34 @@ bool vs_valid_domain_name(const char *s)
  * vs_valid_pool_name:
  * @s: candidate string
  *
- * Returns true for pool names: [A-Za-z0-9][A-Za-z0-9_.-]{0,63}. Declared in
- * vs-notify.h (the wire format names pools), kept here with its siblings.
+ * Returns true for pool names: [A-Za-z0-9][A-Za-z0-9_-]{0,63}. This is the
+ * one definition of a pool name: the config parser refuses any other
+ * [pool NAME], and every consumer takes what it accepts as it is: a single
+ * token in the nginx upstream include (where '.' would end the header's
+ * sentence and nginx's own names allow no more), the Apache balancer, the
+ * wire format, a vsPoolName index (SnmpAdminString of 1..64) and a mail
+ * header. No '.', '+', '/', blank or quote.
  */
 bool vs_valid_pool_name(const char *s)
 {
-	return valid_name(s, "_.-");
+	return valid_name(s, "_-");
+}
+
+/**
+ * vs_valid_lb_name:
+ * @s: candidate string
+ *
+ * Returns true for the names of a load balancer's own objects: the nginx
+ * upstream and its zone, the Apache balancer. Same shape as a pool name,
+ * [A-Za-z0-9][A-Za-z0-9_-]{0,63}: nginx reads it as one token in the
+ * upstream include, and it goes unescaped into the balancer-manager's
+ * query string (b=NAME), where '+' would read as a blank and '.', '/' or
+ * '%' change what is asked for. The config parser refuses any other, and
+ * the drivers check again with this same function.
+ */
+bool vs_valid_lb_name(const char *s)
+{
+	return valid_name(s, "_-");
 }
 
 /* True for the code points we refuse in text: C0, DEL and C1 controls. */

@@ -15,8 +15,14 @@ bool vs_valid_ip_literal(const char *s);
 bool vs_valid_hostname(const char *s);
 /* "host:port" / "[v6]:port" with host an IP literal or hostname, port 1..65535. */
 bool vs_valid_host_port(const char *s);
-/* Pool names: [A-Za-z0-9][A-Za-z0-9_.-]{0,63}. */
+/* Pool names, the one definition: [A-Za-z0-9][A-Za-z0-9_-]{0,63}. */
 bool vs_valid_pool_name(const char *s);
+/*
+ * Names a load balancer's config and URLs take as one token (the nginx
+ * upstream and zone, the Apache balancer), the one definition the config
+ * parser and the drivers share: [A-Za-z0-9][A-Za-z0-9_-]{0,63}.
+ */
+bool vs_valid_lb_name(const char *s);
 /* Domain names we create or act on: [A-Za-z0-9][A-Za-z0-9_.+-]{0,63}. */
 bool vs_valid_domain_name(const char *s);
 /* UTF-8 and no control characters (for log lines, messages, SNMP strings). */

@@ -152,6 +152,26 @@ static bool start_workers(vs_agent *a)
 	return true;
 }
 
+/*
+ * Stops the threads in the order they depend on each other: the I/O worker
+ * (it pins through the collector's connections), then the pool monitor,
+ * joined before the collector that feeds it stops, so no sample is still
+ * being taken when the program returns (also when start-up failed half way).
+ */
+static void stop_workers(vs_agent *a)
+{
+	if (a->io)
+		vs_io_worker_stop(a->io);
+	a->io = NULL;
+	if (a->monitor_thread) {
+		vs_pool_monitor_stop(a->monitor);
+		g_thread_join(a->monitor_thread);
+		a->monitor_thread = NULL;
+	}
+	if (a->collector)
+		vs_collector_stop(a->collector);
+}
+
 static vs_agent *agent_new(vs_daemon *d, const char *agentx_socket)
 {
 	vs_agent *a = g_new0(vs_agent, 1);
@@ -200,8 +220,10 @@ int main(int argc, char **argv)
 	if (!vs_agentx_init(a))
 		return 1;
 	the_agent = a;
-	if (!start_workers(a))
+	if (!start_workers(a)) {
+		stop_workers(a);
 		return 1;
+	}
 	vs_refresh_vm_mib(a);
 	vs_refresh_vs_mib(a);
 	vs_notice("serving VM-MIB and VIRTSCALE-MIB through %s", a->agentx_socket);
@@ -217,10 +239,7 @@ int main(int argc, char **argv)
 	}
 
 	vs_notice("stopping");
-	vs_io_worker_stop(a->io);
-	vs_pool_monitor_stop(a->monitor);
-	g_thread_join(a->monitor_thread);
-	vs_collector_stop(a->collector);
+	stop_workers(a);
 	vs_vm_index_save(a->vm_index);
 	vs_agentx_shutdown(a);
 	return 0;

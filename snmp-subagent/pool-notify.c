@@ -4,8 +4,8 @@
 #include "config.h"
 
 #include "agent.h"
+#include "mib-text.h"
 #include "vs-snmp-oids.h"
-#include "vs-validate.h"
 
 #include <string.h>
 
@@ -117,10 +117,10 @@ static void send_action_notification(int notif, const vs_pool_status *p, oid idx
 	add_pool_var(&vars, VS_POOL_LAST_ACTION, idx, ASN_OCTET_STR, action, strlen(action));
 	add_pool_var(&vars, VS_POOL_LAST_RESULT, idx, ASN_INTEGER, &result, sizeof(result));
 	if (notif == VS_NOTIF_ACTION_FAILED) {
-		char error[VS_POOL_LAST_ERROR_MAX + 1]; /* cut at a character */
+		char error[VS_POOL_LAST_ERROR_MAX + 1];
+		size_t len = vs_mib_last_error(p->last_error, error);
 
-		vs_sanitize_line(p->last_error, error, sizeof(error));
-		add_pool_var(&vars, VS_POOL_LAST_ERROR, idx, ASN_OCTET_STR, error, strlen(error));
+		add_pool_var(&vars, VS_POOL_LAST_ERROR, idx, ASN_OCTET_STR, error, len);
 	}
 	add_pool_var(&vars, VS_POOL_DESIRED, idx, ASN_INTEGER, &desired, sizeof(desired));
 	add_pool_var(&vars, VS_POOL_INSTANCES, idx, ASN_GAUGE, &instances, sizeof(instances));

@@ -135,6 +135,31 @@ void vs_vm_index_retain(vs_vm_index *m, bool (*keep)(const char *uuid_str, void 
 	}
 }
 
+/**
+ * vs_vm_index_prune:
+ * @m: the map
+ * @by_uuid: a table keyed by UUID strings (any case)
+ *
+ * A transient domain that is created and destroyed is never undefined, so
+ * nothing else would ever remove what was remembered of it; its vmIndex is
+ * forgotten once it is gone (see vm-mib.c), and this follows suit.
+ */
+guint vs_vm_index_prune(const vs_vm_index *m, GHashTable *by_uuid)
+{
+	GHashTableIter it;
+	gpointer k;
+	guint dropped = 0;
+
+	g_hash_table_iter_init(&it, by_uuid);
+	while (g_hash_table_iter_next(&it, &k, NULL)) {
+		if (vs_vm_index_lookup(m, k) == 0) {
+			g_hash_table_iter_remove(&it);
+			dropped++;
+		}
+	}
+	return dropped;
+}
+
 static gint by_index(gconstpointer a, gconstpointer b, gpointer user)
 {
 	GHashTable *h = user;

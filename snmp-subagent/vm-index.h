@@ -24,6 +24,10 @@ int vs_vm_index_lookup(const vs_vm_index *m, const char *uuid_str);
 void vs_vm_index_retain(vs_vm_index *m, bool (*keep)(const char *uuid_str, void *opaque),
                         void *opaque);
 void vs_vm_index_forget(vs_vm_index *m, const char *uuid_str);
+/* Drops every key (a UUID string) of @by_uuid that @m no longer numbers:
+ * what is remembered of a domain lasts exactly as long as its vmIndex.
+ * Returns how many were dropped. */
+guint vs_vm_index_prune(const vs_vm_index *m, GHashTable *by_uuid);
 /* Writes the map atomically when it changed since the last save. */
 bool vs_vm_index_save(vs_vm_index *m);
 

@@ -95,6 +95,8 @@ vs_mib_view *vm_mib_build(vs_agent *a, const vs_snapshot *snap)
 	keep_ctx k = {a, keys, g_get_monotonic_time()};
 	vs_vm_index_retain(a->vm_index, keep_index, &k);
 	vs_vm_index_save(a->vm_index);
+	/* the previous states of domains that are gone go with their index */
+	vs_vm_index_prune(a->vm_index, a->oper_by_uuid);
 	note_table_changes(a, keys);
 	vm_scalars_add(&b, a, snap, snap->domains->len);
 	return vs_mib_builder_finish(&b);

@@ -5,7 +5,7 @@
 
 #include "agent.h"
 #include "vs-snmp-oids.h"
-#include "vs-validate.h"
+#include "mib-text.h"
 
 #include <arpa/inet.h>
 #include <string.h>
@@ -68,9 +68,9 @@ static void add_pool_actuator(vs_mib_builder *b, const vs_pool_status *st, oid i
 {
 	vs_phase phase = st ? st->phase : VS_PHASE_UNKNOWN;
 	vs_action action = st ? st->last_action : VS_ACTION_UNKNOWN;
-	char last_error[VS_POOL_LAST_ERROR_MAX + 1]; /* SIZE (0..255), cut at a character */
+	char last_error[VS_POOL_LAST_ERROR_MAX + 1];
 
-	vs_sanitize_line(st ? st->last_error : "", last_error, sizeof(last_error));
+	vs_mib_last_error(st ? st->last_error : "", last_error);
 
 	pool_int(b, VS_POOL_DESIRED, idx, ASN_INTEGER, st ? (long)st->desired : -1);
 	pool_str(b, VS_POOL_LAST_ACTION, idx, vs_action_name(action));

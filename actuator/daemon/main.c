@@ -331,6 +331,7 @@ static bool start_machines(vs_act *act)
 			g_free(w);
 			return false;
 		}
+		vs_lb_set_cancellable(w->lb, act->stop);
 		vs_pool_machine *m = vs_pool_machine_new(act, p, w);
 		g_ptr_array_add(act->machines, m);
 		g_hash_table_insert(act->by_name, p->name, m);

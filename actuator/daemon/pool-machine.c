@@ -9,6 +9,7 @@
 
 #include "decide.h"
 #include "pool-machine.h"
+#include "precheck.h"
 #include "target-store.h"
 #include "vs-backoff.h"
 #include "vs-log.h"
@@ -39,7 +40,8 @@ struct vs_pool_machine {
 	vs_alert_kind last_alert;
 	double last_alert_time;
 	int64_t last_at_max_alert_us;
-	bool alerted; /* an at-max or failure alert since the pool was last fine */
+	bool alerted;  /* an at-max or failure alert since the pool was last fine */
+	char *blocked; /* the precondition scale-outs are blocked on (precheck.h) */
 };
 
 typedef struct job_call {
@@ -149,6 +151,7 @@ static void start_job(vs_pool_machine *m, vs_job_kind kind, const vs_pool_next *
 	                     .target = next ? next->target : 0,
 	                     .steps = next ? next->steps : 1,
 	                     .notified = next && next->notified,
+	                     .precheck = kind == VS_JOB_SYNC && (!m->facts.synced || m->blocked),
 	                     .previous = m->view ? vs_pool_view_copy(m->view) : NULL};
 	m->busy = true;
 	m->busy_kind = kind;
@@ -183,6 +186,8 @@ static void job_failed(vs_pool_machine *m, vs_job_result *r, int64_t now)
 	m->last_result = VS_RESULT_FAILED;
 	g_free(m->last_error);
 	m->last_error = g_strdup(r->error ? r->error : "failed");
+	if (r->outcome.step == VS_STEP_PRECHECK)
+		return; /* nothing was cloned: on_precheck() logs and alerts */
 	if (r->kind != VS_JOB_SYNC || !m->facts.synced) {
 		m->last_time = now_real();
 		vs_warning("pool %s: %s failed at step %s: %s", m->cfg->name,
@@ -247,6 +252,41 @@ static void job_succeeded(vs_pool_machine *m, vs_job_result *r, int64_t now)
 		alert_at_max(m);
 }
 
+/* The preconditions of a scale-out, checked by the job: one alert when the
+ * pool becomes blocked, none while the same condition lasts, recovered when
+ * it clears. Blocked, it is checked again at least every sync interval:
+ * that clones nothing. */
+static void on_precheck(vs_pool_machine *m, const vs_job_result *r, int64_t now)
+{
+	switch (vs_precheck_track(&m->blocked, r->condition)) {
+	case VS_BLOCK_NEW:
+		vs_warning("pool %s: scale-out blocked, nothing is cloned until this is fixed: %s",
+		           m->cfg->name, r->blocked);
+		m->last_time = now_real();
+		raise_alert(m, VS_ALERT_ACTION_FAILED, vs_op_step_name(VS_STEP_PRECHECK),
+		            r->blocked, "scale-out blocked");
+		break;
+	case VS_BLOCK_CLEARED:
+		vs_notice("pool %s: the preconditions of a scale-out hold again", m->cfg->name);
+		if (g_str_has_prefix(m->last_error, "blocked: ")) {
+			g_free(m->last_error);
+			m->last_error = g_strdup("");
+		}
+		m->facts.retry_after_us = 0;
+		maybe_recovered(m, "the preconditions of a scale-out hold again");
+		break;
+	case VS_BLOCK_SAME:
+	case VS_BLOCK_NONE:
+		break;
+	}
+	if (!m->blocked)
+		return;
+	m->last_result = VS_RESULT_FAILED;
+	g_free(m->last_error);
+	m->last_error = g_strdup_printf("blocked: %s", r->blocked);
+	m->facts.retry_after_us = MIN(m->facts.retry_after_us, now + VS_SYNC_INTERVAL_US);
+}
+
 /* Event loop: a job's result. */
 static gboolean job_done(gpointer data)
 {
@@ -282,6 +322,8 @@ static gboolean job_done(gpointer data)
 	} else {
 		job_succeeded(m, r, now);
 	}
+	if (r->prechecked)
+		on_precheck(m, r, now);
 	vs_job_result_free(r);
 	g_free(done);
 	vs_act_status_changed(m->act);
@@ -359,6 +401,7 @@ void vs_pool_machine_free(vs_pool_machine *m)
 	vs_target_store_unref(m->targets);
 	g_free(m->draining);
 	g_free(m->last_error);
+	g_free(m->blocked);
 	g_free(m);
 }
 

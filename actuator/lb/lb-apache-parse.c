@@ -75,3 +75,25 @@ char *vs_apache_worker_address(const char *url)
 	}
 	return address;
 }
+
+/**
+ * vs_apache_route_mark: the route that marks a worker of @address as
+ * virtscale's; see lb-apache-parse.h.
+ */
+char *vs_apache_route_mark(const char *address)
+{
+	g_autofree char *lower = g_ascii_strdown(address, -1);
+	g_autofree char *sum = g_compute_checksum_for_string(G_CHECKSUM_SHA256, lower, -1);
+
+	return g_strdup_printf("vs-%.12s", sum);
+}
+
+/**
+ * vs_apache_route_is_mark: true when @route (may be NULL) marks @address.
+ */
+bool vs_apache_route_is_mark(const char *route, const char *address)
+{
+	g_autofree char *mark = vs_apache_route_mark(address);
+
+	return route && strcmp(route, mark) == 0;
+}

@@ -24,4 +24,16 @@ bool vs_apache_parse_max_members(const char *html, size_t len, const char *balan
  */
 char *vs_apache_worker_address(const char *url);
 
+/*
+ * The route virtscale gives each worker it adds, its mark of ownership:
+ * "vs-" and 12 hex digits of the SHA-256 of @address (lower case). It
+ * lives in httpd itself (and in BalancerPersist's state), so it survives a
+ * restart of virtscaled; one per address keeps routes unique for sticky
+ * sessions, and names no backend in a cookie.
+ */
+char *vs_apache_route_mark(const char *address);
+
+/* True when @route is the mark of @address. */
+bool vs_apache_route_is_mark(const char *route, const char *address);
+
 #endif

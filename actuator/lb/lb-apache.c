@@ -9,7 +9,9 @@
  * there; a nonce that went stale in between (httpd restarted) is retried.
  * Workers are added into free `growth` slots, start disabled and can never
  * be removed: "remove" disables, and adding an address that has a worker
- * reuses it.
+ * reuses it. Each worker added gets virtscale's route mark
+ * (vs_apache_route_mark()): the balancer may hold static BalancerMembers of
+ * the operator's, which are listed as not ours and never touched by a sync.
  */
 #include "config.h"
 
@@ -18,6 +20,7 @@
 
 #include "vs-log.h"
 #include "vs-sessions.h"
+#include "vs-validate.h"
 
 #include <curl/curl.h>
 #include <string.h>
@@ -34,10 +37,12 @@ typedef struct apache_priv {
 	int retries;        /* stale-nonce retries per change */
 } apache_priv;
 
-typedef enum { AP_ADD, AP_ENABLE, AP_DRAIN, AP_DISABLE, AP_WEIGHT } apache_op;
+typedef enum { AP_ADD, AP_MARK, AP_ENABLE, AP_DRAIN, AP_DISABLE, AP_WEIGHT } apache_op;
 
-static const char *const op_names[] = {"add",     "enable",          "drain",
-                                       "disable", "set load factor", "set hot standby"};
+static const char *const op_names[] = {
+    [AP_ADD] = "add",     [AP_MARK] = "set the route of", [AP_ENABLE] = "enable",
+    [AP_DRAIN] = "drain", [AP_DISABLE] = "disable",       [AP_WEIGHT] = "set load factor",
+};
 
 /**
  * vs_lb_apache_init: checks [apache] and opens the HTTP connection handle.
@@ -49,6 +54,12 @@ bool vs_lb_apache_init(vs_lb *lb, GError **error)
 		g_set_error(error, VS_LB_ERROR, VS_LB_ERROR_FAILED,
 		            "pool %s: lb = apache needs [apache] balancer_manager and balancer",
 		            lb->pool->name);
+		return false;
+	}
+	if (!vs_valid_lb_name(c->apache_balancer)) {
+		g_set_error(error, VS_LB_ERROR, VS_LB_ERROR_INVALID,
+		            "[apache] balancer must be a plain name "
+		            "([A-Za-z0-9][A-Za-z0-9_-], at most 64 characters)");
 		return false;
 	}
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
@@ -239,11 +250,13 @@ static vs_balancer_worker *find_worker(const vs_balancer_state *s, const char *a
 }
 
 /* True when the state of @w already is what @op asks for. */
-static bool op_done(const vs_balancer_worker *w, apache_op op, unsigned arg)
+static bool op_done(const vs_balancer_worker *w, apache_op op, const char *address, unsigned arg)
 {
 	switch (op) {
 	case AP_ADD:
 		return w != NULL;
+	case AP_MARK:
+		return w && vs_apache_route_is_mark(w->route, address);
 	case AP_ENABLE:
 		return w && !w->disabled && !w->draining && !w->stopped;
 	case AP_DRAIN:
@@ -266,7 +279,11 @@ static char *op_fields(apache_priv *p, apache_op op, const vs_balancer_worker *w
 		return g_strdup_printf("b_nwrkr=%s&b_wyes=1", esc);
 	}
 	g_autofree char *esc = curl_easy_escape(p->curl, w->name, 0);
+	g_autofree char *mark = NULL;
 	switch (op) {
+	case AP_MARK:
+		mark = vs_apache_route_mark(address);
+		return g_strdup_printf("w=%s&w_wr=%s", esc, mark);
 	case AP_ENABLE:
 		return g_strdup_printf("w=%s&w_status_D=0&w_status_N=0&w_status_S=0", esc);
 	case AP_DRAIN:
@@ -317,7 +334,7 @@ static bool apache_apply(vs_lb *lb, apache_op op, const char *address, unsigned 
 				return false;
 		}
 		vs_balancer_worker *w = find_worker(s, address);
-		if (op_done(w, op, arg))
+		if (op_done(w, op, address, arg))
 			return true;
 		if (!w && op != AP_ADD) {
 			g_set_error(error, VS_LB_ERROR, VS_LB_ERROR_FAILED,
@@ -340,7 +357,7 @@ static bool apache_apply(vs_lb *lb, apache_op op, const char *address, unsigned 
 		s = *known = apache_read_state(p, error);
 		if (!s)
 			return false;
-		if (op_done(find_worker(s, address), op, arg))
+		if (op_done(find_worker(s, address), op, address, arg))
 			return true;
 		if (g_strcmp0(s->nonce, nonce) && attempt < p->retries) {
 			vs_warning("balancer://%s: nonce %s was stale, retrying %s of %s",
@@ -361,8 +378,10 @@ static bool apache_apply(vs_lb *lb, apache_op op, const char *address, unsigned 
 static bool apache_add(vs_lb *lb, const char *address, bool enabled, GError **error)
 {
 	g_autoptr(vs_balancer_state) s = NULL;
-	/* New workers start disabled: add, then set the state asked for. */
+	/* New workers start disabled: add, mark as ours, then set the state
+	 * asked for (a crash in between leaves a disabled worker: harmless). */
 	return apache_apply(lb, AP_ADD, address, 0, &s, error) &&
+	       apache_apply(lb, AP_MARK, address, 0, &s, error) &&
 	       apache_apply(lb, enabled ? AP_ENABLE : AP_DISABLE, address, 0, &s, error);
 }
 
@@ -399,6 +418,20 @@ static bool apache_set_weight(vs_lb *lb, const char *address, unsigned weight, G
 	return apache_simple(lb, AP_WEIGHT, address, weight, error);
 }
 
+/* Precheck: the manager answers for the balancer (nonce included), and the
+ * worker of @address exists or a growth slot is free for it. */
+static bool apache_precheck(vs_lb *lb, const char *address, GError **error)
+{
+	apache_priv *p = lb->priv;
+	g_autoptr(vs_balancer_state) s = apache_read_state(p, error);
+
+	if (!s)
+		return false;
+	if (address && find_worker(s, address))
+		return true;
+	return check_free_slot(p, s->nonce, error);
+}
+
 static GArray *apache_list(vs_lb *lb, GError **error)
 {
 	g_autoptr(vs_balancer_state) s = apache_read_state(lb->priv, error);
@@ -416,6 +449,7 @@ static GArray *apache_list(vs_lb *lb, GError **error)
 		    .backup = w->hot_standby,
 		    .busy = (int)MIN(w->busy, (unsigned)G_MAXINT),
 		    .in_error = w->in_error,
+		    .ours = vs_apache_route_is_mark(w->route, address),
 		};
 		g_strlcpy(m.address, address, sizeof(m.address));
 		g_array_append_val(out, m);
@@ -432,4 +466,5 @@ const vs_lb_ops vs_lb_apache_ops = {
     .list = apache_list,
     .free = apache_free,
     .set_weight = apache_set_weight,
+    .precheck = apache_precheck,
 };

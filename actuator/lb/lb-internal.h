@@ -22,6 +22,16 @@ bool vs_lb_apache_init(vs_lb *lb, GError **error);
 bool vs_lb_count_connections(const char *address, unsigned *count, GError **error);
 
 /*
+ * vs_lb_run: runs @argv (no shell; PATH searched) in a process group of its
+ * own, its stdin /dev/null. When it has not exited after @timeout_s, or
+ * @cancel (may be NULL) is cancelled, the whole group is killed (SIGKILL)
+ * and reaped. False with @error when it could not start, timed out or exited
+ * non-zero (VS_LB_ERROR @code, with what it printed on stderr, else stdout),
+ * or was cancelled (G_IO_ERROR_CANCELLED). Blocks: worker threads only.
+ */
+bool vs_lb_run(char **argv, unsigned timeout_s, GCancellable *cancel, int code, GError **error);
+
+/*
  * vs_lb_apache_pin_nonce: the next change is POSTed with @nonce instead of
  * the balancer's current one, and retried at most @retries times when the
  * balancer-manager ignores it. For tests of the stale-nonce path.

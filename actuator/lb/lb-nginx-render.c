@@ -25,20 +25,6 @@
 #define HEADER_PREFIX "# virtscale: pool "
 #define MAX_WEIGHT    1000
 
-/**
- * vs_nginx_valid_name: true for a name nginx reads as a single token.
- */
-bool vs_nginx_valid_name(const char *s)
-{
-	size_t n = s ? strlen(s) : 0;
-	if (n == 0 || n > 64)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!g_ascii_isalnum(s[i]) && s[i] != '_' && s[i] != '-')
-			return false;
-	return true;
-}
-
 /* The member's state, in the comment after its line (vs-states.h names). */
 static const char *state_comment(vs_lb_state s)
 {
@@ -68,8 +54,8 @@ static void render_server(GString *out, const vs_nginx_render_opts *opts, const 
 char *vs_nginx_render_upstream(const vs_nginx_render_opts *opts, const vs_lb_entry *members,
                                size_t n, GError **error)
 {
-	if (!vs_nginx_valid_name(opts->upstream) || !vs_nginx_valid_name(opts->pool) ||
-	    (opts->zone && !vs_nginx_valid_name(opts->zone))) {
+	if (!vs_valid_lb_name(opts->upstream) || !vs_valid_pool_name(opts->pool) ||
+	    (opts->zone && !vs_valid_lb_name(opts->zone))) {
 		g_set_error(error, VS_LB_ERROR, VS_LB_ERROR_INVALID,
 		            "nginx upstream, pool or zone name is not a plain token");
 		return NULL;
@@ -182,7 +168,7 @@ static bool is_options_line(const char *line)
 	if (!g_str_has_prefix(line, "\tzone ") || !g_str_has_suffix(line, " 64k;"))
 		return false;
 	g_autofree char *name = g_strndup(line + 6, strlen(line) - 6 - 5);
-	return vs_nginx_valid_name(name);
+	return vs_valid_lb_name(name);
 }
 
 /**

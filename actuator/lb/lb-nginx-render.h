@@ -20,9 +20,6 @@ typedef struct vs_nginx_render_opts {
 	const char *zone;       /* shared memory zone name, NULL = none */
 } vs_nginx_render_opts;
 
-/* A name nginx takes as one token: [A-Za-z0-9_-]{1,64}. */
-bool vs_nginx_valid_name(const char *s);
-
 /*
  * Renders the include file for @members (@n of them, in that order). Never
  * an empty upstream: with no member a `down` placeholder is written. NULL

@@ -13,6 +13,7 @@
 
 #include "vs-file.h"
 #include "vs-log.h"
+#include "vs-validate.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -22,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/pidfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -59,10 +61,11 @@ bool vs_lb_nginx_init(vs_lb *lb, GError **error)
 		            "pool %s: lb = nginx needs [nginx] %s", lb->pool->name, missing);
 		return false;
 	}
-	if (!vs_nginx_valid_name(c->nginx_upstream) ||
-	    (c->nginx_zone && !vs_nginx_valid_name(c->nginx_zone))) {
+	if (!vs_valid_lb_name(c->nginx_upstream) ||
+	    (c->nginx_zone && !vs_valid_lb_name(c->nginx_zone))) {
 		g_set_error(error, VS_LB_ERROR, VS_LB_ERROR_INVALID,
-		            "[nginx] upstream and zone must be plain names ([A-Za-z0-9_-])");
+		            "[nginx] upstream and zone must be plain names "
+		            "([A-Za-z0-9][A-Za-z0-9_-], at most 64 characters)");
 		return false;
 	}
 	return true;
@@ -140,35 +143,73 @@ static bool replace_file(const char *path, const char *text, GError **error)
 	return true;
 }
 
-/* Runs @argv (no shell); on failure @error says what it printed. */
-static bool run_argv(char **argv, int code, GError **error)
+/* Seconds nginx -t or the reload command may take. */
+static unsigned helper_timeout(const vs_lb *lb)
 {
-	g_autofree char *out = NULL;
-	g_autofree char *err_text = NULL;
-	int status = 0;
-	GError *spawn_err = NULL;
-	if (!g_spawn_sync(NULL, argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &out, &err_text,
-	                  &status, &spawn_err)) {
-		g_set_error(error, VS_LB_ERROR, code, "%s: %s", argv[0], spawn_err->message);
-		g_error_free(spawn_err);
-		return false;
-	}
-	if (!g_spawn_check_wait_status(status, NULL)) {
-		g_strstrip(err_text);
-		g_set_error(error, VS_LB_ERROR, code, "%s failed: %s", argv[0],
-		            *err_text ? err_text : g_strstrip(out));
-		return false;
-	}
-	return true;
+	return lb->cfg->nginx_timeout ? lb->cfg->nginx_timeout : 10;
 }
 
 static bool nginx_test_config(const vs_lb *lb, GError **error)
 {
 	char *argv[] = {(char *)nginx_binary(lb), "-t", "-q", "-c", lb->cfg->nginx_conf, NULL};
-	return run_argv(argv, VS_LB_ERROR_CONFIG_TEST, error);
+	return vs_lb_run(argv, helper_timeout(lb), lb->cancel, VS_LB_ERROR_CONFIG_TEST, error);
 }
 
-static pid_t read_master_pid(const vs_lb *lb, GError **error)
+/* The configured nginx program as the kernel names it in /proc/PID/exe. */
+static char *nginx_binary_path(const vs_lb *lb)
+{
+	const char *bin = nginx_binary(lb);
+	g_autofree char *found = strchr(bin, '/') ? g_strdup(bin) : g_find_program_in_path(bin);
+	char *real = found ? realpath(found, NULL) : NULL;
+	char *path = real ? g_strdup(real) : NULL;
+
+	free(real);
+	return path;
+}
+
+/*
+ * A pid file outlives its nginx, and the pid may since belong to anything:
+ * only a process that runs the configured nginx binary and calls itself
+ * "nginx: master process" (the title nginx gives its master) is signalled
+ * or watched. /proc/PID/exe of a binary replaced by an upgrade reads
+ * "PATH (deleted)": that is still the master to reload.
+ */
+static bool is_nginx_master(const vs_lb *lb, pid_t pid, GError **error)
+{
+	g_autofree char *exe_link = g_strdup_printf("/proc/%d/exe", (int)pid);
+	g_autofree char *cmd_path = g_strdup_printf("/proc/%d/cmdline", (int)pid);
+	g_autofree char *exe = g_file_read_link(exe_link, NULL);
+	g_autofree char *want = nginx_binary_path(lb);
+	g_autofree char *cmdline = NULL;
+	gsize len = 0;
+	const char *why = NULL;
+
+	if (exe && g_str_has_suffix(exe, " (deleted)"))
+		exe[strlen(exe) - strlen(" (deleted)")] = '\0';
+	if (!want)
+		why = "the configured nginx binary is not found";
+	else if (!exe)
+		why = "its program cannot be read";
+	else if (strcmp(exe, want) != 0)
+		why = "it does not run the configured nginx binary";
+	else if (!g_file_get_contents(cmd_path, &cmdline, &len, NULL) || len == 0 ||
+	         !g_str_has_prefix(cmdline, "nginx: master process"))
+		why = "it is not an nginx master process";
+	if (!why)
+		return true;
+	g_set_error(error, VS_LB_ERROR, VS_LB_ERROR_UNREACHABLE,
+	            "%s names pid %d, which is no nginx master of %s: %s (stale pid file?); "
+	            "not signalled",
+	            lb->cfg->nginx_pid_file, (int)pid, want ? want : nginx_binary(lb), why);
+	return false;
+}
+
+/*
+ * The master's pid from the pid file, checked to be nginx's master. With
+ * @pidfd, a pidfd opened before the check: a signal sent through it reaches
+ * the process that was checked or nothing, even if the pid is reused.
+ */
+static pid_t read_master_pid(const vs_lb *lb, int *pidfd, GError **error)
 {
 	g_autofree char *text = NULL;
 	GError *err = NULL;
@@ -183,6 +224,18 @@ static pid_t read_master_pid(const vs_lb *lb, GError **error)
 	if (*end || pid <= 1 || pid > INT32_MAX || kill((pid_t)pid, 0) < 0) {
 		g_set_error(error, VS_LB_ERROR, VS_LB_ERROR_UNREACHABLE,
 		            "%s: no running nginx master", lb->cfg->nginx_pid_file);
+		return -1;
+	}
+	if (pidfd && (*pidfd = pidfd_open((pid_t)pid, 0)) < 0) {
+		g_set_error(error, VS_LB_ERROR, VS_LB_ERROR_UNREACHABLE, "nginx master %ld: %s",
+		            pid, g_strerror(errno));
+		return -1;
+	}
+	if (!is_nginx_master(lb, (pid_t)pid, error)) {
+		if (pidfd) {
+			close(*pidfd);
+			*pidfd = -1;
+		}
 		return -1;
 	}
 	return (pid_t)pid;
@@ -265,12 +318,12 @@ static bool new_generation(pid_t master, const char *before)
  * (until then an old worker may still accept). Without a pid file only the
  * reload command's exit status is known.
  */
-static bool nginx_reload(const vs_lb *lb, GError **error)
+static bool nginx_reload_with(const vs_lb *lb, int *pidfd, GError **error)
 {
 	pid_t master = -1;
 	g_autofree char *before = NULL;
 	if (lb->cfg->nginx_pid_file) {
-		master = read_master_pid(lb, error);
+		master = read_master_pid(lb, pidfd, error);
 		if (master < 0)
 			return false;
 		before = master_children(master);
@@ -283,15 +336,15 @@ static bool nginx_reload(const vs_lb *lb, GError **error)
 			if (*words[i])
 				g_ptr_array_add(argv, words[i]);
 		g_ptr_array_add(argv, NULL);
-		bool ok =
-		    argv->len > 1 && run_argv((char **)argv->pdata, VS_LB_ERROR_RELOAD, error);
+		bool ok = argv->len > 1 && vs_lb_run((char **)argv->pdata, helper_timeout(lb),
+		                                     lb->cancel, VS_LB_ERROR_RELOAD, error);
 		if (argv->len <= 1)
 			g_set_error(error, VS_LB_ERROR, VS_LB_ERROR_RELOAD,
 			            "[nginx] reload_command is empty");
 		g_ptr_array_free(argv, TRUE);
 		if (!ok)
 			return false;
-	} else if (kill(master, SIGHUP) < 0) {
+	} else if (pidfd_send_signal(*pidfd, SIGHUP, NULL, 0) < 0) {
 		g_set_error(error, VS_LB_ERROR, VS_LB_ERROR_RELOAD, "SIGHUP to nginx %d: %s",
 		            master, g_strerror(errno));
 		return false;
@@ -311,6 +364,16 @@ static bool nginx_reload(const vs_lb *lb, GError **error)
 	            "see nginx's error log",
 	            master, RELOAD_CONFIRM_MS);
 	return false;
+}
+
+static bool nginx_reload(const vs_lb *lb, GError **error)
+{
+	int pidfd = -1;
+	bool ok = nginx_reload_with(lb, &pidfd, error);
+
+	if (pidfd >= 0)
+		close(pidfd);
+	return ok;
 }
 
 /* Writes @text, tests, reloads; on failure restores @old_text (NULL: none). */
@@ -459,6 +522,30 @@ static bool nginx_refresh(vs_lb *lb, GError **error)
 	return nginx_change(lb, NGINX_RENDER, NULL, 0, error);
 }
 
+/* Precheck: what an add needs, checked without writing or reloading. */
+static bool nginx_precheck(vs_lb *lb, const char *address, GError **error)
+{
+	const char *path = lb->cfg->nginx_upstream_file;
+	g_autofree char *dir = g_path_get_dirname(path);
+	g_autofree char *old_text = NULL;
+	g_autoptr(GArray) members = NULL;
+	size_t old_len;
+
+	(void)address;
+	/* a file we did not write is refused by the parse, naming FILE:LINE */
+	if (!nginx_read(lb, &old_text, &old_len, &members, error))
+		return false;
+	/* replaced through a temporary file in its directory */
+	if (access(dir, W_OK | X_OK) < 0 || (old_text && access(path, W_OK) < 0)) {
+		g_set_error(error, VS_LB_ERROR, VS_LB_ERROR_FAILED, "%s is not writable: %s",
+		            old_text ? path : dir, g_strerror(errno));
+		return false;
+	}
+	if (!nginx_test_config(lb, error))
+		return false;
+	return !lb->cfg->nginx_pid_file || read_master_pid(lb, NULL, error) >= 0;
+}
+
 /* Members from the file; busy = connections from this host to each. */
 static GArray *nginx_list(vs_lb *lb, GError **error)
 {
@@ -470,6 +557,7 @@ static GArray *nginx_list(vs_lb *lb, GError **error)
 	for (guint i = 0; i < members->len; i++) {
 		vs_lb_entry *m = &g_array_index(members, vs_lb_entry, i);
 		unsigned count;
+		m->ours = true; /* the file is ours, every server in it too */
 		m->busy = vs_lb_count_connections(m->address, &count, NULL) ? (int)count : -1;
 	}
 	return members;
@@ -484,4 +572,5 @@ const vs_lb_ops vs_lb_nginx_ops = {
     .list = nginx_list,
     .set_weight = nginx_set_weight,
     .refresh = nginx_refresh,
+    .precheck = nginx_precheck,
 };

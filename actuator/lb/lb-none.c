@@ -50,7 +50,7 @@ static GArray *none_list(vs_lb *lb, GError **error)
 	gpointer key, value;
 	g_hash_table_iter_init(&it, none_members(lb));
 	while (g_hash_table_iter_next(&it, &key, &value)) {
-		vs_lb_entry m = {.state = GPOINTER_TO_INT(value), .busy = -1};
+		vs_lb_entry m = {.state = GPOINTER_TO_INT(value), .busy = -1, .ours = true};
 		g_strlcpy(m.address, key, sizeof(m.address));
 		g_array_append_val(out, m);
 	}

@@ -68,6 +68,14 @@ void vs_lb_free(vs_lb *lb)
 	g_free(lb);
 }
 
+/**
+ * vs_lb_set_cancellable: see lb.h.
+ */
+void vs_lb_set_cancellable(vs_lb *lb, GCancellable *cancel)
+{
+	lb->cancel = cancel;
+}
+
 /* Every address reaches a driver only through here, so no driver can be
  * handed something that would inject syntax into its config or request. */
 static bool lb_check_address(const char *address, GError **error)
@@ -144,6 +152,16 @@ bool vs_lb_set_weight(vs_lb *lb, const char *address, unsigned weight, GError **
 bool vs_lb_refresh(vs_lb *lb, GError **error)
 {
 	return !lb->ops->refresh || lb->ops->refresh(lb, error);
+}
+
+/**
+ * vs_lb_precheck: see lb.h.
+ */
+bool vs_lb_precheck(vs_lb *lb, const char *address, GError **error)
+{
+	if (address && !lb_check_address(address, error))
+		return false;
+	return !lb->ops->precheck || lb->ops->precheck(lb, address, error);
 }
 
 /**

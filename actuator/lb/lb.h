@@ -13,6 +13,7 @@
 #include "vs-states.h"
 #include "vs-wait.h"
 
+#include <gio/gio.h>
 #include <glib.h>
 
 #define VS_LB_ERROR (vs_lb_error_quark())
@@ -37,13 +38,17 @@ typedef struct vs_lb_entry {
 	bool backup;
 	int busy;      /* active requests/connections, -1 unknown */
 	bool in_error; /* the balancer found it failing (Apache status E) */
+	/* virtscale added it (nginx, none: every member of the file or list;
+	 * Apache: the worker carries virtscale's route mark). A member that is
+	 * not ours is never changed by a sync. */
+	bool ours;
 } vs_lb_entry;
 
 typedef struct vs_lb vs_lb;
 
 typedef struct vs_lb_ops {
 	const char *name;
-	/* Adds @address (enabled unless @enabled is false). Idempotent. */
+	/* Adds @address (enabled unless @enabled is false) as ours. Idempotent. */
 	bool (*add)(vs_lb *lb, const char *address, bool enabled, GError **error);
 	bool (*enable)(vs_lb *lb, const char *address, GError **error);
 	/* Stops sending new sessions; existing ones continue. */
@@ -58,18 +63,25 @@ typedef struct vs_lb_ops {
 	/* Optional: re-applies the settings the driver renders itself (nginx:
 	 * method, max_conns, zone) when they changed since the last write. */
 	bool (*refresh)(vs_lb *lb, GError **error);
+	/* Optional: checks, changing nothing, that an add of @address (NULL:
+	 * an address not known yet) can succeed now. */
+	bool (*precheck)(vs_lb *lb, const char *address, GError **error);
 } vs_lb_ops;
 
 struct vs_lb {
 	const vs_lb_ops *ops;
 	const vs_config *cfg;
 	const vs_pool_config *pool;
+	GCancellable *cancel; /* ends helper programs early (virtscaled stopping); may be NULL */
 	void *priv;
 };
 
 /* Opens the driver configured for @pool (pool->lb). */
 vs_lb *vs_lb_open(const vs_config *cfg, const vs_pool_config *pool, GError **error);
 void vs_lb_free(vs_lb *lb);
+/* Helper programs the driver runs (nginx -t, reload) are killed when
+ * @cancel (kept, not owned) is cancelled. */
+void vs_lb_set_cancellable(vs_lb *lb, GCancellable *cancel);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(vs_lb, vs_lb_free)
 
 bool vs_lb_add(vs_lb *lb, const char *address, bool enabled, GError **error);
@@ -81,6 +93,15 @@ GArray *vs_lb_list(vs_lb *lb, GError **error);
 bool vs_lb_set_weight(vs_lb *lb, const char *address, unsigned weight, GError **error);
 /* Re-applies the driver's own rendered settings; true where it has none. */
 bool vs_lb_refresh(vs_lb *lb, GError **error);
+/*
+ * Whether adding @address (NULL when the new member's address is not known
+ * before it boots) can succeed now, checked without changing anything:
+ * nginx: the upstream file is absent or ours and its directory writable,
+ * the pid file names a running nginx master, `nginx -t` passes; Apache: the
+ * balancer-manager answers for the balancer and a worker of @address exists
+ * or a growth slot is free. True where the driver has nothing to check.
+ */
+bool vs_lb_precheck(vs_lb *lb, const char *address, GError **error);
 /* Two backend addresses name the same member (host compared without case). */
 bool vs_lb_same_address(const char *a, const char *b);
 /*

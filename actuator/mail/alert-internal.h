@@ -23,6 +23,8 @@ typedef struct vs_alert_entry {
 	char *message_id;  /* fixed at creation: a re-send keeps the same id */
 	char **rcpt;       /* recipients still to deliver to (NULL-terminated) */
 	bool in_flight;    /* the worker is delivering it now */
+	unsigned version;  /* bumped by every change the journal must see */
+	unsigned on_disk;  /* the version the journal holds (or gave up on) */
 } vs_alert_entry;
 
 vs_alert_entry *vs_alert_entry_new(const vs_alert *alert, const char *const *rcpt,
@@ -36,7 +38,11 @@ unsigned vs_alerter_queue_length(vs_alerter *a);
 
 /* Journal: one file per entry in DIR, written atomically (temp, fsync, rename). */
 bool vs_alert_journal_write(const char *dir, const vs_alert_entry *e, GError **error);
-void vs_alert_journal_remove(const char *dir, const vs_alert_entry *e);
+/* The same in two steps: the content (memory only), then the durable write. */
+char *vs_alert_journal_data(const vs_alert_entry *e, gsize *len);
+bool vs_alert_journal_write_data(const char *dir, const char *id, const char *data, gsize len,
+                                 GError **error);
+void vs_alert_journal_remove(const char *dir, const char *id);
 /* Loads every entry of DIR into @out (of vs_alert_entry*); skips and logs bad files. */
 bool vs_alert_journal_load(const char *dir, GPtrArray *out, GError **error);
 

@@ -83,32 +83,19 @@ static void set_opt(GKeyFile *kf, const char *key, const char *value)
 		g_key_file_set_string(kf, JOURNAL_GROUP, key, value);
 }
 
-static char *entry_path(const char *dir, const vs_alert_entry *e)
-{
-	g_autofree char *name = g_strconcat(e->id, JOURNAL_SUFFIX, NULL);
-	return g_build_filename(dir, name, NULL);
-}
-
 /**
- * vs_alert_journal_write:
- * @dir: the journal directory (created if missing)
+ * vs_alert_journal_data:
  * @e: the entry
- * @error: set on failure
+ * @len: (out): bytes returned
  *
- * Writes or replaces the journal file of @e atomically and durably.
+ * Returns the journal file's content for @e (a key file), to be written
+ * with vs_alert_journal_write_data(). Only memory: the alerter builds it
+ * under its lock and writes it without.
  */
-bool vs_alert_journal_write(const char *dir, const vs_alert_entry *e, GError **error)
+char *vs_alert_journal_data(const vs_alert_entry *e, gsize *len)
 {
 	g_autoptr(GKeyFile) kf = g_key_file_new();
-	g_autofree char *path = entry_path(dir, e);
-	g_autofree char *data = NULL;
-	gsize len = 0;
 
-	if (g_mkdir_with_parents(dir, 0700) < 0) {
-		g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errno), "%s: %s", dir,
-		            g_strerror(errno));
-		return false;
-	}
 	g_key_file_set_string(kf, JOURNAL_GROUP, "kind", vs_alert_kind_name(e->alert.kind));
 	set_opt(kf, "pool", e->alert.pool);
 	set_opt(kf, "step", e->alert.step);
@@ -124,21 +111,63 @@ bool vs_alert_journal_write(const char *dir, const vs_alert_entry *e, GError **e
 	if (e->rcpt)
 		g_key_file_set_string_list(kf, JOURNAL_GROUP, "rcpt", (const char *const *)e->rcpt,
 		                           g_strv_length(e->rcpt));
-	data = g_key_file_to_data(kf, &len, NULL);
+	return g_key_file_to_data(kf, len, NULL);
+}
+
+/**
+ * vs_alert_journal_write_data:
+ * @dir: the journal directory (created if missing)
+ * @id: the entry's id
+ * @data: what vs_alert_journal_data() made
+ * @len: its length
+ * @error: set on failure
+ *
+ * Writes or replaces the journal file of entry @id atomically and durably
+ * (vs_file_replace: a temporary file of a new, unpredictable name created
+ * exclusively, so nothing planted in the directory is followed).
+ */
+bool vs_alert_journal_write_data(const char *dir, const char *id, const char *data, gsize len,
+                                 GError **error)
+{
+	g_autofree char *name = g_strconcat(id, JOURNAL_SUFFIX, NULL);
+	g_autofree char *path = g_build_filename(dir, name, NULL);
+
+	if (g_mkdir_with_parents(dir, 0700) < 0) {
+		g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errno), "%s: %s", dir,
+		            g_strerror(errno));
+		return false;
+	}
 	return vs_file_replace(path, data, len, 0600, error);
+}
+
+/**
+ * vs_alert_journal_write:
+ * @dir: the journal directory (created if missing)
+ * @e: the entry
+ * @error: set on failure
+ *
+ * Writes or replaces the journal file of @e atomically and durably.
+ */
+bool vs_alert_journal_write(const char *dir, const vs_alert_entry *e, GError **error)
+{
+	gsize len = 0;
+	g_autofree char *data = vs_alert_journal_data(e, &len);
+
+	return vs_alert_journal_write_data(dir, e->id, data, len, error);
 }
 
 /**
  * vs_alert_journal_remove:
  * @dir: the journal directory
- * @e: a delivered (or abandoned) entry
+ * @id: the id of a delivered (or abandoned) entry
  *
  * Removes its journal file; logs when that fails (the alert would be sent
  * again after a restart).
  */
-void vs_alert_journal_remove(const char *dir, const vs_alert_entry *e)
+void vs_alert_journal_remove(const char *dir, const char *id)
 {
-	g_autofree char *path = entry_path(dir, e);
+	g_autofree char *name = g_strconcat(id, JOURNAL_SUFFIX, NULL);
+	g_autofree char *path = g_build_filename(dir, name, NULL);
 
 	if (unlink(path) < 0 && errno != ENOENT)
 		vs_error("alert: cannot remove %s: %s", path, g_strerror(errno));

@@ -2,10 +2,19 @@
  * alert.c - the alerter: a queue and one worker thread between the
  * actuator's decisions and the SMTP server. vs_alerter_post() only copies
  * the event, coalesces it with a queued one of the same pool and kind
- * (rate_limit), journals it and wakes the worker; the worker builds the
- * message, delivers it (mail-send.c), retries with backoff while the server
- * is unreachable or answers 4xx, and forgets it after a 2xx or a permanent
- * 5xx. With no [mail] server configured, alerts are only logged.
+ * (rate_limit) and wakes two threads: the journaler writes the entry to
+ * state_dir/mail-queue (fsync: never on the caller's thread, which is the
+ * event loop), the worker builds the message, delivers it (mail-send.c),
+ * retries with backoff while the server is unreachable or answers 4xx, and
+ * forgets it after a 2xx or a permanent 5xx. With no [mail] server
+ * configured, alerts are only logged.
+ *
+ * What is guaranteed: an alert is delivered only after its journal file is
+ * on disk, its file is removed only after delivery, and vs_alerter_stop()
+ * returns only once every queued alert is journaled. So an alert posted is
+ * lost only if the process dies (a crash, SIGKILL, power) in the moment
+ * between vs_alerter_post() and the journaler's write, or if the disk
+ * refuses the write (logged, and the alert is still delivered from memory).
  */
 #include "alert-internal.h"
 #include "vs-backoff.h"
@@ -29,10 +38,13 @@ struct vs_alerter {
 	char *host;
 	GMutex lock;
 	GCond wake;
+	GCond journal_wake;    /* the journaler: an entry changed, or stop */
 	GPtrArray *queue;      /* of vs_alert_entry*, oldest first */
 	GHashTable *last_sent; /* "kind/pool" -> double* time of the last message */
 	GThread *worker;
+	GThread *journaler;
 	bool stopping;
+	bool journal_stopping;
 	vs_alerter_stats stats;
 };
 
@@ -75,6 +87,7 @@ vs_alerter *vs_alerter_new(const vs_config *cfg, GError **error)
 	a->cfg = cfg;
 	g_mutex_init(&a->lock);
 	g_cond_init(&a->wake);
+	g_cond_init(&a->journal_wake);
 	a->queue = g_ptr_array_new_with_free_func((GDestroyNotify)vs_alert_entry_free);
 	a->last_sent = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	vs_sanitize_line(g_get_host_name(), host, sizeof(host));
@@ -103,6 +116,13 @@ static double ready_time(const vs_alert_entry *e)
 	return MAX(e->not_before, e->next_try);
 }
 
+/* With the lock held: the journal holds @e as it is now (or gave up on it),
+ * so it may be delivered. */
+static bool on_disk(const vs_alert_entry *e)
+{
+	return e->on_disk == e->version;
+}
+
 /* Called with the lock held: the next entry due, or NULL; @wait gets the delay. */
 static vs_alert_entry *next_due(vs_alerter *a, double now, double *wait)
 {
@@ -110,7 +130,7 @@ static vs_alert_entry *next_due(vs_alerter *a, double now, double *wait)
 
 	for (guint i = 0; i < a->queue->len; i++) {
 		vs_alert_entry *e = a->queue->pdata[i];
-		if (e->in_flight)
+		if (e->in_flight || !on_disk(e))
 			continue;
 		if (!best || ready_time(e) < ready_time(best))
 			best = e;
@@ -119,12 +139,88 @@ static vs_alert_entry *next_due(vs_alerter *a, double now, double *wait)
 	return best;
 }
 
-static void journal_or_log(vs_alerter *a, vs_alert_entry *e)
+/* With the lock held: @e is new or changed; the journaler writes it. */
+static void journal_later(vs_alerter *a, vs_alert_entry *e)
 {
-	g_autoptr(GError) err = NULL;
+	e->version++;
+	if (a->journal_dir)
+		g_cond_signal(&a->journal_wake);
+	else
+		e->on_disk = e->version;
+}
 
-	if (a->journal_dir && !vs_alert_journal_write(a->journal_dir, e, &err))
-		vs_error("alert: cannot journal: %s (kept in memory only)", err->message);
+typedef struct journal_write {
+	vs_alert_entry *e;
+	unsigned version;
+	char *id;
+	char *data;
+	gsize len;
+} journal_write;
+
+/*
+ * Called and returns with the lock held: writes every entry whose newest
+ * version the journal does not hold yet, with the lock released during the
+ * writes (vs_alerter_post() never waits for them). An entry not on disk is
+ * never delivered, and only delivery removes one, so @e outlives the
+ * writes. Returns how many were written.
+ */
+static guint flush_journal(vs_alerter *a)
+{
+	GArray *todo = g_array_new(FALSE, FALSE, sizeof(journal_write));
+	guint n;
+
+	for (guint i = 0; i < a->queue->len; i++) {
+		vs_alert_entry *e = a->queue->pdata[i];
+		journal_write w = {e, e->version, NULL, NULL, 0};
+
+		if (on_disk(e))
+			continue;
+		w.id = g_strdup(e->id);
+		w.data = vs_alert_journal_data(e, &w.len);
+		g_array_append_val(todo, w);
+	}
+	n = todo->len;
+	if (n) {
+		g_mutex_unlock(&a->lock);
+		for (guint i = 0; i < n; i++) {
+			journal_write *w = &g_array_index(todo, journal_write, i);
+			g_autoptr(GError) err = NULL;
+
+			if (!vs_alert_journal_write_data(a->journal_dir, w->id, w->data, w->len,
+			                                 &err))
+				vs_error("alert: cannot journal: %s (kept in memory only)",
+				         err->message);
+		}
+		g_mutex_lock(&a->lock);
+		for (guint i = 0; i < n; i++) {
+			journal_write *w = &g_array_index(todo, journal_write, i);
+
+			w->e->on_disk = w->version;
+			g_free(w->id);
+			g_free(w->data);
+		}
+		/* the worker waits for entries to reach the disk */
+		g_cond_broadcast(&a->wake);
+	}
+	g_array_free(todo, TRUE);
+	return n;
+}
+
+/* The journaler: the durable writes, off the poster's thread. */
+static gpointer journaler_main(gpointer data)
+{
+	vs_alerter *a = data;
+
+	g_mutex_lock(&a->lock);
+	for (;;) {
+		if (flush_journal(a))
+			continue;
+		if (a->journal_stopping)
+			break;
+		g_cond_wait(&a->journal_wake, &a->lock);
+	}
+	g_mutex_unlock(&a->lock);
+	return NULL;
 }
 
 /* Worker side, without the lock: one delivery attempt of @e. */
@@ -145,9 +241,12 @@ static void deliver_one(vs_alerter *a, vs_alert_entry *e, vs_mail_result *res)
 	vs_mail_deliver(a->cfg, msg, (const char *const *)e->rcpt, res);
 }
 
-/* With the lock held: acts on the result of a delivery attempt of @e. */
-static void settle(vs_alerter *a, vs_alert_entry *e, vs_mail_result *res)
+/* With the lock held: acts on the result of a delivery attempt of @e. When
+ * @e is done with, returns the id whose journal file the caller removes
+ * once the lock is released. */
+static char *settle(vs_alerter *a, vs_alert_entry *e, vs_mail_result *res)
 {
+	char *done_id = NULL;
 	g_autofree char *key = coalesce_key(&e->alert);
 	bool done = false;
 
@@ -192,7 +291,7 @@ static void settle(vs_alerter *a, vs_alert_entry *e, vs_mail_result *res)
 		a->stats.retried++;
 		vs_warning("alert %s not delivered (%s), retry in %.0f s", e->message_id,
 		           res->message_text ? res->message_text : "?", e->next_try - now_s());
-		journal_or_log(a, e);
+		journal_later(a, e);
 		break;
 	}
 	if (done) {
@@ -200,11 +299,12 @@ static void settle(vs_alerter *a, vs_alert_entry *e, vs_mail_result *res)
 		*t = now_s();
 		g_hash_table_replace(a->last_sent, g_steal_pointer(&key), t);
 		if (a->journal_dir)
-			vs_alert_journal_remove(a->journal_dir, e);
+			done_id = g_strdup(e->id);
 		g_ptr_array_remove(a->queue, e);
 	} else {
 		e->in_flight = false;
 	}
+	return done_id;
 }
 
 static gpointer worker_main(gpointer data)
@@ -216,6 +316,7 @@ static gpointer worker_main(gpointer data)
 		double wait;
 		vs_alert_entry *e = next_due(a, now_s(), &wait);
 		vs_mail_result res = {0};
+		char *done_id;
 
 		if (!e) {
 			g_cond_wait(&a->wake, &a->lock);
@@ -231,8 +332,15 @@ static gpointer worker_main(gpointer data)
 		g_mutex_unlock(&a->lock);
 		deliver_one(a, e, &res);
 		g_mutex_lock(&a->lock);
-		settle(a, e, &res);
+		done_id = settle(a, e, &res);
 		vs_mail_result_clear(&res);
+		if (done_id) {
+			/* a posting thread never waits for this unlink */
+			g_mutex_unlock(&a->lock);
+			vs_alert_journal_remove(a->journal_dir, done_id);
+			g_free(done_id);
+			g_mutex_lock(&a->lock);
+		}
 	}
 	g_mutex_unlock(&a->lock);
 	return NULL;
@@ -241,14 +349,20 @@ static gpointer worker_main(gpointer data)
 /**
  * vs_alerter_start:
  * @a: the alerter
- * @error: set when the thread cannot be created
+ * @error: set when a thread cannot be created
  *
- * Starts the worker thread (nothing to start when mail is disabled).
+ * Starts the journaler and the worker (nothing to start when mail is
+ * disabled).
  */
 bool vs_alerter_start(vs_alerter *a, GError **error)
 {
 	if (!a->cfg->mail_server || a->worker)
 		return true;
+	if (a->journal_dir && !a->journaler) {
+		a->journaler = g_thread_try_new("vs-alert-jnl", journaler_main, a, error);
+		if (!a->journaler)
+			return false;
+	}
 	a->worker = g_thread_try_new("vs-alert", worker_main, a, error);
 	return a->worker != NULL;
 }
@@ -318,7 +432,7 @@ bool vs_alerter_post(vs_alerter *a, const vs_alert *alert)
 		e->count = count;
 		e->first_time = first;
 		a->stats.coalesced++;
-		journal_or_log(a, e);
+		journal_later(a, e);
 	} else if (a->queue->len >= MAX(1u, a->cfg->mail_queue_max)) {
 		a->stats.dropped++;
 		ok = false;
@@ -333,8 +447,7 @@ bool vs_alerter_post(vs_alerter *a, const vs_alert *alert)
 			e->not_before = *last + a->cfg->mail_rate_limit;
 		g_ptr_array_add(a->queue, e);
 		a->stats.queued++;
-		journal_or_log(a, e);
-		g_cond_signal(&a->wake);
+		journal_later(a, e);
 	}
 	g_mutex_unlock(&a->lock);
 	if (!ok)
@@ -347,19 +460,35 @@ bool vs_alerter_post(vs_alerter *a, const vs_alert *alert)
  * @a: the alerter
  *
  * Stops the worker after its current delivery attempt (bounded by the
- * [mail] timeout). Alerts still queued stay in the journal for the next run.
+ * [mail] timeout), then returns once every queued alert is in the journal,
+ * where the next run finds it.
  */
 void vs_alerter_stop(vs_alerter *a)
 {
-	if (!a || !a->worker)
+	if (!a)
 		return;
 	g_mutex_lock(&a->lock);
 	a->stopping = true;
 	g_cond_broadcast(&a->wake);
 	g_mutex_unlock(&a->lock);
-	g_thread_join(a->worker);
+	if (a->worker)
+		g_thread_join(a->worker);
 	a->worker = NULL;
+	g_mutex_lock(&a->lock);
 	a->stopping = false;
+	a->journal_stopping = true;
+	g_cond_signal(&a->journal_wake);
+	g_mutex_unlock(&a->lock);
+	if (a->journaler) {
+		g_thread_join(a->journaler);
+		a->journaler = NULL;
+	}
+	/* never started: what was posted is written here, at the end */
+	g_mutex_lock(&a->lock);
+	while (a->journal_dir && flush_journal(a))
+		;
+	a->journal_stopping = false;
+	g_mutex_unlock(&a->lock);
 }
 
 /** vs_alerter_free: stops and frees @a (NULL is fine). */
@@ -372,6 +501,7 @@ void vs_alerter_free(vs_alerter *a)
 	g_hash_table_destroy(a->last_sent);
 	g_mutex_clear(&a->lock);
 	g_cond_clear(&a->wake);
+	g_cond_clear(&a->journal_wake);
 	g_free(a->journal_dir);
 	g_free(a->host);
 	g_free(a);

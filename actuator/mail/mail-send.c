@@ -7,7 +7,10 @@
  * and each recipient's status: 2xx delivered, 4xx retried later, 5xx
  * refused for good (logged, never retried). STARTTLS verifies the server's
  * certificate against [mail] ca_file or the system trust store (or
- * SSL_CERT_FILE / SSL_CERT_DIR) and its name; the AUTH password comes from a file only.
+ * SSL_CERT_FILE / SSL_CERT_DIR) and its name; the AUTH password comes from a file only
+ * and goes out only over TLS unless [mail] allow_cleartext_auth says otherwise:
+ * libesmtp itself would send AUTH PLAIN on a plain connection whenever the
+ * server offers AUTH and no STARTTLS.
  */
 #include "alert-internal.h"
 #include "vs-log.h"
@@ -35,21 +38,28 @@ void vs_mail_result_clear(vs_mail_result *r)
 	memset(r, 0, sizeof(*r));
 }
 
+/* Why a delivery without STARTTLS failed when only the password needed it. */
+#define TLS_FOR_AUTH " (the password is sent only over TLS: allow_cleartext_auth = no)"
+
 /* What the callbacks need: credentials and the TLS problems seen. */
 typedef struct send_ctx {
 	const char *user;
 	char *password;
 	char *tls_problem;
 	bool tls_ok;
-	bool in_auth;     /* monitor: inside the AUTH exchange */
-	bool debug;       /* VS_MAIL_DEBUG: log the dialogue */
-	char *last_reply; /* the server's last answer line */
+	bool cleartext_ok; /* [mail] allow_cleartext_auth */
+	bool in_auth;      /* monitor: inside the AUTH exchange */
+	bool debug;        /* VS_MAIL_DEBUG: log the dialogue */
+	char *last_reply;  /* the server's last answer line */
 } send_ctx;
 
 static int auth_interact(auth_client_request_t request, char **result, int fields, void *arg)
 {
 	send_ctx *c = arg;
 
+	/* the last guard: no credentials for a connection without TLS */
+	if (!c->tls_ok && !c->cleartext_ok)
+		return 0;
 	for (int i = 0; i < fields; i++) {
 		if (request[i].flags & AUTH_USER)
 			result[i] = (char *)c->user;
@@ -311,7 +321,8 @@ static void collect(smtp_message_t msg, GPtrArray *recipients, const char *const
 void vs_mail_deliver(const vs_config *cfg, const char *message, const char *const *rcpt,
                      vs_mail_result *result)
 {
-	send_ctx c = {.user = cfg->mail_user};
+	send_ctx c = {.user = cfg->mail_user, .cleartext_ok = cfg->mail_allow_cleartext_auth};
+	bool tls_for_auth = false; /* STARTTLS required because of the password */
 	smtp_session_t session = NULL;
 	smtp_message_t msg;
 	auth_context_t auth = NULL;
@@ -351,6 +362,15 @@ void vs_mail_deliver(const vs_config *cfg, const char *message, const char *cons
 	smtp_set_eventcb(session, event_cb, &c);
 	c.debug = g_getenv("VS_MAIL_DEBUG") != NULL;
 	smtp_set_monitorcb(session, monitor_cb, &c, 0);
+	if (cfg->mail_user && c.password && !c.cleartext_ok) {
+		if (cfg->mail_starttls == VS_STARTTLS_NO) {
+			/* refused by the configuration check; never sent anyway */
+			fail(result, VS_MAIL_PERMFAIL,
+			     "the password would be sent in clear text (starttls = no)");
+			goto out;
+		}
+		tls_for_auth = cfg->mail_starttls == VS_STARTTLS_OPTIONAL;
+	}
 	if (cfg->mail_starttls != VS_STARTTLS_NO) {
 		g_autofree char *problem = NULL;
 		tls = make_tls_ctx(cfg->mail_ca_file, &problem);
@@ -360,9 +380,10 @@ void vs_mail_deliver(const vs_config *cfg, const char *message, const char *cons
 		}
 		if (tls)
 			smtp_starttls_set_ctx(session, tls);
-		smtp_starttls_enable(session, cfg->mail_starttls == VS_STARTTLS_REQUIRED
-		                                  ? Starttls_REQUIRED
-		                                  : Starttls_ENABLED);
+		smtp_starttls_enable(session,
+		                     cfg->mail_starttls == VS_STARTTLS_REQUIRED || tls_for_auth
+		                         ? Starttls_REQUIRED
+		                         : Starttls_ENABLED);
 	}
 	if (cfg->mail_user && c.password) {
 		auth_client_init();
@@ -381,15 +402,17 @@ void vs_mail_deliver(const vs_config *cfg, const char *message, const char *cons
 
 	if (!smtp_start_session(session)) {
 		char buf[256];
-		fail(result, VS_MAIL_TEMPFAIL, "%s%s%s",
+		fail(result, VS_MAIL_TEMPFAIL, "%s%s%s%s",
 		     smtp_strerror(smtp_errno(), buf, sizeof(buf)), c.tls_problem ? ": " : "",
-		     c.tls_problem ? c.tls_problem : "");
+		     c.tls_problem ? c.tls_problem : "",
+		     tls_for_auth && !c.tls_ok ? TLS_FOR_AUTH : "");
 		goto out;
 	}
-	if (cfg->mail_starttls == VS_STARTTLS_REQUIRED && !c.tls_ok) {
+	if ((cfg->mail_starttls == VS_STARTTLS_REQUIRED || tls_for_auth) && !c.tls_ok) {
 		/* never reached with Starttls_REQUIRED, but a plain send must not pass */
-		fail(result, VS_MAIL_TEMPFAIL, "STARTTLS required but not used%s%s",
-		     c.tls_problem ? ": " : "", c.tls_problem ? c.tls_problem : "");
+		fail(result, VS_MAIL_TEMPFAIL, "STARTTLS required but not used%s%s%s",
+		     c.tls_problem ? ": " : "", c.tls_problem ? c.tls_problem : "",
+		     tls_for_auth ? TLS_FOR_AUTH : "");
 		goto out;
 	}
 	g_ptr_array_set_size(result->deferred, 0);

@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include "ops.h"
+#include "precheck.h"
 #include "vs-log.h"
 
 static const char *const step_names[] = {
@@ -30,6 +31,7 @@ static const char *const step_names[] = {
     [VS_STEP_LB_REMOVE] = "lb-remove",
     [VS_STEP_UNDEFINE] = "undefine",
     [VS_STEP_VERTICAL] = "vertical",
+    [VS_STEP_PRECHECK] = "precheck",
 };
 
 /**
@@ -46,6 +48,8 @@ void vs_job_result_free(vs_job_result *r)
 	if (!r)
 		return;
 	g_free(r->error);
+	g_free(r->condition);
+	g_free(r->blocked);
 	vs_pool_view_free(r->view);
 	g_free(r);
 }
@@ -64,10 +68,34 @@ static bool relist(vs_ops_ctx *w, vs_pool_view **v, vs_op_outcome *o, GError **e
 	return true;
 }
 
-/* Instances added or removed one after the other, up to the job's steps. */
-static bool horizontal(vs_ops_ctx *w, const vs_job *job, vs_pool_view **v, vs_op_outcome *o,
+/* The preconditions of a scale-out, recorded in @r; false with @error when
+ * one fails (nothing was cloned). */
+static bool precheck(vs_ops_ctx *w, const vs_pool_view *v, vs_job_result *r, GError **error)
+{
+	GError *err = NULL;
+
+	r->prechecked = true;
+	g_clear_pointer(&r->condition, g_free);
+	g_clear_pointer(&r->blocked, g_free);
+	if (vs_precheck_scale_out(w, v, &r->condition, &err))
+		return true;
+	if (g_error_matches(err, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
+		/* virtscaled is stopping: says nothing about the pool */
+		r->prechecked = false;
+		g_clear_pointer(&r->condition, g_free);
+	}
+	r->blocked = g_strdup(err->message);
+	g_propagate_error(error, err);
+	return false;
+}
+
+/* Instances added or removed one after the other, up to the job's steps;
+ * before each instance added, its preconditions. */
+static bool horizontal(vs_ops_ctx *w, const vs_job *job, vs_pool_view **v, vs_job_result *r,
                        GError **error)
 {
+	vs_op_outcome *o = &r->outcome;
+
 	bool out = job->kind == VS_JOB_SCALE_OUT;
 	unsigned start = (*v)->n_running;
 
@@ -76,6 +104,11 @@ static bool horizontal(vs_ops_ctx *w, const vs_job *job, vs_pool_view **v, vs_op
 			return false;
 		if (out ? (*v)->n_running >= job->target : (*v)->n_running <= job->target)
 			break;
+		if (out && !precheck(w, *v, r, error)) {
+			o->action = VS_ACTION_SCALE_OUT;
+			o->step = VS_STEP_PRECHECK;
+			return false;
+		}
 		if (!(out ? vs_scale_out(w, *v, o, error) : vs_scale_in(w, *v, o, error)))
 			return false;
 		if (out ? start + k + 1 >= job->target : start - k - 1 <= job->target)
@@ -105,7 +138,7 @@ static void scale(vs_ops_ctx *w, const vs_job *job, vs_pool_view **v, vs_job_res
 		r->outcome.action = VS_ACTION_NONE;
 		return;
 	}
-	r->ok = horizontal(w, job, v, &r->outcome, error);
+	r->ok = horizontal(w, job, v, r, error);
 	r->acted = r->ok || (*v)->n_running != running;
 }
 
@@ -133,6 +166,8 @@ vs_job_result *vs_job_run(vs_ops_ctx *w, const vs_job *job)
 	if (job->kind == VS_JOB_SYNC) {
 		vs_reconcile_lb(w, v);
 		r->ok = true;
+		if (job->precheck)
+			precheck(w, v, r, NULL);
 	} else {
 		vs_op_outcome scratch = {0};
 

@@ -45,6 +45,7 @@ typedef enum {
 	VS_STEP_LB_REMOVE,
 	VS_STEP_UNDEFINE, /* removing it and its volumes */
 	VS_STEP_VERTICAL, /* changing a member's vCPUs or memory */
+	VS_STEP_PRECHECK, /* a precondition of the scale-out (precheck.h) */
 } vs_op_step;
 
 const char *vs_op_step_name(vs_op_step step);
@@ -82,6 +83,7 @@ typedef struct vs_job {
 	unsigned target;        /* OUT: up to this many running; IN: down to this many */
 	unsigned steps;         /* instances this action may add or remove */
 	bool notified;          /* driven by a notification: vertical first */
+	bool precheck;          /* SYNC: check the preconditions of a scale-out too */
 	vs_pool_view *previous; /* the members of the last job, for CPU% (may be NULL) */
 } vs_job;
 
@@ -95,6 +97,9 @@ typedef struct vs_job_result {
 	char *error;
 	unsigned reconciled; /* interrupted actions settled first */
 	unsigned adopted;    /* of them, clones kept because they serve */
+	bool prechecked;     /* the preconditions of a scale-out were checked */
+	char *condition;     /* ...and this one failed (precheck.h), NULL: they hold */
+	char *blocked;       /* ...with this error */
 	vs_pool_view *view;  /* the members afterwards, NULL when unknown */
 	double seconds;
 } vs_job_result;

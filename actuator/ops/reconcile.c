@@ -4,7 +4,11 @@
  * undefine, delete its volumes), a scale-in that did not finish is
  * finished. Only domains carrying our tag are ever touched. Then the load
  * balancer's membership is re-synced with the running members, and with
- * weights = ratio each member's weight follows its load.
+ * weights = ratio each member's weight follows its load. Only the balancer
+ * members virtscale added are touched: the driver says which are ours
+ * (vs_lb_entry.ours), and an address a pool member's tag names is ours too
+ * (a worker added before it was marked); the operator's static members
+ * are left as they are.
  */
 #include "config.h"
 
@@ -183,6 +187,18 @@ static void apply_weights(vs_ops_ctx *w, const vs_pool_view *v, const GArray *ha
 	}
 }
 
+/* True when @address is the address of one of the pool's members. */
+static bool member_address(const vs_pool_view *v, const char *address)
+{
+	for (guint i = 0; i < v->members->len; i++) {
+		const vs_member *m = v->members->pdata[i];
+
+		if (m->address && vs_lb_same_address(m->address, address))
+			return true;
+	}
+	return false;
+}
+
 /**
  * vs_reconcile_lb: makes the balancer's membership match the running
  * members: adds the missing, removes those that are not running members;
@@ -209,8 +225,13 @@ void vs_reconcile_lb(vs_ops_ctx *w, vs_pool_view *v)
 		vs_lb_entry *lm = &g_array_index(have, vs_lb_entry, i);
 		if (g_hash_table_contains(want, lm->address)) {
 			g_hash_table_add(present, lm->address);
-			if (lm->state != VS_LB_STATE_ENABLED)
+			/* add marks a running member's worker as ours if it is not */
+			if (!lm->ours)
+				vs_lb_add(w->lb, lm->address, true, NULL);
+			else if (lm->state != VS_LB_STATE_ENABLED)
 				vs_lb_enable(w->lb, lm->address, NULL);
+		} else if (!lm->ours && !member_address(v, lm->address)) {
+			continue; /* the operator's: never touched */
 		} else if (lm->state != VS_LB_STATE_DISABLED) {
 			vs_notice("pool %s: reconcile: removing %s from the load balancer",
 			          w->pool->name, lm->address);

@@ -153,16 +153,18 @@ class Apache:
     """A real httpd with balancer://web (growth slots, no static member) and
     its balancer-manager on 127.0.0.1:port, plus a vhost on other_port whose
     canonical name is not 127.0.0.1 (a manager that rejects our Referer).
-    @extra_conf is added to the server config as it is (LoadModule lines
+    @static_members are BalancerMember addresses of the config (the
+    operator's, not virtscale's). @extra_conf is added to the server config as it is (LoadModule lines
     included)."""
 
     def __init__(self, tmpdir, daemons, port=APACHE_PORT, other_port=APACHE_OTHER_PORT,
-                 growth=3, manager_url=None, extra_conf=""):
+                 growth=3, manager_url=None, extra_conf="", static_members=()):
         self.dir = os.path.join(str(tmpdir), "apache")
         os.makedirs(self.dir, exist_ok=True)
         self.port = port
         self.conf = os.path.join(self.dir, "httpd.conf")
         d = self.dir
+        static = "".join(f"    BalancerMember http://{m}\n" for m in static_members)
         modules = "\n".join(
             f"LoadModule {m}_module /usr/lib/apache2/modules/mod_{m}.so" for m in APACHE_MODULES)
         manager = """    <Location /balancer-manager>
@@ -185,7 +187,7 @@ Group nogroup
 ServerName 127.0.0.1
 BalancerPersist On
 <Proxy balancer://web>
-    ProxySet growth={growth} lbmethod=byrequests
+{static}    ProxySet growth={growth} lbmethod=byrequests
 </Proxy>
 <VirtualHost 127.0.0.1:{port}>
     ServerName 127.0.0.1

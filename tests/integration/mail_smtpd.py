@@ -2,8 +2,9 @@
 """A small SMTP server for the e-mail alert tests, built on aiosmtpd.
 
 Each accepted message is saved as DIR/msg-N.json with the envelope, the raw
-data and how the session was secured, so a test can check exactly what a
-client sent. Options make it behave like the servers alerts meet in real
+data and how the session was secured, and each AUTH attempt (accepted or
+not) as DIR/auth-N.json with whether it came over TLS, so a test can check
+exactly what a client sent. Options make it behave like the servers alerts meet in real
 life: a recipient refused with 550, the first DATA answered 451, STARTTLS
 offered or required, AUTH required.
 
@@ -78,8 +79,20 @@ def main():
     if args.auth:
         user, password = args.auth.split(":", 1)
 
+        attempts = [0]
+        attempts_lock = threading.Lock()
+
         def authenticator(server, session, envelope, mechanism, auth_data):
             ok = (auth_data.login.decode() == user and auth_data.password.decode() == password)
+            with attempts_lock:
+                attempts[0] += 1
+                n = attempts[0]
+            rec = {"tls": session.ssl is not None, "mechanism": mechanism,
+                   "login": auth_data.login.decode("utf-8", "replace"), "ok": ok}
+            tmp = os.path.join(args.dir, ".auth-%d.tmp" % n)
+            with open(tmp, "w") as f:
+                json.dump(rec, f)
+            os.rename(tmp, os.path.join(args.dir, "auth-%d.json" % n))
             return AuthResult(success=ok, auth_data=user if ok else None)
 
         kw["authenticator"] = authenticator

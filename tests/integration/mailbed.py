@@ -44,6 +44,16 @@ class SmtpServer:
             out.append(rec)
         return out
 
+    def auth_attempts(self):
+        """Every AUTH the server received (with --auth), in order: {"tls",
+        "mechanism", "login", "ok"}."""
+        out = []
+        for path in sorted(glob.glob(os.path.join(self.dir, "auth-*.json")),
+                           key=lambda p: int(p.rsplit("-", 1)[1].split(".")[0])):
+            with open(path) as f:
+                out.append(json.load(f))
+        return out
+
     def events(self):
         """The X-Virtscale-Event of every message, in the order accepted."""
         return [m["msg"]["X-Virtscale-Event"] for m in self.messages()]

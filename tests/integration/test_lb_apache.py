@@ -4,6 +4,7 @@ follow add / drain / disable, every change is verified by reading the XML
 back, and the failure paths (manager unreachable, stale or wrong nonce,
 Referer rejected, growth slots exhausted, hostile addresses) are reported."""
 import os
+import re
 import threading
 
 import pytest
@@ -85,8 +86,8 @@ def test_worker_in_error_is_listed(tmp_path, daemons, lb_backends):
     split = spread(ap.url, 6)
     assert split.get("HTTP 503") == 1 and split.get(a.name) == 5, split
     lines = listed()
-    assert " enabled " in lines[dead] and lines[dead].endswith("error=yes"), lines
-    assert lines[a.address].endswith("error=no"), lines
+    assert " enabled " in lines[dead] and " error=yes " in lines[dead], lines
+    assert " error=no " in lines[a.address], lines
 
 
 def test_growth_exhausted_is_a_clear_error(tmp_path, daemons, lb_backends):
@@ -148,3 +149,23 @@ def test_hostile_addresses(tmp_path, daemons):
         r = lb_tool(ap.config, "--", "add", bad, check=False)
         assert "error[invalid]" in r.stderr, bad
     assert list_members(ap.config) == {}
+
+
+def test_static_members_are_not_ours(tmp_path, daemons, lb_backends):
+    """Workers the driver adds carry its route mark and are listed as ours;
+    a static BalancerMember of the config is listed as not ours."""
+    a, b, _ = lb_backends
+    ap = Apache(tmp_path, daemons, growth=2, static_members=[b.address])
+
+    def listed():
+        out = lb_tool(ap.config, "list", check=True).stdout
+        return {line.split()[0]: line for line in out.splitlines()}
+    assert listed()[b.address].endswith(" ours=no") and " enabled " in listed()[b.address]
+    lb_tool(ap.config, "add", a.address, check=True)
+    lines = listed()
+    assert lines[a.address].endswith(" ours=yes") and " enabled " in lines[a.address], lines
+    assert lines[b.address].endswith(" ours=no"), lines
+    # the mark is the worker's route, in httpd itself (the manager's page)
+    status, html = lb_bed.get(ap.manager)
+    assert status == 200 and len(re.findall(r">vs-[0-9a-f]{12}<", html)) == 1, html
+    assert spread(ap.url, 4) == {a.name: 2, b.name: 2}

@@ -4,6 +4,7 @@ really balances by connections, a failing `nginx -t` or reload leaves the old
 config serving and the file restored, hostile addresses are refused."""
 import os
 import signal
+import subprocess
 import threading
 import time
 
@@ -193,3 +194,83 @@ def test_unconfirmed_reload_restores(tmp_path, daemons, lb_backends):
     assert 9 < time.monotonic() - start < 20
     assert ng.upstream_text() == before
     assert spread(ng.url, 4) == {a.name: 4}
+
+
+HANGING_NGINX = """#!/bin/sh
+# nginx -t that never returns, with a child of its own in its process group
+case " $* " in *" -t "*)
+    echo $$ > {d}/hang.pid
+    sleep 300 &
+    echo $! > {d}/hang-child.pid
+    wait
+    ;;
+esac
+exec /usr/sbin/nginx "$@"
+"""
+
+
+def alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat") as f:  # a zombie is dead too
+        return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def test_hanging_config_test_is_killed(tmp_path, daemons, lb_backends):
+    """`nginx -t` that hangs: killed with its process group after [nginx]
+    timeout, the change fails with a timeout error, the file is restored."""
+    a = lb_backends[0]
+    d = str(tmp_path)
+    fake = os.path.join(d, "nginx-hangs")
+    with open(fake, "w") as f:
+        f.write(HANGING_NGINX.format(d=d))
+    os.chmod(fake, 0o755)
+    ng = Nginx(tmp_path, daemons, nginx_keys={"binary": fake, "timeout": 2})
+    before = ng.upstream_text()
+    start = time.monotonic()
+    r = lb_tool(ng.config, "add", a.address, check=False, timeout=30)
+    took = time.monotonic() - start
+    assert "error[config-test]" in r.stderr and "timed out after 2 s" in r.stderr, r.stderr
+    assert "restored" in r.stderr
+    assert 2 <= took < 6, took
+    with open(os.path.join(d, "hang.pid")) as f:
+        hung = int(f.read())
+    with open(os.path.join(d, "hang-child.pid")) as f:
+        child = int(f.read())
+    vstest.wait_for(lambda: not alive(hung) and not alive(child), 5,
+                    what="the hanging nginx -t and its child killed")
+    assert ng.upstream_text() == before
+
+
+def test_stale_pid_file_is_not_signalled(tmp_path, daemons, lb_backends):
+    """A pid file naming a process that is no nginx master (a stale file whose
+    pid was reused, or a worker): refused with a clear error, nothing signalled."""
+    a = lb_backends[0]
+    ng = Nginx(tmp_path, daemons)
+    stranger = subprocess.Popen(["sleep", "300"])  # SIGHUP would end it
+    try:
+        stale = os.path.join(ng.dir, "stale.pid")
+        for pid in (stranger.pid, int(ng.workers()[0])):
+            with open(stale, "w") as f:
+                f.write(f"{pid}\n")
+            ng.nginx_keys["pid_file"] = stale
+            lb_bed.write_config(ng.config, "nginx", {"nginx": ng.nginx_keys})
+            before = ng.upstream_text()
+            workers = ng.workers()
+            r = lb_tool(ng.config, "add", a.address, check=False)
+            assert "error[unreachable]" in r.stderr and f"pid {pid}" in r.stderr, r.stderr
+            assert "no nginx master" in r.stderr and "not signalled" in r.stderr
+            assert "restored" in r.stderr and ng.upstream_text() == before
+            time.sleep(0.5)
+            assert stranger.poll() is None, "the stranger was signalled"
+            assert ng.workers() == workers  # no reload either
+        # the real master's pid file still works
+        ng.nginx_keys["pid_file"] = ng.pid_file
+        lb_bed.write_config(ng.config, "nginx", {"nginx": ng.nginx_keys})
+        lb_tool(ng.config, "add", a.address, check=True)
+        assert spread(ng.url, 2) == {a.name: 2}
+    finally:
+        stranger.kill()
+        stranger.wait()

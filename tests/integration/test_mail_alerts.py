@@ -338,6 +338,43 @@ def test_starttls_required_but_not_offered(smtp, tmp_path):
     assert srv.messages() == []
 
 
+def test_password_never_sent_in_clear_text(smtp, tmp_path, tls_files):
+    """A server that offers AUTH but no STARTTLS (it records every AUTH it
+    gets, and whether over TLS): user with starttls = no is a configuration
+    error naming the file and line; with starttls = optional nothing is
+    sent (the error says why); only allow_cleartext_auth = yes sends the
+    password as it is."""
+    srv = smtp("--auth", "alice:s3cret")
+    pw = tls_files["password_file"]
+    conf = write_conf(tmp_path, srv.port, name="no.conf", starttls="no", user="alice",
+                      password_file=pw)
+    r = tool(conf, "test-mail", check=False)
+    assert r.returncode == 2 and f"{conf}:" in r.stderr and "clear text" in r.stderr, r.stderr
+    ctl = subprocess.run([vstest.build_path("actuator", "virtscalectl"), "-c", conf,
+                          "check-config"], capture_output=True, text=True, timeout=30,
+                         env=dict(os.environ, **vstest.sanitizer_env()))
+    assert ctl.returncode == 2 and f"{conf}:" in ctl.stderr, ctl.stderr
+
+    conf = write_conf(tmp_path, srv.port, name="optional.conf", starttls="optional",
+                      user="alice", password_file=pw)
+    r = tool(conf, "test-mail", check=False)
+    assert r.returncode == 1 and "allow_cleartext_auth" in r.stderr, r.stderr
+    r = tool(conf, "post", "at-max", "web", "run-for", "1.5")
+    assert stats(r)["sent"] == 0 and "allow_cleartext_auth" in r.stderr
+    assert srv.auth_attempts() == [] and srv.messages() == []
+
+    conf = write_conf(tmp_path, srv.port, name="allowed.conf", starttls="optional",
+                      user="alice", password_file=pw, allow_cleartext_auth="yes")
+    # the at-max alert queued above goes out too, now that it may
+    r = tool(conf, "test-mail", "wait-idle", "10")
+    assert "ops@example.test: 250" in r.stdout and stats(r)["sent"] == 1
+    attempts = srv.auth_attempts()
+    assert attempts and all(not a["tls"] and a["ok"] for a in attempts), attempts
+    assert sorted(srv.events()) == ["at-max", "test"]
+    assert all(not m["tls"] and m["auth"] == "alice" for m in srv.messages())
+
+
+
 def test_wrong_password_reported_and_not_sent(smtp, tmp_path, tls_files):
     srv = smtp("--cert", tls_files["cert"], "--key", tls_files["key"], "--auth", "alice:other")
     conf = write_conf(tmp_path, srv.port, starttls="required", user="alice",

@@ -424,3 +424,75 @@ def test_pool_collects_sessions_from_each_source(daemons, tmp_path):
     per, _ = pool_counts(conf, "own", f"own-01=127.0.0.1:{b1}", f"own-02=127.0.0.1:{dead}",
                          expect_rc=1)
     assert per == {"own-01": (b1 % 100, "unknown"), "own-02": (None, "unknown")}
+
+
+REDIRECTOR = textwrap.dedent("""\
+    import http.server, sys, threading
+    # argv: HOST PORT LOCATION TARGET_HOST TARGET_PORT HITS_FILE
+    class Redirect(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(302)
+            self.send_header("Location", sys.argv[3])
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"7\\n")  # a body that would parse as a count
+        def log_message(self, *a):
+            pass
+    class Target(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            with open(sys.argv[6], "a") as f:
+                f.write(self.path + "\\n")
+            self.send_response(200)
+            self.send_header("Content-Length", "3")
+            self.end_headers()
+            self.wfile.write(b"42\\n")
+        def log_message(self, *a):
+            pass
+    for host, port, h in ((sys.argv[1], sys.argv[2], Redirect),
+                          (sys.argv[4], sys.argv[5], Target)):
+        srv = http.server.ThreadingHTTPServer((host, int(port)), h)
+        threading.Thread(target=srv.serve_forever, daemon=True).start()
+    threading.Event().wait()
+    """)
+
+
+@pytest.mark.parametrize("same_server", [False, True])
+def test_http_source_never_follows_a_redirect(daemons, tmp_path, same_server):
+    """A guest's status page that answers 302 cannot make the collectors
+    fetch another URL (another loopback address here, standing for the
+    host's or the LAN's services): the count fails with a clear message and
+    the target is never asked. Same for a redirect to the same server."""
+    port = port_in_range(host="127.0.0.2")
+    target_host = "127.0.0.2" if same_server else "127.0.0.3"
+    target = port_in_range(host=target_host)
+    while target == port:
+        target = port_in_range(host=target_host)
+    if same_server:
+        # the target listens on the redirector's address, another port
+        location = f"http://127.0.0.2:{target}/secret"
+    else:
+        location = f"http://127.0.0.3:{target}/secret"
+    hits = tmp_path / "hits"
+    hits.write_text("")
+    (tmp_path / "redirect.py").write_text(REDIRECTOR)
+    daemons(["/usr/bin/python3", str(tmp_path / "redirect.py"), "127.0.0.2", str(port),
+             location, target_host, str(target), str(hits)], name="redirector")
+    vstest.wait_port(port, host="127.0.0.2")
+    vstest.wait_port(target, host=target_host)
+    env = {**os.environ, **vstest.sanitizer_env()}
+    # The target works when asked directly (and records it).
+    assert count_http(f"http://{target_host}:{target}/direct") == 42
+    assert hits.read_text() == "/direct\n"
+
+    r = vstest.run([tool(), "--http", f"http://127.0.0.2:{port}/sessions"], check=False,
+                   env=env)
+    assert r.returncode == 1 and r.stdout == "", r.stdout + r.stderr
+    assert "302" in r.stderr and "redirect" in r.stderr, r.stderr
+
+    # The same through a pool's sessions = http: source.
+    conf = vstest.write_config(tmp_path / "virtscale.conf", {
+        "pool own": {"template": "own-template", "name_pattern": "own-%02d",
+                     "sessions": "http:http://%a:%p/sessions", "lb": "none"}})
+    per, _ = pool_counts(conf, "own", f"own-01=127.0.0.2:{port}", expect_rc=1)
+    assert per == {"own-01": (None, "unknown")}
+    assert hits.read_text() == "/direct\n", "the redirect target was fetched"

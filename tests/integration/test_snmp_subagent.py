@@ -464,6 +464,68 @@ def test_virtscale_pool_tables(vm_mib_domains, tmp_path, daemons):
         vstest.remove_domain(member)
 
 
+SANITIZER_REPORTS = ("AddressSanitizer", "LeakSanitizer", "ThreadSanitizer",
+                     "UndefinedBehaviorSanitizer", "runtime error:")
+
+
+def test_stop_while_the_pool_monitor_counts_sessions(tmp_path, daemons, libvirtd):
+    """SIGTERM while the pool monitor thread is in the middle of a sample
+    (its session source, an HTTP status page, answers slowly): the monitor
+    is joined before the collector stops, the subagent exits 0 and its log
+    holds no sanitizer report."""
+    import http.server
+    import threading
+
+    in_flight = threading.Event()
+
+    class Slow(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            in_flight.set()
+            time.sleep(2)
+            body = b"7\n"
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Slow)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    port = srv.server_address[1]
+    member = PREFIX + "stop-01"
+    meta = (f"<metadata><vs:virtscale xmlns:vs='https://virtscale.invalid/xmlns/virtscale/1' "
+            f"pool='vstsnmpstop' address='127.0.0.1:{port}'/></metadata>")
+    pool = {"pool vstsnmpstop": {"template": f"{PREFIX}stop-tmpl",
+                                 "name_pattern": f"{PREFIX}stop-%02d", "min": 1, "max": 2,
+                                 "policy": "ratio", "session_capacity": 10,
+                                 "sessions": "http:http://%a:%p/status", "lb": "none"}}
+    try:
+        vstest.define_domain(member, disk=False, metadata=meta)
+        bed = SnmpBed(tmp_path, daemons, agent_port=19109, trap_port=19110, sections=pool)
+        bed.start_snmpd()
+        sub = bed.start_subagent()
+        for _ in range(3):
+            # a sample is being taken: the monitor waits for the page
+            in_flight.clear()
+            assert in_flight.wait(30), "the pool monitor never fetched the status page"
+            time.sleep(0.3)
+        t0 = time.monotonic()
+        code = sub.stop(timeout=20)
+        took = time.monotonic() - t0
+        log = sub.output()
+        assert code == 0, f"exit status {code}:\n{log[-3000:]}"
+        assert took < 10, took
+        for word in SANITIZER_REPORTS:
+            assert word not in log, log[-3000:]
+        assert "stopping" in log
+    finally:
+        srv.shutdown()
+        vstest.remove_domain(member)
+
+
+
 def test_mibs_lint_and_translate():
     top = vstest.SRCDIR
     mibdirs = ":".join(vstest.MIB_DIRS)

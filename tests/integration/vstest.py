@@ -102,7 +102,9 @@ def ensure_spin_disk():
 def domain_xml(name, vcpus=1, max_vcpus=None, mem_mib=64, disk=True, tap=None, uuid=None,
                virt_type=None, extra_devices="", metadata=""):
     """XML of a small diskless-OS domain. ``tap``: a host tap device name for an
-    ethernet NIC (has interface stats); None = no NIC."""
+    ethernet NIC (has interface stats); None = no NIC. The tap is in this
+    host's network namespace, so its MTU is below IPv6's minimum (1280): the
+    kernel gives it no link-local address and it never sends a packet."""
     virt_type = virt_type or ("kvm" if kvm_usable() else "qemu")
     max_vcpus = max_vcpus or vcpus
     uuid = uuid or str(uuidlib.uuid4())
@@ -117,7 +119,7 @@ def domain_xml(name, vcpus=1, max_vcpus=None, mem_mib=64, disk=True, tap=None, u
                  f"<source file='{overlay}'/><target dev='vda' bus='virtio'/></disk>")
     if tap:
         devs += (f"<interface type='ethernet'><target dev='{tap}' managed='yes'/>"
-                 f"<model type='virtio'/></interface>")
+                 f"<mtu size='1200'/><model type='virtio'/></interface>")
     return f"""<domain type='{virt_type}'>
   <name>{name}</name><uuid>{uuid}</uuid>
   {metadata}

@@ -70,9 +70,9 @@ static bool run_command(vs_lb *lb, const char *cmd, char **args, int nargs, unsi
 			return false;
 		for (guint i = 0; i < members->len; i++) {
 			const vs_lb_entry *m = &g_array_index(members, vs_lb_entry, i);
-			printf("%s %s weight=%u backup=%s busy=%d error=%s\n", m->address,
+			printf("%s %s weight=%u backup=%s busy=%d error=%s ours=%s\n", m->address,
 			       state_name(m->state), m->weight, m->backup ? "yes" : "no", m->busy,
-			       m->in_error ? "yes" : "no");
+			       m->in_error ? "yes" : "no", m->ours ? "yes" : "no");
 		}
 		return true;
 	}

@@ -1,16 +1,19 @@
 /*
  * test-actuator.c - the actuator's pure parts: the clone's domain XML
- * (ops/clone-xml.c), the stdin formats of `virtscalectl notify`
- * (cli/notify-formats.c, cli/snmptrap-input.c) turned into notifications that pass the wire
- * format, and journal replay after a crash (ops/journal.c).
+ * (ops/clone-xml.c), the networks of a libvirt network's XML (ops/network-xml.c), the stdin formats
+ * of `virtscalectl notify` (cli/notify-formats.c, cli/snmptrap-input.c) turned into notifications
+ * that pass the wire format, and journal replay after a crash (ops/journal.c).
  */
 #include "config.h"
 
 #include "act-error.h"
 #include "clone-xml.h"
 #include "journal.h"
+#include "network-xml.h"
 #include "target-store.h"
 #include "notify-formats.h"
+#include "precheck.h"
+#include "vs-ipv4-net.h"
 #include "vs-notify.h"
 
 #include "testutil.h"
@@ -542,6 +545,100 @@ START_TEST(threshold_crossing_same_verdict_both_ways)
 }
 END_TEST
 
+/* A failing precondition is news once; the same one again is not, another
+ * one is, and passing after being blocked is news again. */
+START_TEST(precheck_alerts_once_per_condition)
+{
+	g_autofree char *blocked = NULL;
+
+	ck_assert_int_eq(vs_precheck_track(&blocked, NULL), VS_BLOCK_NONE);
+	ck_assert_ptr_null(blocked);
+	ck_assert_int_eq(vs_precheck_track(&blocked, "load balancer:vs-lb-error-quark:0"),
+	                 VS_BLOCK_NEW);
+	for (int i = 0; i < 5; i++)
+		ck_assert_int_eq(vs_precheck_track(&blocked, "load balancer:vs-lb-error-quark:0"),
+		                 VS_BLOCK_SAME);
+	ck_assert_int_eq(vs_precheck_track(&blocked, "template:vs-virt:42"), VS_BLOCK_NEW);
+	ck_assert_str_eq(blocked, "template:vs-virt:42");
+	ck_assert_int_eq(vs_precheck_track(&blocked, NULL), VS_BLOCK_CLEARED);
+	ck_assert_ptr_null(blocked);
+	ck_assert_int_eq(vs_precheck_track(&blocked, NULL), VS_BLOCK_NONE);
+	ck_assert_int_eq(vs_precheck_track(&blocked, "template:vs-virt:42"), VS_BLOCK_NEW);
+}
+END_TEST
+
+/* A network as virsh net-dumpxml shows it, with every form of <ip>. */
+static const char *NETWORK_XML =
+    "<network><name>default</name><forward mode='nat'/>"
+    "<bridge name='virbr0' stp='on' delay='0'/>"
+    "<ip address='192.168.122.1' netmask='255.255.255.0'>"
+    "<dhcp><range start='192.168.122.2' end='192.168.122.254'/></dhcp></ip>"
+    "<ip family='ipv6' address='fd00:1::1' prefix='64'/>"
+    "<ip family='ipv4' address='10.1.2.3' prefix='16'/>"
+    "<ip address='10.9.0.1' netmask='255.0.255.0'/>" /* not contiguous */
+    "<ip address='10.8.0.1' prefix='33'/>"
+    "<ip address='10.7.0.1' prefix=''/>"
+    "<ip address='10.6.0.1'/>"
+    "<ip address='not-an-address' prefix='24'/>"
+    "<route address='172.16.0.0' prefix='12' gateway='192.168.122.2'/>"
+    "</network>";
+
+START_TEST(network_xml_networks_are_address_cidr_default)
+{
+	g_autoptr(GArray) nets = g_array_new(FALSE, FALSE, sizeof(vs_ipv4_net));
+	g_autoptr(GArray) host = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+	char buf[20];
+
+	ck_assert_uint_eq(vs_network_xml_ipv4(NETWORK_XML, nets, host), 2);
+	ck_assert_uint_eq(nets->len, 2);
+	ck_assert_uint_eq(host->len, 2);
+	ck_assert_str_eq(vs_ipv4_net_format(&g_array_index(nets, vs_ipv4_net, 0), buf, sizeof(buf)),
+	                 "192.168.122.0/24");
+	ck_assert_str_eq(vs_ipv4_net_format(&g_array_index(nets, vs_ipv4_net, 1), buf, sizeof(buf)),
+	                 "10.1.0.0/16");
+	ck_assert_uint_eq(g_array_index(host, uint32_t, 0), 0xc0a87a01u);
+	ck_assert_uint_eq(g_array_index(host, uint32_t, 1), 0x0a010203u);
+
+	/* what those networks let a guest be reached at */
+	vs_guest_address_rules rules = {.nets = (const vs_ipv4_net *)(void *)nets->data,
+	                                .n_nets = nets->len,
+	                                .host = (const uint32_t *)(void *)host->data,
+	                                .n_host = host->len};
+	const char *listed[] = {"127.0.0.1", "192.168.122.1", "192.168.122.255", "172.16.0.5",
+	                        "10.9.0.5",  "10.8.0.5",      "192.168.122.50",  "10.1.9.9"};
+	ck_assert_int_eq(vs_guest_address_choose(listed, G_N_ELEMENTS(listed), &rules), 6);
+	ck_assert_str_eq(vs_guest_address_refusal("192.168.122.1", &rules),
+	                 "an address of this host");
+	ck_assert_str_eq(vs_guest_address_refusal("192.168.122.255", &rules),
+	                 "the network's broadcast address");
+	ck_assert_str_eq(vs_guest_address_refusal("10.9.0.5", &rules),
+	                 "outside the accepted networks");
+	ck_assert_ptr_null(vs_guest_address_refusal("10.1.9.9", &rules));
+}
+END_TEST
+
+START_TEST(network_xml_without_ipv4_adds_nothing)
+{
+	const char *none[] = {
+	    /* a network with no <ip>: no address on its bridge, no default networks */
+	    "<network><name>isolated</name><bridge name='vstbr0'/><dns enable='no'/></network>",
+	    "<network><ip family='ipv6' address='fd00::1' prefix='64'/></network>",
+	    "<domain><ip address='10.0.0.1' prefix='8'/></domain>",
+	    "<network><ip address='10.0.0.1' prefix='8'>",
+	    "",
+	    NULL,
+	};
+	g_autoptr(GArray) nets = g_array_new(FALSE, FALSE, sizeof(vs_ipv4_net));
+	g_autoptr(GArray) host = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+
+	for (size_t i = 0; i < G_N_ELEMENTS(none); i++) {
+		ck_assert_msg(vs_network_xml_ipv4(none[i], nets, host) == 0, "case %zu", i);
+		ck_assert_uint_eq(nets->len, 0);
+		ck_assert_uint_eq(host->len, 0);
+	}
+}
+END_TEST
+
 Suite *vs_test_suite(void)
 {
 	Suite *s = suite_create("actuator");
@@ -549,11 +646,14 @@ Suite *vs_test_suite(void)
 	tcase_add_test(tc, clone_disks_skip_readonly_and_refuse_block);
 	tcase_add_test(tc, clone_rewrite_like_virt_clone);
 	tcase_add_test(tc, clone_rewrite_adds_user_network_when_missing);
+	tcase_add_test(tc, network_xml_networks_are_address_cidr_default);
+	tcase_add_test(tc, network_xml_without_ipv4_adds_nothing);
 	tcase_add_test(tc, collectd_exec_format);
 	tcase_add_test(tc, snmptrap_numeric_and_symbolic_forms);
 	tcase_add_test(tc, snmptrap_anything_else_refused);
 	tcase_add_test(tc, journal_replays_open_operations);
 	tcase_add_test(tc, targets_document);
+	tcase_add_test(tc, precheck_alerts_once_per_condition);
 	tcase_add_test(tc, threshold_crossing_same_verdict_both_ways);
 	suite_add_tcase(s, tc);
 	return s;

@@ -7,6 +7,7 @@
 
 #include "vs-config.h"
 #include "vs-config-internal.h"
+#include "vs-validate.h"
 
 #include "testutil.h"
 
@@ -229,7 +230,7 @@ START_TEST(test_full_file)
 	                   "vertical = both\n"
 	                   "placement = weighted\n"
 	                   "repeat_interval = 3\n"
-	                   "  [pool db.1]  ; second pool\n"
+	                   "  [pool db_1]  ; second pool\n"
 	                   "template = db\n"
 	                   "name_pattern = %dx-db\n"
 	                   "lb = apache\n"
@@ -238,7 +239,7 @@ START_TEST(test_full_file)
 	                   "vertical = memory\n";
 	vs_config *cfg = load_ok(text);
 	const vs_pool_config *p = vs_config_find_pool(cfg, "web");
-	const vs_pool_config *d = vs_config_find_pool(cfg, "db.1");
+	const vs_pool_config *d = vs_config_find_pool(cfg, "db_1");
 
 	ck_assert_str_eq(cfg->hosts[0], "qemu:///system");
 	ck_assert_str_eq(cfg->hosts[1], "qemu+ssh://hv2/system");
@@ -371,6 +372,27 @@ START_TEST(test_booleans)
 }
 END_TEST
 
+/* An SMTP password never crosses the network in clear text unless the
+ * configuration says so: user with starttls = no is refused. */
+START_TEST(test_mail_auth_needs_tls)
+{
+	vs_config *cfg;
+
+	expect_error("[mail]\nserver = 127.0.0.1:25\nto = a@localhost\nuser = u\n",
+	             "t.conf:4: [mail] user: the password would be sent in clear text");
+	expect_error("[mail]\nuser = u\nstarttls = no\n",
+	             "t.conf:3: [mail] user: the password would be sent in clear text");
+	cfg = load_ok("[mail]\nuser = u\nstarttls = no\nallow_cleartext_auth = yes\n");
+	ck_assert(cfg->mail_allow_cleartext_auth);
+	vs_config_free(cfg);
+	cfg = load_ok("[mail]\nuser = u\nstarttls = optional\n");
+	ck_assert(!cfg->mail_allow_cleartext_auth);
+	vs_config_free(cfg);
+	cfg = load_ok("[mail]\nstarttls = no\n");
+	vs_config_free(cfg);
+}
+END_TEST
+
 START_TEST(test_uri_single)
 {
 	vs_config *cfg = load_ok("[libvirt]\nuri = test:///default\n");
@@ -394,6 +416,9 @@ START_TEST(test_syntax_errors)
 	expect_error("[pool]\n", "t.conf:1: [pool]: a pool group needs a name");
 	expect_error("[pool bad/name]\n", "t.conf:1: [pool bad/name]: invalid pool name");
 	expect_error("[pool -x]\n", "t.conf:1: [pool -x]: invalid pool name");
+	/* one definition of a pool name: what nginx, Apache, SNMP and mail all take */
+	expect_error("[snmp]\n[pool db.1]\n", "t.conf:2: [pool db.1]: invalid pool name");
+	expect_error("[pool a+b]\n", "t.conf:1: [pool a+b]: invalid pool name");
 	expect_error("[snmp] junk\n", "t.conf:1: unexpected text after group header");
 	expect_error("uri = qemu:///system\n", "t.conf:1: uri: key outside of any group");
 	expect_error("[libvirt]\n\nrefresh_interval 1\n",
@@ -589,6 +614,43 @@ START_TEST(test_required_and_cross_checks)
 }
 END_TEST
 
+START_TEST(test_address_cidr)
+{
+	vs_config *cfg = load_ok(POOL_OK);
+	const vs_pool_config *p = cfg->pools->pdata[0];
+
+	/* default: none, the guest's libvirt networks decide */
+	ck_assert_ptr_null(p->address_cidr);
+	ck_assert_uint_eq(p->n_address_cidr, 0);
+	vs_config_free(cfg);
+	cfg = load_ok(POOL_OK "address = agent\naddress_cidr = 192.168.122.0/24, 10.0.0.0/8 "
+	                      "172.16.5.4/32\n");
+	p = cfg->pools->pdata[0];
+	ck_assert_uint_eq(p->n_address_cidr, 3);
+	ck_assert_uint_eq(p->address_cidr[0].addr, 0xc0a87a00u);
+	ck_assert_uint_eq(p->address_cidr[0].prefix, 24);
+	ck_assert_uint_eq(p->address_cidr[1].addr, 0x0a000000u);
+	ck_assert_uint_eq(p->address_cidr[1].prefix, 8);
+	ck_assert_uint_eq(p->address_cidr[2].prefix, 32);
+	vs_config_free(cfg);
+	expect_error(POOL_OK "address_cidr = 192.168.122.1/24\n",
+	             "t.conf:4: [pool web] address_cidr: '192.168.122.1/24' has host bits set "
+	             "(the network is 192.168.122.0/24)");
+	expect_error(POOL_OK "address_cidr = 10.0.0.0/8, fd00::/8\n",
+	             "t.conf:4: [pool web] address_cidr: 'fd00::/8': 'fd00::' is not an IPv4");
+	expect_error(POOL_OK "address_cidr = 10.0.0.0/33\n",
+	             "t.conf:4: [pool web] address_cidr: '10.0.0.0/33': the prefix length");
+	expect_error(POOL_OK "address_cidr = 10.0.0.0\n",
+	             "t.conf:4: [pool web] address_cidr: '10.0.0.0' is not an IPv4 network");
+	expect_error(POOL_OK "address_cidr = ,\n",
+	             "t.conf:4: [pool web] address_cidr: no network given");
+	/* hostfwd is the operator's address, not the guest's: nothing to filter */
+	expect_error(POOL_OK "address = hostfwd\nhostfwd_ports = 100-199\n"
+	                     "address_cidr = 10.0.0.0/8\n",
+	             "t.conf:6: [pool web] address_cidr: only for addresses a guest reports");
+}
+END_TEST
+
 START_TEST(test_hostile_bytes)
 {
 	static const char nul[] = "[libvirt]\nrefresh_interval = 1\x00junk\n";
@@ -710,6 +772,73 @@ START_TEST(test_load_file_and_exit)
 	cfg = vs_config_load_or_exit("prog", path);
 	ck_assert_str_eq(cfg->path, path);
 	vs_config_free(cfg);
+	g_unlink(path);
+	g_rmdir(dir);
+}
+END_TEST
+
+/*
+ * [nginx] upstream and zone and [apache] balancer go into the load balancer's
+ * config and URLs as one token: check-config refuses what the drivers would
+ * refuse at run time, with the same rule (vs_valid_lb_name()).
+ */
+START_TEST(test_lb_names)
+{
+	static const struct {
+		const char *group, *key, *value;
+	} refused[] = {
+	    {"nginx", "upstream", "web.1"},  {"nginx", "upstream", "web+1"},
+	    {"nginx", "upstream", "-web"},   {"nginx", "upstream", "_web"},
+	    {"nginx", "zone", "zone.web"},   {"nginx", "zone", "z+1"},
+	    {"apache", "balancer", "web.2"}, {"apache", "balancer", "a+b"},
+	    {"apache", "balancer", "web/2"}, {"apache", "balancer", "w%41"},
+	};
+	g_autofree char *long_name = g_strnfill(65, 'a');
+
+	for (size_t i = 0; i < G_N_ELEMENTS(refused); i++) {
+		g_autofree char *text = g_strdup_printf("[%s]\n\n%s = %s\n", refused[i].group,
+		                                        refused[i].key, refused[i].value);
+		g_autofree char *want =
+		    g_strdup_printf("t.conf:3: [%s] %s: '%s' is not a valid load-balancer name",
+		                    refused[i].group, refused[i].key, refused[i].value);
+		ck_assert(!vs_valid_lb_name(refused[i].value));
+		expect_error(text, want);
+	}
+	g_autofree char *too_long = g_strdup_printf("[nginx]\nupstream = %s\n", long_name);
+	expect_error(too_long, "t.conf:2: [nginx] upstream: 'aaaa");
+
+	vs_config *cfg = load_ok("[nginx]\nupstream = Web_2-b\nzone = web_zone\n"
+	                         "[apache]\nbalancer = b-2\n");
+	ck_assert_str_eq(cfg->nginx_upstream, "Web_2-b");
+	ck_assert_str_eq(cfg->nginx_zone, "web_zone");
+	ck_assert_str_eq(cfg->apache_balancer, "b-2");
+	ck_assert(vs_valid_lb_name(cfg->nginx_upstream) && vs_valid_lb_name(cfg->apache_balancer));
+	vs_config_free(cfg);
+
+	/* what check-config does with it: FILE:LINE on stderr, exit status 2 */
+	g_autofree char *dir = g_dir_make_tmp("vs-config-XXXXXX", NULL);
+	g_autofree char *path = g_build_filename(dir, "lb.conf", NULL);
+	char buf[512] = {0};
+	int fds[2], status;
+	pid_t pid;
+
+	ck_assert(g_file_set_contents(path, "[apache]\nbalancer = web.2\n", -1, NULL));
+	ck_assert_int_eq(pipe(fds), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		dup2(fds[1], 2);
+		vs_config_load_or_exit("prog", path);
+		_exit(0);
+	}
+	close(fds[1]);
+	ck_assert_int_gt(read(fds[0], buf, sizeof(buf) - 1), 0);
+	close(fds[0]);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status));
+	ck_assert_int_eq(WEXITSTATUS(status), 2);
+	g_autofree char *want = g_strdup_printf("prog: %s:2: [apache] balancer: 'web.2'", path);
+	ck_assert_msg(g_str_has_prefix(buf, want), "got '%s'", buf);
 	g_unlink(path);
 	g_rmdir(dir);
 }
@@ -865,15 +994,18 @@ Suite *vs_test_suite(void)
 	tcase_add_test(tc, test_intake_access_keys);
 	tcase_add_test(tc, test_byte_order_mark);
 	tcase_add_test(tc, test_booleans);
+	tcase_add_test(tc, test_mail_auth_needs_tls);
 	tcase_add_test(tc, test_uri_single);
 	tcase_add_test(tc, test_syntax_errors);
 	tcase_add_test(tc, test_duplicates);
 	tcase_add_test(tc, test_bad_values);
 	tcase_add_test(tc, test_name_pattern);
 	tcase_add_test(tc, test_required_and_cross_checks);
+	tcase_add_test(tc, test_address_cidr);
 	tcase_add_test(tc, test_hostile_bytes);
 	tcase_add_test(tc, test_long_lines);
 	tcase_add_test(tc, test_load_file_and_exit);
+	tcase_add_test(tc, test_lb_names);
 	tcase_add_test(tc, test_contrib_example);
 	tcase_add_test(tc, test_every_key_documented);
 	tcase_add_test(tc, test_mutation_fuzz);

@@ -8,6 +8,8 @@
 #include "lb-apache-parse.h"
 #include "lb-nginx-render.h"
 
+#include "vs-validate.h"
+
 #include "testutil.h"
 
 #include <string.h>
@@ -118,6 +120,36 @@ START_TEST(render_refuses_hostile_addresses_and_names)
 }
 END_TEST
 
+/* Every name the config accepts for [pool NAME] renders and reads back:
+ * a pool that passes check-config never fails at its first nginx call. */
+START_TEST(every_valid_pool_name_renders)
+{
+	const char *names[] = {
+	    "web",   "db.1",
+	    "a.b.c", "web_1",
+	    "Web-2", "0",
+	    "x+y",   "w/x",
+	    "",      "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"};
+	unsigned accepted = 0;
+	for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
+		if (!vs_valid_pool_name(names[i]))
+			continue;
+		accepted++;
+		vs_nginx_render_opts o = rr;
+		o.pool = names[i];
+		vs_lb_entry m = member("127.0.0.1:18100", VS_LB_STATE_ENABLED, 0, false);
+		GError *err = NULL;
+		g_autofree char *text = vs_nginx_render_upstream(&o, &m, 1, &err);
+		ck_assert_msg(text != NULL, "pool %s: %s", names[i], err ? err->message : "?");
+		GArray *back = vs_nginx_parse_upstream(text, strlen(text), "web", "up.conf", &err);
+		ck_assert_msg(back != NULL, "pool %s: %s", names[i], err ? err->message : "?");
+		ck_assert_uint_eq(back->len, 1);
+		g_array_unref(back);
+	}
+	ck_assert_uint_eq(accepted, 5);
+}
+END_TEST
+
 static void assert_refused(const char *text, const char *line)
 {
 	GError *err = NULL;
@@ -198,6 +230,28 @@ START_TEST(apache_worker_address)
 }
 END_TEST
 
+START_TEST(apache_route_mark)
+{
+	g_autofree char *mark = vs_apache_route_mark("127.0.0.1:19510");
+	g_autofree char *upper = vs_apache_route_mark("Web-01.Example:80");
+	g_autofree char *lower = vs_apache_route_mark("web-01.example:80");
+
+	/* "vs-" and 12 hex digits, the same for every spelling of an address,
+	 * different for another address */
+	ck_assert_uint_eq(strlen(mark), 15);
+	ck_assert(g_str_has_prefix(mark, "vs-"));
+	for (size_t i = 3; i < 15; i++)
+		ck_assert(g_ascii_isxdigit(mark[i]) && !g_ascii_isupper(mark[i]));
+	ck_assert_str_eq(upper, lower);
+	ck_assert_str_ne(mark, lower);
+	ck_assert(vs_apache_route_is_mark(mark, "127.0.0.1:19510"));
+	ck_assert(!vs_apache_route_is_mark(mark, "127.0.0.1:19511"));
+	ck_assert(!vs_apache_route_is_mark(NULL, "127.0.0.1:19510"));
+	ck_assert(!vs_apache_route_is_mark("", "127.0.0.1:19510"));
+	ck_assert(!vs_apache_route_is_mark("vs-", "127.0.0.1:19510"));
+}
+END_TEST
+
 Suite *vs_test_suite(void)
 {
 	Suite *s = suite_create("lb-render");
@@ -207,9 +261,11 @@ Suite *vs_test_suite(void)
 	tcase_add_test(tc, empty_upstream_gets_placeholder);
 	tcase_add_test(tc, parse_round_trips);
 	tcase_add_test(tc, render_refuses_hostile_addresses_and_names);
+	tcase_add_test(tc, every_valid_pool_name_renders);
 	tcase_add_test(tc, parse_is_strict);
 	tcase_add_test(tc, apache_max_members);
 	tcase_add_test(tc, apache_worker_address);
+	tcase_add_test(tc, apache_route_mark);
 	suite_add_tcase(s, tc);
 	return s;
 }

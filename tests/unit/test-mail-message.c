@@ -1,6 +1,7 @@
 /*
- * test-mail-message.c - alert message building (actuator/mail/mail-message.c)
- * and the alert journal (actuator/mail/alert-queue.c).
+ * test-mail-message.c - alert message building (actuator/mail/mail-message.c),
+ * the alert journal (actuator/mail/alert-queue.c) and who writes it
+ * (actuator/mail/alert.c: never the thread that posts).
  */
 #include "config.h"
 
@@ -10,6 +11,7 @@
 
 #include <glib/gstdio.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char *const two_rcpt[] = {"ops@example.test", "boss@example.test", NULL};
 
@@ -291,8 +293,8 @@ START_TEST(test_journal_roundtrip)
 	ck_assert(g_file_test(badkept, G_FILE_TEST_EXISTS));
 	ck_assert(!g_file_test(tmp, G_FILE_TEST_EXISTS));
 
-	vs_alert_journal_remove(qdir, e);
-	vs_alert_journal_remove(qdir, f);
+	vs_alert_journal_remove(qdir, e->id);
+	vs_alert_journal_remove(qdir, f->id);
 	g_ptr_array_set_size(loaded, 0);
 	ck_assert(vs_alert_journal_load(qdir, loaded, &err));
 	ck_assert_uint_eq(loaded->len, 0);
@@ -313,6 +315,110 @@ START_TEST(test_journal_missing_dir_is_empty)
 }
 END_TEST
 
+/* A symlink planted where an entry's temporary file once had a fixed name
+ * (ID.alert.tmp), or at the entry's file itself, is never followed. */
+START_TEST(test_journal_follows_no_planted_symlink)
+{
+	g_autofree char *dir = g_dir_make_tmp("vs-alert-XXXXXX", NULL);
+	g_autofree char *victim = g_build_filename(dir, "victim", NULL);
+	vs_alert a = {.kind = VS_ALERT_AT_MAX, .pool = "web", .time = 1};
+	vs_alert_entry *e = vs_alert_entry_new(&a, two_rcpt, "hv1");
+	g_autofree char *name = g_strconcat(e->id, ".alert", NULL);
+	g_autofree char *path = g_build_filename(dir, name, NULL);
+	g_autofree char *tmp = g_strconcat(path, ".tmp", NULL);
+	g_autoptr(GError) err = NULL;
+	g_autofree char *text = NULL;
+
+	ck_assert(g_file_set_contents(victim, "precious\n", -1, NULL));
+	ck_assert_int_eq(symlink(victim, tmp), 0);
+	ck_assert_msg(vs_alert_journal_write(dir, e, &err), "%s", err ? err->message : "");
+	ck_assert(g_file_get_contents(victim, &text, NULL, NULL));
+	ck_assert_str_eq(text, "precious\n");
+	ck_assert(!g_file_test(path, G_FILE_TEST_IS_SYMLINK));
+
+	g_unlink(path);
+	ck_assert_int_eq(symlink(victim, path), 0);
+	ck_assert(vs_alert_journal_write(dir, e, &err));
+	g_clear_pointer(&text, g_free);
+	ck_assert(g_file_get_contents(victim, &text, NULL, NULL));
+	ck_assert_str_eq(text, "precious\n");
+	ck_assert(!g_file_test(path, G_FILE_TEST_IS_SYMLINK));
+
+	g_unlink(path);
+	g_unlink(tmp);
+	g_unlink(victim);
+	g_rmdir(dir);
+	vs_alert_entry_free(e);
+}
+END_TEST
+
+/* An alerter whose server refuses connections: alerts stay queued. */
+static vs_config *unreachable_mail(const char *state_dir)
+{
+	g_autofree char *text =
+	    g_strdup_printf("[actuator]\nstate_dir = %s\n"
+	                    "[mail]\nserver = 127.0.0.1:1\nto = ops@example.test\n"
+	                    "timeout = 1\n",
+	                    state_dir);
+	return vs_test_config(text);
+}
+
+static guint journal_files(const char *qdir)
+{
+	g_autoptr(GDir) d = g_dir_open(qdir, 0, NULL);
+	guint n = 0;
+
+	for (const char *name; d && (name = g_dir_read_name(d));)
+		n += g_str_has_suffix(name, ".alert");
+	return n;
+}
+
+/* vs_alerter_post() runs on the event loop: it queues and returns, the
+ * durable write is the journaler's; stopping writes what is still queued,
+ * and the next run finds it. */
+START_TEST(test_post_never_writes_the_journal)
+{
+	g_autofree char *dir = g_dir_make_tmp("vs-alert-XXXXXX", NULL);
+	g_autofree char *qdir = g_build_filename(dir, "mail-queue", NULL);
+	vs_config *cfg = unreachable_mail(dir);
+	vs_alert alert = {.kind = VS_ALERT_AT_MAX, .pool = "web", .summary = "6/6"};
+	g_autoptr(GError) err = NULL;
+	vs_alerter *a = vs_alerter_new(cfg, &err);
+
+	/* not started: nothing but the poster could write, and it does not */
+	ck_assert_msg(a != NULL, "%s", err ? err->message : "");
+	ck_assert(vs_alerter_post(a, &alert));
+	ck_assert_uint_eq(journal_files(qdir), 0);
+	ck_assert_uint_eq(vs_alerter_queue_length(a), 1);
+	/* stopping journals what is queued */
+	vs_alerter_free(a);
+	ck_assert_uint_eq(journal_files(qdir), 1);
+	a = vs_alerter_new(cfg, &err);
+	ck_assert_uint_eq(vs_alerter_queue_length(a), 1);
+
+	/* started: the journaler writes the next one without being asked */
+	ck_assert(vs_alerter_start(a, &err));
+	alert.kind = VS_ALERT_ACTION_FAILED;
+	ck_assert(vs_alerter_post(a, &alert));
+	for (int i = 0; i < 100 && journal_files(qdir) < 2; i++)
+		g_usleep(50000);
+	ck_assert_uint_eq(journal_files(qdir), 2);
+	vs_alerter_free(a);
+	a = vs_alerter_new(cfg, &err);
+	ck_assert_uint_eq(vs_alerter_queue_length(a), 2);
+	vs_alerter_free(a);
+
+	g_autoptr(GDir) d = g_dir_open(qdir, 0, NULL);
+	for (const char *name; d && (name = g_dir_read_name(d));) {
+		g_autofree char *path = g_build_filename(qdir, name, NULL);
+		g_unlink(path);
+	}
+	g_rmdir(qdir);
+	g_rmdir(dir);
+	vs_config_free(cfg);
+}
+END_TEST
+
 Suite *vs_test_suite(void)
 {
 	Suite *s = suite_create("mail-message");
@@ -328,6 +434,8 @@ Suite *vs_test_suite(void)
 	tcase_add_test(tc, test_message_ids_unique);
 	tcase_add_test(tc, test_kind_names_roundtrip);
 	tcase_add_test(tc, test_journal_roundtrip);
+	tcase_add_test(tc, test_post_never_writes_the_journal);
+	tcase_add_test(tc, test_journal_follows_no_planted_symlink);
 	tcase_add_test(tc, test_journal_missing_dir_is_empty);
 	suite_add_tcase(s, tc);
 	return s;

@@ -79,9 +79,9 @@ START_TEST(test_minimal_messages)
 	ck_assert_double_eq(n.time, 0);
 
 	ck_assert(parse_line(
-	    " { \"type\" : \"scale\", \"desired\":0, \"pool\":\"db.1\", \"v\":1 }\r", &n, &err));
+	    " { \"type\" : \"scale\", \"desired\":0, \"pool\":\"db_1\", \"v\":1 }\r", &n, &err));
 	ck_assert_int_eq(n.type, VS_NOTIFY_SCALE);
-	ck_assert_str_eq(n.pool, "db.1");
+	ck_assert_str_eq(n.pool, "db_1");
 	ck_assert_int_eq(n.desired, 0);
 
 	ck_assert(parse_line("{\"v\":1,\"type\":\"threshold\",\"severity\":\"failure\",\"plugin\":"

@@ -5,15 +5,19 @@
  */
 #include "config.h"
 
+#include "mib-text.h"
 #include "mib-view.h"
 #include "vm-index.h"
 #include "vm-state.h"
+#include "vs-validate.h"
 
 #include "testutil.h"
 
 #include <glib/gstdio.h>
 #include <libvirt/libvirt.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 static const oid root[] = {1, 3, 6, 1, 2, 1, 236};
 
@@ -195,6 +199,141 @@ START_TEST(oper_state_from_state_and_reason)
 }
 END_TEST
 
+/* A symlink planted where the map's temporary file once had a fixed name
+ * (PATH.tmp), or at the map itself, is never followed: the file it points
+ * to keeps its content. */
+START_TEST(vm_index_save_follows_no_planted_symlink)
+{
+	g_autofree char *dir = g_dir_make_tmp("vs-vmindex-XXXXXX", NULL);
+	g_autofree char *path = g_build_filename(dir, "vm-index.map", NULL);
+	g_autofree char *tmp = g_strconcat(path, ".tmp", NULL);
+	g_autofree char *victim = g_build_filename(dir, "victim", NULL);
+	g_autofree char *text = NULL;
+	vs_vm_index *m;
+
+	ck_assert(g_file_set_contents(victim, "precious\n", -1, NULL));
+	ck_assert_int_eq(symlink(victim, tmp), 0);
+	m = vs_vm_index_load(path);
+	vs_vm_index_get(m, U1);
+	ck_assert(vs_vm_index_save(m));
+	vs_vm_index_free(m);
+	ck_assert(g_file_get_contents(victim, &text, NULL, NULL));
+	ck_assert_str_eq(text, "precious\n");
+	ck_assert(g_file_test(tmp, G_FILE_TEST_IS_SYMLINK));
+	g_clear_pointer(&text, g_free);
+	ck_assert(g_file_get_contents(path, &text, NULL, NULL));
+	ck_assert_ptr_nonnull(strstr(text, U1));
+
+	/* the map itself a symlink: replaced, not written through */
+	g_unlink(path);
+	ck_assert_int_eq(symlink(victim, path), 0);
+	m = vs_vm_index_load(path); /* reads "precious": a malformed line, skipped */
+	vs_vm_index_get(m, U2);
+	ck_assert(vs_vm_index_save(m));
+	vs_vm_index_free(m);
+	g_clear_pointer(&text, g_free);
+	ck_assert(g_file_get_contents(victim, &text, NULL, NULL));
+	ck_assert_str_eq(text, "precious\n");
+	ck_assert(!g_file_test(path, G_FILE_TEST_IS_SYMLINK));
+
+	g_unlink(path);
+	g_unlink(tmp);
+	g_unlink(victim);
+	g_rmdir(dir);
+}
+END_TEST
+
+static const char *transient_uuid; /* the one domain of the round still there */
+
+static bool keep_persistent(const char *uuid, void *opaque)
+{
+	return strcmp(uuid, U1) == 0 || (transient_uuid && strcmp(uuid, transient_uuid) == 0);
+}
+
+/* What the subagent remembers of each domain (its last operational state,
+ * for the notifications' "previous state") ends with the domain's vmIndex:
+ * a thousand transient domains created and destroyed leave nothing behind. */
+START_TEST(remembered_states_end_with_the_index)
+{
+	vs_vm_index *m = vs_vm_index_load(NULL);
+	GHashTable *oper = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+
+	vs_vm_index_get(m, U1);
+	g_hash_table_insert(oper, g_strdup(U1), GINT_TO_POINTER(4));
+	for (int i = 0; i < 1000; i++) {
+		g_autofree char *uuid = g_uuid_string_random();
+
+		/* it starts: an index and a state; the persistent one is kept */
+		vs_vm_index_get(m, uuid);
+		g_hash_table_insert(oper, g_strdup(uuid), GINT_TO_POINTER(4));
+		transient_uuid = uuid;
+		vs_vm_index_retain(m, keep_persistent, NULL);
+		ck_assert_uint_eq(vs_vm_index_prune(m, oper), 0);
+		ck_assert_uint_eq(g_hash_table_size(oper), 2);
+		/* it is destroyed: gone from libvirt, its index forgotten */
+		transient_uuid = NULL;
+		vs_vm_index_retain(m, keep_persistent, NULL);
+		ck_assert_uint_eq(vs_vm_index_prune(m, oper), 1);
+		ck_assert_uint_eq(g_hash_table_size(oper), 1);
+	}
+	ck_assert(g_hash_table_contains(oper, U1));
+	/* keys in capitals are the same UUIDs */
+	g_hash_table_insert(oper, g_ascii_strup(U1, -1), GINT_TO_POINTER(4));
+	ck_assert_uint_eq(vs_vm_index_prune(m, oper), 0);
+	g_hash_table_destroy(oper);
+	vs_vm_index_free(m);
+}
+END_TEST
+
+/* vsPoolLastError, as GET serves it and vsActionFailed carries it: at most
+ * 255 bytes, never a character cut in two, one line of printable text. */
+START_TEST(last_error_cut_for_the_mib)
+{
+	char out[VS_POOL_LAST_ERROR_MAX + 1];
+	GString *in = g_string_new(NULL);
+	GRand *rand = g_rand_new_with_seed(255);
+
+	/* multi-line `nginx -t` output */
+	ck_assert_uint_eq(vs_mib_last_error("lb-add: nginx -t failed:\nnginx: [emerg] x\n", out),
+	                  strlen("lb-add: nginx -t failed:?nginx: [emerg] x?"));
+	ck_assert_str_eq(out, "lb-add: nginx -t failed:?nginx: [emerg] x?");
+	/* the 1024 bytes status.json allows: cut to 255 */
+	while (in->len < 1024)
+		g_string_append_c(in, 'e');
+	ck_assert_uint_eq(vs_mib_last_error(in->str, out), 255);
+	/* 254 bytes then a 2-byte character: the character goes whole */
+	g_string_truncate(in, 254);
+	g_string_append(in, "\xc3\xa9tail");
+	ck_assert_uint_eq(vs_mib_last_error(in->str, out), 254);
+	/* 253 bytes then a 3-byte character */
+	g_string_truncate(in, 253);
+	g_string_append(in, "\xe2\x82\xac");
+	ck_assert_uint_eq(vs_mib_last_error(in->str, out), 253);
+	/* a 2-byte character that ends exactly at byte 255 stays */
+	g_string_truncate(in, 253);
+	g_string_append(in, "\xc3\xa9");
+	ck_assert_uint_eq(vs_mib_last_error(in->str, out), 255);
+	ck_assert(g_str_has_suffix(out, "\xc3\xa9"));
+	/* invalid UTF-8 and NULL */
+	ck_assert_uint_eq(vs_mib_last_error("a\xff\xc0\xaf", out), 4);
+	ck_assert_str_eq(out, "a???");
+	ck_assert_uint_eq(vs_mib_last_error(NULL, out), 0);
+	/* whatever comes in, what goes out is printable UTF-8 within the SIZE */
+	for (int i = 0; i < 2000; i++) {
+		guint len = (guint)g_rand_int_range(rand, 0, 600);
+		g_string_truncate(in, 0);
+		for (guint j = 0; j < len; j++)
+			g_string_append_c(in, (char)g_rand_int_range(rand, 1, 0x100));
+		size_t n = vs_mib_last_error(in->str, out);
+		ck_assert_uint_le(n, VS_POOL_LAST_ERROR_MAX);
+		ck_assert_uint_eq(n, strlen(out));
+		ck_assert(vs_valid_text(out, n));
+	}
+	g_rand_free(rand);
+	g_string_free(in, TRUE);
+}
+END_TEST
+
 Suite *vs_test_suite(void)
 {
 	Suite *s = suite_create("snmp-view");
@@ -205,6 +344,9 @@ Suite *vs_test_suite(void)
 	tcase_add_test(tc, vm_index_persists_and_never_reuses);
 	tcase_add_test(tc, vm_index_skips_malformed_lines);
 	tcase_add_test(tc, oper_state_from_state_and_reason);
+	tcase_add_test(tc, last_error_cut_for_the_mib);
+	tcase_add_test(tc, remembered_states_end_with_the_index);
+	tcase_add_test(tc, vm_index_save_follows_no_planted_symlink);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -7,12 +7,14 @@
 #include "config.h"
 
 #include "vs-status.h"
+#include "vs-validate.h"
 
 #include "testutil.h"
 
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
+#include <math.h>
 #include <libvirt/libvirt.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -385,6 +387,152 @@ START_TEST(test_last_error_written_readable)
 }
 END_TEST
 
+/* The reader's verdict on one string: what get_string() accepts. */
+static bool reader_accepts(const char *s)
+{
+	return strlen(s) <= VS_STATUS_MAX_STRING && vs_valid_text(s, strlen(s));
+}
+
+/* vs_status_text(): multi-line, long, cut inside a character, invalid UTF-8. */
+START_TEST(test_status_text)
+{
+	g_autofree char *lines = vs_status_text("nginx: [emerg] unknown directive \"x\" in "
+	                                        "/etc/nginx/conf.d/a.conf:3\nnginx: configuration "
+	                                        "file /etc/nginx/nginx.conf test failed\n");
+	GString *big = g_string_new(NULL);
+	g_autofree char *five_k = NULL, *cut = NULL, *cut4 = NULL, *bad = NULL, *null = NULL;
+
+	ck_assert_str_eq(lines, "nginx: [emerg] unknown directive \"x\" in "
+	                        "/etc/nginx/conf.d/a.conf:3?nginx: configuration file "
+	                        "/etc/nginx/nginx.conf test failed?");
+	ck_assert(reader_accepts(lines));
+
+	/* 5 KiB of lines: cut to the reader's 1024 bytes */
+	while (big->len < 5 * 1024)
+		g_string_append(big, "nginx: [emerg] host not found in upstream\n");
+	five_k = vs_status_text(big->str);
+	ck_assert_uint_eq(strlen(five_k), VS_STATUS_MAX_STRING);
+	ck_assert(reader_accepts(five_k));
+	ck_assert(g_str_has_prefix(five_k, "nginx: [emerg] host not found in upstream?nginx"));
+
+	/* a 3-byte character across the limit (bytes 1023..1025) is left out
+	 * whole, never cut in its middle */
+	g_string_assign(big, "");
+	while (big->len < VS_STATUS_MAX_STRING - 1)
+		g_string_append_c(big, 'x');
+	g_string_append(big, "\xe2\x82\xac and more");
+	cut = vs_status_text(big->str);
+	ck_assert_uint_eq(strlen(cut), VS_STATUS_MAX_STRING - 1);
+	ck_assert(reader_accepts(cut));
+	/* a 4-byte character that would end at byte 1026 */
+	g_string_truncate(big, VS_STATUS_MAX_STRING - 2);
+	g_string_append(big, "\xf0\x9f\x98\x80");
+	cut4 = vs_status_text(big->str);
+	ck_assert_uint_eq(strlen(cut4), VS_STATUS_MAX_STRING - 2);
+	ck_assert(reader_accepts(cut4));
+
+	/* invalid UTF-8: a lone continuation byte, an overlong '/', a UTF-16
+	 * surrogate, a code point above U+10FFFF, a character cut at the end */
+	bad = vs_status_text("a\x80"
+	                     "b\xc0\xaf"
+	                     "c\xed\xa0\x80"
+	                     "d\xf4\x90\x80\x80"
+	                     "e\xe2\x82");
+	ck_assert(reader_accepts(bad));
+	ck_assert_str_eq(bad, "a?b??c???d????e??");
+
+	null = vs_status_text(NULL);
+	ck_assert_str_eq(null, "");
+	g_string_free(big, TRUE);
+}
+END_TEST
+
+/* Random bytes of every length around the limit: whatever goes in, the
+ * reader accepts what comes out. */
+START_TEST(test_status_text_random)
+{
+	GRand *rand = g_rand_new_with_seed(0x5eed);
+
+	for (int i = 0; i < 3000; i++) {
+		guint len = (guint)g_rand_int_range(rand, 0, 1400);
+		g_autofree char *in = g_malloc(len + 1);
+		g_autofree char *out = NULL;
+
+		for (guint j = 0; j < len; j++) {
+			/* mostly high bytes: UTF-8 lead and continuation bytes */
+			in[j] = (char)(g_rand_boolean(rand) ? g_rand_int_range(rand, 0x80, 0x100)
+			                                    : g_rand_int_range(rand, 1, 0x100));
+		}
+		in[len] = '\0';
+		out = vs_status_text(in);
+		ck_assert_msg(reader_accepts(out), "input %d refused after sanitizing", i);
+	}
+	g_rand_free(rand);
+}
+END_TEST
+
+/*
+ * Every string of the document, not only last_error, is written as the
+ * reader accepts it: an address with a line break or of 5 KiB, times below
+ * zero, a session count below -1; a name the reader would refuse leaves its
+ * instance (or pool) out instead of the whole document.
+ */
+START_TEST(test_every_string_written_readable)
+{
+	g_autofree char *dir = g_dir_make_tmp("vs-status-XXXXXX", NULL);
+	g_autofree char *path = g_build_filename(dir, VS_STATUS_FILE, NULL);
+	g_autoptr(vs_status) s = vs_status_new();
+	g_autoptr(vs_status) back = NULL;
+	g_autoptr(GError) err = NULL;
+	vs_pool_status *web = vs_pool_status_new("web");
+	vs_pool_status *bad_pool = vs_pool_status_new("bad\npool");
+	GString *huge = g_string_new(NULL);
+	const vs_pool_status *p;
+	const vs_member *m;
+
+	while (huge->len < 5 * 1024)
+		g_string_append(huge, "10.0.0.1:80\r\n");
+	s->pid = -4;
+	s->time = -1;
+	web->last_time = -5;
+	web->last_alert_time = NAN;
+	g_free(web->last_error);
+	web->last_error = g_strdup("line one\nline two\t\x1b[0m");
+	g_ptr_array_add(web->instances,
+	                status_instance("web-01", VIR_DOMAIN_RUNNING, "127.0.0.1:1\nX-Injected: 1",
+	                                -7, VS_LB_STATE_ENABLED));
+	g_ptr_array_add(web->instances, status_instance("web-02", VIR_DOMAIN_RUNNING, huge->str, 3,
+	                                                VS_LB_STATE_ENABLED));
+	g_ptr_array_add(web->instances, status_instance("web 03\xff", VIR_DOMAIN_RUNNING,
+	                                                "127.0.0.1:3", 1, VS_LB_STATE_ENABLED));
+	g_ptr_array_add(s->pools, web);
+	g_ptr_array_add(s->pools, bad_pool);
+
+	ck_assert_msg(vs_status_write(s, dir, &err), "%s", err ? err->message : "");
+	back = vs_status_read(dir, &err);
+	ck_assert_msg(back != NULL, "the reader refuses what the writer wrote: %s",
+	              err ? err->message : "");
+	ck_assert_uint_eq(back->pools->len, 1);
+	ck_assert_int_eq(back->pid, 0);
+	ck_assert(back->time == 0);
+	p = vs_status_find_pool(back, "web");
+	ck_assert_ptr_nonnull(p);
+	ck_assert(p->last_time == 0 && p->last_alert_time == 0);
+	ck_assert_str_eq(p->last_error, "line one?line two??[0m");
+	ck_assert_uint_eq(p->instances->len, 2);
+	m = p->instances->pdata[0];
+	ck_assert_str_eq(m->name, "web-01");
+	ck_assert_str_eq(m->address, "127.0.0.1:1?X-Injected: 1");
+	ck_assert_int_eq(m->sessions, -1);
+	m = p->instances->pdata[1];
+	ck_assert_str_eq(m->name, "web-02");
+	ck_assert_uint_eq(strlen(m->address), VS_STATUS_MAX_STRING);
+	g_string_free(huge, TRUE);
+	g_unlink(path);
+	g_rmdir(dir);
+}
+END_TEST
+
 static void expect_invalid_at(const char *json, const char *what, const char *file, int line)
 {
 	GError *err = NULL;
@@ -568,6 +716,9 @@ Suite *vs_test_suite(void)
 	tcase_add_test(tc, test_every_state_round_trips);
 	tcase_add_test(tc, test_unknown_names_read_as_unknown);
 	tcase_add_test(tc, test_last_error_written_readable);
+	tcase_add_test(tc, test_status_text);
+	tcase_add_test(tc, test_status_text_random);
+	tcase_add_test(tc, test_every_string_written_readable);
 	tcase_add_test(tc, test_invalid_documents);
 	tcase_add_test(tc, test_target_source);
 	tcase_add_test(tc, test_write_read);

@@ -46,7 +46,11 @@ START_TEST(test_domain_and_pool_names)
 	ck_assert(vs_valid_domain_name("Web_01.a+b"));
 	ck_assert(vs_valid_domain_name("0"));
 	ck_assert(vs_valid_pool_name("web"));
-	ck_assert(vs_valid_pool_name("db.1_a-b"));
+	ck_assert(vs_valid_pool_name("db_1-b"));
+	ck_assert(vs_valid_pool_name("Web2"));
+	/* '.' ends the nginx include's header sentence and is no nginx token */
+	ck_assert(!vs_valid_pool_name("db.1"));
+	ck_assert(!vs_valid_pool_name("web."));
 	ck_assert(!vs_valid_pool_name("a+b")); /* '+' only in domain names */
 	ck_assert(!vs_valid_domain_name(NULL));
 	ck_assert(!vs_valid_pool_name(NULL));
