@@ -139,9 +139,9 @@ static void remove_pidfile_at_exit(void)
 		vs_pidfile_remove(g_steal_pointer(&held_pidfile));
 }
 
-/* Before detaching, so that a refusal reaches the terminal and the exit
- * status the one who started us. Returns the pid a dead daemon left in
- * the file, or -1. */
+/* Before detaching, so that a refusal and its exit status reach whoever
+ * started the daemon. Returns the pid a dead daemon left in the file, or
+ * -1. */
 static pid_t lock_pidfile(const vs_daemon *d)
 {
 	g_autoptr(GError) err = NULL;
@@ -172,7 +172,7 @@ static pid_t lock_pidfile(const vs_daemon *d)
 	return previous;
 }
 
-static void write_pidfile(const vs_daemon *d, pid_t previous)
+static void write_pidfile(pid_t previous)
 {
 	g_autoptr(GError) err = NULL;
 
@@ -206,6 +206,6 @@ bool vs_daemon_detach(vs_daemon *d)
 			return false;
 	}
 	if (held_pidfile)
-		write_pidfile(d, previous);
+		write_pidfile(previous);
 	return true;
 }
