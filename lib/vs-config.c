@@ -64,11 +64,13 @@ static const key_desc keys[] = {
     {G_SNMP, "agentx_ping_interval", vs_config_value_duration, C(agentx_ping_interval), "5", 0,
      3600, NULL, false},
     {G_SNMP, "state_file", vs_config_value_path, C(snmp_state_file), NULL, 0, 0, NULL, false},
+    {G_SNMP, "pid_file", vs_config_value_path, C(snmp_pid_file), NULL, 0, 0, NULL, false},
 
     {G_ACTUATOR, "socket", vs_config_value_path, C(actuator_socket),
      RUNSTATEDIR "/virtscale/actuator.sock", 0, 0, NULL, false},
     {G_ACTUATOR, "state_dir", vs_config_value_path, C(state_dir), LOCALSTATEDIR "/lib/virtscale", 0,
      0, NULL, false},
+    {G_ACTUATOR, "pid_file", vs_config_value_path, C(actuator_pid_file), NULL, 0, 0, NULL, false},
     {G_ACTUATOR, "socket_group", vs_config_value_unix_group, C(socket_group), "virtscale", 0, 0,
      NULL, false},
     {G_ACTUATOR, "max_line", vs_config_value_uint, C(max_line), "4096", 256, VS_NOTIFY_MAX_LINE,
@@ -783,6 +785,8 @@ void vs_config_free(vs_config *cfg)
 	g_strfreev(cfg->hosts);
 	g_free(cfg->agentx_socket);
 	g_free(cfg->snmp_state_file);
+	g_free(cfg->snmp_pid_file);
+	g_free(cfg->actuator_pid_file);
 	g_free(cfg->actuator_socket);
 	g_free(cfg->state_dir);
 	g_free(cfg->socket_group);

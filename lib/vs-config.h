@@ -97,9 +97,12 @@ typedef struct vs_config {
 	char *agentx_socket;           /* default /var/agentx/master */
 	unsigned agentx_ping_interval; /* default 5 */
 	char *snmp_state_file;         /* vmIndex map, default state_dir/vm-index.map */
+	char *snmp_pid_file;           /* virtscale-snmp's pid file, default none */
 	/* [actuator] */
 	char *actuator_socket; /* default /run/virtscale/actuator.sock */
 	char *state_dir;       /* default /var/lib/virtscale */
+	/* virtscaled's pid file, default none */
+	char *actuator_pid_file;
 	char *socket_group;    /* default virtscale; must exist where virtscaled runs */
 	int socket_group_line; /* the line that set socket_group, 0 = the default */
 	unsigned max_line;     /* default 4096 bytes */

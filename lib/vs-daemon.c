@@ -5,6 +5,7 @@
 
 #include "vs-daemon.h"
 #include "vs-log.h"
+#include "vs-pidfile.h"
 
 #include <getopt.h>
 #include <signal.h>
@@ -16,6 +17,11 @@
 #define MAX_EXTRA 8
 
 static const char *log_program = "virtscale";
+/* The pid file this process holds, and the process that removes it on
+ * exit: the parent of daemon(3) exits as soon as its child runs, and
+ * must leave the file to it. */
+static vs_pidfile *held_pidfile;
+static pid_t held_pidfile_owner;
 
 static void log_to_stderr(int priority, const char *message, void *opaque)
 {
@@ -35,14 +41,15 @@ static void log_to_syslog(int priority, const char *message, void *opaque)
 
 static void usage(FILE *out, const vs_daemon *d, const vs_daemon_option *extra)
 {
-	fprintf(out, "Usage: %s [-f] [-d] [-c FILE]", d->program);
+	fprintf(out, "Usage: %s [-f] [-d] [-c FILE] [-p FILE]", d->program);
 	for (const vs_daemon_option *o = extra; o && o->short_name; o++)
 		fprintf(out, " [-%c %s]", o->short_name, o->arg_name);
 	fprintf(out,
 	        "\n%s\n\n"
 	        "  -f, --foreground      stay in the foreground, log to stderr\n"
 	        "  -d, --debug           debug logging\n"
-	        "  -c, --config FILE     configuration file (default %s)\n",
+	        "  -c, --config FILE     configuration file (default %s)\n"
+	        "  -p, --pid-file FILE   write the pid to FILE, locked while running\n",
 	        d->summary, VS_DEFAULT_CONFIG_FILE);
 	for (const vs_daemon_option *o = extra; o && o->short_name; o++) {
 		g_autofree char *left =
@@ -67,13 +74,13 @@ static void usage(FILE *out, const vs_daemon *d, const vs_daemon_option *extra)
 void vs_daemon_init(vs_daemon *d, const char *program, const char *summary, int argc, char **argv,
                     const vs_daemon_option *extra)
 {
-	struct option longopts[5 + MAX_EXTRA + 1] = {
+	struct option longopts[6 + MAX_EXTRA + 1] = {
 	    {"foreground", no_argument, NULL, 'f'},   {"debug", no_argument, NULL, 'd'},
-	    {"config", required_argument, NULL, 'c'}, {"version", no_argument, NULL, 'V'},
-	    {"help", no_argument, NULL, 'h'},
+	    {"config", required_argument, NULL, 'c'}, {"pid-file", required_argument, NULL, 'p'},
+	    {"version", no_argument, NULL, 'V'},      {"help", no_argument, NULL, 'h'},
 	};
-	GString *shorts = g_string_new("fdc:Vh");
-	size_t n = 5;
+	GString *shorts = g_string_new("fdc:p:Vh");
+	size_t n = 6;
 	int c;
 
 	*d = (vs_daemon){
@@ -81,7 +88,7 @@ void vs_daemon_init(vs_daemon *d, const char *program, const char *summary, int 
 	log_program = program;
 	/* a peer that goes away under a write must not kill a daemon */
 	signal(SIGPIPE, SIG_IGN);
-	for (const vs_daemon_option *o = extra; o && o->short_name && n < 5 + MAX_EXTRA; o++) {
+	for (const vs_daemon_option *o = extra; o && o->short_name && n < 6 + MAX_EXTRA; o++) {
 		longopts[n++] =
 		    (struct option){o->long_name, required_argument, NULL, o->short_name};
 		g_string_append_printf(shorts, "%c:", o->short_name);
@@ -98,6 +105,9 @@ void vs_daemon_init(vs_daemon *d, const char *program, const char *summary, int 
 			continue;
 		case 'c':
 			d->config_path = optarg;
+			continue;
+		case 'p':
+			d->pid_file = optarg;
 			continue;
 		case 'V':
 			printf("%s %s\n", program, PACKAGE_VERSION);
@@ -123,6 +133,59 @@ void vs_daemon_init(vs_daemon *d, const char *program, const char *summary, int 
 	d->cfg = vs_config_load_or_exit(program, d->config_path);
 }
 
+static void remove_pidfile_at_exit(void)
+{
+	if (held_pidfile && getpid() == held_pidfile_owner)
+		vs_pidfile_remove(g_steal_pointer(&held_pidfile));
+}
+
+/* Before detaching, so that a refusal and its exit status reach whoever
+ * started the daemon. Returns the pid a dead daemon left in the file, or
+ * -1. */
+static pid_t lock_pidfile(const vs_daemon *d)
+{
+	g_autoptr(GError) err = NULL;
+	pid_t previous = -1;
+	char *path;
+
+	/* daemon(3) changes to /: a relative name must still mean the same
+	 * file when it is removed */
+	path = g_canonicalize_filename(d->pid_file, NULL);
+	held_pidfile = vs_pidfile_lock(path, &previous, &err);
+	g_free(path);
+	if (g_error_matches(err, VS_PIDFILE_ERROR, VS_PIDFILE_ERROR_HELD)) {
+		if (previous > 0)
+			fprintf(stderr,
+			        "%s: %s is locked by a running daemon (pid %d); not starting\n",
+			        d->program, d->pid_file, (int)previous);
+		else
+			fprintf(stderr, "%s: %s is locked by a running daemon; not starting\n",
+			        d->program, d->pid_file);
+		exit(VS_EXIT_RUNNING);
+	}
+	if (!held_pidfile) {
+		fprintf(stderr, "%s: %s\n", d->program, err->message);
+		exit(1);
+	}
+	held_pidfile_owner = getpid();
+	atexit(remove_pidfile_at_exit);
+	return previous;
+}
+
+static void write_pidfile(pid_t previous)
+{
+	g_autoptr(GError) err = NULL;
+
+	held_pidfile_owner = getpid();
+	if (!vs_pidfile_write(held_pidfile, held_pidfile_owner, &err)) {
+		vs_error("%s", err->message);
+		exit(1);
+	}
+	if (previous > 0 && previous != held_pidfile_owner)
+		vs_notice("pid file %s: taken over from pid %d, which holds it no more",
+		          vs_pidfile_path(held_pidfile), (int)previous);
+}
+
 /**
  * vs_daemon_detach:
  * @d: an initialised daemon
@@ -131,12 +194,18 @@ void vs_daemon_init(vs_daemon *d, const char *program, const char *summary, int 
  */
 bool vs_daemon_detach(vs_daemon *d)
 {
+	pid_t previous = d->pid_file ? lock_pidfile(d) : -1;
+
 	vs_log_set_level(d->debug ? LOG_DEBUG : LOG_INFO);
 	if (d->foreground) {
 		vs_log_set_handler(log_to_stderr, NULL);
-		return true;
+	} else {
+		openlog(d->program, LOG_PID, LOG_DAEMON);
+		vs_log_set_handler(log_to_syslog, NULL);
+		if (daemon(0, 0) != 0)
+			return false;
 	}
-	openlog(d->program, LOG_PID, LOG_DAEMON);
-	vs_log_set_handler(log_to_syslog, NULL);
-	return daemon(0, 0) == 0;
+	if (held_pidfile)
+		write_pidfile(previous);
+	return true;
 }

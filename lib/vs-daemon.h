@@ -1,8 +1,9 @@
 /*
  * vs-daemon.h - how virtscaled and virtscale-snmp start: the options every
- * daemon has (-f, -d, -c FILE, -V, -h, as long options too, plus the
- * program's own), the configuration loaded before anything starts (a bad
- * file names FILE:LINE and exits 2), SIGPIPE ignored, and logging to stderr
+ * daemon has (-f, -d, -c FILE, -p FILE, -V, -h, as long options too, plus
+ * the program's own), the configuration loaded before anything starts (a
+ * bad file names FILE:LINE and exits 2), SIGPIPE ignored, the pid file
+ * locked (a second daemon on the same file exits 3), and logging to stderr
  * in the foreground or to syslog once detached.
  */
 #ifndef VS_DAEMON_H
@@ -11,6 +12,9 @@
 #include "vs-config.h"
 
 #include <stdbool.h>
+
+/* Another daemon holds the pid file: starting again would not help. */
+#define VS_EXIT_RUNNING 3
 
 /* An option of one program only, e.g. -x SOCKET. */
 typedef struct vs_daemon_option {
@@ -27,6 +31,9 @@ typedef struct vs_daemon {
 	const char *config_path;
 	bool foreground;
 	bool debug;
+	/* -p FILE; the program may fill it from its configuration before
+	 * vs_daemon_detach(); NULL: no pid file */
+	const char *pid_file;
 	vs_config *cfg;
 } vs_daemon;
 
@@ -41,8 +48,12 @@ void vs_daemon_init(vs_daemon *d, const char *program, const char *summary, int 
 
 /*
  * vs_daemon_detach:
- * Logs to stderr in the foreground; otherwise opens syslog and leaves the
- * terminal (daemon(3)). Debug logging when -d. False with errno when
+ * Locks the pid file first, when there is one: held by a running daemon,
+ * it prints which on stderr and exits 3 (VS_EXIT_RUNNING); one that cannot
+ * be created or locked exits 1. Then logs to stderr in the foreground, or
+ * opens syslog and leaves the terminal (daemon(3)); debug logging when -d.
+ * The pid is written once detached, and the file removed when the process
+ * exits normally (exit() or a return from main()). False with errno when
  * detaching failed.
  */
 bool vs_daemon_detach(vs_daemon *d);

@@ -43,6 +43,14 @@ typedef enum {
 	VS_FILE_ERROR_SYNC,   /* syncing the directory */
 } vs_file_error_code;
 
+/* A daemon's pid file (vs-pidfile.c) */
+#define VS_PIDFILE_ERROR (vs_pidfile_error_quark())
+GQuark vs_pidfile_error_quark(void);
+typedef enum {
+	VS_PIDFILE_ERROR_HELD, /* locked by another process: a daemon runs */
+	VS_PIDFILE_ERROR_IO,   /* cannot be opened, locked or written */
+} vs_pidfile_error_code;
+
 /* Pool session sources (vs-pool-sessions.c) */
 #define VS_POOL_ERROR (vs_pool_error_quark())
 GQuark vs_pool_error_quark(void);

@@ -31,7 +31,16 @@
 static const char *const type_names[] = {"pool", "scale", "status", "threshold", NULL};
 static const char *const severity_names[] = {"okay", "warning", "failure", NULL};
 
-typedef enum { K_VERSION, K_TYPE, K_STRING, K_INT, K_DOUBLE, K_SEVERITY, K_VERDICT } field_kind;
+typedef enum {
+	K_VERSION,
+	K_TYPE,
+	K_STRING,
+	K_INT,
+	K_DOUBLE,
+	K_SEVERITY,
+	K_VERDICT,
+	K_DESIRED, /* K_INT, or "auto" in a scale request */
+} field_kind;
 
 typedef bool (*string_check)(const char *s);
 
@@ -94,7 +103,7 @@ static const field_desc fields[] = {
     {"threshold_low", K_DOUBLE, N(threshold_low), 0, -VS_NOTIFY_MAX_VALUE, VS_NOTIFY_MAX_VALUE,
      NULL, T_POOL | T_THRESHOLD, 0},
     {"instances", K_INT, N(instances), 0, 0, 100000, NULL, T_POOL, 0},
-    {"desired", K_INT, N(desired), 0, 0, 1000, NULL, T_POOL | T_SCALE, T_SCALE},
+    {"desired", K_DESIRED, N(desired), 0, 0, 1000, NULL, T_POOL | T_SCALE, T_SCALE},
     {"time", K_DOUBLE, N(time), 0, 0, 1e11, NULL, T_ALL, 0},
     {"host", K_STRING, N(host), S(host), 0, 0, check_host, T_ALL, 0},
     {"source", K_STRING, N(source), S(source), 0, 0, check_identifier, T_ALL, 0},
@@ -292,6 +301,21 @@ static bool parse_member(const field_desc *f, JsonNode *node, vs_notification *n
 			return invalid(error,
 			               "severity: must be \"okay\", \"warning\" or \"failure\"");
 		*(vs_severity *)(void *)(base + f->offset) = (vs_severity)i;
+		return true;
+	case K_DESIRED:
+		/* a user's "back to the policy": a word of its own, never a
+		 * number that could also be a count */
+		if (n->type == VS_NOTIFY_SCALE && (s = node_string(node)) &&
+		    strcmp(s, "auto") == 0) {
+			*(int *)(void *)(base + f->offset) = VS_NOTIFY_DESIRED_AUTO;
+			return true;
+		}
+		if (!parse_number(node, true, &d))
+			return invalid(error, "%s: must be an integer%s", f->name,
+			               n->type == VS_NOTIFY_SCALE ? " or \"auto\"" : "");
+		if (d < f->min || d > f->max)
+			return invalid(error, "%s: out of range %g..%g", f->name, f->min, f->max);
+		*(int *)(void *)(base + f->offset) = (int)d;
 		return true;
 	case K_INT:
 	case K_DOUBLE:
@@ -508,6 +532,8 @@ char *vs_notification_to_json(const vs_notification *n)
 		add_int(b, "instances", n->instances);
 	if ((mask & (T_POOL | T_SCALE)) && n->desired >= 0)
 		add_int(b, "desired", n->desired);
+	else if ((mask & T_SCALE) && n->desired == VS_NOTIFY_DESIRED_AUTO)
+		add_string(b, "desired", "auto");
 	if (n->time > 0)
 		add_double(b, "time", n->time);
 	add_string(b, "host", n->host);

@@ -10,6 +10,7 @@
  *   "instances":3,"desired":4,"time":1764000000.25,"host":"hv1",
  *   "source":"collectd","message":"..."}
  *  {"v":1,"type":"scale","pool":"web","desired":4}       manual target
+ *  {"v":1,"type":"scale","pool":"web","desired":"auto"}  manual target cleared
  *  {"v":1,"type":"status"}                                -> one JSON line back
  *  {"v":1,"type":"threshold", ...collectd threshold notification fields...}
  */
@@ -27,6 +28,9 @@
 #define VS_NOTIFY_VERSION   1
 #define VS_NOTIFY_MAX_LINE  4096 /* bytes, without the newline */
 #define VS_NOTIFY_MAX_VALUE 1e15 /* largest |value| and |threshold| on the wire */
+/* "desired":"auto" of a scale request: the pool's manual target ends and
+ * the policy steers it again */
+#define VS_NOTIFY_DESIRED_AUTO (-2)
 
 typedef enum {
 	VS_NOTIFY_POOL,      /* policy state of a pool */
@@ -48,7 +52,7 @@ typedef struct vs_notification {
 	double threshold_high;
 	double threshold_low;
 	int instances;     /* -1 absent */
-	int desired;       /* -1 absent */
+	int desired;       /* -1 absent; VS_NOTIFY_DESIRED_AUTO (scale only) */
 	double time;       /* unix seconds, 0 absent */
 	char host[256];    /* "" absent; printable text (the sender's own name for
 	                      itself, e.g. a collectd Hostname), never used as a name */

@@ -30,6 +30,13 @@ PACKAGES=(
 )
 
 log() { printf 'setup-deps: %s\n' "$*"; }
+# True when the pid file $1 names a live process (the daemons below write
+# theirs as root: /run/NAME.pid).
+running() {
+	local pid
+	pid=$(cat "$1" 2>/dev/null) || return 1
+	[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null
+}
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "setup-deps: must run as root" >&2
@@ -63,11 +70,11 @@ if [ -e /dev/kvm ]; then
 fi
 
 mkdir -p /var/log/libvirt /var/run/libvirt /var/lib/libvirt/images
-if ! pgrep -x virtlogd >/dev/null; then
+if ! running /run/virtlogd.pid; then
 	log "starting virtlogd"
 	virtlogd -d
 fi
-if ! pgrep -x libvirtd >/dev/null; then
+if ! running /run/libvirtd.pid; then
 	log "starting libvirtd"
 	libvirtd -d
 fi

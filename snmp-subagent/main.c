@@ -207,6 +207,8 @@ int main(int argc, char **argv)
 	vs_daemon_init(&d, "virtscale-snmp",
 	               "Serves VM-MIB (RFC 7666) and VIRTSCALE-MIB as a net-snmp AgentX subagent.",
 	               argc, argv, options);
+	if (!d.pid_file)
+		d.pid_file = d.cfg->snmp_pid_file;
 	if (!vs_daemon_detach(&d)) {
 		perror("virtscale-snmp: daemon");
 		return 1;

@@ -1,5 +1,5 @@
 /*
- * virtscalectl.c - the actuator's command line: status, scale POOL N,
+ * virtscalectl.c - the actuator's command line: status, scale POOL N|auto,
  * notify (JSON lines, collectd exec or snmptrapd traphandle input on
  * stdin), check-config and test-mail. It talks to virtscaled through the
  * same socket and wire format as every other notifier.
@@ -173,21 +173,24 @@ static int cmd_status(const vs_config *cfg)
 	return 0;
 }
 
+/* scale POOL N sets a manual target; scale POOL auto ends it. */
 static int cmd_scale(const vs_config *cfg, const char *pool, const char *count)
 {
 	char *end = NULL;
-	guint64 n = g_ascii_strtoull(count, &end, 10);
-	if (!vs_valid_pool_name(pool) || !*count || *end || n > 100000) {
-		fprintf(stderr, "virtscalectl: usage: scale POOL N\n");
+	bool automatic = g_str_equal(count, "auto");
+	guint64 n = automatic ? 0 : g_ascii_strtoull(count, &end, 10);
+	if (!vs_valid_pool_name(pool) || (!automatic && (!*count || *end || n > 100000))) {
+		fprintf(stderr, "virtscalectl: usage: scale POOL N|auto\n");
 		return VS_EXIT_CONFIG;
 	}
 	if (!vs_config_find_pool(cfg, pool)) {
 		fprintf(stderr, "virtscalectl: no pool '%s' in %s\n", pool, cfg->path);
 		return EXIT_RUNTIME;
 	}
+	g_autofree char *desired =
+	    automatic ? g_strdup("\"auto\"") : g_strdup_printf("%" G_GUINT64_FORMAT, n);
 	g_autofree char *line = g_strdup_printf(
-	    "{\"v\":1,\"type\":\"scale\",\"pool\":\"%s\",\"desired\":%" G_GUINT64_FORMAT "}", pool,
-	    n);
+	    "{\"v\":1,\"type\":\"scale\",\"pool\":\"%s\",\"desired\":%s}", pool, desired);
 	g_autofree char *reply = request(cfg, line);
 	if (!reply)
 		return EXIT_RUNTIME;
@@ -420,7 +423,7 @@ int main(int argc, char **argv)
 {
 	signal(SIGPIPE, SIG_IGN);
 	g_autoptr(GOptionContext) ctx = g_option_context_new(
-	    "COMMAND - status | scale POOL N | notify | check-config | test-mail");
+	    "COMMAND - status | scale POOL N|auto | notify | check-config | test-mail");
 	g_option_context_add_main_entries(ctx, entries, NULL);
 	g_autoptr(GError) err = NULL;
 	if (!g_option_context_parse(ctx, &argc, &argv, &err)) {

@@ -212,7 +212,12 @@ static void handle_line(vs_client *c, const char *line, size_t len)
 	} else if (n.type == VS_NOTIFY_SCALE) {
 		/* a person's order: who gave it is worth a line */
 		in->stats.scale_requests++;
-		vs_notice("intake: %s: scale %s to %d", who(c, w, sizeof(w)), n.pool, n.desired);
+		if (n.desired == VS_NOTIFY_DESIRED_AUTO)
+			vs_notice("intake: %s: scale %s to auto (manual target cleared)",
+			          who(c, w, sizeof(w)), n.pool);
+		else
+			vs_notice("intake: %s: scale %s to %d", who(c, w, sizeof(w)), n.pool,
+			          n.desired);
 	}
 	in->stats.accepted++;
 	g_autofree char *reply = in->handler(&n, in->opaque);

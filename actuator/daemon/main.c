@@ -129,7 +129,13 @@ static char *scale_reply(vs_act *act, vs_pool_machine *m, const vs_notification 
 {
 	g_autoptr(GError) err = NULL;
 	g_autoptr(JsonBuilder) b = json_builder_new();
-	bool ok = m && n->desired >= 0 && vs_pool_machine_set_target(m, (unsigned)n->desired, &err);
+	bool automatic = n->desired == VS_NOTIFY_DESIRED_AUTO;
+	bool ok;
+
+	if (m && automatic)
+		vs_pool_machine_clear_target(m);
+	ok = m && (automatic ||
+	           (n->desired >= 0 && vs_pool_machine_set_target(m, (unsigned)n->desired, &err)));
 
 	json_builder_begin_object(b);
 	json_builder_set_member_name(b, "v");
@@ -140,7 +146,10 @@ static char *scale_reply(vs_act *act, vs_pool_machine *m, const vs_notification 
 		json_builder_set_member_name(b, "pool");
 		json_builder_add_string_value(b, n->pool);
 		json_builder_set_member_name(b, "desired");
-		json_builder_add_int_value(b, n->desired);
+		if (automatic)
+			json_builder_add_string_value(b, "auto");
+		else
+			json_builder_add_int_value(b, n->desired);
 		vs_act_status_changed(act);
 	} else {
 		json_builder_set_member_name(b, "error");
@@ -385,6 +394,8 @@ int main(int argc, char **argv)
 	vs_daemon_init(&d, "virtscaled", "Scales virtscale pools: libvirt, load balancer, e-mail.",
 	               argc, argv, NULL);
 	act.cfg = d.cfg;
+	if (!d.pid_file)
+		d.pid_file = act.cfg->actuator_pid_file;
 	/* until the loop handles it: a SIGHUP during start-up must not kill us */
 	signal(SIGHUP, SIG_IGN);
 	if (!vs_intake_check_setup(act.cfg, true, &err)) {

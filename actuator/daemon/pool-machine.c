@@ -447,6 +447,13 @@ bool vs_pool_machine_set_target(vs_pool_machine *m, unsigned target, GError **er
 	return true;
 }
 
+/** vs_pool_machine_clear_target: see pool-machine.h. */
+void vs_pool_machine_clear_target(vs_pool_machine *m)
+{
+	set_manual_target(m, -1, "virtscalectl scale auto");
+	vs_pool_machine_tick(m);
+}
+
 /** vs_pool_machine_tick: starts the next job if one is due (decide.c). */
 void vs_pool_machine_tick(vs_pool_machine *m)
 {

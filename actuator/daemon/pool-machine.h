@@ -28,6 +28,9 @@ void vs_pool_machine_free(vs_pool_machine *m);
 void vs_pool_machine_notify(vs_pool_machine *m, const vs_notification *n);
 /* A manual target; false with @error when outside min..max. */
 bool vs_pool_machine_set_target(vs_pool_machine *m, unsigned target, GError **error);
+/* Ends the manual target, if any (forgotten on disk too): the policy, or
+ * the pool's min, steers the pool again from its current size. */
+void vs_pool_machine_clear_target(vs_pool_machine *m);
 /* Called every second and after every event: starts the next job if due. */
 void vs_pool_machine_tick(vs_pool_machine *m);
 /* The pool's entry of status.json. */

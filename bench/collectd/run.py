@@ -29,9 +29,9 @@ PREFIX = "vst-cd-bench-"
 TICK = os.sysconf("SC_CLK_TCK")
 
 
-def pids_of(name):
-    out = subprocess.run(["pgrep", "-x", name], capture_output=True, text=True).stdout
-    return [int(p) for p in out.split()]
+def libvirtd_pids():
+    pid = vstest.libvirtd_pid()
+    return [pid] if pid else []
 
 
 def cpu_seconds(pids):
@@ -50,15 +50,7 @@ def cpu_seconds(pids):
 def qemu_pids():
     """The QEMU processes of this benchmark's domains only (the machine is
     shared: other domains come and go)."""
-    pids = []
-    for pid in pids_of("qemu-system-x86_64") + pids_of("qemu-system-x86"):
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as f:
-                if f"guest={PREFIX}".encode() in f.read():
-                    pids.append(pid)
-        except FileNotFoundError:
-            pass
-    return pids
+    return vstest.qemu_pids(PREFIX)
 
 
 def measure(pid_groups, seconds):
@@ -95,7 +87,7 @@ def run_collectd(tmp, conf, seconds, warmup):
         time.sleep(warmup)
         if p.poll() is not None:
             raise RuntimeError(f"collectd exited: see {log.name}")
-        groups = {"collectd": [p.pid], "libvirtd": pids_of("libvirtd"), "qemu": qemu_pids()}
+        groups = {"collectd": [p.pid], "libvirtd": libvirtd_pids(), "qemu": qemu_pids()}
         return measure(groups, seconds)
     finally:
         p.terminate()
@@ -171,7 +163,7 @@ def main():
             settle()
             # the same window with no collector: what libvirtd (shared with
             # whatever else runs here) and the idle domains cost anyway
-            idle = measure({"collectd": [], "libvirtd": pids_of("libvirtd"),
+            idle = measure({"collectd": [], "libvirtd": libvirtd_pids(),
                             "qemu": qemu_pids()}, args.seconds)
             res = {}
             # the anchor before and after ours: drift (a boot tail, other

@@ -14,7 +14,6 @@ Prints a markdown table; ratios are against the stock plugin measured in
 the same run. Usage: measure.py [--window S] [--warmup S] N [N...]
 """
 import argparse
-import glob
 import os
 import signal
 import statistics
@@ -45,25 +44,13 @@ def cpu_ticks(pid):
 def qemu_pids():
     """The QEMU processes of the benchmark's own domains (other domains on
     a host that runs other work come and go and would only add noise)."""
-    pids = []
-    for path in glob.glob(f"/run/libvirt/qemu/{PREFIX}*.pid"):
-        try:
-            with open(path) as f:
-                pids.append(int(f.read().strip()))
-        except (OSError, ValueError):
-            pass
-    return pids
-
-
-def libvirtd_pid():
-    out = subprocess.run(["pidof", "libvirtd"], capture_output=True, text=True).stdout.split()
-    return int(out[0]) if out else None
+    return vstest.qemu_pids(PREFIX)
 
 
 def measure(window, collector_pid=None):
     """CPU seconds per second over the window: (collector, libvirtd, qemu)."""
     groups = {"collector": [collector_pid] if collector_pid else [],
-              "libvirtd": [libvirtd_pid()], "qemu": qemu_pids()}
+              "libvirtd": [vstest.libvirtd_pid()], "qemu": qemu_pids()}
     start = {k: {p: cpu_ticks(p) for p in v if p} for k, v in groups.items()}
     t0 = time.monotonic()
     time.sleep(window)

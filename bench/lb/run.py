@@ -103,7 +103,7 @@ def bench_nginx(tmp, daemons, new, runs):
             with open(ng.upstream_file + ".tmp", "w") as f:
                 f.write(text)
             os.rename(ng.upstream_file + ".tmp", ng.upstream_file)
-            os.kill(ng.daemon.proc.pid, signal.SIGHUP)
+            ng.daemon.signal(signal.SIGHUP)
             anchor.append((wait_first_hit(new) - start) * 1000)
             time.sleep(0.05)
             lb_bed.lb_tool(ng.config, "remove", new.address, check=True)

@@ -121,7 +121,8 @@ def stall(bed, seconds):
     """Walks of VM-MIB while libvirtd is stopped for @seconds; returns the
     longest walk, the number of walks and failures, and the unfrozen median."""
     normal = [timed(walk_argv(bed.agent_port, VM_MIB, timeout=1))[0] for _ in range(5)]
-    pid = int(open("/run/libvirtd.pid").read().strip())
+    pid = vstest.libvirtd_pid()
+    assert pid, "no running libvirtd in its pid file"
     worst, walks, failures = 0.0, 0, 0
     os.kill(pid, signal.SIGSTOP)
     try:

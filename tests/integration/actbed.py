@@ -37,6 +37,7 @@ class Actuator:
         self.sock = os.path.join(self.tmp, "act.sock")
         self.state = os.path.join(self.tmp, "state")
         self.conf = os.path.join(self.tmp, "virtscale.conf")
+        self.pid_file = os.path.join(self.tmp, "virtscaled.pid")
         p = dict(BASE_POOL)
         p.update({"template": self.template, "name_pattern": f"{self.prefix}%02d",
                   "hostfwd_ports": ports})
@@ -60,17 +61,25 @@ class Actuator:
         vstest.define_domain(self.template, start=False, **kw)
 
     def start(self):
+        """Starts virtscaled with its pid file (self.pid_file); returns once
+        the file names it and the socket is there."""
         env = vstest.sanitizer_env()
-        self.proc = self.daemons([VIRTSCALED(), "-f", "-d", "-c", self.conf],
+        self.proc = self.daemons([VIRTSCALED(), "-f", "-d", "-c", self.conf, "-p", self.pid_file],
                                  name=f"virtscaled-{self.tag}-{int(time.time()*1000) % 100000}",
-                                 env=env)
+                                 env=env, pid_file=self.pid_file)
+        self.proc.wait_pid_file()
         vstest.wait_for(lambda: os.path.exists(self.sock) or not self.proc.alive(), 10,
                         what="the actuator socket")
         assert self.proc.alive(), self.proc.output()
         return self.proc
 
+    def signal(self, sig):
+        """@sig to virtscaled, found by its pid file."""
+        self.proc.signal(sig)
+
     def kill9(self):
-        self.proc.signal(signal.SIGKILL)
+        """SIGKILL by the pid file (which stays behind, as after a crash)."""
+        self.signal(signal.SIGKILL)
         self.proc.proc.wait(10)
 
     def request(self, obj, timeout=10):

@@ -120,7 +120,7 @@ http {{
         self.config = write_config(os.path.join(self.dir, "virtscale.conf"), "nginx",
                                    {"nginx": self.nginx_keys})
         self.daemon = daemons(["/usr/sbin/nginx", "-p", d, "-c", self.conf,
-                               "-g", "daemon off;"], name="nginx")
+                               "-g", "daemon off;"], name="nginx", pid_file=self.pid_file)
         vstest.wait_port(port)
         self.url = f"http://127.0.0.1:{port}"
 

@@ -74,6 +74,8 @@ class SnmpBed:
         self.state = os.path.join(self.dir, "state")
         os.makedirs(self.state, exist_ok=True)
         self.traps_log = os.path.join(self.dir, "traps.log")
+        self.snmpd_pid_file = os.path.join(self.dir, "snmpd.pid")
+        self.sub_pid_file = os.path.join(self.dir, "virtscale-snmp.pid")
         self.snmpd = self.trapd = self.sub = None
         self.conf = os.path.join(self.dir, "virtscale.conf")
         vstest.write_config(self.conf, {
@@ -101,8 +103,8 @@ class SnmpBed:
         env = dict(SNMP_ENV, SNMP_PERSISTENT_DIR=persist)
         self.snmpd = self.daemons(
             ["snmpd", "-f", "-C", "-c", os.path.join(self.dir, "snmpd.conf"), "-Lo",
-             "-p", os.path.join(self.dir, "snmpd.pid"), "-I", "-smux"],
-            name="snmpd", env=env)
+             "-p", self.snmpd_pid_file, "-I", "-smux"],
+            name="snmpd", env=env, pid_file=self.snmpd_pid_file)
         vstest.wait_for(lambda: self.get_raw("1.3.6.1.2.1.1.3.0", check=False).returncode == 0,
                         10, what="snmpd to answer")
         return self.snmpd
@@ -122,9 +124,13 @@ class SnmpBed:
         return self.trapd
 
     def start_subagent(self, wait=True):
+        """virtscale-snmp with its pid file (self.sub_pid_file), which a
+        test that signals it goes by."""
         self.sub = self.daemons(
-            [vstest.build_path("snmp-subagent", "virtscale-snmp"), "-f", "-c", self.conf],
-            name="virtscale-snmp", env=vstest.sanitizer_env())
+            [vstest.build_path("snmp-subagent", "virtscale-snmp"), "-f", "-c", self.conf,
+             "-p", self.sub_pid_file],
+            name="virtscale-snmp", env=vstest.sanitizer_env(), pid_file=self.sub_pid_file)
+        self.sub.wait_pid_file()
         if wait:
             self.wait_registered()
         return self.sub

@@ -6,7 +6,6 @@ import json
 import os
 import signal
 import socket
-import subprocess
 import time
 
 import pytest
@@ -40,9 +39,9 @@ def test_kill9_mid_clone_rolls_back_and_converges(make_actuator):
 
 
 def stop_timed(a):
-    """SIGTERM; returns (seconds until exit, exit status)."""
+    """SIGTERM by the pid file; returns (seconds until exit, exit status)."""
     t0 = time.monotonic()
-    a.proc.signal(signal.SIGTERM)
+    a.signal(signal.SIGTERM)
     a.proc.proc.wait(60)
     return time.monotonic() - t0, a.proc.proc.returncode
 
@@ -152,17 +151,6 @@ def test_sigterm_mid_drain_keeps_the_scale_in_for_the_next_start(make_actuator):
         a.wait_running(1, 30)
 
 
-def restart_libvirtd():
-    pid = subprocess.run(["pidof", "libvirtd"], capture_output=True, text=True).stdout.split()
-    for p in pid:
-        os.kill(int(p), 15)
-    vstest.wait_for(lambda: subprocess.run(["pidof", "libvirtd"]).returncode != 0, 20,
-                    what="libvirtd to stop")
-    subprocess.run(["libvirtd", "-d"], check=True)
-    vstest.wait_for(lambda: vstest.virsh("version", check=False).returncode == 0, 20,
-                    what="libvirtd to answer")
-
-
 def test_libvirtd_restarted_during_scale_in(make_actuator):
     # a halted guest ignores the ACPI shutdown: the scale-in waits
     # shutdown_timeout before destroying, and libvirtd goes away meanwhile
@@ -174,7 +162,7 @@ def test_libvirtd_restarted_during_scale_in(make_actuator):
     a.wait_running(2, 40)
     assert a.ctl("scale", a.pool_name, "1").returncode == 0
     vstest.wait_for(lambda: '"step":"drained"' in a.journal_text(), 30, what="the shutdown step")
-    restart_libvirtd()
+    vstest.restart_libvirtd()
     # the daemon reconnects and completes (directly or through reconcile)
     a.wait_running(1, 60)
     vstest.wait_for(lambda: len(a.defined()) == 1 and len(a.volumes()) == 1 and

@@ -221,18 +221,20 @@ def target_on_disk(a):
 
 
 def kill9_by_pid_file(a):
-    """SIGKILL to the pid virtscaled published in its state_dir."""
-    with open(os.path.join(a.state, "status.json")) as f:
-        pid = json.load(f)["pid"]
-    assert pid == a.proc.proc.pid
-    os.kill(pid, signal.SIGKILL)
-    a.proc.proc.wait(10)
+    """SIGKILL to the pid in virtscaled's pid file, which stays behind as
+    after a crash; returns the pid."""
+    pid = vstest.pid_from_file(a.pid_file)
+    a.kill9()
+    assert vstest.pid_from_file(a.pid_file) == pid
+    return pid
 
 
-def start_after_kill(a):
-    """Starts virtscaled again; the killed one's socket file is still
-    there, so wait until the new one answers."""
+def start_after_kill(a, killed):
+    """Starts virtscaled again: it takes over the pid file the killed one
+    (pid @killed) left; its socket file is still there too, so wait until
+    the new one answers."""
     a.start()
+    assert f"pid file {a.pid_file}: taken over from pid {killed}," in a.proc.output()
 
     def answers():
         try:
@@ -271,11 +273,11 @@ def test_serving_clone_without_final_record_is_adopted(make_jn, tmp_path, daemon
                     what="the clone in the upstream")
     uuid = domuuid(name)
     vols = a.volumes()
-    kill9_by_pid_file(a)
+    killed = kill9_by_pid_file(a)
     with open(os.path.join(a.state, "journal"), "w") as f:
         f.write(clone_records(a, name, addr, "probed"))
 
-    start_after_kill(a)
+    start_after_kill(a, killed)
     vstest.wait_for(lambda: a.open_ops() == [], 30, what="the journal settled")
     out = a.proc.output()
     assert f"clone of {name} (reached 'probed') adopted" in out, out
@@ -334,12 +336,12 @@ def test_manual_target_survives_kill9_mid_scale_out(make_jn):
     st = a.pool_status()
     assert st["desired"] >= 2 and st["target_source"] == "manual", st
     vstest.wait_for(lambda: '"step":"started"' in a.journal_text(), 40, what="a started clone")
-    kill9_by_pid_file(a)
+    killed = kill9_by_pid_file(a)
 
     # restarted with a probe the guest passes: the half-made clone is
     # rolled back, and the pool still goes to the user's 3
     a.write_config(probe="tcp", probe_timeout=20)
-    start_after_kill(a)
+    start_after_kill(a, killed)
     st = a.wait_running(3, 120)
     assert st["desired"] == 3 and st["target_source"] == "manual", st
     assert "manual target 3 restored" in a.proc.output()
@@ -349,3 +351,58 @@ def test_manual_target_survives_kill9_mid_scale_out(make_jn):
         assert json.load(f)["pools"][0]["target_source"] == "manual"
     vstest.wait_for(lambda: a.open_ops() == [], 20, what="a settled journal")
     assert len(a.defined()) == 3 and len(a.volumes()) == 3
+
+
+def recorded_targets(a):
+    """STATE_DIR/targets.json's targets ({} while there is no file)."""
+    try:
+        with open(os.path.join(a.state, "targets.json")) as f:
+            return json.load(f)["targets"]
+    except FileNotFoundError:
+        return {}
+
+
+def published_source(a):
+    """target_source of the pool in STATE_DIR/status.json as last written."""
+    return a.status_file_pool().get("target_source")
+
+
+def test_manual_target_cleared_by_auto(make_jn):
+    """virtscalectl scale POOL auto: the manual target is gone from status
+    (the socket's and status.json) and from targets.json at once, the pool
+    keeps its size, and a restart does not bring the target back."""
+    a = make_jn("auto", "19496-19498", template=True, pool={"min": 1, "max": 2, "cooldown": 1})
+    a.start()
+    a.wait_running(1, 40)
+    assert a.ctl("scale", a.pool_name, "2").returncode == 0
+    st = a.wait_running(2, 60)
+    assert st["desired"] == 2 and st["target_source"] == "manual", st
+    vstest.wait_for(lambda: recorded_targets(a) == {a.pool_name: 2}, 10,
+                    what="the target in targets.json")
+
+    r = a.ctl("scale", a.pool_name, "auto")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout) == {"v": 1, "ok": True, "pool": a.pool_name, "desired": "auto"}
+    st = a.pool_status()
+    assert st["target_source"] == "policy" and st["desired"] == 2, st
+    vstest.wait_for(lambda: a.pool_name not in recorded_targets(a), 10,
+                    what="the target gone from targets.json")
+    vstest.wait_for(lambda: published_source(a) == "policy", 10,
+                    what="status.json to say policy")
+    assert "manual target 2 ended: virtscalectl scale auto" in a.proc.output()
+    out = a.ctl("status")
+    assert "desired 2 (policy)" in out.stdout, out.stdout
+
+    # across a restart: nothing to restore, the pool keeps its two members
+    a.signal(signal.SIGTERM)
+    assert a.proc.proc.wait(60) == 0
+    a.start()
+    st = a.wait_running(2, 40)
+    assert st["target_source"] == "policy" and a.pool_name not in recorded_targets(a), st
+    assert "manual target" not in a.proc.output()
+    # clearing what is not there is no error
+    assert a.ctl("scale", a.pool_name, "auto").returncode == 0
+    # and a count still sets one
+    assert a.ctl("scale", a.pool_name, "1").returncode == 0
+    st = a.wait_running(1, 60)
+    assert st["target_source"] == "manual", st

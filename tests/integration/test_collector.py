@@ -52,15 +52,9 @@ def events(daemon):
     return [x for x in read_lines(daemon) if x.get("type") == "event"]
 
 
-def libvirtd_pid():
-    r = vstest.run(["pidof", "libvirtd"], check=False)
-    pids = [int(p) for p in r.stdout.split()]
-    return pids[0] if pids else None
-
-
 def ensure_libvirtd_running():
     """Leaves libvirtd running and answering whatever the test did to it."""
-    pid = libvirtd_pid()
+    pid = vstest.libvirtd_pid()
     if pid:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGCONT)
@@ -295,7 +289,7 @@ def test_libvirtd_killed_and_restarted(collector_domains, daemons):
                    env=vstest.sanitizer_env())
     wait_snapshot(dump, lambda s: s["hosts"][0]["refreshes"] >= 2, 10, "first refreshes")
     try:
-        pid = libvirtd_pid()
+        pid = vstest.libvirtd_pid()
         assert pid
         os.kill(pid, signal.SIGKILL)
         wait_snapshot(dump, lambda s: s["hosts"][0]["state"] == "disconnected", 10,
@@ -315,7 +309,7 @@ def test_collector_with_libvirtd_frozen(collector_domains, daemons):
     dump = daemons([DUMP, "-u", URI, "-q", "--interval-ms", "500"], name="dump-freeze",
                    env=vstest.sanitizer_env())
     wait_snapshot(dump, lambda s: s["hosts"][0]["refreshes"] >= 2, 10, "first refreshes")
-    pid = libvirtd_pid()
+    pid = vstest.libvirtd_pid()
     assert pid
     try:
         os.kill(pid, signal.SIGSTOP)

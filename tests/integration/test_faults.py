@@ -11,9 +11,9 @@ journal record is in test_actuator_journal.py.
 Each fault: the programs stay up, nothing is leaked in libvirt (virsh list
 --all, vol-list), what was acknowledged is not lost, the fault is reported
 (log, status, alert) and everything converges once it ends. libvirtd,
-nginx and snmpd are signalled through their pid files; collectd (in the
-foreground it writes none), httpd and virtscaled are the test's own
-children.
+nginx, snmpd and virtscaled are signalled through their pid files;
+collectd (in the foreground it writes none) and httpd (stopped, not
+signalled) are the test's own children.
 
 Domains are named vst-flt-*; ports come from 19000-19099.
 """
@@ -40,7 +40,6 @@ from loopbed import upstream_servers
 
 pytestmark = pytest.mark.usefixtures("libvirtd")
 
-LIBVIRTD_PID_FILE = "/run/libvirtd.pid"
 restarts_libvirtd = pytest.mark.skipif(
     os.environ.get("VS_TEST_RESTART_LIBVIRTD") != "1",
     reason="restarts the shared libvirtd: set VS_TEST_RESTART_LIBVIRTD=1")
@@ -54,20 +53,6 @@ def actuator(make_actuator):
 
 
 # --- helpers ---------------------------------------------------------------
-
-def pid_from(path):
-    with open(path) as f:
-        return int(f.read().strip())
-
-
-def gone(pid):
-    """True once @pid has exited (a zombie counts as gone)."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
-    except FileNotFoundError:
-        return True
-
 
 def nothing_leaked(a, n, timeout=20):
     """@n members, each defined, running and with its one volume; no
@@ -122,7 +107,8 @@ def test_libvirtd_frozen_mid_scale_out(actuator):
     a.wait_running(1, 30)
     scale_to(a, 2)
     wait_clone_begun(a)
-    pid = pid_from(LIBVIRTD_PID_FILE)
+    pid = vstest.libvirtd_pid()
+    assert pid, "no running libvirtd in its pid file"
     os.kill(pid, signal.SIGSTOP)
     answers = []
     try:
@@ -142,19 +128,6 @@ def test_libvirtd_frozen_mid_scale_out(actuator):
     assert a.proc.alive()
 
 
-def restart_libvirtd_by_pid_file():
-    """SIGTERM to libvirtd (stopped first: the signal lands while it is in
-    the middle of whatever it was answering), then a new libvirtd -d."""
-    pid = pid_from(LIBVIRTD_PID_FILE)
-    os.kill(pid, signal.SIGSTOP)
-    os.kill(pid, signal.SIGTERM)
-    os.kill(pid, signal.SIGCONT)
-    vstest.wait_for(lambda: gone(pid), 30, interval=0.2, what="libvirtd to exit")
-    subprocess.run(["libvirtd", "-d"], check=True, timeout=30)
-    vstest.wait_for(lambda: vstest.virsh("version", check=False).returncode == 0, 30,
-                    what="libvirtd to answer again")
-
-
 @restarts_libvirtd
 def test_libvirtd_restarted_mid_scale_out(actuator):
     """libvirtd restarted while a clone is being made: the scale-out fails
@@ -166,7 +139,8 @@ def test_libvirtd_restarted_mid_scale_out(actuator):
     a.wait_running(1, 30)
     scale_to(a, 2)
     wait_clone_begun(a)
-    restart_libvirtd_by_pid_file()
+    # stopped first: the SIGTERM lands in the middle of what it was answering
+    vstest.restart_libvirtd(freeze_first=True)
     # the connection dropped mid-action: a failure naming its step
     st = failed_once(a, 60)
     assert st["last_error"], st
@@ -195,7 +169,7 @@ def test_nginx_master_killed(actuator, tmp_path, daemons):
     _, first = tagged(a.running()[0])
     vstest.wait_for(lambda: upstream_servers(ng.upstream_text()) == [first], 20,
                     what="the first member in the upstream")
-    master = pid_from(ng.pid_file)
+    master = vstest.pid_from_file(ng.pid_file)
     os.kill(master, signal.SIGKILL)
     try:
         nginx_master_killed_then_started(a, ng, master, first, daemons)
@@ -223,7 +197,7 @@ def nginx_master_killed_then_started(a, ng, master, first, daemons):
     with contextlib.suppress(ProcessLookupError):
         os.killpg(master, signal.SIGKILL)
     vstest.wait_for(lambda: port_free(19050), 10, what="the old nginx workers to let go of 19050")
-    ng.daemon = daemons(ng.daemon.argv, name="nginx-again")
+    ng.daemon = daemons(ng.daemon.argv, name="nginx-again", pid_file=ng.pid_file)
     vstest.wait_port(19050)
     a.wait_running(2, 60)
     nothing_leaked(a, 2)
@@ -231,7 +205,7 @@ def nginx_master_killed_then_started(a, ng, master, first, daemons):
     vstest.wait_for(lambda: upstream_servers(ng.upstream_text()) == want, 10,
                     what=f"the upstream to list {want}")
     # the new master took the file in (its reload confirmed by the driver)
-    assert pid_from(ng.pid_file) == ng.daemon.proc.pid
+    assert vstest.pid_from_file(ng.pid_file) == ng.daemon.proc.pid
     out = a.proc.output()
     assert out.count(blocked) == 1 and "the preconditions of a scale-out hold again" in out
 
@@ -346,8 +320,7 @@ def test_snmpd_killed_subagent_back_within_seconds(tmp_path, daemons):
             return any(v[1] == b"flt-snmp" for v in bed.walk(snmpbed.VS_MIB, check=False).values()
                        if v[0] == "hex")
         vstest.wait_for(pool_row, 10, what="the pool's row in VIRTSCALE-MIB")
-        pid = pid_from(os.path.join(bed.dir, "snmpd.pid"))
-        os.kill(pid, signal.SIGKILL)
+        bed.snmpd.signal(signal.SIGKILL)
         vstest.wait_for(lambda: not bed.snmpd.alive(), 10, what="snmpd to die")
         time.sleep(1)
         assert sub.alive(), "the subagent died with its master"
@@ -610,8 +583,10 @@ def test_virtscaled_restarted_under_flood(actuator, daemons):
             intake = a.status()["intake"]
             assert intake["malformed"] and intake["oversized"] and intake["invalid_utf8"], intake
             assert intake["unknown_pool"] and intake["accepted"] > 100, intake
-            code = a.proc.stop()
+            a.signal(signal.SIGTERM)
+            code = a.proc.proc.wait(60)
             assert code == 0, f"virtscaled exited with {code} on SIGTERM under the flood"
+            assert not os.path.exists(a.pid_file), "the pid file outlived a clean stop"
             a.start()
             second = [tagged(n)[1] for n in a.running() if tagged(n)[1] != first][0]
             with held_sessions(second, 5):

@@ -184,7 +184,7 @@ def test_unconfirmed_reload_restores(tmp_path, daemons, lb_backends):
     with open(ng.upstream_file, "w") as f:
         f.write(lb_bed.NGINX_PLACEHOLDER.replace(
             "\tserver 127.0.0.1:1 down; # placeholder\n", f"\tserver {a.address}; # enabled\n"))
-    os.kill(ng.daemon.proc.pid, signal.SIGHUP)
+    ng.daemon.signal(signal.SIGHUP)
     vstest.wait_for(lambda: spread(ng.url, 1) == {a.name: 1}, 5, what="nginx serving a")
     before = ng.upstream_text()
     start = time.monotonic()

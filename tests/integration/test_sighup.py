@@ -1,8 +1,6 @@
-"""SIGHUP to the daemons, found by their pid (virtscaled's in its status
-file): neither dies, a running scale-out completes, a configuration that
-does not load is reported with FILE:LINE and the running one is kept."""
-import json
-import os
+"""SIGHUP to the daemons, found by their pid files: neither dies, a
+running scale-out completes, a configuration that does not load is
+reported with FILE:LINE and the running one is kept."""
 import signal
 import time
 
@@ -15,16 +13,6 @@ from snmpbed import VS_MIB, SnmpBed
 pytestmark = pytest.mark.usefixtures("libvirtd")
 
 
-def status_file_pid(a):
-    def pid():
-        try:
-            with open(os.path.join(a.state, "status.json")) as f:
-                return json.load(f)["pid"]
-        except (FileNotFoundError, ValueError, KeyError):
-            return None
-    return vstest.wait_for(pid, 10, what="status.json with the pid")
-
-
 def test_virtscaled_sighup_mid_scale_out(tmp_path, daemons):
     a = Actuator(tmp_path / "hup", daemons, "hup", "19420-19429",
                  pool={"min": 0, "max": 1, "cooldown": 1, "probe": "none"}, namespace="hup")
@@ -32,12 +20,11 @@ def test_virtscaled_sighup_mid_scale_out(tmp_path, daemons):
     a.define_template()
     try:
         a.start()
-        pid = status_file_pid(a)
-        assert pid == a.proc.proc.pid
+        pid = vstest.pid_from_file(a.pid_file)
         a.notify("high")
         vstest.wait_for(lambda: a.pool_status()["phase"] == "scaling-out", 20, interval=0.05,
                         what="the scale-out to start")
-        os.kill(pid, signal.SIGHUP)
+        a.signal(signal.SIGHUP)
         st = a.wait_running(1, 60)
         assert a.proc.alive(), a.proc.output()
         assert st["last_action"] == "scale-out" and st["last_result"] == "ok", st
@@ -48,7 +35,7 @@ def test_virtscaled_sighup_mid_scale_out(tmp_path, daemons):
         with open(a.conf, "a") as f:
             f.write("no_such_key = 1\n")
         n_lines = open(a.conf).read().count("\n")
-        os.kill(pid, signal.SIGHUP)
+        a.signal(signal.SIGHUP)
         vstest.wait_for(lambda: "the running configuration is kept" in a.proc.output(), 10,
                         what="the reload's error")
         assert f"{a.conf}:{n_lines}: [pool {a.pool_name}] no_such_key: unknown key" in \
@@ -57,6 +44,7 @@ def test_virtscaled_sighup_mid_scale_out(tmp_path, daemons):
         # still the same daemon, still acting on its pool
         a.notify("ok")
         assert a.status()["pid"] == pid and a.pool_status()["actual"] == 1
+        assert vstest.pid_from_file(a.pid_file) == pid
     finally:
         a.proc.stop()
         a.cleanup()
@@ -67,12 +55,12 @@ def test_virtscale_snmp_sighup(tmp_path, daemons):
     bed = SnmpBed(tmp_path, daemons, agent_port=19107, trap_port=19108)
     bed.start_snmpd()
     sub = bed.start_subagent()
-    os.kill(sub.proc.pid, signal.SIGHUP)
+    sub.signal(signal.SIGHUP)
     vstest.wait_for(lambda: "is valid; changes take effect" in sub.output(), 10,
                     what="the reload's verdict")
     with open(bed.conf, "a") as f:
         f.write("[bogus]\n")
-    os.kill(sub.proc.pid, signal.SIGHUP)
+    sub.signal(signal.SIGHUP)
     vstest.wait_for(lambda: "the running configuration is kept" in sub.output(), 10,
                     what="the reload's error")
     assert f"{bed.conf}:" in sub.output() and "[bogus]: unknown group" in sub.output()

@@ -261,7 +261,8 @@ def test_walk_with_libvirtd_frozen(vm_mib_domains, bed):
     bed.start_snmpd()
     bed.start_subagent()
     idx = bed.wait_rows(RUNNING)[RUNNING]
-    pid = int(open("/run/libvirtd.pid").read().strip())
+    pid = vstest.libvirtd_pid()
+    assert pid, "no running libvirtd in its pid file"
     worst = 0.0
     walks = 0
     os.kill(pid, signal.SIGSTOP)
@@ -294,7 +295,8 @@ def test_walk_with_libvirtd_frozen(vm_mib_domains, bed):
 def test_libvirtd_restart(vm_mib_domains, bed):
     bed.start_snmpd()
     bed.start_subagent()
-    pid = int(open("/run/libvirtd.pid").read().strip())
+    pid = vstest.libvirtd_pid()
+    assert pid, "no running libvirtd in its pid file"
     os.kill(pid, signal.SIGTERM)
     vstest.wait_for(lambda: not os.path.exists(f"/proc/{pid}"), 15, what="libvirtd to exit")
     # answers continue from the last snapshot while libvirtd is gone
@@ -555,7 +557,7 @@ def test_command_line(tmp_path):
     assert r.returncode == 0 and r.stdout.startswith("virtscale-snmp ")
     r = subprocess.run([exe, "--help"], capture_output=True, text=True, env=env)
     assert r.returncode == 0
-    for opt in ("-f", "-c", "-x", "-d", "--version", "--help"):
+    for opt in ("-f", "-c", "-x", "-d", "-p", "--pid-file", "--version", "--help"):
         assert opt in r.stdout
     # a configuration error names file:line and exits 2 before anything starts
     bad = tmp_path / "bad.conf"

@@ -6,9 +6,11 @@ that tests of different areas never touch each other's domains, and cleans
 them up even when it fails.
 """
 import contextlib
+import glob
 import http.client
 import http.server
 import os
+import re
 import shutil
 import signal
 import socket
@@ -219,13 +221,84 @@ def wait_port(port, host="127.0.0.1", timeout=10.0):
     wait_for(try_connect, timeout, what=f"{host}:{port} to accept")
 
 
+# --- pid files: how a test finds a daemon it signals -----------------------
+
+# where `libvirtd -d` (scripts/setup-deps.sh) writes its pid, as root
+LIBVIRTD_PID_FILE = "/run/libvirtd.pid"
+
+
+def pid_from_file(path):
+    """The pid written in the pid file @path, or None while there is no
+    file or no pid in it yet."""
+    try:
+        with open(path) as f:
+            text = f.read(32)
+    except FileNotFoundError:
+        return None
+    return int(text) if re.fullmatch(r"[1-9][0-9]*\n?", text) else None
+
+
+def process_gone(pid):
+    """True once @pid has exited (a zombie counts as gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
+def libvirtd_pid():
+    """libvirtd's pid from its pid file, or None when none runs (the file
+    of one that was killed stays behind: its pid must still be libvirtd)."""
+    pid = pid_from_file(LIBVIRTD_PID_FILE)
+    if pid is None or process_gone(pid):
+        return None
+    try:
+        with open(f"/proc/{pid}/comm") as f:
+            return pid if f.read().strip() == "libvirtd" else None
+    except FileNotFoundError:
+        return None
+
+
+def qemu_pids(prefix):
+    """The QEMU processes of the domains named @prefix..., from the pid
+    files libvirt keeps for them (other domains come and go)."""
+    pids = []
+    for path in glob.glob(f"/run/libvirt/qemu/{glob.escape(prefix)}*.pid"):
+        pid = pid_from_file(path)
+        if pid and not process_gone(pid):
+            pids.append(pid)
+    return pids
+
+
+def restart_libvirtd(freeze_first=False):
+    """SIGTERM to libvirtd by its pid file (with @freeze_first, stopped
+    with SIGSTOP first, so the signal lands in the middle of whatever it
+    was answering), then a new `libvirtd -d` as scripts/setup-deps.sh
+    starts it; returns once it answers."""
+    pid = libvirtd_pid()
+    assert pid, f"no running libvirtd in {LIBVIRTD_PID_FILE}"
+    if freeze_first:
+        os.kill(pid, signal.SIGSTOP)
+    os.kill(pid, signal.SIGTERM)
+    if freeze_first:
+        os.kill(pid, signal.SIGCONT)
+    wait_for(lambda: process_gone(pid), 30, interval=0.2, what="libvirtd to exit")
+    run(["libvirtd", "-d"], timeout=30)
+    wait_for(lambda: virsh("version", check=False).returncode == 0, 30,
+             what="libvirtd to answer again")
+
+
 class Daemon:
     """A process a test starts; its output goes to a log file that is printed
-    when the test fails. Stopped with SIGTERM, then SIGKILL."""
+    when the test fails. Stopped with SIGTERM, then SIGKILL. With @pid_file
+    (the file the daemon writes its pid to) signal() finds it there, as an
+    operator's tools would."""
 
-    def __init__(self, argv, logdir, name=None, env=None, cwd=None):
+    def __init__(self, argv, logdir, name=None, env=None, cwd=None, pid_file=None):
         self.argv = [str(a) for a in argv]
         self.name = name or os.path.basename(self.argv[0])
+        self.pid_file = str(pid_file) if pid_file else None
         self.log_path = os.path.join(logdir, f"{self.name}.log")
         full_env = dict(os.environ)
         if env:
@@ -241,8 +314,24 @@ class Daemon:
         with open(self.log_path, "r", errors="replace") as f:
             return f.read()
 
+    def wait_pid_file(self, timeout=10):
+        """Waits until the daemon's pid file names it (a file left by a
+        killed predecessor names another pid until then); returns the pid."""
+        pid = self.proc.pid
+        wait_for(lambda: pid_from_file(self.pid_file) == pid or not self.alive(), timeout,
+                 what=f"{self.pid_file} to name {self.name}")
+        assert self.alive(), self.output()
+        return pid
+
     def signal(self, sig):
-        if self.alive():
+        """Sends @sig, to the pid in the pid file when the daemon has one."""
+        if not self.alive():
+            return
+        if self.pid_file:
+            pid = pid_from_file(self.pid_file)
+            assert pid == self.proc.pid, f"{self.pid_file} names {pid}, not {self.name}"
+            os.kill(pid, sig)
+        else:
             os.kill(self.proc.pid, sig)
 
     def stop(self, timeout=10):

@@ -356,6 +356,42 @@ START_TEST(test_to_json_shape)
 }
 END_TEST
 
+/* `virtscalectl scale POOL auto`: the manual target ends. Only the exact
+ * word, and only in a scale request (a policy's desired is a count). */
+START_TEST(test_scale_auto)
+{
+	vs_notification n;
+	g_autoptr(GError) err = NULL;
+	g_autofree char *json = NULL;
+	const char *line = "{\"v\":1,\"type\":\"scale\",\"pool\":\"web\",\"desired\":\"auto\"}";
+
+	ck_assert_msg(parse_line(line, &n, &err), "%s", err ? err->message : "?");
+	ck_assert_int_eq(n.type, VS_NOTIFY_SCALE);
+	ck_assert_str_eq(n.pool, "web");
+	ck_assert_int_eq(n.desired, VS_NOTIFY_DESIRED_AUTO);
+	json = vs_notification_to_json(&n);
+	ck_assert_str_eq(json, line);
+	/* a count still is one */
+	ck_assert(
+	    parse_line("{\"v\":1,\"type\":\"scale\",\"pool\":\"web\",\"desired\":0}", &n, &err));
+	ck_assert_int_eq(n.desired, 0);
+
+	expect_reject("{\"v\":1,\"type\":\"scale\",\"pool\":\"web\",\"desired\":\"Auto\"}",
+	              "desired: must be an integer or \"auto\"");
+	expect_reject("{\"v\":1,\"type\":\"scale\",\"pool\":\"web\",\"desired\":\"auto \"}",
+	              "desired: must be an integer or \"auto\"");
+	expect_reject("{\"v\":1,\"type\":\"scale\",\"pool\":\"web\",\"desired\":\"\"}",
+	              "desired: must be an integer or \"auto\"");
+	expect_reject("{\"v\":1,\"type\":\"scale\",\"pool\":\"web\",\"desired\":\"clear\"}",
+	              "desired: must be an integer or \"auto\"");
+	expect_reject("{\"v\":1,\"type\":\"scale\",\"desired\":\"auto\"}", "pool: missing");
+	/* a pool notification's desired is the policy's count, never "auto" */
+	expect_reject("{\"v\":1,\"type\":\"pool\",\"pool\":\"web\",\"state\":\"high\","
+	              "\"desired\":\"auto\"}",
+	              "desired: must be an integer");
+}
+END_TEST
+
 START_TEST(test_malformed)
 {
 	GString *big;
@@ -600,6 +636,7 @@ Suite *vs_test_suite(void)
 	tcase_add_test(tc, test_round_trip);
 	tcase_add_test(tc, test_host_is_data);
 	tcase_add_test(tc, test_to_json_shape);
+	tcase_add_test(tc, test_scale_auto);
 	tcase_add_test(tc, test_malformed);
 	tcase_add_test(tc, test_embedded_nul_and_length);
 	tcase_add_test(tc, test_fuzz);
