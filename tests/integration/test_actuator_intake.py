@@ -293,7 +293,10 @@ def test_idle_clients_do_not_lock_out_a_sender(idle_act):
             reply = json.loads(s.makefile().readline())
         assert reply.get("ok") is True or reply.get("retry") is True, reply
         st = intake(a)
-        assert st["evicted"] >= 2 and st["refused_busy"] + st["evicted"] >= 44, st
+        # 300 idle on 256 slots: 44 refused busy; virtscalectl's connection made
+        # room by letting the longest-silent idle one go; the raw one took the
+        # slot virtscalectl left, or let another idle one go if it came first
+        assert st["evicted"] >= 1 and st["refused_busy"] + st["evicted"] >= 45, st
         # the idle ones that were let go or refused were told by a closed socket
         closed = 0
         for s in idle:
@@ -343,8 +346,13 @@ def test_allow_uids_refuses_another_user(tmp_path, daemons):
     try:
         a.start()
         line = json.dumps({"v": 1, "type": "pool", "pool": a.pool_name, "state": "ok"})
-        client = ("import socket,sys; s=socket.socket(socket.AF_UNIX); s.settimeout(10); "
-                  f"s.connect({a.sock!r}); s.sendall({line!r}.encode()+b'\\n'); "
+        # the refusal may be written and the socket closed before the line is
+        # sent: the answer is still there to read
+        client = ("import socket,sys\n"
+                  "s=socket.socket(socket.AF_UNIX); s.settimeout(10)\n"
+                  f"s.connect({a.sock!r})\n"
+                  f"try: s.sendall({line!r}.encode()+b'\\n')\n"
+                  "except BrokenPipeError: pass\n"
                   "sys.stdout.write(s.makefile().readline())")
         r = subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
                             "/usr/bin/python3", "-c", client],
