@@ -61,7 +61,9 @@ def test_high_adds_a_vcpu_to_the_busy_member(make_actuator, spin_disk, pool_max)
     the only capacity the pool can gain. below-max (max 3): vertical comes
     first, before any clone."""
     tag = "vmax" if pool_max == 2 else "vout"
-    a = make_actuator(tag, "19653-19655", namespace="vx",
+    # the template is defined: below max a clone must stay possible, or the
+    # pool is reported blocked (and alerts) before the first notification
+    a = make_actuator(tag, "19653-19655", template=True, namespace="vx",
                       pool={"vertical": "vcpu", "cpu_high": 50, "cpu_low": 15,
                             "stabilization": 0, "min": 2, "max": pool_max, "lb": "none",
                             "probe": "none", "cooldown": 3})
