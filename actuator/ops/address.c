@@ -14,6 +14,7 @@
 #include "vs-ipv4-net.h"
 #include "vs-log.h"
 #include "vs-validate.h"
+#include "xml-node.h"
 
 #include <arpa/inet.h>
 #include <ifaddrs.h>
@@ -75,25 +76,6 @@ static xmlDocPtr parse_xml(const char *xml)
 	                     XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
 }
 
-static xmlNodePtr child_named(xmlNodePtr parent, const char *name)
-{
-	for (xmlNodePtr n = parent ? parent->children : NULL; n; n = n->next) {
-		if (n->type == XML_ELEMENT_NODE && xmlStrEqual(n->name, BAD_CAST name))
-			return n;
-	}
-	return NULL;
-}
-
-/* An attribute as a g_malloc'd string, or NULL. */
-static char *attr(xmlNodePtr n, const char *name)
-{
-	xmlChar *v = n ? xmlGetProp(n, BAD_CAST name) : NULL;
-	char *copy = v ? g_strdup((const char *)v) : NULL;
-
-	xmlFree(v);
-	return copy;
-}
-
 /*
  * Adds the IPv4 networks of one libvirt network to @nets, and the host's
  * own address on each to @host (network-xml.c reads them).
@@ -140,7 +122,7 @@ static void domain_networks(virDomainPtr dom, GArray *nets, GArray *host)
 {
 	g_autofree char *xml = virDomainGetXMLDesc(dom, 0);
 	xmlDocPtr doc = parse_xml(xml);
-	xmlNodePtr devices = doc ? child_named(xmlDocGetRootElement(doc), "devices") : NULL;
+	xmlNodePtr devices = doc ? vs_xml_child(xmlDocGetRootElement(doc), "devices") : NULL;
 	virConnectPtr conn = virDomainGetConnect(dom);
 
 	for (xmlNodePtr n = devices ? devices->children : NULL; n; n = n->next) {
@@ -150,10 +132,10 @@ static void domain_networks(virDomainPtr dom, GArray *nets, GArray *host)
 
 		if (n->type != XML_ELEMENT_NODE || !xmlStrEqual(n->name, BAD_CAST "interface"))
 			continue;
-		type = attr(n, "type");
-		source = child_named(n, "source");
-		network = attr(source, "network");
-		bridge = attr(source, "bridge");
+		type = vs_xml_prop(n, "type");
+		source = vs_xml_child(n, "source");
+		network = vs_xml_prop(source, "network");
+		bridge = vs_xml_prop(source, "bridge");
 		if (type && strcmp(type, "network") == 0 && network)
 			net = virNetworkLookupByName(conn, network);
 		else if (type && strcmp(type, "bridge") == 0 && bridge)

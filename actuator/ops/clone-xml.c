@@ -11,6 +11,7 @@
 #include "act-error.h"
 #include "clone-xml.h"
 #include "vs-domain.h"
+#include "xml-node.h"
 
 #include <libxml/parser.h>
 #include <libxml/tree.h>
@@ -41,26 +42,10 @@ static xmlDocPtr parse_xml(const char *xml, GError **error)
 	return doc;
 }
 
-static xmlNodePtr child(xmlNodePtr n, const char *name)
-{
-	for (xmlNodePtr c = n ? n->children : NULL; c; c = c->next)
-		if (c->type == XML_ELEMENT_NODE && xmlStrEqual(c->name, BAD_CAST name))
-			return c;
-	return NULL;
-}
-
-static char *prop(xmlNodePtr n, const char *name)
-{
-	xmlChar *v = n ? xmlGetProp(n, BAD_CAST name) : NULL;
-	char *s = v ? g_strdup((const char *)v) : NULL;
-	xmlFree(v);
-	return s;
-}
-
 static void remove_children(xmlNodePtr n, const char *name)
 {
 	xmlNodePtr c;
-	while ((c = child(n, name))) {
+	while ((c = vs_xml_child(n, name))) {
 		xmlUnlinkNode(c);
 		xmlFreeNode(c);
 	}
@@ -70,9 +55,9 @@ static void remove_children(xmlNodePtr n, const char *name)
  * read-only/shareable disks are shared with the template as they are. */
 static bool disk_is_cloned(xmlNodePtr disk)
 {
-	g_autofree char *device = prop(disk, "device");
-	return (!device || g_str_equal(device, "disk")) && !child(disk, "readonly") &&
-	       !child(disk, "shareable");
+	g_autofree char *device = vs_xml_prop(disk, "device");
+	return (!device || g_str_equal(device, "disk")) && !vs_xml_child(disk, "readonly") &&
+	       !vs_xml_child(disk, "shareable");
 }
 
 /**
@@ -86,14 +71,14 @@ GPtrArray *vs_clone_xml_disks(const char *xml, GError **error)
 	if (!doc)
 		return NULL;
 	GPtrArray *out = g_ptr_array_new_with_free_func((GDestroyNotify)vs_clone_disk_free);
-	xmlNodePtr devices = child(xmlDocGetRootElement(doc), "devices");
+	xmlNodePtr devices = vs_xml_child(xmlDocGetRootElement(doc), "devices");
 	for (xmlNodePtr d = devices ? devices->children : NULL; d; d = d->next) {
 		if (d->type != XML_ELEMENT_NODE || !xmlStrEqual(d->name, BAD_CAST "disk") ||
 		    !disk_is_cloned(d))
 			continue;
-		g_autofree char *type = prop(d, "type");
-		xmlNodePtr src = child(d, "source");
-		g_autofree char *file = prop(src, "file");
+		g_autofree char *type = vs_xml_prop(d, "type");
+		xmlNodePtr src = vs_xml_child(d, "source");
+		g_autofree char *file = vs_xml_prop(src, "file");
 		if (!type || !g_str_equal(type, "file") || !file) {
 			g_set_error(error, VS_ACT_ERROR, VS_ACT_ERROR_INVALID,
 			            "template disk of type '%s' cannot be cloned (file disks only)",
@@ -103,9 +88,9 @@ GPtrArray *vs_clone_xml_disks(const char *xml, GError **error)
 			return NULL;
 		}
 		vs_clone_disk *cd = g_new0(vs_clone_disk, 1);
-		cd->target = prop(child(d, "target"), "dev");
+		cd->target = vs_xml_prop(vs_xml_child(d, "target"), "dev");
 		cd->src_path = g_steal_pointer(&file);
-		cd->src_format = prop(child(d, "driver"), "type");
+		cd->src_format = vs_xml_prop(vs_xml_child(d, "driver"), "type");
 		if (!cd->src_format)
 			cd->src_format = g_strdup("raw");
 		if (!cd->target)
@@ -136,7 +121,8 @@ static void rewrite_hostfwd(xmlDocPtr doc, xmlNodePtr root, const char *address,
 		    !c->ns || !xmlStrEqual(c->ns->href, BAD_CAST QEMU_NS))
 			continue;
 		for (xmlNodePtr a = c->children; a; a = a->next) {
-			g_autofree char *v = a->type == XML_ELEMENT_NODE ? prop(a, "value") : NULL;
+			g_autofree char *v =
+			    a->type == XML_ELEMENT_NODE ? vs_xml_prop(a, "value") : NULL;
 			if (!v || !g_regex_match(re, v, 0, NULL))
 				continue;
 			g_autofree char *nv = g_regex_replace_literal(re, v, -1, 0, repl,
@@ -161,8 +147,8 @@ static void rewrite_hostfwd(xmlDocPtr doc, xmlNodePtr root, const char *address,
  * name it after the clone, or drop it when it does not carry the name. */
 static void rewrite_log_file(xmlNodePtr dev, const char *old_name, const char *name)
 {
-	xmlNodePtr log = child(dev, "log");
-	g_autofree char *file = prop(log, "file");
+	xmlNodePtr log = vs_xml_child(dev, "log");
+	g_autofree char *file = vs_xml_prop(log, "file");
 	if (!file)
 		return;
 	if (old_name && *old_name && strstr(file, old_name)) {
@@ -187,7 +173,7 @@ char *vs_clone_xml_rewrite(const char *xml, const char *name, const GPtrArray *d
 	if (!doc)
 		return NULL;
 	xmlNodePtr root = xmlDocGetRootElement(doc);
-	xmlNodePtr n = child(root, "name");
+	xmlNodePtr n = vs_xml_child(root, "name");
 	if (!n) {
 		g_set_error(error, VS_ACT_ERROR, VS_ACT_ERROR_INVALID,
 		            "template XML has no <name>");
@@ -199,7 +185,7 @@ char *vs_clone_xml_rewrite(const char *xml, const char *name, const GPtrArray *d
 	remove_children(root, "uuid");
 	remove_children(root, "title");
 
-	xmlNodePtr devices = child(root, "devices");
+	xmlNodePtr devices = vs_xml_child(root, "devices");
 	guint di = 0;
 	for (xmlNodePtr d = devices ? devices->children : NULL; d; d = d->next) {
 		if (d->type != XML_ELEMENT_NODE)
@@ -208,8 +194,9 @@ char *vs_clone_xml_rewrite(const char *xml, const char *name, const GPtrArray *d
 			if (di >= disks->len)
 				break;
 			const vs_clone_disk *cd = disks->pdata[di++];
-			xmlSetProp(child(d, "source"), BAD_CAST "file", BAD_CAST cd->new_path);
-			xmlNodePtr drv = child(d, "driver");
+			xmlSetProp(vs_xml_child(d, "source"), BAD_CAST "file",
+			           BAD_CAST cd->new_path);
+			xmlNodePtr drv = vs_xml_child(d, "driver");
 			if (!drv) {
 				drv = xmlNewChild(d, NULL, BAD_CAST "driver", NULL);
 				xmlSetProp(drv, BAD_CAST "name", BAD_CAST "qemu");
@@ -225,7 +212,7 @@ char *vs_clone_xml_rewrite(const char *xml, const char *name, const GPtrArray *d
 			rewrite_log_file(d, (const char *)old_name, name);
 		} else if (xmlStrEqual(d->name, BAD_CAST "graphics")) {
 			/* a fixed VNC/SPICE port would collide between clones */
-			g_autofree char *autoport = prop(d, "autoport");
+			g_autofree char *autoport = vs_xml_prop(d, "autoport");
 			if (g_strcmp0(autoport, "no") == 0) {
 				xmlSetProp(d, BAD_CAST "autoport", BAD_CAST "yes");
 				xmlUnsetProp(d, BAD_CAST "port");
@@ -233,10 +220,10 @@ char *vs_clone_xml_rewrite(const char *xml, const char *name, const GPtrArray *d
 		}
 	}
 
-	xmlNodePtr md = child(root, "metadata");
+	xmlNodePtr md = vs_xml_child(root, "metadata");
 	if (!md) {
 		md = xmlNewNode(NULL, BAD_CAST "metadata");
-		xmlNodePtr after = child(root, "uuid") ? child(root, "uuid") : n;
+		xmlNodePtr after = vs_xml_child(root, "uuid") ? vs_xml_child(root, "uuid") : n;
 		xmlAddNextSibling(after, md);
 	}
 	/* a template tag (should not exist) must not survive into the clone */
@@ -258,7 +245,7 @@ char *vs_clone_xml_rewrite(const char *xml, const char *name, const GPtrArray *d
 		rewrite_hostfwd(doc, root, address, cfg);
 
 	/* an SMBIOS product/serial naming the template names the clone */
-	xmlNodePtr sysinfo = child(root, "sysinfo");
+	xmlNodePtr sysinfo = vs_xml_child(root, "sysinfo");
 	for (xmlNodePtr sec = sysinfo ? sysinfo->children : NULL; sec; sec = sec->next)
 		for (xmlNodePtr e = sec->children; e; e = e->next) {
 			if (e->type != XML_ELEMENT_NODE || !xmlStrEqual(e->name, BAD_CAST "entry"))

@@ -11,22 +11,13 @@
 #include "network-xml.h"
 
 #include "vs-ipv4-net.h"
+#include "xml-node.h"
 
 #include <arpa/inet.h>
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* An attribute as a g_malloc'd string, or NULL. */
-static char *attr(xmlNodePtr n, const char *name)
-{
-	xmlChar *v = xmlGetProp(n, BAD_CAST name);
-	char *copy = v ? g_strdup((const char *)v) : NULL;
-
-	xmlFree(v);
-	return copy;
-}
 
 /* The prefix length of a dotted netmask (contiguous ones only), or -1. */
 static int netmask_prefix(const char *mask)
@@ -81,10 +72,10 @@ size_t vs_network_xml_ipv4(const char *xml, GArray *nets, GArray *host)
 
 		if (n->type != XML_ELEMENT_NODE || !xmlStrEqual(n->name, BAD_CAST "ip"))
 			continue;
-		family = attr(n, "family");
-		address = attr(n, "address");
-		prefix = attr(n, "prefix");
-		mask = attr(n, "netmask");
+		family = vs_xml_prop(n, "family");
+		address = vs_xml_prop(n, "address");
+		prefix = vs_xml_prop(n, "prefix");
+		mask = vs_xml_prop(n, "netmask");
 		if ((family && strcmp(family, "ipv4") != 0) || !address ||
 		    inet_pton(AF_INET, address, &a) != 1)
 			continue;
