@@ -112,23 +112,6 @@ exec /usr/sbin/nginx "$@"
 """
 
 
-def alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    with open(f"/proc/{pid}/stat") as f:
-        return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-
-
-def read_pid(path):
-    try:
-        with open(path) as f:
-            return int(f.read())
-    except (FileNotFoundError, ValueError):
-        return None
-
-
 @pytest.mark.skipif(not os.path.exists("/usr/sbin/nginx"), reason="no nginx")
 def test_hanging_nginx_test_times_out_daemon_answers(make_actuator, daemons, tmp_path):
     """`nginx -t` hangs: the check fails with a timeout error within [nginx]
@@ -144,7 +127,7 @@ def test_hanging_nginx_test_times_out_daemon_answers(make_actuator, daemons, tmp
     a = make_actuator("ngh", "19550-19553", template=True, namespace="lb",
                       pool={"lb": "nginx", "min": 1}, sections={"nginx": ng.nginx_keys})
     a.start()
-    vstest.wait_for(lambda: read_pid(hang_pid), 10, what="nginx -t hanging")
+    vstest.wait_for(lambda: vstest.pid_from_file(hang_pid), 10, what="nginx -t hanging")
     start = time.monotonic()
     while time.monotonic() - start < 2:  # the check hangs; the loop does not
         t = time.monotonic()
@@ -158,13 +141,13 @@ def test_hanging_nginx_test_times_out_daemon_answers(make_actuator, daemons, tmp
     assert a.defined() == []
     # a later check hangs again: SIGTERM ends it and the daemon at once
     os.unlink(hang_pid)
-    vstest.wait_for(lambda: read_pid(hang_pid), 30, what="nginx -t hanging again")
-    hung = read_pid(hang_pid)
+    vstest.wait_for(lambda: vstest.pid_from_file(hang_pid), 30, what="nginx -t hanging again")
+    hung = vstest.pid_from_file(hang_pid)
     t = time.monotonic()
     a.proc.signal(signal.SIGTERM)
     a.proc.proc.wait(10)
     assert time.monotonic() - t < 2.5, time.monotonic() - t
-    assert not alive(hung)
+    assert vstest.process_gone(hung)
     assert a.defined() == []
     # blocked once; the check the stop cut short is no new condition
     assert a.proc.output().count("nothing is cloned until this is fixed") == 1, a.proc.output()

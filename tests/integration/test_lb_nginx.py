@@ -209,15 +209,6 @@ exec /usr/sbin/nginx "$@"
 """
 
 
-def alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    with open(f"/proc/{pid}/stat") as f:  # a zombie is dead too
-        return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-
-
 def test_hanging_config_test_is_killed(tmp_path, daemons, lb_backends):
     """`nginx -t` that hangs: killed with its process group after [nginx]
     timeout, the change fails with a timeout error, the file is restored."""
@@ -239,7 +230,7 @@ def test_hanging_config_test_is_killed(tmp_path, daemons, lb_backends):
         hung = int(f.read())
     with open(os.path.join(d, "hang-child.pid")) as f:
         child = int(f.read())
-    vstest.wait_for(lambda: not alive(hung) and not alive(child), 5,
+    vstest.wait_for(lambda: vstest.process_gone(hung) and vstest.process_gone(child), 5,
                     what="the hanging nginx -t and its child killed")
     assert ng.upstream_text() == before
 
