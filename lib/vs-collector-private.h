@@ -48,6 +48,7 @@ typedef struct vs_host {
 	GHashTable *cache; /* uuid string -> vs_dom_cache* */
 	int64_t next_slow_us;
 	uint64_t prev_idle_ns, prev_total_ns; /* host CPU counters */
+	double rtt_ms;                        /* of the last free-memory call */
 	gint conn_closed;                     /* atomic: libvirt closed the connection */
 	/* under c->lock */
 	GPtrArray *part;        /* vs_domain_stats* of this host, published copies */
@@ -66,6 +67,7 @@ struct vs_collector {
 	int64_t last_publish_us;
 	int64_t last_change_real_us;
 	unsigned refresh_ms, slow_ms;
+	unsigned host_grace_s; /* [libvirt] host_grace: a host down this long is lost */
 	bool slow_every_refresh, no_fast_path;
 	vs_event_cb on_event;
 	vs_snapshot_cb on_snapshot;

@@ -19,6 +19,7 @@
 
 #include "vs-collector-private.h"
 #include "vs-log.h"
+#include "vs-placement.h"
 
 #define KEEPALIVE_INTERVAL 2 /* seconds between keepalive probes */
 #define KEEPALIVE_COUNT    3 /* unanswered probes before libvirt closes */
@@ -58,7 +59,10 @@ static vs_snapshot *publish_locked(vs_collector *c)
 			g_free(st->last_error);
 			st->last_error = g_strdup_printf("no answer from libvirtd for %.1f s",
 			                                 (now - h->busy_since_us) / 1e6);
+			if (!st->down_since_mono_us)
+				st->down_since_mono_us = h->busy_since_us;
 		}
+		st->lost = vs_host_lost(st->down_since_mono_us, now, c->host_grace_s);
 		g_ptr_array_add(s->hosts, st);
 		for (guint j = 0; h->part && j < h->part->len; j++)
 			g_ptr_array_add(s->domains, vs_domain_stats_copy(h->part->pdata[j]));
@@ -110,6 +114,8 @@ static void host_failed(vs_host *h, vs_host_state state, const char *what, const
 	g_mutex_lock(&h->c->lock);
 	h->status->state = state;
 	h->status->failures++;
+	if (!h->status->down_since_mono_us)
+		h->status->down_since_mono_us = g_get_monotonic_time();
 	g_free(h->status->last_error);
 	h->status->last_error = g_strdup_printf("%s: %s", what, msg ? msg : "unknown error");
 	h->busy_since_us = 0;
@@ -306,8 +312,12 @@ static void refresh_host_cpu_mem(vs_host *h, uint64_t *free_kib, double *idle_pc
 	*idle_pct = -1;
 	*free_kib = 0;
 	/* Free memory from libvirt (one cheap call) so it agrees with the
-	 * node's total memory that libvirt reports. */
+	 * node's total memory that libvirt reports; its round trip is the
+	 * host's RTT (placement = weighted). */
+	int64_t t0 = g_get_monotonic_time();
 	unsigned long long free_bytes = virNodeGetFreeMemory(h->conn);
+
+	h->rtt_ms = (double)(g_get_monotonic_time() - t0) / 1000.0;
 
 	*free_kib = free_bytes / 1024;
 	if (h->local) {
@@ -524,6 +534,8 @@ static void publish_part(vs_host *h, GPtrArray *part, bool changed)
 	g_clear_pointer(&h->status->last_error, g_free);
 	h->status->host_free_mem_kib = free_kib;
 	h->status->host_cpu_idle_percent = idle_pct;
+	h->status->rtt_ms = h->rtt_ms;
+	h->status->down_since_mono_us = 0;
 	h->busy_since_us = 0;
 	if (changed)
 		c->last_change_real_us = g_get_real_time();
@@ -783,6 +795,7 @@ vs_collector *vs_collector_new(const vs_config *cfg, const vs_collector_options 
 	             : cfg->slow_interval ? cfg->slow_interval * 1000
 	                                  : 10000;
 	c->slow_every_refresh = opts->slow_every_refresh;
+	c->host_grace_s = cfg->host_grace ? cfg->host_grace : 30;
 	c->no_fast_path = opts->no_fast_path || !cfg->use_cgroup;
 	c->on_event = opts->on_event;
 	c->on_snapshot = opts->on_snapshot;

@@ -9,7 +9,19 @@
 
 #include <stddef.h>
 
-typedef enum { G_LIBVIRT, G_SNMP, G_ACTUATOR, G_NGINX, G_APACHE, G_MAIL, G_POOL, G_COUNT } group_id;
+/* The fixed groups come first (one instance each), then the named ones
+ * ([host NAME], [pool NAME]). */
+typedef enum {
+	G_LIBVIRT,
+	G_SNMP,
+	G_ACTUATOR,
+	G_NGINX,
+	G_APACHE,
+	G_MAIL,
+	G_HOST,
+	G_POOL,
+	G_COUNT
+} group_id;
 
 typedef struct key_desc key_desc;
 
@@ -56,6 +68,8 @@ bool vs_config_value_email(const key_desc *k, void *base, const char *value, cha
 bool vs_config_value_email_list(const key_desc *k, void *base, const char *value, char **msg);
 bool vs_config_value_uri(const key_desc *k, void *base, const char *value, char **msg);
 bool vs_config_value_uri_list(const key_desc *k, void *base, const char *value, char **msg);
+bool vs_config_value_word_list(const key_desc *k, void *base, const char *value, char **msg);
+bool vs_config_value_ipv4_address(const key_desc *k, void *base, const char *value, char **msg);
 bool vs_config_value_fast_path(const key_desc *k, void *base, const char *value, char **msg);
 bool vs_config_value_starttls(const key_desc *k, void *base, const char *value, char **msg);
 bool vs_config_value_debounce(const key_desc *k, void *base, const char *value, char **msg);

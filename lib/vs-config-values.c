@@ -12,6 +12,7 @@
 #include "vs-notify.h"
 #include "vs-validate.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <grp.h>
 #include <limits.h>
@@ -485,6 +486,43 @@ bool vs_config_value_uri_list(const key_desc *k, void *base, const char *value, 
 fail:
 	g_ptr_array_free(list, TRUE);
 	return false;
+}
+
+/* hosts = a b: host names or URIs, blank-separated, resolved by the
+ * cross-checks once every [host NAME] is known. */
+bool vs_config_value_word_list(const key_desc *k, void *base, const char *value, char **msg)
+{
+	g_auto(GStrv) parts = g_strsplit_set(value, " \t", -1);
+	GPtrArray *list = g_ptr_array_new_with_free_func(g_free);
+	char ***field = FIELD(k, base, char **);
+
+	for (char **p = parts; *p; p++) {
+		if (!**p)
+			continue;
+		if (!vs_valid_pool_name(*p) && !valid_libvirt_uri(*p)) {
+			*msg = g_strdup_printf("'%s' is neither a host name nor a libvirt URI", *p);
+			g_ptr_array_free(list, TRUE);
+			return false;
+		}
+		g_ptr_array_add(list, g_strdup(*p));
+	}
+	g_ptr_array_add(list, NULL);
+	g_strfreev(*field);
+	*field = (char **)g_ptr_array_free(list, FALSE);
+	return true;
+}
+
+/* One IPv4 address in dotted-quad form (hostfwd_address = 127.0.0.2). */
+bool vs_config_value_ipv4_address(const key_desc *k, void *base, const char *value, char **msg)
+{
+	struct in_addr a;
+
+	if (inet_pton(AF_INET, value, &a) != 1) {
+		*msg = g_strdup_printf("'%s' is not an IPv4 address (A.B.C.D)", value);
+		return false;
+	}
+	set_string(FIELD(k, base, char *), value);
+	return true;
 }
 
 /* fast_path = cgroup | libvirt */

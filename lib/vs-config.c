@@ -27,7 +27,7 @@
 #define CONFIG_MAX_FILE (16 * 1024 * 1024) /* a config file is never this big */
 
 static const char *const group_names[G_COUNT] = {
-    "libvirt", "snmp", "actuator", "nginx", "apache", "mail", "pool",
+    "libvirt", "snmp", "actuator", "nginx", "apache", "mail", "host", "pool",
 };
 
 /* ---- the key table ------------------------------------------------------- */
@@ -48,6 +48,7 @@ static const char *const vertical_names[] = {"none", "vcpu", "memory", "both", N
 #define NOF      0
 #define C(field) offsetof(vs_config, field)
 #define P(field) offsetof(vs_pool_config, field)
+#define H(field) offsetof(vs_host_config, field)
 /* group, name, parser, offset, default, min, max, choices, required */
 static const key_desc keys[] = {
     {G_LIBVIRT, "uri", vs_config_value_uri_list, C(hosts), NULL, 0, 0, NULL, false},
@@ -58,6 +59,11 @@ static const key_desc keys[] = {
      false},
     {G_LIBVIRT, "fast_path", vs_config_value_fast_path, NOF, "cgroup", 0, 0, fast_path_names,
      false},
+    {G_LIBVIRT, "host_grace", vs_config_value_duration, C(host_grace), "30", 1, 86400, NULL, false},
+
+    {G_HOST, "uri", vs_config_value_uri, H(uri), NULL, 0, 0, NULL, true},
+    {G_HOST, "hostfwd_address", vs_config_value_ipv4_address, H(hostfwd_address), "127.0.0.1", 0, 0,
+     NULL, false},
 
     {G_SNMP, "agentx_socket", vs_config_value_word, C(agentx_socket), "/var/agentx/master", 0, 0,
      NULL, false},
@@ -119,6 +125,15 @@ static const key_desc keys[] = {
     {G_POOL, "template", vs_config_value_name, P(template_name), NULL, 0, 0, NULL, true},
     {G_POOL, "name_pattern", vs_config_value_name_pattern, P(name_pattern), NULL, 0, 0, NULL, true},
     {G_POOL, "uri", vs_config_value_uri, P(uri), NULL, 0, 0, NULL, false},
+    {G_POOL, "hosts", vs_config_value_word_list, P(host_names), NULL, 0, 0, NULL, false},
+    {G_POOL, "host_max", vs_config_value_uint, P(host_max), "0", 0, 1000, NULL, false},
+    {G_POOL, "host_min", vs_config_value_uint, P(host_min), "0", 0, 1000, NULL, false},
+    {G_POOL, "placement_cpu_weight", vs_config_value_double, P(placement_cpu_weight), "0.4", 0,
+     1000, NULL, false},
+    {G_POOL, "placement_memory_weight", vs_config_value_double, P(placement_memory_weight), "0.4",
+     0, 1000, NULL, false},
+    {G_POOL, "placement_rtt_weight", vs_config_value_double, P(placement_rtt_weight), "0.2", 0,
+     1000, NULL, false},
     {G_POOL, "min", vs_config_value_uint, P(min), "2", 0, 1000, NULL, false},
     {G_POOL, "max", vs_config_value_uint, P(max), "6", 1, 1000, NULL, false},
     {G_POOL, "policy", vs_config_value_enum, P(policy), "ratio", 0, 0, policy_names, false},
@@ -165,12 +180,13 @@ static const key_desc keys[] = {
 };
 #undef C
 #undef P
+#undef H
 #define N_KEYS G_N_ELEMENTS(keys)
 
 /**
  * vs_config_key_at:
  * @i: index into the key table
- * @group: set to the group's name ("pool" for [pool NAME])
+ * @group: set to the group's name ("pool" for [pool NAME], "host" for [host NAME])
  * @name: set to the key's name
  *
  * Walks the key table, so tests can check that the example file and the
@@ -218,7 +234,8 @@ typedef struct group_lines {
 typedef struct parser {
 	const char *name; /* file name for messages */
 	vs_config *cfg;
-	group_lines global[G_POOL]; /* one instance of each fixed group */
+	group_lines global[G_HOST]; /* one instance of each fixed group */
+	GPtrArray *host_lines;      /* group_lines*, parallel to cfg->host_configs */
 	GPtrArray *pool_lines;      /* group_lines*, parallel to cfg->pools */
 	group_id group;             /* current group, G_COUNT = none yet */
 	void *base;                 /* current struct */
@@ -244,11 +261,23 @@ static void fail(parser *ps, GError **error, int line, const char *fmt, ...)
 		g_set_error(error, VS_CONFIG_ERROR, VS_CONFIG_ERROR_PARSE, "%s: %s", ps->name, msg);
 }
 
-static char *label_for(group_id g, const char *pool)
+static char *label_for(group_id g, const char *name)
 {
-	if (g == G_POOL)
-		return g_strdup_printf("[pool %s]", pool);
+	if (g == G_POOL || g == G_HOST)
+		return g_strdup_printf("[%s %s]", group_names[g], name);
 	return g_strdup_printf("[%s]", group_names[g]);
+}
+
+static void host_config_free(gpointer data)
+{
+	vs_host_config *h = data;
+
+	if (!h)
+		return;
+	g_free(h->name);
+	g_free(h->uri);
+	g_free(h->hostfwd_address);
+	g_free(h);
 }
 
 static void pool_config_free(gpointer data)
@@ -261,6 +290,8 @@ static void pool_config_free(gpointer data)
 	g_free(p->template_name);
 	g_free(p->name_pattern);
 	g_free(p->uri);
+	g_strfreev(p->hosts);
+	g_strfreev(p->host_names);
 	g_free(p->sessions_url);
 	g_free(p->probe_path);
 	g_free(p->storage_pool);
@@ -274,7 +305,8 @@ static vs_config *config_new(const char *name)
 
 	cfg->path = g_strdup(name);
 	cfg->pools = g_ptr_array_new_with_free_func(pool_config_free);
-	for (group_id g = G_LIBVIRT; g < G_POOL; g++)
+	cfg->host_configs = g_ptr_array_new_with_free_func(host_config_free);
+	for (group_id g = G_LIBVIRT; g < G_HOST; g++)
 		apply_defaults(g, cfg);
 	return cfg;
 }
@@ -314,12 +346,78 @@ static char *check_line_bytes(const char *line, size_t len)
 	return NULL;
 }
 
+/* The header of a named group ("pool web", "host hv2"): true with *@g and
+ * *@name set when @inner starts with a named group's word and a blank. */
+static bool named_group(char *inner, group_id *g, const char **name)
+{
+	for (group_id i = G_HOST; i <= G_POOL; i++) {
+		size_t n = strlen(group_names[i]);
+
+		if (strncmp(inner, group_names[i], n) == 0 &&
+		    (inner[n] == ' ' || inner[n] == '\t')) {
+			*g = i;
+			*name = strip(inner + n);
+			return true;
+		}
+	}
+	return false;
+}
+
+/* A new [host NAME] or [pool NAME]: unique, valid name, defaults applied. */
+static bool start_named_group(parser *ps, int lineno, group_id g, const char *name, GError **error)
+{
+	GPtrArray *list = g == G_POOL ? ps->cfg->pools : ps->cfg->host_configs;
+	GPtrArray *lines = g == G_POOL ? ps->pool_lines : ps->host_lines;
+	group_lines *gl;
+	void *base;
+
+	if (!vs_valid_pool_name(name)) {
+		fail(ps, error, lineno,
+		     "%s: invalid %s name (letters, digits, '_' and '-', starting with a letter "
+		     "or digit, at most 64 characters)",
+		     ps->group_label, group_names[g]);
+		return false;
+	}
+	for (guint i = 0; i < list->len; i++) {
+		const char *other = g == G_POOL ? ((vs_pool_config *)list->pdata[i])->name
+		                                : ((vs_host_config *)list->pdata[i])->name;
+
+		if (strcmp(other, name) == 0) {
+			fail(ps, error, lineno, "%s: duplicate group (first at line %d)",
+			     ps->group_label, ((group_lines *)lines->pdata[i])->header);
+			return false;
+		}
+	}
+	if (g == G_POOL) {
+		vs_pool_config *p = g_new0(vs_pool_config, 1);
+
+		p->name = g_strdup(name);
+		p->line = lineno;
+		base = p;
+	} else {
+		vs_host_config *h = g_new0(vs_host_config, 1);
+
+		h->name = g_strdup(name);
+		h->line = lineno;
+		base = h;
+	}
+	apply_defaults(g, base);
+	gl = g_new0(group_lines, 1);
+	gl->header = lineno;
+	g_ptr_array_add(list, base);
+	g_ptr_array_add(lines, gl);
+	ps->group = g;
+	ps->base = base;
+	ps->lines = gl;
+	return true;
+}
+
 static bool start_group(parser *ps, int lineno, char *header, GError **error)
 {
 	char *close = strchr(header, ']');
 	char *inner, *after;
 	group_id g = G_COUNT;
-	const char *pool_name = NULL;
+	const char *name = NULL;
 
 	if (!close) {
 		fail(ps, error, lineno, "group header without ']'");
@@ -332,64 +430,33 @@ static bool start_group(parser *ps, int lineno, char *header, GError **error)
 		return false;
 	}
 	inner = strip(header + 1);
-	if (g_str_has_prefix(inner, "pool") && (inner[4] == ' ' || inner[4] == '\t')) {
-		g = G_POOL;
-		pool_name = strip(inner + 4);
-	} else {
-		for (group_id i = G_LIBVIRT; i < G_POOL; i++) {
+	if (!named_group(inner, &g, &name)) {
+		for (group_id i = G_LIBVIRT; i < G_HOST; i++) {
 			if (strcmp(inner, group_names[i]) == 0)
 				g = i;
 		}
 	}
 	if (g == G_COUNT) {
-		if (strcmp(inner, "pool") == 0)
-			fail(ps, error, lineno, "[pool]: a pool group needs a name: [pool NAME]");
+		if (strcmp(inner, "pool") == 0 || strcmp(inner, "host") == 0)
+			fail(ps, error, lineno, "[%s]: a %s group needs a name: [%s NAME]", inner,
+			     inner, inner);
 		else
 			fail(ps, error, lineno, "[%s]: unknown group", inner);
 		return false;
 	}
 	g_free(ps->group_label);
-	ps->group_label = label_for(g, pool_name);
-	if (g != G_POOL) {
-		if (ps->global[g].header) {
-			fail(ps, error, lineno, "%s: duplicate group (first at line %d)",
-			     ps->group_label, ps->global[g].header);
-			return false;
-		}
-		ps->global[g].header = lineno;
-		ps->group = g;
-		ps->base = ps->cfg;
-		ps->lines = &ps->global[g];
-		return true;
-	}
-	if (!vs_valid_pool_name(pool_name)) {
-		fail(ps, error, lineno,
-		     "%s: invalid pool name (letters, digits, '_' and '-', starting with a letter "
-		     "or digit, at most 64 characters)",
-		     ps->group_label);
+	ps->group_label = label_for(g, name);
+	if (g == G_POOL || g == G_HOST)
+		return start_named_group(ps, lineno, g, name, error);
+	if (ps->global[g].header) {
+		fail(ps, error, lineno, "%s: duplicate group (first at line %d)", ps->group_label,
+		     ps->global[g].header);
 		return false;
 	}
-	for (guint i = 0; i < ps->cfg->pools->len; i++) {
-		vs_pool_config *other = ps->cfg->pools->pdata[i];
-
-		if (strcmp(other->name, pool_name) == 0) {
-			fail(ps, error, lineno, "%s: duplicate group (first at line %d)",
-			     ps->group_label, other->line);
-			return false;
-		}
-	}
-	vs_pool_config *p = g_new0(vs_pool_config, 1);
-	group_lines *gl = g_new0(group_lines, 1);
-
-	p->name = g_strdup(pool_name);
-	p->line = lineno;
-	apply_defaults(G_POOL, p);
-	gl->header = lineno;
-	g_ptr_array_add(ps->cfg->pools, p);
-	g_ptr_array_add(ps->pool_lines, gl);
-	ps->group = G_POOL;
-	ps->base = p;
-	ps->lines = gl;
+	ps->global[g].header = lineno;
+	ps->group = g;
+	ps->base = ps->cfg;
+	ps->lines = &ps->global[g];
 	return true;
 }
 
@@ -520,6 +587,162 @@ static int blame2(const group_lines *gl, group_id g, const char *a, const char *
 	return la > lb ? la : lb;
 }
 
+/* The URI of the host @word names (a [host NAME] or a URI), or NULL. */
+static const char *resolve_host(const vs_config *cfg, const char *word)
+{
+	for (guint i = 0; i < cfg->host_configs->len; i++) {
+		const vs_host_config *h = cfg->host_configs->pdata[i];
+
+		if (strcmp(h->name, word) == 0 || strcmp(h->uri, word) == 0)
+			return h->uri;
+	}
+	return NULL;
+}
+
+/*
+ * The hosts a pool spans: uri = (one), hosts = (names or URIs, in the
+ * order ties are broken), or every host. host_min and host_max must leave
+ * room for min and max on them.
+ */
+static bool check_pool_hosts(parser *ps, vs_pool_config *p, group_lines *gl, const char *label,
+                             GError **error)
+{
+	const vs_config *cfg = ps->cfg;
+	GPtrArray *list = g_ptr_array_new_with_free_func(g_free);
+	unsigned n;
+
+	if (p->uri && p->host_names) {
+		fail(ps, error, blame2(gl, G_POOL, "uri", "hosts"),
+		     "%s hosts: give either uri or hosts, not both", label);
+		goto fail;
+	}
+	if (p->uri) {
+		if (!resolve_host(cfg, p->uri)) {
+			fail(ps, error, blame(gl, G_POOL, "uri"),
+			     "%s uri: '%s' is not one of the configured hosts", label, p->uri);
+			goto fail;
+		}
+		g_ptr_array_add(list, g_strdup(p->uri));
+	} else if (p->host_names) {
+		for (char **w = p->host_names; *w; w++) {
+			const char *uri = resolve_host(cfg, *w);
+
+			if (!uri) {
+				fail(ps, error, blame(gl, G_POOL, "hosts"),
+				     "%s hosts: '%s' is not a configured host ([host NAME] or a "
+				     "URI of [libvirt] hosts)",
+				     label, *w);
+				goto fail;
+			}
+			for (guint i = 0; i < list->len; i++) {
+				if (strcmp(list->pdata[i], uri) == 0) {
+					fail(ps, error, blame(gl, G_POOL, "hosts"),
+					     "%s hosts: '%s' is listed twice", label, *w);
+					goto fail;
+				}
+			}
+			g_ptr_array_add(list, g_strdup(uri));
+		}
+	} else {
+		for (char **u = cfg->hosts; *u; u++)
+			g_ptr_array_add(list, g_strdup(*u));
+	}
+	n = list->len;
+	g_ptr_array_add(list, NULL);
+	g_strfreev(p->hosts);
+	p->hosts = (char **)g_ptr_array_free(list, FALSE);
+	list = NULL;
+	if (!p->uri)
+		p->uri = g_strdup(p->hosts[0]);
+	if (p->host_max && p->host_min > p->host_max) {
+		fail(ps, error, blame2(gl, G_POOL, "host_min", "host_max"),
+		     "%s host_min: host_min (%u) must not exceed host_max (%u)", label, p->host_min,
+		     p->host_max);
+		return false;
+	}
+	if (p->host_max && (guint64)p->host_max * n < p->min) {
+		fail(ps, error, blame2(gl, G_POOL, "host_max", "min"),
+		     "%s host_max: %u hosts x host_max %u cannot hold min = %u", label, n,
+		     p->host_max, p->min);
+		return false;
+	}
+	if ((guint64)p->host_min * n > p->max) {
+		fail(ps, error, blame2(gl, G_POOL, "host_min", "max"),
+		     "%s host_min: %u hosts x host_min %u exceed max = %u", label, n, p->host_min,
+		     p->max);
+		return false;
+	}
+	return true;
+fail:
+	if (list)
+		g_ptr_array_free(list, TRUE);
+	return false;
+}
+
+/*
+ * The hosts: [host NAME] groups, or the URIs of [libvirt] uri/hosts (each
+ * named by its URI, its guests' forwards on 127.0.0.1) - not both.
+ */
+static bool check_hosts(parser *ps, GError **error)
+{
+	vs_config *cfg = ps->cfg;
+	const group_lines *lv = &ps->global[G_LIBVIRT];
+	int uri_line = lv->key[find_key(G_LIBVIRT, "uri")];
+	int hosts_line = lv->key[find_key(G_LIBVIRT, "hosts")];
+	GPtrArray *uris;
+
+	if (cfg->host_configs->len == 0) {
+		for (char **u = cfg->hosts; *u; u++) {
+			vs_host_config *h = g_new0(vs_host_config, 1);
+
+			h->name = g_strdup(*u);
+			h->uri = g_strdup(*u);
+			h->hostfwd_address = g_strdup("127.0.0.1");
+			h->line = MAX(uri_line, hosts_line);
+			g_ptr_array_add(cfg->host_configs, h);
+		}
+		return true;
+	}
+	if (uri_line || hosts_line) {
+		const group_lines *first = ps->host_lines->pdata[0];
+
+		fail(ps, error, MAX(uri_line, hosts_line),
+		     "[libvirt] %s: hosts are given by [host NAME] groups (first at line %d); "
+		     "remove this key",
+		     uri_line ? "uri" : "hosts", first->header);
+		return false;
+	}
+	uris = g_ptr_array_new_with_free_func(g_free);
+	for (guint i = 0; i < cfg->host_configs->len; i++) {
+		vs_host_config *h = cfg->host_configs->pdata[i];
+		group_lines *gl = ps->host_lines->pdata[i];
+		g_autofree char *label = label_for(G_HOST, h->name);
+
+		for (size_t k = 0; k < N_KEYS; k++) {
+			if (keys[k].group == G_HOST && keys[k].required && !gl->key[k]) {
+				fail(ps, error, gl->header, "%s %s: required key missing", label,
+				     keys[k].name);
+				g_ptr_array_free(uris, TRUE);
+				return false;
+			}
+		}
+		for (guint j = 0; j < uris->len; j++) {
+			if (strcmp(uris->pdata[j], h->uri) == 0) {
+				fail(ps, error, blame(gl, G_HOST, "uri"),
+				     "%s uri: '%s' is already the uri of host %s", label, h->uri,
+				     ((vs_host_config *)cfg->host_configs->pdata[j])->name);
+				g_ptr_array_free(uris, TRUE);
+				return false;
+			}
+		}
+		g_ptr_array_add(uris, g_strdup(h->uri));
+	}
+	g_ptr_array_add(uris, NULL);
+	g_strfreev(cfg->hosts);
+	cfg->hosts = (char **)g_ptr_array_free(uris, FALSE);
+	return true;
+}
+
 static bool check_pool(parser *ps, vs_pool_config *p, group_lines *gl, GError **error)
 {
 	vs_config *cfg = ps->cfg;
@@ -555,15 +778,8 @@ static bool check_pool(parser *ps, vs_pool_config *p, group_lines *gl, GError **
 		     p->ratio_low, p->ratio_high);
 		return false;
 	}
-	if (p->uri) {
-		if (!g_strv_contains((const char *const *)cfg->hosts, p->uri)) {
-			fail(ps, error, blame(gl, G_POOL, "uri"),
-			     "%s uri: '%s' is not one of the [libvirt] hosts", label, p->uri);
-			return false;
-		}
-	} else {
-		p->uri = g_strdup(cfg->hosts[0]);
-	}
+	if (!check_pool_hosts(ps, p, gl, label, error))
+		return false;
 	if (p->address == VS_ADDRESS_HOSTFWD) {
 		if (!p->hostfwd_first) {
 			fail(ps, error, blame(gl, G_POOL, "address"),
@@ -660,6 +876,8 @@ static bool check_config(parser *ps, GError **error)
 		     "[libvirt] hosts: give either uri or hosts, not both");
 		return false;
 	}
+	if (!check_hosts(ps, error))
+		return false;
 	if (cfg->slow_interval < cfg->refresh_interval) {
 		fail(ps, error, blame2(lv, G_LIBVIRT, "slow_interval", "refresh_interval"),
 		     "[libvirt] slow_interval: %u must not be below refresh_interval (%u)",
@@ -710,9 +928,11 @@ vs_config *vs_config_load_from_data(const char *data, gsize len, const char *nam
 	ps.name = name ? name : "(config)";
 	ps.cfg = config_new(ps.name);
 	ps.pool_lines = g_ptr_array_new_with_free_func(g_free);
+	ps.host_lines = g_ptr_array_new_with_free_func(g_free);
 	ps.group = G_COUNT;
 	ok = parse_lines(&ps, data ? data : "", len, error) && check_config(&ps, error);
 	g_ptr_array_free(ps.pool_lines, TRUE);
+	g_ptr_array_free(ps.host_lines, TRUE);
 	g_free(ps.group_label);
 	if (!ok) {
 		vs_config_free(ps.cfg);
@@ -811,6 +1031,8 @@ void vs_config_free(vs_config *cfg)
 	g_free(cfg->mail_ca_file);
 	if (cfg->pools)
 		g_ptr_array_free(cfg->pools, TRUE);
+	if (cfg->host_configs)
+		g_ptr_array_free(cfg->host_configs, TRUE);
 	g_free(cfg);
 }
 
@@ -832,6 +1054,40 @@ const vs_pool_config *vs_config_find_pool(const vs_config *cfg, const char *name
 			return p;
 	}
 	return NULL;
+}
+
+/**
+ * vs_config_find_host:
+ * @cfg: a configuration
+ * @uri: a hypervisor URI
+ *
+ * Returns the host whose URI is @uri, or NULL.
+ */
+const vs_host_config *vs_config_find_host(const vs_config *cfg, const char *uri)
+{
+	if (!cfg || !uri)
+		return NULL;
+	for (guint i = 0; i < cfg->host_configs->len; i++) {
+		const vs_host_config *h = cfg->host_configs->pdata[i];
+
+		if (strcmp(h->uri, uri) == 0)
+			return h;
+	}
+	return NULL;
+}
+
+/**
+ * vs_config_host_name:
+ * @cfg: a configuration
+ * @uri: a hypervisor URI
+ *
+ * Returns the name of the host @uri: its [host NAME], else @uri itself.
+ */
+const char *vs_config_host_name(const vs_config *cfg, const char *uri)
+{
+	const vs_host_config *h = vs_config_find_host(cfg, uri);
+
+	return h ? h->name : uri;
 }
 
 /**

@@ -36,12 +36,27 @@ typedef enum { VS_NGINX_ROUND_ROBIN, VS_NGINX_LEAST_CONN } vs_nginx_method;
 typedef enum { VS_METRIC_NONE, VS_METRIC_CPU, VS_METRIC_SESSIONS, VS_METRIC_RATIO } vs_metric;
 typedef enum { VS_WEIGHTS_NONE, VS_WEIGHTS_RATIO } vs_weights_kind;
 
+/* [host NAME], or one URI of [libvirt] hosts = (then named by its URI) */
+typedef struct vs_host_config {
+	char *name;
+	char *uri;             /* uri = (required) */
+	char *hostfwd_address; /* hostfwd_address = 127.0.0.1: where its guests' forwards listen */
+	int line;              /* line of the [host NAME] header, or of [libvirt] hosts */
+} vs_host_config;
+
 /* [pool NAME] */
 typedef struct vs_pool_config {
 	char *name;
-	char *template_name;     /* template = ; shut-off domain to clone (required) */
-	char *name_pattern;      /* name_pattern = web-%02d ; exactly one %d/%0Nd */
-	char *uri;               /* uri = ; hypervisor of the template (default: first host) */
+	char *template_name; /* template = ; shut-off domain to clone (required) */
+	char *name_pattern;  /* name_pattern = web-%02d ; exactly one %d/%0Nd */
+	char *uri;           /* uri = ; the one host of a single-host pool; else hosts[0] */
+	char **hosts;        /* hosts = ; URIs the pool spans, in tie order (default: all) */
+	char **host_names;   /* hosts = as written (names or URIs), resolved into hosts */
+	unsigned host_max;   /* host_max = 0: instances per host at most (0 = no limit) */
+	unsigned host_min;   /* host_min = 0: instances kept on each answering host */
+	double placement_cpu_weight;    /* placement = weighted: score weights, */
+	double placement_memory_weight; /* defaults 0.4 / 0.4 / 0.2 */
+	double placement_rtt_weight;
 	unsigned min;            /* min = 2 */
 	unsigned max;            /* max = 6 */
 	vs_policy_kind policy;   /* policy = ratio */
@@ -89,7 +104,9 @@ typedef struct vs_pool_config {
 typedef struct vs_config {
 	char *path;
 	/* [libvirt] */
-	char **hosts;              /* uri = / hosts = ; NULL-terminated, at least one */
+	char **hosts;              /* every host's URI, config order; NULL-terminated, >= 1 */
+	GPtrArray *host_configs;   /* of vs_host_config*, parallel to hosts */
+	unsigned host_grace;       /* seconds a host may not answer before its instances are lost */
 	unsigned refresh_interval; /* seconds between fast collections, default 1 */
 	unsigned slow_interval;    /* seconds between monitor-bound groups, default 10 */
 	bool use_cgroup;           /* fast_path = cgroup | libvirt (default cgroup) */
@@ -163,6 +180,10 @@ void vs_config_free(vs_config *cfg);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(vs_config, vs_config_free)
 
 const vs_pool_config *vs_config_find_pool(const vs_config *cfg, const char *name);
+/* The host whose URI is @uri, or NULL. */
+const vs_host_config *vs_config_find_host(const vs_config *cfg, const char *uri);
+/* The name of the host @uri (its URI when it has no [host NAME]). */
+const char *vs_config_host_name(const vs_config *cfg, const char *uri);
 
 /* Names for enums, as written in the config file. */
 const char *vs_policy_kind_name(vs_policy_kind k);

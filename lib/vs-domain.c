@@ -169,6 +169,7 @@ vs_host_status *vs_host_status_new(const char *uri)
 	h->uri = g_strdup(uri);
 	h->state = VS_HOST_CONNECTING;
 	h->host_cpu_idle_percent = -1;
+	h->rtt_ms = -1;
 	return h;
 }
 

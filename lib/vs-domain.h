@@ -97,6 +97,9 @@ typedef struct vs_host_status {
 	uint64_t host_mem_kib;
 	uint64_t host_free_mem_kib;
 	double host_cpu_idle_percent; /* <0 unknown */
+	double rtt_ms;                /* of the last libvirt call that measured it, <0 unknown */
+	int64_t down_since_mono_us;   /* when it stopped answering, 0 = it answers */
+	bool lost;                    /* down for [libvirt] host_grace (vs_host_lost) */
 	uint64_t refreshes, failures, reconnects;
 } vs_host_status;
 

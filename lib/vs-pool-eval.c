@@ -24,7 +24,8 @@ void vs_pool_eval_init(vs_pool_eval *e, const vs_pool_config *cfg)
  * @snap: a collector snapshot
  *
  * Returns true when every hypervisor the pool lives on is connected and
- * has been refreshed at least once.
+ * has been refreshed at least once, or is lost (vs_host_lost), and at
+ * least one is not.
  */
 bool vs_pool_hosts_ready(const vs_pool_config *pool, const vs_snapshot *snap)
 {
@@ -33,7 +34,8 @@ bool vs_pool_hosts_ready(const vs_pool_config *pool, const vs_snapshot *snap)
 	for (guint i = 0; snap && i < snap->hosts->len; i++) {
 		const vs_host_status *h = g_ptr_array_index(snap->hosts, i);
 
-		if (!h->uri || !vs_pool_on_host(pool, h->uri))
+		/* a lost host's instances no longer count: the others decide */
+		if (!h->uri || !vs_pool_on_host(pool, h->uri) || h->lost)
 			continue;
 		if (h->state != VS_HOST_CONNECTED || h->refreshes == 0)
 			return false;

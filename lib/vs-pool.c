@@ -185,7 +185,7 @@ char *vs_domain_tag_xml(const char *pool, const char *address)
  */
 bool vs_pool_on_host(const vs_pool_config *pool, const char *uri)
 {
-	return g_strcmp0(pool->uri, uri) == 0;
+	return uri && pool->hosts && g_strv_contains((const char *const *)pool->hosts, uri);
 }
 
 /**
@@ -288,7 +288,7 @@ vs_pool_view *vs_pool_view_new(const vs_pool_config *pool)
  */
 void vs_pool_view_add(vs_pool_view *v, vs_member *m)
 {
-	m->running = vs_pool_member_running(m->state);
+	m->running = !m->lost && vs_pool_member_running(m->state);
 	g_ptr_array_add(v->members, m);
 }
 
@@ -304,6 +304,14 @@ void vs_pool_view_add(vs_pool_view *v, vs_member *m)
 vs_pool_view *vs_pool_view_from_snapshot(const vs_pool_config *pool, const vs_snapshot *snap)
 {
 	vs_pool_view *v = vs_pool_view_new(pool);
+	g_autoptr(GHashTable) lost = g_hash_table_new(g_str_hash, g_str_equal);
+
+	for (guint i = 0; snap && snap->hosts && i < snap->hosts->len; i++) {
+		const vs_host_status *h = g_ptr_array_index(snap->hosts, i);
+
+		if (h->lost && h->uri)
+			g_hash_table_add(lost, h->uri);
+	}
 
 	for (guint i = 0; snap && snap->domains && i < snap->domains->len; i++) {
 		const vs_domain_stats *d = g_ptr_array_index(snap->domains, i);
@@ -322,6 +330,7 @@ vs_pool_view *vs_pool_view_from_snapshot(const vs_pool_config *pool, const vs_sn
 		m->sample_mono_us = d->sample_mono_us;
 		m->vcpus = d->vcpu_current;
 		m->vcpus_max = d->vcpu_max;
+		m->lost = g_hash_table_contains(lost, d->host_uri);
 		vs_member_set_address(m, d->meta_address);
 		vs_pool_view_add(v, m);
 	}
@@ -463,12 +472,82 @@ static int member_of_sample(const vs_pool_view *v, int k)
 int vs_pool_view_victim(const vs_pool_view *v)
 {
 	bool with_sessions = false;
+	const char *host = NULL;
 
 	for (guint k = 0; k < v->sample_sessions->len; k++)
 		with_sessions |= g_array_index(v->sample_sessions, double, k) >= 0;
+	if ((v->cfg->hosts && v->cfg->hosts[0] && v->cfg->hosts[1]) || v->cfg->host_min) {
+		host = vs_pool_view_scale_in_host(v);
+		if (!host)
+			return -1;
+	}
 	vs_policy_sample s = vs_pool_view_sample(v, 0, with_sessions);
+	if (!host)
+		return member_of_sample(v, vs_policy_victim(&s));
 
-	return member_of_sample(v, vs_policy_victim(&s));
+	/* the policy's rule among the members on that host */
+	g_autoptr(GArray) cpu = g_array_new(FALSE, FALSE, sizeof(double));
+	g_autoptr(GArray) sessions = g_array_new(FALSE, FALSE, sizeof(double));
+	g_autoptr(GArray) index = g_array_new(FALSE, FALSE, sizeof(int));
+
+	for (guint k = 0; k < v->sample_member->len; k++) {
+		int i = member_of_sample(v, (int)k);
+		const vs_member *m = v->members->pdata[i];
+
+		if (g_strcmp0(m->host_uri, host) != 0)
+			continue;
+		g_array_append_val(cpu, g_array_index(v->sample_cpu, double, k));
+		g_array_append_val(sessions, g_array_index(v->sample_sessions, double, k));
+		g_array_append_val(index, i);
+	}
+	s.n_running = cpu->len;
+	s.cpu = (const double *)(void *)cpu->data;
+	s.sessions = with_sessions ? (const double *)(void *)sessions->data : NULL;
+	int k = vs_policy_victim(&s);
+	return k < 0 ? -1 : g_array_index(index, int, k);
+}
+
+/**
+ * vs_pool_view_host_counts:
+ * @v: an aggregated view
+ * @hosts: one entry per host of the pool (its hosts, in order); uri set
+ *
+ * Fills each host's running instances and their sessions from @v.
+ */
+void vs_pool_view_host_counts(const vs_pool_view *v, vs_placement_host *hosts, size_t n)
+{
+	for (size_t h = 0; h < n; h++) {
+		hosts[h].running = 0;
+		hosts[h].sessions = 0;
+		for (guint i = 0; i < v->members->len; i++) {
+			const vs_member *m = v->members->pdata[i];
+
+			if (!m->running || g_strcmp0(m->host_uri, hosts[h].uri) != 0)
+				continue;
+			hosts[h].running++;
+			hosts[h].sessions += m->sessions > 0 ? (unsigned)m->sessions : 0;
+		}
+	}
+}
+
+/**
+ * vs_pool_view_scale_in_host:
+ * @v: an aggregated view
+ *
+ * Returns the URI of the host a scale-in takes an instance from
+ * (vs_placement_scale_in_host), NULL when every host is at host_min.
+ */
+const char *vs_pool_view_scale_in_host(const vs_pool_view *v)
+{
+	size_t n = v->cfg->hosts ? g_strv_length(v->cfg->hosts) : 0;
+	g_autofree vs_placement_host *hosts = g_new0(vs_placement_host, MAX(n, 1));
+	int h;
+
+	for (size_t i = 0; i < n; i++)
+		hosts[i].uri = v->cfg->hosts[i];
+	vs_pool_view_host_counts(v, hosts, n);
+	h = vs_placement_scale_in_host(v->cfg, hosts, n);
+	return h < 0 ? NULL : v->cfg->hosts[h];
 }
 
 /**

@@ -13,6 +13,7 @@
 
 #include "vs-config.h"
 #include "vs-domain.h"
+#include "vs-placement.h"
 #include "vs-policy.h"
 #include "vs-sessions.h"
 #include "vs-states.h"
@@ -24,7 +25,9 @@ typedef struct vs_member {
 	char uuid_str[VS_UUID_STRING_LEN]; /* "" unknown */
 	unsigned index;                    /* the N of name_pattern */
 	int state;                         /* virDomainState */
-	bool running;                      /* vs_pool_member_running(state) */
+	bool running;                      /* vs_pool_member_running(state), not lost */
+	bool lost;                         /* its host stopped answering host_grace ago */
+	bool returned;                     /* on a host that came back after it was lost */
 	char *address;                     /* host:port the balancer sends traffic to, or NULL */
 	bool have_endpoint;                /* address is numeric (sessions can be counted) */
 	vs_endpoint endpoint;
@@ -100,9 +103,15 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(vs_pool_view, vs_pool_view_free)
 /* The running members as one policy sample at @now_ms; without sessions
  * when @with_sessions is false (the source did not answer). */
 vs_policy_sample vs_pool_view_sample(const vs_pool_view *v, int64_t now_ms, bool with_sessions);
-/* The member a scale-in stops (vs_policy_victim's rule): index into
- * members, -1 when none is running. */
+/* The member a scale-in stops: on a pool of several hosts the one
+ * vs_pool_view_scale_in_host() names, then vs_policy_victim's rule among its
+ * members. Index into members, -1 when none may stop. */
 int vs_pool_view_victim(const vs_pool_view *v);
+/* The host a scale-in takes an instance from (vs-placement.h), NULL when
+ * every host is at host_min. */
+const char *vs_pool_view_scale_in_host(const vs_pool_view *v);
+/* Fills the running instances and sessions of each of @hosts (uri set). */
+void vs_pool_view_host_counts(const vs_pool_view *v, vs_placement_host *hosts, size_t n);
 /* The member that gets (@direction +1) or gives up (-1) a vCPU
  * (vs_policy_vertical_vcpu's rule): index into members, -1 when none. */
 int vs_pool_view_vertical_vcpu(const vs_pool_view *v, int direction);

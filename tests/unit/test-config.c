@@ -539,7 +539,7 @@ START_TEST(test_bad_values)
 	expect_error(POOL_OK "keep_stopped = 2\n", "t.conf:4: [pool web] keep_stopped:");
 	expect_error(
 	    POOL_OK "uri = qemu+ssh://hv9/system\n",
-	    "t.conf:4: [pool web] uri: 'qemu+ssh://hv9/system' is not one of the [libvirt] hosts");
+	    "t.conf:4: [pool web] uri: 'qemu+ssh://hv9/system' is not one of the configured hosts");
 }
 END_TEST
 
@@ -651,6 +651,87 @@ START_TEST(test_address_cidr)
 	expect_error(POOL_OK "address = hostfwd\nhostfwd_ports = 100-199\n"
 	                     "address_cidr = 10.0.0.0/8\n",
 	             "t.conf:6: [pool web] address_cidr: only for addresses a guest reports");
+}
+END_TEST
+
+/* [host NAME] groups, a pool's hosts (names or URIs, in tie order) and the
+ * per-host limits. */
+START_TEST(test_hosts)
+{
+#define HOSTS                                                                                      \
+	"[host a]\nuri = qemu:///system\n"                                                         \
+	"[host b]\nuri = qemu+tcp://127.0.0.1:16510/system\nhostfwd_address = 127.0.0.2\n"
+	vs_config *cfg = load_ok(HOSTS "[libvirt]\nhost_grace = 12\n" POOL_OK
+	                               "hosts = b a\nhost_max = 3\nhost_min = 1\n"
+	                               "placement_rtt_weight = 0\n"
+	                               "[pool api]\ntemplate = t\nname_pattern = api-%d\n");
+	const vs_pool_config *web = vs_config_find_pool(cfg, "web");
+	const vs_pool_config *api = vs_config_find_pool(cfg, "api");
+
+	ck_assert_uint_eq(cfg->host_configs->len, 2);
+	ck_assert_str_eq(cfg->hosts[0], "qemu:///system");
+	ck_assert_str_eq(cfg->hosts[1], "qemu+tcp://127.0.0.1:16510/system");
+	ck_assert_ptr_null(cfg->hosts[2]);
+	ck_assert_uint_eq(cfg->host_grace, 12);
+	ck_assert_str_eq(vs_config_host_name(cfg, "qemu+tcp://127.0.0.1:16510/system"), "b");
+	ck_assert_str_eq(vs_config_find_host(cfg, "qemu:///system")->hostfwd_address, "127.0.0.1");
+	ck_assert_str_eq(vs_config_find_host(cfg, cfg->hosts[1])->hostfwd_address, "127.0.0.2");
+	/* tie order as written; uri = the first of them */
+	ck_assert_str_eq(web->hosts[0], "qemu+tcp://127.0.0.1:16510/system");
+	ck_assert_str_eq(web->hosts[1], "qemu:///system");
+	ck_assert_ptr_null(web->hosts[2]);
+	ck_assert_str_eq(web->uri, web->hosts[0]);
+	ck_assert_uint_eq(web->host_max, 3);
+	ck_assert_uint_eq(web->host_min, 1);
+	ck_assert_double_eq_tol(web->placement_cpu_weight, 0.4, 1e-12);
+	ck_assert_double_eq_tol(web->placement_rtt_weight, 0, 1e-12);
+	ck_assert(vs_pool_on_host(web, "qemu:///system"));
+	/* no hosts = : every host, in config order */
+	ck_assert_str_eq(api->hosts[0], "qemu:///system");
+	ck_assert_str_eq(api->hosts[1], "qemu+tcp://127.0.0.1:16510/system");
+	ck_assert_uint_eq(api->host_max, 0);
+	vs_config_free(cfg);
+
+	/* URIs of [libvirt] hosts are hosts named by their URI */
+	cfg = load_ok("[libvirt]\nhosts = qemu:///system test:///default\n" POOL_OK
+	              "hosts = test:///default\n");
+	ck_assert_str_eq(vs_config_host_name(cfg, "test:///default"), "test:///default");
+	ck_assert_str_eq(vs_config_find_host(cfg, "test:///default")->hostfwd_address, "127.0.0.1");
+	ck_assert_str_eq(vs_config_find_pool(cfg, "web")->hosts[0], "test:///default");
+	ck_assert_ptr_null(vs_config_find_pool(cfg, "web")->hosts[1]);
+	ck_assert(!vs_pool_on_host(vs_config_find_pool(cfg, "web"), "qemu:///system"));
+	vs_config_free(cfg);
+
+	expect_error("[host a]\nhostfwd_address = 127.0.0.2\n",
+	             "t.conf:1: [host a] uri: required key missing");
+	expect_error("[host a]\nuri = qemu:///system\n[host a]\nuri = test:///default\n",
+	             "t.conf:3: [host a]: duplicate group (first at line 1)");
+	expect_error("[host a]\nuri = qemu:///system\n[host b]\nuri = qemu:///system\n",
+	             "t.conf:4: [host b] uri: 'qemu:///system' is already the uri of host a");
+	expect_error("[host]\n", "t.conf:1: [host]: a host group needs a name: [host NAME]");
+	expect_error("[host a;b]\n", "t.conf:1: [host a;b]: invalid host name");
+	expect_error("[host a]\nuri = qemu:///system\nhostfwd_address = localhost\n",
+	             "t.conf:3: [host a] hostfwd_address: 'localhost' is not an IPv4 address");
+	expect_error("[host a]\nuri = qemu:///system\n[libvirt]\nhosts = test:///default\n",
+	             "t.conf:4: [libvirt] hosts: hosts are given by [host NAME] groups (first at "
+	             "line 1)");
+	expect_error(HOSTS POOL_OK "hosts = a c\n",
+	             "t.conf:9: [pool web] hosts: 'c' is not a configured host");
+	expect_error(HOSTS POOL_OK "hosts = a qemu:///system\n",
+	             "t.conf:9: [pool web] hosts: 'qemu:///system' is listed twice");
+	expect_error(HOSTS POOL_OK "hosts = a\nuri = qemu:///system\n",
+	             "t.conf:10: [pool web] hosts: give either uri or hosts, not both");
+	expect_error(HOSTS POOL_OK "hosts = a;b\n",
+	             "t.conf:9: [pool web] hosts: 'a;b' is neither a host name nor a libvirt URI");
+	expect_error(HOSTS POOL_OK "host_max = 1\nhost_min = 2\n",
+	             "t.conf:10: [pool web] host_min: host_min (2) must not exceed host_max (1)");
+	/* two hosts of one instance each cannot hold three */
+	expect_error(HOSTS POOL_OK "host_max = 1\nmin = 3\nmax = 4\n",
+	             "t.conf:10: [pool web] host_max: 2 hosts x host_max 1 cannot hold min = 3");
+	expect_error(HOSTS POOL_OK "host_min = 4\n",
+	             "t.conf:9: [pool web] host_min: 2 hosts x host_min 4 exceed max = 6");
+	expect_error("[libvirt]\nhost_grace = 0\n", "t.conf:2: [libvirt] host_grace:");
+#undef HOSTS
 }
 END_TEST
 
@@ -880,6 +961,8 @@ START_TEST(test_every_key_documented)
 		const char *p = *l;
 		size_t klen;
 
+		if (p[0] == ';' && p[1] == '[')
+			p++; /* an optional group, e.g. ;[host a] */
 		if (p[0] == '[') {
 			g_free(current);
 			current = g_strndup(p + 1, strcspn(p + 1, " ]"));
@@ -1005,6 +1088,7 @@ Suite *vs_test_suite(void)
 	tcase_add_test(tc, test_name_pattern);
 	tcase_add_test(tc, test_required_and_cross_checks);
 	tcase_add_test(tc, test_address_cidr);
+	tcase_add_test(tc, test_hosts);
 	tcase_add_test(tc, test_hostile_bytes);
 	tcase_add_test(tc, test_long_lines);
 	tcase_add_test(tc, test_load_file_and_exit);

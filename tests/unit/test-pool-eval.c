@@ -154,10 +154,11 @@ END_TEST
 
 START_TEST(hosts_ready)
 {
-	g_autoptr(vs_config) c = vs_test_config("[libvirt]\nhosts = qemu:///system "
-	                                        "qemu+ssh://hv2/system\n"
-	                                        "[pool web]\ntemplate = t\n"
-	                                        "name_pattern = web-%02d\n");
+	g_autoptr(vs_config) c =
+	    vs_test_config("[libvirt]\nhosts = qemu:///system "
+	                   "qemu+ssh://hv2/system\n"
+	                   "[pool web]\ntemplate = t\n"
+	                   "name_pattern = web-%02d\nhosts = " VS_TEST_HOST "\n");
 	const vs_pool_config *pool = vs_config_find_pool(c, "web");
 	g_autoptr(vs_snapshot) none = vs_snapshot_new();
 	g_autoptr(vs_snapshot) fresh = vs_snapshot_new();

@@ -324,7 +324,7 @@ START_TEST(monitors_and_actuator_agree)
 	g_autoptr(vs_config) c =
 	    vs_test_config("[libvirt]\nhosts = " VS_TEST_HOST " " OTHER_HOST "\n"
 	                   "[pool web]\ntemplate = web-template\nname_pattern = web-%02d\n"
-	                   "cpu_high = 80\ncpu_low = 15\n");
+	                   "hosts = " VS_TEST_HOST "\ncpu_high = 80\ncpu_low = 15\n");
 	g_autoptr(vs_pool_view) seen = NULL;
 	g_autoptr(vs_pool_view) acted = NULL;
 
