@@ -108,6 +108,41 @@ static char *request(const vs_config *cfg, const char *line)
 	return reply;
 }
 
+/* A figure in hundredths, or "-" when unknown. */
+static char *hundredths_text(long v, const char *unit)
+{
+	return v < 0 ? g_strdup("-") : g_strdup_printf("%.2f%s", (double)v / 100.0, unit);
+}
+
+static const char *host_name_of(const vs_status *st, const char *uri)
+{
+	for (guint i = 0; uri && i < st->hosts->len; i++) {
+		const vs_host_report *h = st->hosts->pdata[i];
+
+		if (g_strcmp0(h->uri, uri) == 0)
+			return h->name;
+	}
+	return uri ? uri : "-";
+}
+
+static void print_hosts(const vs_status *st)
+{
+	for (guint i = 0; i < st->hosts->len; i++) {
+		const vs_host_report *h = st->hosts->pdata[i];
+		g_autofree char *idle = hundredths_text(h->cpu_idle, "%");
+		g_autofree char *mem = hundredths_text(h->mem_free, "%");
+		g_autofree char *rtt =
+		    h->rtt_us < 0 ? g_strdup("-") : g_strdup_printf("%.2f ms", h->rtt_us / 1000.0);
+		g_autofree char *state = h->lost ? g_strdup_printf("lost (%u s)", h->down_for)
+		                         : !h->answers
+		                             ? g_strdup_printf("silent (%u s)", h->down_for)
+		                             : g_strdup("answers");
+
+		printf("host %s (%s): %s, %u instance(s), cpu idle %s, memory free %s, rtt %s\n",
+		       h->name, h->uri, state, h->instances, idle, mem, rtt);
+	}
+}
+
 /* The pools through the one status reader, then the intake counters. */
 static void print_status(const char *json)
 {
@@ -137,11 +172,13 @@ static void print_status(const char *json)
 		for (guint k = 0; k < po->instances->len; k++) {
 			const vs_member *m = po->instances->pdata[k];
 
-			printf("  %-24s %-10s %-22s lb=%-9s sessions=%d\n", m->name,
+			printf("  %-24s %-10s %-22s lb=%-9s sessions=%-4d host=%s%s\n", m->name,
 			       vs_domain_state_name(m->state), m->address ? m->address : "",
-			       vs_lb_state_name(m->lb_state), m->sessions);
+			       vs_lb_state_name(m->lb_state), m->sessions,
+			       host_name_of(st, m->host_uri), m->lost ? " (lost)" : "");
 		}
 	}
+	print_hosts(st);
 	if (!json_parser_load_from_data(p, json, -1, NULL) ||
 	    !JSON_NODE_HOLDS_OBJECT(json_parser_get_root(p)))
 		return;
