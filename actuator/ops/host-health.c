@@ -13,8 +13,10 @@ struct vs_host_health {
 	GMutex lock;
 	int64_t down_since_us;
 	GHashTable *names; /* of the last listing, NULL before the first */
-	uint64_t prev_idle, prev_total;
 	double cpu_idle, mem_free, rtt_ms;
+	/* the sampling thread's alone (no lock): */
+	GHashTable *cpu_ns; /* domain UUID -> its cpu.time at the last sample */
+	int64_t cpu_sample_us;
 };
 
 /** vs_host_health_new: nothing known yet. */
@@ -23,6 +25,7 @@ vs_host_health *vs_host_health_new(void)
 	vs_host_health *h = g_new0(vs_host_health, 1);
 
 	g_mutex_init(&h->lock);
+	h->cpu_ns = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	h->cpu_idle = h->mem_free = h->rtt_ms = -1;
 	return h;
 }
@@ -35,6 +38,7 @@ void vs_host_health_free(vs_host_health *h)
 	g_mutex_clear(&h->lock);
 	if (h->names)
 		g_hash_table_unref(h->names);
+	g_hash_table_unref(h->cpu_ns);
 	g_free(h);
 }
 
@@ -60,7 +64,6 @@ void vs_host_health_failed(vs_host_health *h, int64_t now_us)
 	g_mutex_lock(&h->lock);
 	if (!h->down_since_us)
 		h->down_since_us = now_us;
-	h->prev_total = 0; /* the next idle figure needs two fresh samples */
 	g_mutex_unlock(&h->lock);
 }
 
@@ -91,19 +94,61 @@ bool vs_host_health_listed(vs_host_health *h)
 	return listed;
 }
 
+/*
+ * The CPU time its running domains used since the last sample (summed over
+ * the domains seen both times), as a fraction of @cpus CPUs over that
+ * time; <0 on the first sample. One bulk call (cpu-total only).
+ */
+static double guest_cpu_share(vs_host_health *h, virConnectPtr c, unsigned cpus, int64_t now_us)
+{
+	virDomainStatsRecordPtr *recs = NULL;
+	int n = virConnectGetAllDomainStats(c, VIR_DOMAIN_STATS_CPU_TOTAL, &recs,
+	                                    VIR_CONNECT_GET_ALL_DOMAINS_STATS_ACTIVE);
+	g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	uint64_t used = 0;
+	double share = -1;
+
+	if (n < 0)
+		return -1;
+	for (int i = 0; i < n; i++) {
+		char uuid[VIR_UUID_STRING_BUFLEN];
+		unsigned long long t = 0;
+
+		if (virDomainGetUUIDString(recs[i]->dom, uuid) < 0 ||
+		    virTypedParamsGetULLong(recs[i]->params, recs[i]->nparams, "cpu.time", &t) != 1)
+			continue;
+		const uint64_t *prev = g_hash_table_lookup(h->cpu_ns, uuid);
+
+		if (prev && t >= *prev)
+			used += t - *prev;
+		g_hash_table_insert(seen, g_strdup(uuid),
+		                    g_memdup2(&(uint64_t){t}, sizeof(uint64_t)));
+	}
+	virDomainStatsRecordListFree(recs);
+	if (h->cpu_sample_us && now_us > h->cpu_sample_us && cpus)
+		share = (double)used / 1000.0 / (double)(now_us - h->cpu_sample_us) / cpus;
+	g_hash_table_unref(h->cpu_ns);
+	h->cpu_ns = g_hash_table_ref(seen);
+	h->cpu_sample_us = now_us;
+	return share;
+}
+
 /** vs_host_health_sample: see host-health.h. */
 void vs_host_health_sample(vs_host_health *h, virConnectPtr c)
 {
 	virNodeInfo info;
-	uint64_t idle, total;
 	int64_t t0 = g_get_monotonic_time();
 	unsigned long long free_bytes = virNodeGetFreeMemory(c);
 	double rtt_ms = (double)(g_get_monotonic_time() - t0) / 1000.0;
-	bool ok = free_bytes > 0 && virNodeGetInfo(c, &info) == 0 &&
-	          vs_virt_node_cpu_times(c, &idle, &total);
+	bool ok = free_bytes > 0 && virNodeGetInfo(c, &info) == 0;
+
+	double share = ok ? guest_cpu_share(h, c, info.cpus, g_get_monotonic_time()) : -1;
 
 	virResetLastError();
 	if (!ok) {
+		/* the next CPU figure needs two fresh samples */
+		g_hash_table_remove_all(h->cpu_ns);
+		h->cpu_sample_us = 0;
 		vs_host_health_failed(h, g_get_monotonic_time());
 		return;
 	}
@@ -113,10 +158,8 @@ void vs_host_health_sample(vs_host_health *h, virConnectPtr c)
 	/* info.memory is KiB */
 	h->mem_free =
 	    info.memory ? MIN(1.0, (double)free_bytes / 1024.0 / (double)info.memory) : -1;
-	if (h->prev_total && total > h->prev_total && idle >= h->prev_idle)
-		h->cpu_idle = (double)(idle - h->prev_idle) / (double)(total - h->prev_total);
-	h->prev_idle = idle;
-	h->prev_total = total;
+	if (share >= 0)
+		h->cpu_idle = MAX(0.0, 1.0 - share);
 	g_mutex_unlock(&h->lock);
 }
 

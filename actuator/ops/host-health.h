@@ -5,9 +5,13 @@
  * answered (a clone elsewhere must not take one of them: the host comes
  * back with its domains), and its measured CPU idle, free memory and
  * round-trip time for placement = weighted (sampled by the host watch,
- * daemon/host-watch.c).
+ * daemon/host-watch.c). The CPU figure is what the host's running domains
+ * leave of its CPUs (libvirt's cpu.time of each, between two samples): the
+ * load placement can move, and what each libvirtd alone can tell (two
+ * hosts on one machine see the same /proc/stat).
  *
- * Threads: any thread; a mutex inside.
+ * Threads: any thread; a mutex inside, never held across a libvirt call;
+ * vs_host_health_sample() from one thread only.
  */
 #ifndef VS_HOST_HEALTH_H
 #define VS_HOST_HEALTH_H
@@ -37,9 +41,10 @@ bool vs_host_health_had_name(vs_host_health *h, const char *name);
 bool vs_host_health_listed(vs_host_health *h);
 
 /*
- * One sample of @c (blocking: the host watch's thread): CPU idle since the
- * previous sample, free memory fraction, round trip of one call. Marks the
- * host answered, or failed when a call fails.
+ * One sample of @c (blocking: the host watch's thread, the only caller):
+ * the share of its CPUs its domains left idle since the previous sample,
+ * free memory fraction, round trip of one call. Marks the host answered,
+ * or failed when a call fails.
  */
 void vs_host_health_sample(vs_host_health *h, virConnectPtr c);
 /* The sampled figures into @out (cpu_idle, mem_free, rtt_ms; <0 unknown). */
