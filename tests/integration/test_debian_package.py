@@ -252,3 +252,43 @@ def test_package_version_and_dist_list():
         for n in names:
             rel = os.path.relpath(os.path.join(d, n), vstest.SRCDIR)
             assert rel in dist.split(), f"{rel} is not in EXTRA_DIST of Makefile.am"
+
+
+def quick_start_lines():
+    """The commands of the README's quick start, as written there."""
+    with open(os.path.join(vstest.SRCDIR, "README.md")) as f:
+        text = f.read()
+    block = text.split("<!-- quickstart begin -->", 1)[1].split("<!-- quickstart end -->", 1)[0]
+    lines = [line for line in block.strip().strip("`").splitlines() if line.strip()]
+    assert len(lines) >= 5, block
+    return lines
+
+
+def test_readme_quick_start():
+    """The README's quick start, line by line, as root in the source tree
+    (after the tests above purged their packages); the packages it
+    installs are purged after it."""
+    if os.geteuid() != 0:
+        pytest.skip("the quick start runs as root")
+    assert not [p for p in PACKAGES if package_status(p)]
+    out_dir = os.path.join(vstest.SRCDIR, "build-deb")
+    had_out_dir = os.path.exists(out_dir)
+    # the unit tests of the package build are make check's: skipped here
+    env = dict(APT_ENV, DEB_BUILD_OPTIONS="nocheck parallel=2")
+    try:
+        for line in quick_start_lines():
+            r = subprocess.run(["bash", "-e", "-o", "pipefail", "-c", line], cwd=vstest.SRCDIR,
+                               capture_output=True, text=True, env=env, timeout=900)
+            assert r.returncode == 0, (line, r.stdout[-4000:], r.stderr[-4000:])
+            if line.startswith("snmptranslate"):
+                assert r.stderr == "" and r.stdout.split() == [
+                    ".1.3.6.1.4.1.8072.9999.9999.1.2", ".1.3.6.1.2.1.236.1.4"], r
+        for p in PACKAGES:
+            assert package_status(p) == "ii", p
+    finally:
+        subprocess.run(["apt-get", "purge", "-y", "-q", *PACKAGES], capture_output=True,
+                       env=APT_ENV, timeout=600)
+        if not had_out_dir:
+            subprocess.run(["rm", "-rf", out_dir])
+    assert not [p for p in PACKAGES if package_status(p)]
+    assert "virtscale" not in {g.gr_name for g in grp.getgrall()}
