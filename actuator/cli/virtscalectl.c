@@ -8,6 +8,7 @@
 
 #include "act-error.h"
 #include "alert.h"
+#include "ctl-help.h"
 #include "intake.h"
 #include "notify-formats.h"
 #include "vs-status.h"
@@ -33,6 +34,8 @@ static const char *opt_format = "auto";
 static const char *opt_pool;
 static const char *opt_state;
 static gboolean opt_json;
+static gboolean opt_help;
+static gboolean opt_version;
 
 static int connect_actuator(const vs_config *cfg)
 {
@@ -454,7 +457,28 @@ static GOptionEntry entries[] = {
     {"state", 0, 0, G_OPTION_ARG_STRING, &opt_state, "notify: the state (high, low, ok, at_max)",
      "STATE"},
     {"json", 'j', 0, G_OPTION_ARG_NONE, &opt_json, "status: print the raw JSON", NULL},
+    {"help", 'h', 0, G_OPTION_ARG_NONE, &opt_help,
+     "print this help (with a COMMAND: the command's help) and exit", NULL},
+    {"version", 'V', 0, G_OPTION_ARG_NONE, &opt_version, "print the version and exit", NULL},
     {NULL}};
+
+/* --help, "help" and "help COMMAND": on stdout, exit 0; an unknown
+ * command is a usage error. */
+static int print_help(GOptionContext *ctx, const char *command)
+{
+	if (command && !vs_ctl_print_command_help(stdout, command)) {
+		fprintf(stderr, "virtscalectl: no command '%s' (see virtscalectl --help)\n",
+		        command);
+		return VS_EXIT_CONFIG;
+	}
+	if (!command) {
+		g_autofree char *help = g_option_context_get_help(ctx, TRUE, NULL);
+
+		fputs(help, stdout);
+		vs_ctl_print_commands(stdout);
+	}
+	return 0;
+}
 
 int main(int argc, char **argv)
 {
@@ -462,11 +486,21 @@ int main(int argc, char **argv)
 	g_autoptr(GOptionContext) ctx = g_option_context_new(
 	    "COMMAND - status | scale POOL N|auto | notify | check-config | test-mail");
 	g_option_context_add_main_entries(ctx, entries, NULL);
+	/* our own -h/--help: with a command, that command's help */
+	g_option_context_set_help_enabled(ctx, FALSE);
 	g_autoptr(GError) err = NULL;
 	if (!g_option_context_parse(ctx, &argc, &argv, &err)) {
 		fprintf(stderr, "virtscalectl: %s\n", err->message);
 		return VS_EXIT_CONFIG;
 	}
+	if (opt_version) {
+		printf("virtscalectl %s\n", PACKAGE_VERSION);
+		return 0;
+	}
+	if (opt_help)
+		return print_help(ctx, argc >= 2 ? argv[1] : NULL);
+	if (argc >= 2 && g_str_equal(argv[1], "help") && argc <= 3)
+		return print_help(ctx, argc == 3 ? argv[2] : NULL);
 	if (argc < 2) {
 		fprintf(stderr, "virtscalectl: a command is needed (see --help)\n");
 		return VS_EXIT_CONFIG;
