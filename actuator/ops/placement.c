@@ -19,6 +19,7 @@ vs_virt *vs_placement_choose(vs_ops_ctx *w, const vs_pool_view *v)
 	size_t n = g_strv_length(w->pool->hosts);
 	g_autofree vs_placement_host *hosts = g_new0(vs_placement_host, MAX(n, 1));
 	g_autoptr(GString) scores = g_string_new(NULL);
+	int64_t t0 = g_get_monotonic_time();
 	int best;
 
 	for (size_t i = 0; i < n; i++) {
@@ -36,6 +37,7 @@ vs_virt *vs_placement_choose(vs_ops_ctx *w, const vs_pool_view *v)
 	}
 	vs_pool_view_host_counts(v, hosts, n);
 	best = vs_placement_pick(w->pool, hosts, n);
+	double ms = (double)(g_get_monotonic_time() - t0) / 1000.0;
 	for (size_t i = 0; i < n; i++)
 		g_string_append_printf(scores, "%s%s: %u running%s", i ? ", " : "",
 		                       vs_config_host_name(w->cfg, hosts[i].uri), hosts[i].running,
@@ -46,8 +48,10 @@ vs_virt *vs_placement_choose(vs_ops_ctx *w, const vs_pool_view *v)
 			    scores, "; %s score %.3f (idle %.2f, free %.2f, rtt %.2f ms)",
 			    vs_config_host_name(w->cfg, hosts[i].uri), hosts[i].score,
 			    hosts[i].cpu_idle, hosts[i].mem_free, hosts[i].rtt_ms);
-	vs_info("pool %s: placement %s -> %s (%s)", w->pool->name,
+	/* the decision's time includes asking each host whether it answers */
+	vs_info("pool %s: placement %s -> %s in %.3f ms (%s)", w->pool->name,
 	        w->pool->placement == VS_PLACEMENT_WEIGHTED ? "weighted" : "fewest",
-	        best >= 0 ? vs_config_host_name(w->cfg, hosts[best].uri) : "none", scores->str);
+	        best >= 0 ? vs_config_host_name(w->cfg, hosts[best].uri) : "none", ms,
+	        scores->str);
 	return best >= 0 ? vs_ops_host(w, hosts[best].uri) : NULL;
 }
