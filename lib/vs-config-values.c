@@ -394,25 +394,30 @@ bool vs_config_value_email(const key_desc *k, void *base, const char *value, cha
 	return true;
 }
 
-/* [mail] to: addresses separated by commas and/or blanks. */
-bool vs_config_value_email_list(const key_desc *k, void *base, const char *value, char **msg)
+/*
+ * A list of words separated by any of @separators into the NULL-terminated
+ * *@field, each accepted by @valid; @refusal says what a word should be
+ * ("is not an e-mail address (local@host)"), @none what is missing when
+ * there is no word.
+ */
+static bool word_list(const char *value, const char *separators, bool (*valid)(const char *),
+                      const char *refusal, const char *none, char ***field, char **msg)
 {
-	g_auto(GStrv) parts = g_strsplit_set(value, ", \t", -1);
+	g_auto(GStrv) parts = g_strsplit_set(value, separators, -1);
 	GPtrArray *list = g_ptr_array_new_with_free_func(g_free);
-	char ***field = FIELD(k, base, char **);
 
 	for (char **p = parts; *p; p++) {
 		if (!**p)
 			continue;
-		if (!valid_email(*p)) {
-			*msg = g_strdup_printf("'%s' is not an e-mail address (local@host)", *p);
+		if (!valid(*p)) {
+			*msg = g_strdup_printf("'%s' %s", *p, refusal);
 			g_ptr_array_free(list, TRUE);
 			return false;
 		}
 		g_ptr_array_add(list, g_strdup(*p));
 	}
 	if (list->len == 0) {
-		*msg = g_strdup("no address given");
+		*msg = g_strdup(none);
 		g_ptr_array_free(list, TRUE);
 		return false;
 	}
@@ -420,6 +425,13 @@ bool vs_config_value_email_list(const key_desc *k, void *base, const char *value
 	g_strfreev(*field);
 	*field = (char **)g_ptr_array_free(list, FALSE);
 	return true;
+}
+
+/* [mail] to: addresses separated by commas and/or blanks. */
+bool vs_config_value_email_list(const key_desc *k, void *base, const char *value, char **msg)
+{
+	return word_list(value, ", \t", valid_email, "is not an e-mail address (local@host)",
+	                 "no address given", FIELD(k, base, char **), msg);
 }
 
 /* A libvirt connection URI: scheme:rest, printable, no spaces. */
@@ -488,28 +500,17 @@ fail:
 	return false;
 }
 
+static bool valid_host_word(const char *s)
+{
+	return vs_valid_pool_name(s) || valid_libvirt_uri(s);
+}
+
 /* hosts = a b: host names or URIs, blank-separated, resolved by the
  * cross-checks once every [host NAME] is known. */
 bool vs_config_value_word_list(const key_desc *k, void *base, const char *value, char **msg)
 {
-	g_auto(GStrv) parts = g_strsplit_set(value, " \t", -1);
-	GPtrArray *list = g_ptr_array_new_with_free_func(g_free);
-	char ***field = FIELD(k, base, char **);
-
-	for (char **p = parts; *p; p++) {
-		if (!**p)
-			continue;
-		if (!vs_valid_pool_name(*p) && !valid_libvirt_uri(*p)) {
-			*msg = g_strdup_printf("'%s' is neither a host name nor a libvirt URI", *p);
-			g_ptr_array_free(list, TRUE);
-			return false;
-		}
-		g_ptr_array_add(list, g_strdup(*p));
-	}
-	g_ptr_array_add(list, NULL);
-	g_strfreev(*field);
-	*field = (char **)g_ptr_array_free(list, FALSE);
-	return true;
+	return word_list(value, " \t", valid_host_word, "is neither a host name nor a libvirt URI",
+	                 "no host given", FIELD(k, base, char **), msg);
 }
 
 /* One IPv4 address in dotted-quad form (hostfwd_address = 127.0.0.2). */
