@@ -323,23 +323,8 @@ static void refresh_host_cpu_mem(vs_host *h, uint64_t *free_kib, double *idle_pc
 	if (h->local) {
 		if (!vs_collect_local_host_cpu(&idle, &total))
 			return;
-	} else {
-		int n = 0;
-
-		if (virNodeGetCPUStats(h->conn, VIR_NODE_CPU_STATS_ALL_CPUS, NULL, &n, 0) < 0 ||
-		    n <= 0)
-			return;
-		g_autofree virNodeCPUStatsPtr p = g_new0(virNodeCPUStats, n);
-
-		if (virNodeGetCPUStats(h->conn, VIR_NODE_CPU_STATS_ALL_CPUS, p, &n, 0) < 0)
-			return;
-		for (int i = 0; i < n; i++) {
-			if (strcmp(p[i].field, VIR_NODE_CPU_STATS_IDLE) == 0 ||
-			    strcmp(p[i].field, VIR_NODE_CPU_STATS_IOWAIT) == 0)
-				idle += p[i].value;
-			if (strcmp(p[i].field, VIR_NODE_CPU_STATS_UTILIZATION) != 0)
-				total += p[i].value;
-		}
+	} else if (!vs_virt_node_cpu_times(h->conn, &idle, &total)) {
+		return;
 	}
 	if (h->prev_total_ns && total > h->prev_total_ns && idle >= h->prev_idle_ns)
 		*idle_pct =

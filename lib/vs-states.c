@@ -62,6 +62,8 @@ static const vs_state_entry alert_kinds[] = {
     [VS_ALERT_RECONCILED] = {"reconciled", "reconciled", 4},
     [VS_ALERT_RECOVERED] = {"recovered", "recovered", 5},
     [VS_ALERT_TEST] = {"test", "test", 6},
+    [VS_ALERT_HOST_LOST] = {"host-lost", "hostLost", 8},
+    [VS_ALERT_HOST_BACK] = {"host-back", "hostBack", 9},
     [VS_ALERT_UNKNOWN] = {"unknown", "unknown", 7},
 };
 

@@ -71,6 +71,8 @@ typedef enum {
 	VS_ALERT_RECONCILED,    /* leftovers of an interrupted action were cleaned */
 	VS_ALERT_RECOVERED,     /* pool back to normal after an alert */
 	VS_ALERT_TEST,          /* virtscalectl test-mail */
+	VS_ALERT_HOST_LOST,     /* a host stopped answering: its instances were replaced */
+	VS_ALERT_HOST_BACK,     /* a lost host answers again: its instances settled */
 	VS_ALERT_UNKNOWN
 } vs_alert_kind;
 

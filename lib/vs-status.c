@@ -57,7 +57,36 @@ vs_status *vs_status_new(void)
 	vs_status *s = g_new0(vs_status, 1);
 
 	s->pools = g_ptr_array_new_with_free_func((GDestroyNotify)vs_pool_status_free);
+	s->hosts = g_ptr_array_new_with_free_func((GDestroyNotify)vs_host_report_free);
 	return s;
+}
+
+/**
+ * vs_host_report_new:
+ * @name: the host's name
+ * @uri: its libvirt URI
+ *
+ * Returns a host that answers, with nothing measured.
+ */
+vs_host_report *vs_host_report_new(const char *name, const char *uri)
+{
+	vs_host_report *h = g_new0(vs_host_report, 1);
+
+	h->name = g_strdup(name);
+	h->uri = g_strdup(uri);
+	h->answers = true;
+	h->cpu_idle = h->mem_free = h->rtt_us = -1;
+	return h;
+}
+
+/** vs_host_report_free: frees @h (NULL is fine). */
+void vs_host_report_free(vs_host_report *h)
+{
+	if (!h)
+		return;
+	g_free(h->name);
+	g_free(h->uri);
+	g_free(h);
 }
 
 /**
@@ -71,6 +100,7 @@ void vs_status_free(vs_status *s)
 	if (!s)
 		return;
 	g_ptr_array_free(s->pools, TRUE);
+	g_ptr_array_free(s->hosts, TRUE);
 	g_free(s);
 }
 
@@ -180,6 +210,12 @@ static void put_int(JsonBuilder *b, const char *name, gint64 value)
 	json_builder_add_int_value(b, value);
 }
 
+static void put_bool(JsonBuilder *b, const char *name, bool value)
+{
+	json_builder_set_member_name(b, name);
+	json_builder_add_boolean_value(b, value);
+}
+
 /* Times: the reader refuses what is not finite or below zero. */
 static void put_double(JsonBuilder *b, const char *name, double value)
 {
@@ -198,6 +234,23 @@ static void put_instance(JsonBuilder *b, const vs_member *m)
 	put_string(b, "address", m->address);
 	put_string(b, "lb", vs_lb_state_name(m->lb_state));
 	put_int(b, "sessions", MAX(m->sessions, -1));
+	put_string(b, "host", m->host_uri);
+	put_bool(b, "lost", m->lost);
+	json_builder_end_object(b);
+}
+
+static void put_host(JsonBuilder *b, const vs_host_report *h)
+{
+	json_builder_begin_object(b);
+	put_string(b, "name", h->name);
+	put_string(b, "uri", h->uri);
+	put_bool(b, "answers", h->answers);
+	put_bool(b, "lost", h->lost);
+	put_int(b, "down_for", h->down_for);
+	put_int(b, "instances", h->instances);
+	put_int(b, "cpu_idle", MAX(h->cpu_idle, -1));
+	put_int(b, "mem_free", MAX(h->mem_free, -1));
+	put_int(b, "rtt_us", MAX(h->rtt_us, -1));
 	json_builder_end_object(b);
 }
 
@@ -254,6 +307,11 @@ char *vs_status_to_json(const vs_status *s)
 	json_builder_begin_array(b);
 	for (guint i = 0; i < s->pools->len; i++)
 		put_pool(b, s->pools->pdata[i]);
+	json_builder_end_array(b);
+	json_builder_set_member_name(b, "hosts");
+	json_builder_begin_array(b);
+	for (guint i = 0; s->hosts && i < s->hosts->len; i++)
+		put_host(b, s->hosts->pdata[i]);
 	json_builder_end_array(b);
 	json_builder_end_object(b);
 	root = json_builder_get_root(b);
@@ -357,6 +415,19 @@ static bool get_double(reader *r, JsonObject *o, const char *name, double *out)
 	return true;
 }
 
+/* An optional boolean member. */
+static bool get_bool(reader *r, JsonObject *o, const char *name, bool *out)
+{
+	JsonNode *n = json_object_get_member(o, name);
+
+	if (!n)
+		return true;
+	if (!JSON_NODE_HOLDS_VALUE(n) || json_node_get_value_type(n) != G_TYPE_BOOLEAN)
+		return invalid(r->error, "%s.%s: must be true or false", r->where, name);
+	*out = json_node_get_boolean(n);
+	return true;
+}
+
 static JsonArray *get_array(reader *r, JsonObject *o, const char *name)
 {
 	JsonNode *n = json_object_get_member(o, name);
@@ -386,9 +457,10 @@ static bool get_state(reader *r, JsonObject *o, const char *name, const vs_state
 
 static vs_member *read_instance(reader *r, JsonNode *node)
 {
-	g_autofree char *name = NULL, *state = NULL, *address = NULL;
+	g_autofree char *name = NULL, *state = NULL, *address = NULL, *host = NULL;
 	unsigned lb = VS_LB_STATE_UNKNOWN;
 	gint64 sessions = -1;
+	bool lost = false;
 	vs_member *m;
 	JsonObject *o;
 
@@ -400,15 +472,17 @@ static vs_member *read_instance(reader *r, JsonNode *node)
 	if (!get_string(r, o, "name", &name) || !get_string(r, o, "state", &state) ||
 	    !get_string(r, o, "address", &address) ||
 	    !get_state(r, o, "lb", &vs_lb_state_table, &lb) ||
-	    !get_int(r, o, "sessions", -1, G_MAXINT, &sessions))
+	    !get_int(r, o, "sessions", -1, G_MAXINT, &sessions) ||
+	    !get_string(r, o, "host", &host) || !get_bool(r, o, "lost", &lost))
 		return NULL;
 	if (!name || !vs_valid_domain_name(name)) {
 		invalid(r->error, "%s.name: missing or not a valid domain name", r->where);
 		return NULL;
 	}
-	m = vs_member_new(name, NULL);
+	m = vs_member_new(name, host);
 	m->state = vs_domain_state_from_name(state);
-	m->running = vs_pool_member_running(m->state);
+	m->lost = lost;
+	m->running = !lost && vs_pool_member_running(m->state);
 	vs_member_set_address(m, address);
 	m->lb_state = (vs_lb_state)lb;
 	m->sessions = (int)sessions;
@@ -483,6 +557,40 @@ fail:
 	return NULL;
 }
 
+static vs_host_report *read_host(reader *r, JsonNode *node)
+{
+	vs_host_report *h = vs_host_report_new(NULL, NULL);
+	gint64 down = 0, instances = 0, idle = -1, mem = -1, rtt = -1;
+	JsonObject *o;
+
+	if (!JSON_NODE_HOLDS_OBJECT(node)) {
+		invalid(r->error, "%s: must be an object", r->where);
+		goto fail;
+	}
+	o = json_node_get_object(node);
+	if (!get_string(r, o, "name", &h->name) || !get_string(r, o, "uri", &h->uri) ||
+	    !get_bool(r, o, "answers", &h->answers) || !get_bool(r, o, "lost", &h->lost) ||
+	    !get_int(r, o, "down_for", 0, G_MAXUINT, &down) ||
+	    !get_int(r, o, "instances", 0, G_MAXUINT, &instances) ||
+	    !get_int(r, o, "cpu_idle", -1, 10000, &idle) ||
+	    !get_int(r, o, "mem_free", -1, 10000, &mem) ||
+	    !get_int(r, o, "rtt_us", -1, G_MAXINT, &rtt))
+		goto fail;
+	if (!h->name || !h->uri) {
+		invalid(r->error, "%s: a host needs a name and a uri", r->where);
+		goto fail;
+	}
+	h->down_for = (unsigned)down;
+	h->instances = (unsigned)instances;
+	h->cpu_idle = (long)idle;
+	h->mem_free = (long)mem;
+	h->rtt_us = (long)rtt;
+	return h;
+fail:
+	vs_host_report_free(h);
+	return NULL;
+}
+
 /**
  * vs_status_from_json:
  * @json: the text (need not be NUL-terminated)
@@ -554,6 +662,18 @@ vs_status *vs_status_from_json(const char *json, size_t len, GError **error)
 			return NULL;
 		}
 		g_ptr_array_add(s->pools, p);
+	}
+	JsonArray *hosts = get_array(&r, o, "hosts");
+	if (!hosts && json_object_has_member(o, "hosts"))
+		return NULL;
+	for (guint i = 0; hosts && i < json_array_get_length(hosts); i++) {
+		g_autofree char *where = g_strdup_printf("hosts[%u]", i);
+		reader sub = {error, where};
+		vs_host_report *h = read_host(&sub, json_array_get_element(hosts, i));
+
+		if (!h)
+			return NULL;
+		g_ptr_array_add(s->hosts, h);
 	}
 	return g_steal_pointer(&s);
 }

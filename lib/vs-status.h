@@ -11,7 +11,9 @@
  *     "last_time":1764000000.1,"last_error":"","scale_outs":4,"scale_ins":1,
  *     "failures":0,"alerts":0,"last_alert":"none","last_alert_time":0,
  *     "instances":[{"name":"web-01","state":"running","address":"127.0.0.1:18101",
- *                   "lb":"enabled","sessions":12}]}]}
+ *                   "lb":"enabled","sessions":12,"host":"qemu:///system","lost":false}]}],
+ *   "hosts":[{"name":"a","uri":"qemu:///system","answers":true,"lost":false,"down_for":0,
+ *     "instances":3,"cpu_idle":9512,"mem_free":6403,"rtt_us":180}]}
  *
  * Every state is a name of vs-states.h; an instance's state is libvirt's.
  */
@@ -56,15 +58,32 @@ typedef struct vs_pool_status {
 	uint64_t scale_outs, scale_ins, failures, alerts;
 	vs_alert_kind last_alert;
 	double last_alert_time; /* unix seconds, 0 none */
-	/* of vs_member*: name, state, address, lb_state and sessions */
+	/* of vs_member*: name, state, address, lb_state, sessions, host_uri, lost */
 	GPtrArray *instances;
 } vs_pool_status;
+
+/* A hypervisor as the actuator sees it. */
+typedef struct vs_host_report {
+	char *name;
+	char *uri;
+	bool answers;
+	bool lost;          /* silent for host_grace: its instances do not count */
+	unsigned down_for;  /* seconds it has not answered, 0 when it answers */
+	unsigned instances; /* running instances of every pool on it */
+	long cpu_idle;      /* hundredths of a percent, -1 unknown */
+	long mem_free;      /* hundredths of a percent of its memory, -1 unknown */
+	long rtt_us;        /* round trip of one libvirt call, -1 unknown */
+} vs_host_report;
 
 typedef struct vs_status {
 	double time;
 	int pid;
 	GPtrArray *pools; /* of vs_pool_status* */
+	GPtrArray *hosts; /* of vs_host_report*, config order */
 } vs_status;
+
+vs_host_report *vs_host_report_new(const char *name, const char *uri);
+void vs_host_report_free(vs_host_report *h);
 
 vs_status *vs_status_new(void);
 void vs_status_free(vs_status *s);

@@ -8,6 +8,7 @@
 #include "vs-virt.h"
 
 #include <libvirt/virterror.h>
+#include <string.h>
 
 #define BACKOFF_FIRST_MS 250
 #define BACKOFF_MAX_MS   (10 * 1000)
@@ -160,4 +161,33 @@ int64_t vs_virt_retry_in_ms(vs_virt *v)
 	ms = v->conn ? 0 : vs_backoff_remaining(&v->backoff, now_ms());
 	g_mutex_unlock(&v->lock);
 	return ms;
+}
+
+/**
+ * vs_virt_node_cpu_times:
+ * @c: a connection
+ * @idle_ns: set to the idle and iowait time of all CPUs
+ * @total_ns: set to the time of every state of all CPUs
+ *
+ * Two samples give the host's idle share in between. Returns false when
+ * libvirt does not tell (the values are then 0).
+ */
+bool vs_virt_node_cpu_times(virConnectPtr c, uint64_t *idle_ns, uint64_t *total_ns)
+{
+	int n = 0;
+
+	*idle_ns = *total_ns = 0;
+	if (virNodeGetCPUStats(c, VIR_NODE_CPU_STATS_ALL_CPUS, NULL, &n, 0) < 0 || n <= 0)
+		return false;
+	g_autofree virNodeCPUStatsPtr p = g_new0(virNodeCPUStats, n);
+	if (virNodeGetCPUStats(c, VIR_NODE_CPU_STATS_ALL_CPUS, p, &n, 0) < 0)
+		return false;
+	for (int i = 0; i < n; i++) {
+		if (strcmp(p[i].field, VIR_NODE_CPU_STATS_IDLE) == 0 ||
+		    strcmp(p[i].field, VIR_NODE_CPU_STATS_IOWAIT) == 0)
+			*idle_ns += p[i].value;
+		if (strcmp(p[i].field, VIR_NODE_CPU_STATS_UTILIZATION) != 0)
+			*total_ns += p[i].value;
+	}
+	return *total_ns > 0;
 }

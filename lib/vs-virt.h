@@ -40,6 +40,10 @@ void vs_virt_reset(vs_virt *v);
 /* Milliseconds until the next connection attempt may be made. */
 int64_t vs_virt_retry_in_ms(vs_virt *v);
 
+/* The host's idle (idle + iowait) and total CPU time in ns, summed over its
+ * CPUs (virNodeGetCPUStats); false when libvirt does not tell. */
+bool vs_virt_node_cpu_times(virConnectPtr c, uint64_t *idle_ns, uint64_t *total_ns);
+
 /* Sets @error from libvirt's last error of this thread, prefixed by @what. */
 void vs_virt_set_error(GError **error, const char *what);
 

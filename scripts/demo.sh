@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main job: a pool of real VMs scaled by virtscale under real load.
 #
-#   scripts/demo.sh [--lb nginx|apache] [--no-setup] [--out DIR]
+#   scripts/demo.sh [--lb nginx|apache] [--hosts 1|2] [--no-setup] [--out DIR]
 #
 # On a Debian 12 machine, as root: installs what is missing
 # (scripts/setup-deps.sh), builds virtscale into build-demo/, builds the tiny
@@ -13,6 +13,11 @@
 #   collectd with virtscale.so (values to csv, notifications to virtscaled),
 #   virtscaled with the pool "vsdemo": min 2, max 6, policy average,
 #   address = hostfwd (clones listen on 127.0.0.1:18100-18199).
+# With --hosts 2 the pool spans two hypervisors: this machine's libvirtd
+# (host a) and a second libvirtd started by tests/hostb/start.sh (host b,
+# qemu+tcp://127.0.0.1:18010/system, its clones on 127.0.0.2), placement
+# fewest with ties to b, at most 3 and at least 1 instance per host; the
+# live table names each instance's host.
 # Then it drives a load ramp with wrk (10 -> 275 -> 10 clients, each client
 # thinking a random 0-20 s between requests), shows the pool live, and ends
 # with a summary table, an SNMP walk of the VIRTSCALE-MIB pool and backend
@@ -25,23 +30,29 @@ set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 lb=nginx
+n_hosts=1
 do_setup=1
 out=""
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--lb) lb=${2:-}; shift 2 ;;
+	--hosts) n_hosts=${2:-}; shift 2 ;;
 	--no-setup) do_setup=0; shift ;;
 	--out) out=${2:-}; shift 2 ;;
 	-h | --help) sed -n '2,25p' "$0"; exit 0 ;;
-	*) echo "usage: $0 [--lb nginx|apache] [--no-setup] [--out DIR]" >&2; exit 2 ;;
+	*) echo "usage: $0 [--lb nginx|apache] [--hosts 1|2] [--no-setup] [--out DIR]" >&2; exit 2 ;;
 	esac
 done
 case "$lb" in nginx | apache) ;; *) echo "demo: --lb nginx or --lb apache" >&2; exit 2 ;; esac
+case "$n_hosts" in 1 | 2) ;; *) echo "demo: --hosts 1 or --hosts 2" >&2; exit 2 ;; esac
 [ "$(id -u)" -eq 0 ] || { echo "demo: run as root (libvirt domains, packages)" >&2; exit 1; }
 
 build="$top/build-demo"
 W=${out:-$build/demo}
 URI=qemu:///system
+URI_B=""                  # host b's, with --hosts 2
+HOSTB_PORT=18010
+HOSTB_PARTITION=/machine/vsdemo
 PREFIX=vsdemo-
 TEMPLATE=vsdemo-template
 SNMP_PORT=18001
@@ -76,6 +87,11 @@ cleanup() {
 		kill -KILL "$p" 2>/dev/null
 	done
 	wait 2>/dev/null
+	# host b's domains with it (its stop.sh finds its daemons by pid file)
+	if [ -f "$W/hostb/libvirtd.pid" ]; then
+		bash "$top/tests/hostb/stop.sh" --dir "$W/hostb" >/dev/null 2>&1 ||
+			echo "demo: tests/hostb/stop.sh --dir $W/hostb failed" >&2
+	fi
 	for d in $(virsh -q -c "$URI" list --all --name 2>/dev/null | grep "^$PREFIX"); do
 		virsh -q -c "$URI" destroy "$d" >/dev/null 2>&1
 		virsh -q -c "$URI" undefine "$d" >/dev/null 2>&1
@@ -154,6 +170,15 @@ done
 sh "$top/tests/guest/build.sh" || die "guest build failed"
 sh "$top/tests/guest/define-template.sh" "$TEMPLATE" 18000 "$CPU_QUOTA" 96 >/dev/null ||
 	die "cannot define the template"
+if [ "$n_hosts" -eq 2 ]; then
+	say "host b: a second libvirtd (tests/hostb/start.sh, 127.0.0.1:$HOSTB_PORT)"
+	URI_B=$(bash "$top/tests/hostb/start.sh" --dir "$W/hostb" --port "$HOSTB_PORT" \
+		--partition "$HOSTB_PARTITION") || die "cannot start host b"
+	echo "host b: $URI_B"
+	VS_TEST_URI="$URI_B" VS_TEST_HOSTFWD_ADDRESS=127.0.0.2 VS_TEST_PARTITION="$HOSTB_PARTITION" \
+		sh "$top/tests/guest/define-template.sh" "$TEMPLATE" 18000 "$CPU_QUOTA" 96 >/dev/null ||
+		die "cannot define the template on host b"
+fi
 
 # --- 2. configuration -----------------------------------------------------------------
 CONF="$W/virtscale.conf"
@@ -161,7 +186,6 @@ CONF="$W/virtscale.conf"
 	cat <<EOF
 ; virtscale.conf of the demo (see virtscale.conf(5))
 [libvirt]
-uri = $URI
 refresh_interval = 1
 slow_interval = 10
 
@@ -176,6 +200,20 @@ state_dir = $W/state
 socket_group = root
 
 EOF
+	if [ "$n_hosts" -eq 2 ]; then
+		cat <<EOF
+[host a]
+uri = $URI
+
+[host b]
+uri = $URI_B
+; its clones' port forwards listen here
+hostfwd_address = 127.0.0.2
+
+EOF
+	else
+		printf '[host a]\nuri = %s\n\n' "$URI"
+	fi
 	if [ "$lb" = nginx ]; then
 		cat <<EOF
 [nginx]
@@ -226,6 +264,16 @@ probe_timeout = 300
 drain_timeout = 5
 shutdown_timeout = 5
 EOF
+	if [ "$n_hosts" -eq 2 ]; then
+		cat <<EOF
+; over two hosts as the Luban paper: new instances on the host with the
+; fewest, ties to b; at most 3 and at least 1 per host
+hosts = b a
+placement = fewest
+host_max = 3
+host_min = 1
+EOF
+	fi
 } >"$CONF"
 CTL=("$build/actuator/virtscalectl" -c "$CONF")
 "${CTL[@]}" check-config || die "the demo's configuration is invalid"
@@ -363,7 +411,9 @@ wait_until 600 "2 running guests behind the load balancer" pool_ready
 for _ in 1 2 3 4; do
 	page=$(curl -s -m 10 "http://127.0.0.1:$LB_PORT/")
 	uuid=$(printf '%s' "$page" | sed -n 's/.* uuid \([0-9a-f-]*\).*/\1/p')
-	echo "through the load balancer: \"$page\" = domain $(virsh -q -c "$URI" domname "$uuid" 2>/dev/null)"
+	dom=$(virsh -q -c "$URI" domname "$uuid" 2>/dev/null) ||
+		dom="$(virsh -q -c "$URI_B" domname "$uuid" 2>/dev/null) on host b"
+	echo "through the load balancer: \"$page\" = domain $dom"
 done
 echo "ready after $(elapsed) s"
 
@@ -417,11 +467,12 @@ for _ in $(seq 50); do kill -0 "$pid_monitor" 2>/dev/null || break; sleep 0.2; d
 kill "$tail_pid" 2>/dev/null
 
 # --- 5. results -------------------------------------------------------------------------
-say "summary ($lb, pool vsdemo: min 2, max 6)"
+say "summary ($lb, pool vsdemo: min 2, max 6, $n_hosts host(s))"
 {
 	"$PY" "$top/scripts/demo/vsdemo.py" summary "$W"/phase-*.txt
 	echo
 	"${CTL[@]}" status | sed -n '1,3p'
+	"${CTL[@]}" status | grep '^host '
 } | tee "$W/summary.md"
 
 say "SNMP: VIRTSCALE-MIB pool and backend tables"

@@ -25,6 +25,8 @@ PACKAGES=(
 	nginx-light apache2 python3-aiosmtpd python3-pytest wrk siege gnuplot-nox
 	# guest image
 	busybox-static cpio
+	# Debian packages (scripts/build-deb.sh) and their check
+	debhelper dh-autoreconf dpkg-dev fakeroot lintian libssl-dev
 	# misc tools the tests use
 	iproute2 procps psmisc curl xz-utils
 )

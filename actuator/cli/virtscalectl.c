@@ -8,6 +8,7 @@
 
 #include "act-error.h"
 #include "alert.h"
+#include "ctl-help.h"
 #include "intake.h"
 #include "notify-formats.h"
 #include "vs-status.h"
@@ -33,6 +34,8 @@ static const char *opt_format = "auto";
 static const char *opt_pool;
 static const char *opt_state;
 static gboolean opt_json;
+static gboolean opt_help;
+static gboolean opt_version;
 
 static int connect_actuator(const vs_config *cfg)
 {
@@ -108,6 +111,41 @@ static char *request(const vs_config *cfg, const char *line)
 	return reply;
 }
 
+/* A figure in hundredths, or "-" when unknown. */
+static char *hundredths_text(long v, const char *unit)
+{
+	return v < 0 ? g_strdup("-") : g_strdup_printf("%.2f%s", (double)v / 100.0, unit);
+}
+
+static const char *host_name_of(const vs_status *st, const char *uri)
+{
+	for (guint i = 0; uri && i < st->hosts->len; i++) {
+		const vs_host_report *h = st->hosts->pdata[i];
+
+		if (g_strcmp0(h->uri, uri) == 0)
+			return h->name;
+	}
+	return uri ? uri : "-";
+}
+
+static void print_hosts(const vs_status *st)
+{
+	for (guint i = 0; i < st->hosts->len; i++) {
+		const vs_host_report *h = st->hosts->pdata[i];
+		g_autofree char *idle = hundredths_text(h->cpu_idle, "%");
+		g_autofree char *mem = hundredths_text(h->mem_free, "%");
+		g_autofree char *rtt =
+		    h->rtt_us < 0 ? g_strdup("-") : g_strdup_printf("%.2f ms", h->rtt_us / 1000.0);
+		g_autofree char *state = h->lost ? g_strdup_printf("lost (%u s)", h->down_for)
+		                         : !h->answers
+		                             ? g_strdup_printf("silent (%u s)", h->down_for)
+		                             : g_strdup("answers");
+
+		printf("host %s (%s): %s, %u instance(s), cpu idle %s, memory free %s, rtt %s\n",
+		       h->name, h->uri, state, h->instances, idle, mem, rtt);
+	}
+}
+
 /* The pools through the one status reader, then the intake counters. */
 static void print_status(const char *json)
 {
@@ -137,11 +175,13 @@ static void print_status(const char *json)
 		for (guint k = 0; k < po->instances->len; k++) {
 			const vs_member *m = po->instances->pdata[k];
 
-			printf("  %-24s %-10s %-22s lb=%-9s sessions=%d\n", m->name,
+			printf("  %-24s %-10s %-22s lb=%-9s sessions=%-4d host=%s%s\n", m->name,
 			       vs_domain_state_name(m->state), m->address ? m->address : "",
-			       vs_lb_state_name(m->lb_state), m->sessions);
+			       vs_lb_state_name(m->lb_state), m->sessions,
+			       host_name_of(st, m->host_uri), m->lost ? " (lost)" : "");
 		}
 	}
+	print_hosts(st);
 	if (!json_parser_load_from_data(p, json, -1, NULL) ||
 	    !JSON_NODE_HOLDS_OBJECT(json_parser_get_root(p)))
 		return;
@@ -417,7 +457,28 @@ static GOptionEntry entries[] = {
     {"state", 0, 0, G_OPTION_ARG_STRING, &opt_state, "notify: the state (high, low, ok, at_max)",
      "STATE"},
     {"json", 'j', 0, G_OPTION_ARG_NONE, &opt_json, "status: print the raw JSON", NULL},
+    {"help", 'h', 0, G_OPTION_ARG_NONE, &opt_help,
+     "print this help (with a COMMAND: the command's help) and exit", NULL},
+    {"version", 'V', 0, G_OPTION_ARG_NONE, &opt_version, "print the version and exit", NULL},
     {NULL}};
+
+/* --help, "help" and "help COMMAND": on stdout, exit 0; an unknown
+ * command is a usage error. */
+static int print_help(GOptionContext *ctx, const char *command)
+{
+	if (command && !vs_ctl_print_command_help(stdout, command)) {
+		fprintf(stderr, "virtscalectl: no command '%s' (see virtscalectl --help)\n",
+		        command);
+		return VS_EXIT_CONFIG;
+	}
+	if (!command) {
+		g_autofree char *help = g_option_context_get_help(ctx, TRUE, NULL);
+
+		fputs(help, stdout);
+		vs_ctl_print_commands(stdout);
+	}
+	return 0;
+}
 
 int main(int argc, char **argv)
 {
@@ -425,11 +486,21 @@ int main(int argc, char **argv)
 	g_autoptr(GOptionContext) ctx = g_option_context_new(
 	    "COMMAND - status | scale POOL N|auto | notify | check-config | test-mail");
 	g_option_context_add_main_entries(ctx, entries, NULL);
+	/* our own -h/--help: with a command, that command's help */
+	g_option_context_set_help_enabled(ctx, FALSE);
 	g_autoptr(GError) err = NULL;
 	if (!g_option_context_parse(ctx, &argc, &argv, &err)) {
 		fprintf(stderr, "virtscalectl: %s\n", err->message);
 		return VS_EXIT_CONFIG;
 	}
+	if (opt_version) {
+		printf("virtscalectl %s\n", PACKAGE_VERSION);
+		return 0;
+	}
+	if (opt_help)
+		return print_help(ctx, argc >= 2 ? argv[1] : NULL);
+	if (argc >= 2 && g_str_equal(argv[1], "help") && argc <= 3)
+		return print_help(ctx, argc == 3 ? argv[2] : NULL);
 	if (argc < 2) {
 		fprintf(stderr, "virtscalectl: a command is needed (see --help)\n");
 		return VS_EXIT_CONFIG;

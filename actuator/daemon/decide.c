@@ -75,6 +75,8 @@ vs_pool_next vs_pool_decide(const vs_pool_config *cfg, const vs_pool_facts *f)
 			return (vs_pool_next){.kind = VS_NEXT_MANUAL_REACHED};
 		/* held: the policy may move the pool from here (which ends it) */
 	}
+	if (f->refill_target >= 0 && f->have_members && f->running < (unsigned)f->refill_target)
+		return scale(VS_NEXT_SCALE_OUT, MIN((unsigned)f->refill_target, p->max), 1, false);
 	if (f->have_members && f->running < p->min)
 		return scale(VS_NEXT_SCALE_OUT, p->min, 1, false);
 	if (f->have_members && f->running > p->max)

@@ -9,6 +9,10 @@
  *                              the cooldown; reached the first time: a
  *                              cooldown starts. It holds (a member lost is
  *                              replaced) until the policy moves the pool
+ *   instances lost with     -> back towards the count before, one instance
+ *     their host               at a time, whatever the cooldown (on the
+ *                              hosts that answer); ends when reached or
+ *                              when the policy moves the pool
  *   below min / above max   -> converge, whatever the notifications say
  *   in cooldown             -> nothing (a high meanwhile is remembered)
  *   high (fresh, or kept    -> scale out towards the notifier's desired
@@ -50,6 +54,7 @@ typedef struct vs_pool_facts {
 	int64_t last_high_us; /* when the last high arrived */
 	bool pending_breach;  /* a high arrived during the cooldown */
 	int desired;          /* the last notification's desired count, -1 none */
+	int refill_target;    /* running before a host was lost, -1 none */
 } vs_pool_facts;
 
 typedef enum {

@@ -8,6 +8,7 @@
 
 #include "act.h"
 #include "intake.h"
+#include "host-watch.h"
 #include "leftovers.h"
 #include "pool-machine.h"
 #include "status-writer.h"
@@ -26,7 +27,9 @@ struct vs_act {
 	vs_config *cfg;
 	GMainLoop *loop;
 	vs_virt **hosts;
+	vs_host_health **health; /* parallel to hosts */
 	size_t n_hosts;
+	vs_host_watch *host_watch;
 	vs_journal *journal;
 	GMutex alloc_lock;
 	GCancellable *stop;  /* cancelled on SIGTERM/SIGINT: running waits end */
@@ -39,6 +42,34 @@ struct vs_act {
 	bool reloading, reload_again; /* SIGHUP: a re-read under way, another asked */
 };
 
+/* Host @h as status.json shows it; its instances counted in @s's pools. */
+static vs_host_report *host_report(vs_act *act, size_t h, const vs_status *s)
+{
+	const char *uri = vs_virt_uri(act->hosts[h]);
+	vs_host_report *r = vs_host_report_new(vs_config_host_name(act->cfg, uri), uri);
+	int64_t down = vs_host_health_down_since(act->health[h]);
+	int64_t now = g_get_monotonic_time();
+	vs_placement_host fig = {0};
+
+	vs_host_health_figures(act->health[h], &fig);
+	r->answers = down == 0;
+	r->lost = vs_host_lost(down, now, act->cfg->host_grace);
+	r->down_for = down ? (unsigned)((now - down) / G_USEC_PER_SEC) : 0;
+	r->cpu_idle = fig.cpu_idle < 0 ? -1 : vs_hundredths(fig.cpu_idle * 100.0);
+	r->mem_free = fig.mem_free < 0 ? -1 : vs_hundredths(fig.mem_free * 100.0);
+	r->rtt_us = fig.rtt_ms < 0 ? -1 : (long)(fig.rtt_ms * 1000.0 + 0.5);
+	for (guint i = 0; i < s->pools->len; i++) {
+		const vs_pool_status *p = s->pools->pdata[i];
+
+		for (guint k = 0; k < p->instances->len; k++) {
+			const vs_member *m = p->instances->pdata[k];
+
+			r->instances += m->running && g_strcmp0(m->host_uri, uri) == 0;
+		}
+	}
+	return r;
+}
+
 static vs_status *build_status(vs_act *act)
 {
 	vs_status *s = vs_status_new();
@@ -46,6 +77,8 @@ static vs_status *build_status(vs_act *act)
 	s->pid = getpid();
 	for (guint i = 0; i < act->machines->len; i++)
 		g_ptr_array_add(s->pools, vs_pool_machine_status(act->machines->pdata[i]));
+	for (size_t h = 0; h < act->n_hosts; h++)
+		g_ptr_array_add(s->hosts, host_report(act, h, s));
 	return s;
 }
 
@@ -294,8 +327,12 @@ static bool open_services(vs_act *act)
 		          pending->len);
 	act->n_hosts = g_strv_length(act->cfg->hosts);
 	act->hosts = g_new0(vs_virt *, act->n_hosts + 1);
-	for (size_t i = 0; i < act->n_hosts; i++)
+	act->health = g_new0(vs_host_health *, act->n_hosts + 1);
+	for (size_t i = 0; i < act->n_hosts; i++) {
 		act->hosts[i] = vs_virt_new(act->cfg->hosts[i], 0, 0);
+		act->health[i] = vs_host_health_new();
+	}
+	act->host_watch = vs_host_watch_start(act->hosts, act->health, act->n_hosts);
 	g_mutex_init(&act->alloc_lock);
 	act->alerter = vs_alerter_new(act->cfg, &err);
 	if (!act->alerter || !vs_alerter_start(act->alerter, &err)) {
@@ -321,6 +358,7 @@ static bool start_machines(vs_act *act)
 		*w = (vs_ops_ctx){.cfg = act->cfg,
 		                  .pool = p,
 		                  .hosts = act->hosts,
+		                  .health = act->health,
 		                  .n_hosts = act->n_hosts,
 		                  .journal = act->journal,
 		                  .alloc_lock = &act->alloc_lock,
@@ -377,9 +415,14 @@ static void shut_down(vs_act *act)
 		g_clear_pointer(&act->alerter, vs_alerter_free);
 	}
 	g_clear_pointer(&act->journal, vs_journal_close);
-	for (size_t i = 0; i < act->n_hosts; i++)
+	g_clear_pointer(&act->host_watch, vs_host_watch_stop);
+	for (size_t i = 0; i < act->n_hosts; i++) {
 		vs_virt_free(act->hosts[i]);
+		if (act->health)
+			vs_host_health_free(act->health[i]);
+	}
 	g_clear_pointer(&act->hosts, g_free);
+	g_clear_pointer(&act->health, g_free);
 	g_clear_pointer(&act->loop, g_main_loop_unref);
 	g_clear_object(&act->stop);
 }

@@ -14,8 +14,13 @@
 #include "vs-backoff.h"
 #include "vs-log.h"
 
+#include <string.h>
+
 #define RETRY_FIRST_MS 2000
 #define RETRY_MAX_MS   60000
+/* A host that does not answer is asked again this often, so its instances
+ * count as lost soon after host_grace. */
+#define RETRY_SILENT_HOST_MS 5000
 
 struct vs_pool_machine {
 	vs_act *act;
@@ -166,10 +171,72 @@ static void start_job(vs_pool_machine *m, vs_job_kind kind, const vs_pool_next *
 	g_thread_pool_push(m->worker, call, NULL);
 }
 
+static bool was_lost(const vs_pool_view *v, const char *name)
+{
+	for (guint i = 0; v && i < v->members->len; i++) {
+		const vs_member *p = v->members->pdata[i];
+
+		if (p->lost && g_strcmp0(p->name, name) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Members lost with their host since the last view: one alert, and the
+ * pool goes back to the count it had (on the hosts that answer). */
+static void on_lost(vs_pool_machine *m, const vs_pool_view *fresh)
+{
+	g_autoptr(GString) names = g_string_new(NULL);
+	g_autoptr(GString) hosts = g_string_new(NULL);
+	unsigned lost = 0, running_lost = 0;
+
+	for (guint i = 0; i < fresh->members->len; i++) {
+		const vs_member *mb = fresh->members->pdata[i];
+		const char *host = vs_config_host_name(m->ctx->cfg, mb->host_uri);
+
+		if (!mb->lost || was_lost(m->view, mb->name))
+			continue;
+		lost++;
+		running_lost += vs_pool_member_running(mb->state);
+		g_string_append_printf(names, "%s%s", names->len ? ", " : "", mb->name);
+		if (!strstr(hosts->str, host))
+			g_string_append_printf(hosts, "%s%s", hosts->len ? ", " : "", host);
+	}
+	if (!lost)
+		return;
+	m->facts.refill_target = (int)MIN(fresh->n_running + running_lost, m->cfg->max);
+	g_autofree char *summary = g_strdup_printf(
+	    "pool %s: host %s has not answered for %u s: %u instance(s) counted as lost (%s), "
+	    "out of the load balancer; %u running elsewhere, refilling to %d",
+	    m->cfg->name, hosts->str, m->ctx->cfg->host_grace, lost, names->str, fresh->n_running,
+	    m->facts.refill_target);
+	vs_warning("%s", summary);
+	raise_alert(m, VS_ALERT_HOST_LOST, NULL, hosts->str, summary);
+}
+
+/* A lost host answers again: what became of its instances. */
+static void on_returned(vs_pool_machine *m, const vs_job_result *r)
+{
+	if (!r->returned_adopted && !r->returned_removed)
+		return;
+	g_autofree char *summary =
+	    g_strdup_printf("pool %s: a lost host answers again: %u of its instance(s) kept, "
+	                    "%u removed (max %u)",
+	                    m->cfg->name, r->returned_adopted, r->returned_removed, m->cfg->max);
+	vs_notice("%s", summary);
+	raise_alert(m, VS_ALERT_HOST_BACK, NULL, NULL, summary);
+}
+
 static void take_members(vs_pool_machine *m, vs_job_result *r)
 {
+	on_returned(m, r);
 	if (!r->view)
 		return;
+	on_lost(m, r->view);
+	if (m->facts.refill_target >= 0 && r->view->n_running >= (unsigned)m->facts.refill_target) {
+		vs_notice("pool %s: refilled to %u running", m->cfg->name, r->view->n_running);
+		m->facts.refill_target = -1;
+	}
 	vs_pool_view_free(m->view);
 	m->view = g_steal_pointer(&r->view);
 	m->facts.running = m->view->n_running;
@@ -181,8 +248,11 @@ static void job_failed(vs_pool_machine *m, vs_job_result *r, int64_t now)
 	const char *step = vs_op_step_name(r->outcome.step);
 
 	m->failures++;
-	m->facts.retry_after_us =
-	    now + vs_backoff_failed(&m->retry, now / 1000) * (int64_t)G_TIME_SPAN_MILLISECOND;
+	int64_t wait_ms = vs_backoff_failed(&m->retry, now / 1000);
+
+	if (r->outcome.step == VS_STEP_LIST) /* a host does not answer */
+		wait_ms = MIN(wait_ms, RETRY_SILENT_HOST_MS);
+	m->facts.retry_after_us = now + wait_ms * (int64_t)G_TIME_SPAN_MILLISECOND;
 	m->last_result = VS_RESULT_FAILED;
 	g_free(m->last_error);
 	m->last_error = g_strdup(r->error ? r->error : "failed");
@@ -247,6 +317,8 @@ static void job_succeeded(vs_pool_machine *m, vs_job_result *r, int64_t now)
 	if (r->acted && m->busy_notified && r->kind != VS_JOB_SYNC && m->facts.manual_target >= 0)
 		/* the policy moved the pool: the user's target has done its job */
 		set_manual_target(m, -1, "the policy moved the pool");
+	if (r->acted && m->busy_notified && r->kind == VS_JOB_SCALE_IN)
+		m->facts.refill_target = -1; /* the policy wants fewer now */
 	if (r->at_max && (m->facts.manual_target < 0 || m->facts.manual_reached) &&
 	    (m->facts.verdict == VS_VERDICT_HIGH || m->facts.verdict == VS_VERDICT_AT_MAX))
 		alert_at_max(m);
@@ -363,6 +435,7 @@ vs_pool_machine *vs_pool_machine_new(vs_act *act, const vs_pool_config *cfg, vs_
 	ctx->opaque = m;
 	m->facts.manual_target = -1;
 	m->facts.desired = -1;
+	m->facts.refill_target = -1;
 	m->targets = vs_target_store_open(ctx->cfg->state_dir);
 	restore_manual_target(m);
 	m->facts.verdict = VS_VERDICT_OK;

@@ -114,6 +114,12 @@ char *vs_mail_subject(const vs_alert *alert, unsigned count)
 	case VS_ALERT_RECOVERED:
 		what = g_strdup("back to normal");
 		break;
+	case VS_ALERT_HOST_LOST:
+		what = g_strdup("a host stopped answering");
+		break;
+	case VS_ALERT_HOST_BACK:
+		what = g_strdup("a lost host answers again");
+		break;
 	case VS_ALERT_TEST:
 	default:
 		what = g_strdup("test message");

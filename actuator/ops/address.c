@@ -17,6 +17,7 @@
 #include "xml-node.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <ifaddrs.h>
 #include <libvirt/virterror.h>
 #include <libxml/parser.h>
@@ -30,27 +31,32 @@
 /* At most this many refused addresses are named in the error. */
 #define MAX_REFUSALS_SHOWN 8
 
-static bool port_free_on_loopback(unsigned port)
+/* Nothing listens on @ip:@port here. An address that is not this
+ * machine's (a remote host's forwards) cannot be checked: free. */
+static bool port_free(const char *ip, unsigned port)
 {
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	if (inet_pton(AF_INET, ip, &sa.sin_addr) != 1)
+		return false;
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return false;
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	bool ok = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+	bool ok = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 || errno == EADDRNOTAVAIL;
 	close(fd);
 	return ok;
 }
 
 /**
- * vs_address_alloc_hostfwd: the lowest port of the pool's range not used by
- * any tagged domain (running or not) and bindable right now. Call with the
- * allocation lock held until the clone is defined, so two workers never
- * pick the same port.
+ * vs_address_alloc_hostfwd: on host @uri's hostfwd_address, the lowest port
+ * of the pool's range not used by any tagged domain (running or not) and
+ * bindable right now. Call with the allocation lock held until the clone
+ * is defined, so two workers never pick the same port.
  */
-char *vs_address_alloc_hostfwd(vs_ops_ctx *w, GError **error)
+char *vs_address_alloc_hostfwd(vs_ops_ctx *w, const char *uri, GError **error)
 {
 	const vs_pool_config *p = w->pool;
+	const vs_host_config *hc = vs_ops_host_config(w, uri);
+	const char *ip = hc && hc->hostfwd_address ? hc->hostfwd_address : "127.0.0.1";
 	if (!p->hostfwd_first || p->hostfwd_last < p->hostfwd_first) {
 		g_set_error(error, VS_ACT_ERROR, VS_ACT_ERROR_INVALID,
 		            "pool %s: hostfwd_ports is not set", p->name);
@@ -58,8 +64,8 @@ char *vs_address_alloc_hostfwd(vs_ops_ctx *w, GError **error)
 	}
 	g_autoptr(GHashTable) used = vs_members_used_addresses(w);
 	for (unsigned port = p->hostfwd_first; port <= p->hostfwd_last; port++) {
-		g_autofree char *a = g_strdup_printf("127.0.0.1:%u", port);
-		if (!g_hash_table_contains(used, a) && port_free_on_loopback(port))
+		g_autofree char *a = g_strdup_printf("%s:%u", ip, port);
+		if (!g_hash_table_contains(used, a) && port_free(ip, port))
 			return g_steal_pointer(&a);
 	}
 	g_set_error(error, VS_ACT_ERROR, VS_ACT_ERROR_EXHAUSTED,

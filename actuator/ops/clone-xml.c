@@ -107,15 +107,18 @@ static void add_qemu_arg(xmlNodePtr cmdline, xmlNsPtr ns, const char *value)
 	xmlSetProp(a, BAD_CAST "value", BAD_CAST value);
 }
 
-/* Rewrites the host side of the first "hostfwd=tcp:HOST:PORT-" rule, or
- * adds a user-mode NIC with one when the template has none. */
+/* Rewrites the host side of the first "hostfwd=tcp:HOST:PORT-" rule to
+ * @address (the host's hostfwd_address and the clone's port), or adds a
+ * user-mode NIC with one when the template has none. */
 static void rewrite_hostfwd(xmlDocPtr doc, xmlNodePtr root, const char *address,
                             const vs_pool_config *cfg)
 {
 	const char *colon = strrchr(address, ':');
 	unsigned port = colon ? (unsigned)g_ascii_strtoull(colon + 1, NULL, 10) : 0;
+	g_autofree char *ip =
+	    colon ? g_strndup(address, (gsize)(colon - address)) : g_strdup("127.0.0.1");
 	g_autoptr(GRegex) re = g_regex_new("hostfwd=tcp:[^:,]*:[0-9]+-", 0, 0, NULL);
-	g_autofree char *repl = g_strdup_printf("hostfwd=tcp:127.0.0.1:%u-", port);
+	g_autofree char *repl = g_strdup_printf("hostfwd=tcp:%s:%u-", ip, port);
 	for (xmlNodePtr c = root->children; c; c = c->next) {
 		if (c->type != XML_ELEMENT_NODE || !xmlStrEqual(c->name, BAD_CAST "commandline") ||
 		    !c->ns || !xmlStrEqual(c->ns->href, BAD_CAST QEMU_NS))
@@ -135,8 +138,8 @@ static void rewrite_hostfwd(xmlDocPtr doc, xmlNodePtr root, const char *address,
 	if (!ns)
 		ns = xmlNewNs(root, BAD_CAST QEMU_NS, BAD_CAST "qemu");
 	xmlNodePtr cmd = xmlNewChild(root, ns, BAD_CAST "commandline", NULL);
-	g_autofree char *netdev = g_strdup_printf("user,id=vsnet0,hostfwd=tcp:127.0.0.1:%u-:%u",
-	                                          port, cfg->backend_port ? cfg->backend_port : 80);
+	g_autofree char *netdev = g_strdup_printf("user,id=vsnet0,hostfwd=tcp:%s:%u-:%u", ip, port,
+	                                          cfg->backend_port ? cfg->backend_port : 80);
 	add_qemu_arg(cmd, ns, "-netdev");
 	add_qemu_arg(cmd, ns, netdev);
 	add_qemu_arg(cmd, ns, "-device");

@@ -163,6 +163,9 @@ vs_job_result *vs_job_run(vs_ops_ctx *w, const vs_job *job)
 		vs_warning("pool %s: %s", w->pool->name, rerr->message);
 	if (!relist(w, &v, &r->outcome, &err))
 		goto done;
+	vs_reconcile_returned(w, &v, r);
+	if (r->returned_adopted && job->kind != VS_JOB_SYNC)
+		vs_reconcile_lb(w, v); /* they serve again */
 	if (job->kind == VS_JOB_SYNC) {
 		vs_reconcile_lb(w, v);
 		r->ok = true;

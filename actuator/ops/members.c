@@ -27,6 +27,26 @@ vs_virt *vs_ops_host(const vs_ops_ctx *w, const char *uri)
 }
 
 /**
+ * vs_ops_health: what is known of hypervisor @uri, NULL when it is not
+ * configured.
+ */
+vs_host_health *vs_ops_health(const vs_ops_ctx *w, const char *uri)
+{
+	for (size_t h = 0; h < w->n_hosts; h++)
+		if (g_strcmp0(vs_virt_uri(w->hosts[h]), uri) == 0)
+			return w->health ? w->health[h] : NULL;
+	return NULL;
+}
+
+/**
+ * vs_ops_host_config: the [host] of @uri (every configured URI has one).
+ */
+const vs_host_config *vs_ops_host_config(const vs_ops_ctx *w, const char *uri)
+{
+	return vs_config_find_host(w->cfg, uri);
+}
+
+/**
  * vs_domain_tag: reads our metadata element of @dom. Only names and
  * addresses that pass validation are returned: the tag is in the domain's
  * XML, which anyone with libvirt access can edit.
@@ -104,6 +124,78 @@ static void compute_cpu(vs_pool_view *v, const vs_pool_view *previous)
 	}
 }
 
+/* The members of @previous on host @uri, as lost: its last known word. */
+static void add_lost(vs_pool_view *v, const vs_pool_view *previous, const char *uri)
+{
+	for (guint i = 0; previous && i < previous->members->len; i++) {
+		const vs_member *p = previous->members->pdata[i];
+
+		if (g_strcmp0(p->host_uri, uri) != 0)
+			continue;
+		vs_member *m = vs_member_copy(p);
+
+		m->lost = true;
+		m->returned = false;
+		m->sessions = -1;
+		m->cpu_percent = -1;
+		vs_pool_view_add(v, m);
+	}
+}
+
+static bool had_lost_members(const vs_pool_view *previous, const char *uri)
+{
+	for (guint i = 0; previous && i < previous->members->len; i++) {
+		const vs_member *p = previous->members->pdata[i];
+
+		if (p->lost && g_strcmp0(p->host_uri, uri) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* One host's members into @v; false when it does not answer. */
+static bool list_host(const vs_ops_ctx *w, size_t h, const vs_pool_view *previous, vs_pool_view *v,
+                      GError **error)
+{
+	const char *uri = vs_virt_uri(w->hosts[h]);
+	vs_host_health *health = w->health ? w->health[h] : NULL;
+	g_autoptr(virConnect) c = vs_virt_get(w->hosts[h], NULL, error);
+	virDomainPtr *doms = NULL;
+	int n = c ? virConnectListAllDomains(c, &doms, 0) : -1;
+
+	if (n < 0) {
+		if (c) {
+			vs_virt_set_error(error, uri);
+			vs_virt_reset(w->hosts[h]);
+		}
+		if (health)
+			vs_host_health_failed(health, g_get_monotonic_time());
+		return false;
+	}
+	bool returned = had_lost_members(previous, uri);
+	g_autoptr(GPtrArray) names = g_ptr_array_new();
+
+	for (int i = 0; i < n; i++) {
+		vs_member *m = member_of(doms[i], uri, w->pool);
+
+		g_ptr_array_add(names, (gpointer)virDomainGetName(doms[i]));
+		if (m) {
+			m->returned = returned;
+			vs_pool_view_add(v, m);
+		}
+	}
+	g_ptr_array_add(names, NULL);
+	if (health)
+		vs_host_health_answered(health, (const char *const *)names->pdata);
+	for (int i = 0; i < n; i++)
+		virDomainFree(doms[i]);
+	free(doms);
+	if (returned)
+		vs_notice("pool %s: host %s answers again", w->pool->name,
+		          vs_config_host_name(w->cfg, uri));
+	return true;
+}
+
 /**
  * vs_members_list: see ops.h.
  */
@@ -114,26 +206,18 @@ vs_pool_view *vs_members_list(const vs_ops_ctx *w, const vs_pool_view *previous,
 
 	for (size_t h = 0; h < w->n_hosts; h++) {
 		const char *uri = vs_virt_uri(w->hosts[h]);
-		if (!vs_pool_on_host(w->pool, uri))
-			continue;
-		g_autoptr(virConnect) c = vs_virt_get(w->hosts[h], NULL, error);
-		if (!c)
-			return NULL;
-		virDomainPtr *doms = NULL;
-		int n = virConnectListAllDomains(c, &doms, 0);
-		if (n < 0) {
-			vs_virt_set_error(error, uri);
-			vs_virt_reset(w->hosts[h]);
-			return NULL;
-		}
-		for (int i = 0; i < n; i++) {
-			vs_member *m = member_of(doms[i], uri, w->pool);
+		g_autoptr(GError) herr = NULL;
 
-			if (m)
-				vs_pool_view_add(v, m);
-			virDomainFree(doms[i]);
+		if (!vs_pool_on_host(w->pool, uri) || list_host(w, h, previous, v, &herr))
+			continue;
+		int64_t down = w->health ? vs_host_health_down_since(w->health[h]) : 0;
+
+		if (!vs_host_lost(down, g_get_monotonic_time(), w->cfg->host_grace)) {
+			g_propagate_error(error, g_steal_pointer(&herr));
+			return NULL;
 		}
-		free(doms);
+		/* lost: the others decide; its members stay known, as lost */
+		add_lost(v, previous, uri);
 	}
 	vs_pool_view_aggregate(v);
 	compute_cpu(v, previous);

@@ -15,6 +15,7 @@
 #define VS_OPS_H
 
 #include "act-error.h"
+#include "host-health.h"
 #include "journal.h"
 #include "lb.h"
 #include "vs-config.h"
@@ -54,7 +55,8 @@ const char *vs_op_step_name(vs_op_step step);
 typedef struct vs_ops_ctx {
 	const vs_config *cfg;
 	const vs_pool_config *pool;
-	vs_virt **hosts; /* every configured hypervisor, config order */
+	vs_virt **hosts;         /* every configured hypervisor, config order */
+	vs_host_health **health; /* parallel to hosts, shared by every pool */
 	size_t n_hosts;
 	vs_journal *journal;
 	vs_lb *lb;          /* this pool's balancer: its worker only */
@@ -95,12 +97,14 @@ typedef struct vs_job_result {
 	bool cancelled; /* cut short because virtscaled is stopping */
 	vs_op_outcome outcome;
 	char *error;
-	unsigned reconciled; /* interrupted actions settled first */
-	unsigned adopted;    /* of them, clones kept because they serve */
-	bool prechecked;     /* the preconditions of a scale-out were checked */
-	char *condition;     /* ...and this one failed (precheck.h), NULL: they hold */
-	char *blocked;       /* ...with this error */
-	vs_pool_view *view;  /* the members afterwards, NULL when unknown */
+	unsigned reconciled;       /* interrupted actions settled first */
+	unsigned adopted;          /* of them, clones kept because they serve */
+	bool prechecked;           /* the preconditions of a scale-out were checked */
+	char *condition;           /* ...and this one failed (precheck.h), NULL: they hold */
+	char *blocked;             /* ...with this error */
+	vs_pool_view *view;        /* the members afterwards, NULL when unknown */
+	unsigned returned_adopted; /* instances of a host that came back: kept */
+	unsigned returned_removed; /* ...and removed (no room below max, or dead) */
 	double seconds;
 } vs_job_result;
 
@@ -111,13 +115,20 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(vs_job_result, vs_job_result_free)
 /* ---- members as libvirt lists them now (members.c) ---- */
 /* The hypervisor @uri among the configured ones, or NULL. */
 vs_virt *vs_ops_host(const vs_ops_ctx *w, const char *uri);
+/* What is known of hypervisor @uri (host-health.h), or NULL. */
+vs_host_health *vs_ops_health(const vs_ops_ctx *w, const char *uri);
+/* The [host] of @uri: its name and hostfwd_address. */
+const vs_host_config *vs_ops_host_config(const vs_ops_ctx *w, const char *uri);
 /* Reads our tag of @dom: true when it has one, with its pool and address
  * (validated: the tag is in XML anyone with libvirt access can edit). */
 bool vs_domain_tag(virDomainPtr dom, char **pool, char **address);
 /* The pool's members on every host it lives on, with state, vCPUs, CPU%
  * (against @previous), sessions from the pool's source and their balancer
- * state. NULL with @error when a host does not answer: acting on a partial
- * view could add or remove one instance too many. */
+ * state. NULL with @error when a host does not answer, until it has not
+ * answered for host_grace: acting on a partial view could add or remove
+ * one instance too many. Then its members of @previous are in the view as
+ * lost (not running); when it answers again, its members are "returned"
+ * (vs_reconcile_returned decides what becomes of them). */
 vs_pool_view *vs_members_list(const vs_ops_ctx *w, const vs_pool_view *previous, GError **error);
 /* Every address:port in use by a tagged domain on any host. */
 GHashTable *vs_members_used_addresses(const vs_ops_ctx *w);
@@ -142,15 +153,22 @@ bool vs_reconcile_scale_in_untouched(vs_ops_ctx *w, const vs_journal_op *op);
 /* reconcile.c: the balancer's membership and weights made to match the
  * running members; each member's balancer state read back into @v. */
 void vs_reconcile_lb(vs_ops_ctx *w, vs_pool_view *v);
+/* returned.c: the running members of a host that came back after it was
+ * lost: each is kept when it answers its probe and the pool has room below
+ * max, else stopped and removed like a scale-in. Counts into @r. */
+void vs_reconcile_returned(vs_ops_ctx *w, vs_pool_view **v, vs_job_result *r);
+/* scale-in.c: drains, stops and removes member @m (of @v). */
+bool vs_scale_in_member(vs_ops_ctx *w, const vs_member *m, vs_op_outcome *o, GError **error);
 /* reconcile.c: each member's balancer state read into @v. */
 void vs_reconcile_read_lb(vs_ops_ctx *w, vs_pool_view *v);
 /* reconcile.c: removes a domain we created and its volumes (tagged only). */
 bool vs_destroy_instance(vs_ops_ctx *w, const char *uri, const char *name, const char *vol_pool,
                          char **vols, bool undefine, GError **error);
-/* placement.c: the hypervisor of the next instance. */
+/* placement.c: the hypervisor of the next instance (lib/vs-placement.h's
+ * rule on what each host answers now), NULL when none has room. */
 vs_virt *vs_placement_choose(vs_ops_ctx *w, const vs_pool_view *v);
-/* address.c */
-char *vs_address_alloc_hostfwd(vs_ops_ctx *w, GError **error);
+/* address.c: a free hostfwd port on @uri's hostfwd_address. */
+char *vs_address_alloc_hostfwd(vs_ops_ctx *w, const char *uri, GError **error);
 char *vs_address_from_libvirt(virDomainPtr dom, const vs_pool_config *pool, unsigned timeout_s,
                               GCancellable *cancel, GError **error);
 /* probe.c: waits until @address answers (TCP connect / HTTP GET 2xx-3xx). */

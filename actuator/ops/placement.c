@@ -1,56 +1,57 @@
 /*
- * placement.c - which hypervisor gets a new instance. "fewest": the host
- * with the fewest instances of the pool (Luban). "weighted": the best score
- * of free memory and free CPU (Xen elastic-cloud paper), so a host that is
- * already busy gets fewer clones.
+ * placement.c - which hypervisor gets a new instance: the rule of
+ * lib/vs-placement.h (fewest or weighted, host_max, host_min, ties in the
+ * pool's host order) on what each host answers right now and what the
+ * host watch measured of it.
  */
 #include "config.h"
 
 #include "ops.h"
-
-static double host_score(virConnectPtr c)
-{
-	virNodeInfo info;
-	if (virNodeGetInfo(c, &info) < 0)
-		return -1;
-	unsigned long long free_mem = virNodeGetFreeMemory(c);
-	double mem_frac = info.memory ? (double)free_mem / 1024.0 / (double)info.memory : 0;
-	int n_active = virConnectNumOfDomains(c);
-	double cpu_frac =
-	    info.cpus ? 1.0 - MIN(1.0, (double)MAX(n_active, 0) / info.cpus / 4.0) : 0;
-	return 0.5 * MIN(mem_frac, 1.0) + 0.5 * cpu_frac;
-}
+#include "vs-log.h"
 
 /**
  * vs_placement_choose: the hypervisor for the next instance among those the
- * pool lives on; hosts that do not answer are skipped. NULL when none does.
+ * pool lives on; hosts that do not answer are skipped. NULL when none
+ * answers with room.
  */
 vs_virt *vs_placement_choose(vs_ops_ctx *w, const vs_pool_view *v)
 {
-	vs_virt *best = NULL;
-	double best_score = -1e9;
+	size_t n = g_strv_length(w->pool->hosts);
+	g_autofree vs_placement_host *hosts = g_new0(vs_placement_host, MAX(n, 1));
+	g_autoptr(GString) scores = g_string_new(NULL);
+	int64_t t0 = g_get_monotonic_time();
+	int best;
 
-	for (size_t h = 0; h < w->n_hosts; h++) {
-		const char *uri = vs_virt_uri(w->hosts[h]);
-		if (!vs_pool_on_host(w->pool, uri))
-			continue;
-		g_autoptr(virConnect) c = vs_virt_get(w->hosts[h], NULL, NULL);
-		if (!c)
-			continue;
-		double score;
-		if (w->pool->placement == VS_PLACEMENT_WEIGHTED) {
-			score = host_score(c);
-		} else {
-			unsigned n = 0;
-			for (guint i = 0; i < v->members->len; i++)
-				n += g_strcmp0(((const vs_member *)v->members->pdata[i])->host_uri,
-				               uri) == 0;
-			score = -(double)n;
-		}
-		if (score > best_score) {
-			best_score = score;
-			best = w->hosts[h];
-		}
+	for (size_t i = 0; i < n; i++) {
+		vs_placement_host *h = &hosts[i];
+		vs_virt *virt = vs_ops_host(w, w->pool->hosts[i]);
+		vs_host_health *health = vs_ops_health(w, w->pool->hosts[i]);
+		g_autoptr(virConnect) c = virt ? vs_virt_get(virt, NULL, NULL) : NULL;
+
+		h->uri = w->pool->hosts[i];
+		h->cpu_idle = h->mem_free = h->rtt_ms = -1;
+		if (health)
+			vs_host_health_figures(health, h);
+		h->answers = c != NULL && virConnectIsAlive(c) == 1 &&
+		             (!health || vs_host_health_down_since(health) == 0);
 	}
-	return best;
+	vs_pool_view_host_counts(v, hosts, n);
+	best = vs_placement_pick(w->pool, hosts, n);
+	double ms = (double)(g_get_monotonic_time() - t0) / 1000.0;
+	for (size_t i = 0; i < n; i++)
+		g_string_append_printf(scores, "%s%s: %u running%s", i ? ", " : "",
+		                       vs_config_host_name(w->cfg, hosts[i].uri), hosts[i].running,
+		                       hosts[i].answers ? "" : " (no answer)");
+	if (w->pool->placement == VS_PLACEMENT_WEIGHTED)
+		for (size_t i = 0; i < n; i++)
+			g_string_append_printf(
+			    scores, "; %s score %.3f (idle %.2f, free %.2f, rtt %.2f ms)",
+			    vs_config_host_name(w->cfg, hosts[i].uri), hosts[i].score,
+			    hosts[i].cpu_idle, hosts[i].mem_free, hosts[i].rtt_ms);
+	/* the decision's time includes asking each host whether it answers */
+	vs_info("pool %s: placement %s -> %s in %.3f ms (%s)", w->pool->name,
+	        w->pool->placement == VS_PLACEMENT_WEIGHTED ? "weighted" : "fewest",
+	        best >= 0 ? vs_config_host_name(w->cfg, hosts[best].uri) : "none", ms,
+	        scores->str);
+	return best >= 0 ? vs_ops_host(w, hosts[best].uri) : NULL;
 }

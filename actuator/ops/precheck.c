@@ -53,13 +53,14 @@ static bool check_host(vs_ops_ctx *w, virConnectPtr c, char **condition, GError 
 	return true;
 }
 
-/* A member kept shut off (keep_stopped) that the scale-out restarts. */
-static const vs_member *kept_member(const vs_ops_ctx *w, const vs_pool_view *v)
+/* A member kept shut off (keep_stopped) on @uri that the scale-out
+ * restarts. */
+static const vs_member *kept_member(const vs_ops_ctx *w, const vs_pool_view *v, const char *uri)
 {
 	for (guint i = 0; w->pool->keep_stopped && i < v->members->len; i++) {
 		const vs_member *m = v->members->pdata[i];
 
-		if (m->state == VIR_DOMAIN_SHUTOFF && vs_ops_host(w, m->host_uri))
+		if (m->state == VIR_DOMAIN_SHUTOFF && !m->lost && g_strcmp0(m->host_uri, uri) == 0)
 			return m;
 	}
 	return NULL;
@@ -70,30 +71,33 @@ static const vs_member *kept_member(const vs_ops_ctx *w, const vs_pool_view *v)
  */
 bool vs_precheck_scale_out(vs_ops_ctx *w, const vs_pool_view *v, char **condition, GError **error)
 {
-	const vs_member *kept = kept_member(w, v);
+	vs_virt *host = vs_placement_choose(w, v);
+	const vs_member *kept = host ? kept_member(w, v, vs_virt_uri(host)) : NULL;
 	g_autofree char *address = NULL;
 	GError *err = NULL;
 
 	*condition = NULL;
+	if (!host) {
+		g_set_error(&err, VS_ACT_ERROR, VS_ACT_ERROR_NOT_FOUND,
+		            w->pool->host_max
+		                ? "no host of the pool answers with room below host_max"
+		                : "no host of the pool answers");
+		return failed("hypervisor", err, condition, error);
+	}
 	if (kept) {
 		/* a restart clones nothing: only its balancer entry matters */
 		address = g_strdup(kept->address);
 	} else {
-		vs_virt *host = vs_placement_choose(w, v);
-		g_autoptr(virConnect) c = host ? vs_virt_get(host, NULL, &err) : NULL;
+		g_autoptr(virConnect) c = vs_virt_get(host, NULL, &err);
 
-		if (!c) {
-			if (!err)
-				g_set_error(&err, VS_ACT_ERROR, VS_ACT_ERROR_NOT_FOUND,
-				            "no hypervisor of the pool answers");
+		if (!c)
 			return failed("hypervisor", err, condition, error);
-		}
 		if (!check_host(w, c, condition, error))
 			return false;
 		/* the port the clone would get: a balancer may already have
 		 * its worker (Apache reuses it, no growth slot needed) */
 		if (w->pool->address == VS_ADDRESS_HOSTFWD) {
-			address = vs_address_alloc_hostfwd(w, &err);
+			address = vs_address_alloc_hostfwd(w, vs_virt_uri(host), &err);
 			if (!address)
 				return failed("address", err, condition, error);
 		}

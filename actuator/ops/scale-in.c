@@ -124,10 +124,16 @@ static void roll_back(vs_ops_ctx *w, const vs_member *m, uint64_t jid)
 /** vs_scale_in: removes one running instance; see the file comment. */
 bool vs_scale_in(vs_ops_ctx *w, const vs_pool_view *v, vs_op_outcome *o, GError **error)
 {
+	int victim = vs_pool_view_victim(v);
+
+	return vs_scale_in_member(w, victim >= 0 ? v->members->pdata[victim] : NULL, o, error);
+}
+
+/** vs_scale_in_member: removes member @m; see the file comment. */
+bool vs_scale_in_member(vs_ops_ctx *w, const vs_member *m, vs_op_outcome *o, GError **error)
+{
 	const vs_pool_config *p = w->pool;
 	const char *spname = p->storage_pool ? p->storage_pool : "default";
-	int victim = vs_pool_view_victim(v);
-	const vs_member *m = victim >= 0 ? v->members->pdata[victim] : NULL;
 	vs_virt *host = m ? vs_ops_host(w, m->host_uri) : NULL;
 	g_autoptr(virConnect) c = NULL;
 	g_autoptr(virDomain) dom = NULL;

@@ -128,13 +128,31 @@ static bool create_volume(virConnectPtr c, virStoragePoolPtr sp, const vs_pool_c
 	return d->new_path != NULL;
 }
 
-/* Is @name used by a domain on any host? Unknown counts as taken. */
+/* A host that does not answer: was @name one of its domains when it last
+ * answered? Unknown counts as taken, unless the host is lost and was never
+ * listed (then nothing can be known of it). */
+static bool name_taken_on_silent_host(vs_ops_ctx *w, size_t h, const char *name)
+{
+	vs_host_health *health = w->health ? w->health[h] : NULL;
+
+	if (!health)
+		return true;
+	if (vs_host_health_listed(health))
+		return vs_host_health_had_name(health, name);
+	return !vs_host_lost(vs_host_health_down_since(health), g_get_monotonic_time(),
+	                     w->cfg->host_grace);
+}
+
+/* Is @name used by a domain on any host (a silent one: its last listing)? */
 static bool domain_name_taken(vs_ops_ctx *w, const char *name)
 {
 	for (size_t h = 0; h < w->n_hosts; h++) {
 		g_autoptr(virConnect) c = vs_virt_get(w->hosts[h], NULL, NULL);
-		if (!c)
-			return true; /* unknown: do not risk a collision */
+		if (!c) {
+			if (name_taken_on_silent_host(w, h, name))
+				return true;
+			continue;
+		}
 		g_autoptr(virDomain) d = virDomainLookupByName(c, name);
 		virResetLastError();
 		if (d) {
@@ -313,13 +331,18 @@ static bool bring_up(vs_ops_ctx *w, virDomainPtr dom, uint64_t jid, char **addre
 	return true;
 }
 
-/* keep_stopped: a member shut off by an earlier scale-in restarts in the
- * time of a boot, with no clone at all. 1 restarted, 0 none, -1 failed. */
-static int restart_kept(vs_ops_ctx *w, const vs_pool_view *v, vs_op_outcome *o, GError **error)
+/* keep_stopped: a member on @uri shut off by an earlier scale-in restarts
+ * in the time of a boot, with no clone at all. 1 restarted, 0 none, -1
+ * failed. */
+static int restart_kept(vs_ops_ctx *w, const vs_pool_view *v, const char *uri, vs_op_outcome *o,
+                        GError **error)
 {
 	for (guint i = 0; i < v->members->len; i++) {
 		const vs_member *m = v->members->pdata[i];
-		vs_virt *host = m->state == VIR_DOMAIN_SHUTOFF ? vs_ops_host(w, m->host_uri) : NULL;
+		vs_virt *host =
+		    m->state == VIR_DOMAIN_SHUTOFF && !m->lost && g_strcmp0(m->host_uri, uri) == 0
+		        ? vs_ops_host(w, m->host_uri)
+		        : NULL;
 		g_autoptr(virConnect) c = NULL;
 		g_autoptr(virDomain) d = NULL;
 		g_autofree char *addr = NULL;
@@ -378,7 +401,7 @@ static bool allocate_and_define(clone_plan *p, virStoragePoolPtr sp, GError **er
 	ok = step_name(p, sp, error);
 	if (ok && p->w->pool->address == VS_ADDRESS_HOSTFWD) {
 		p->o->step = VS_STEP_ADDRESS;
-		p->address = vs_address_alloc_hostfwd(p->w, error);
+		p->address = vs_address_alloc_hostfwd(p->w, p->uri, error);
 		ok = p->address != NULL;
 	}
 	ok = ok && step_journal(p, error);
@@ -403,20 +426,24 @@ bool vs_scale_out(vs_ops_ctx *w, const vs_pool_view *v, vs_op_outcome *o, GError
 	g_autoptr(virStoragePool) sp = NULL;
 	bool ok = false;
 
-	if (pool->keep_stopped) {
-		int r = restart_kept(w, v, o, error);
-		if (r != 0)
-			return r > 0;
-	}
 	o->action = VS_ACTION_SCALE_OUT;
 	o->step = VS_STEP_CONNECT;
 	p.host = vs_placement_choose(w, v);
 	if (!p.host) {
 		g_set_error(error, VS_ACT_ERROR, VS_ACT_ERROR_NOT_FOUND,
-		            "pool %s: no hypervisor answers", pool->name);
+		            pool->host_max ? "pool %s: no host answers with room below host_max"
+		                           : "pool %s: no host answers",
+		            pool->name);
 		return false;
 	}
 	p.uri = vs_virt_uri(p.host);
+	if (pool->keep_stopped) {
+		int r = restart_kept(w, v, p.uri, o, error);
+		if (r != 0)
+			return r > 0;
+		o->action = VS_ACTION_SCALE_OUT;
+		o->step = VS_STEP_CONNECT;
+	}
 	p.storage_pool = pool->storage_pool ? pool->storage_pool : "default";
 	p.conn = vs_virt_get(p.host, NULL, error);
 	if (!p.conn)

@@ -137,9 +137,11 @@ def monitor(a):
             running = sum(1 for i in pool["instances"] if i["state"] == "running")
             phase = pool["phase"]
             now_inst = {i["name"]: i for i in pool["instances"]}
+            host_of = {h["uri"]: h["name"] for h in st.get("hosts", [])}
             for name, i in now_inst.items():
                 if name not in seen and i["state"] == "running":
-                    log(f"  + {name} serving at {i.get('address') or '?'} "
+                    log(f"  + {name} serving at {i.get('address') or '?'} on host "
+                        f"{host_of.get(i.get('host'), i.get('host') or '?')} "
                         f"(now {running} running)")
                     events.write(f"{t:.1f} +{name}\n")
                     seen[name] = i

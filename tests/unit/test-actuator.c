@@ -103,6 +103,13 @@ START_TEST(clone_rewrite_like_virt_clone)
 	ck_assert_ptr_nonnull(strstr(x, VS_METADATA_NS));
 	ck_assert_ptr_nonnull(strstr(x, "pool=\"web\""));
 	ck_assert_ptr_nonnull(strstr(x, "address=\"127.0.0.1:18103\""));
+
+	/* a clone on a host whose forwards listen on 127.0.0.2 */
+	g_autofree char *b =
+	    vs_clone_xml_rewrite(TEMPLATE_XML, "web-04", disks, "web", "127.0.0.2:18104", p, &err);
+	ck_assert_ptr_nonnull(b);
+	ck_assert_ptr_nonnull(strstr(b, "hostfwd=tcp:127.0.0.2:18104-:80"));
+	ck_assert_ptr_null(strstr(b, "127.0.0.1"));
 }
 END_TEST
 

@@ -32,6 +32,7 @@ static vs_pool_facts quiet_facts(void)
 	    .last_high_us = 0,
 	    .pending_breach = false,
 	    .desired = -1,
+	    .refill_target = -1,
 	};
 }
 
@@ -181,6 +182,30 @@ START_TEST(converge_into_bounds)
 	/* without a member count nothing is known to be out of bounds */
 	f.have_members = false;
 	ck_assert_int_eq(vs_pool_decide(p, &f).kind, VS_NEXT_NOTHING);
+}
+END_TEST
+
+/* Instances lost with their host are replaced up to the count before,
+ * during a cooldown too, never above max. */
+START_TEST(refill_after_host_lost)
+{
+	const vs_pool_config *p;
+	g_autoptr(vs_config) c = vs_test_pool("min = 2\nmax = 6\n", &p);
+	vs_pool_facts f = quiet_facts();
+
+	f.running = 2; /* 4 before: 2 lost */
+	f.refill_target = 4;
+	f.cooldown_until_us = f.now_us + S(30);
+	assert_scale(vs_pool_decide(p, &f), VS_NEXT_SCALE_OUT, 4, 1, false);
+	f.running = 4;
+	ck_assert_int_eq(vs_pool_decide(p, &f).kind, VS_NEXT_NOTHING);
+	f.running = 2;
+	f.refill_target = 9;
+	assert_scale(vs_pool_decide(p, &f), VS_NEXT_SCALE_OUT, 6, 1, false);
+	/* a manual target comes first */
+	f.manual_target = 3;
+	f.manual_reached = true;
+	assert_scale(vs_pool_decide(p, &f), VS_NEXT_SCALE_OUT, 3, 1, false);
 }
 END_TEST
 
@@ -453,6 +478,7 @@ Suite *vs_test_suite(void)
 	tcase_add_test(tc, manual_target);
 	tcase_add_test(tc, manual_target_held_once_reached);
 	tcase_add_test(tc, converge_into_bounds);
+	tcase_add_test(tc, refill_after_host_lost);
 	tcase_add_test(tc, cooldown);
 	tcase_add_test(tc, high_scales_out);
 	tcase_add_test(tc, high_at_max_alerts);

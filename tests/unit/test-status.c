@@ -592,6 +592,61 @@ START_TEST(test_invalid_documents)
 }
 END_TEST
 
+/* Hosts and each instance's host survive the round trip; unknown figures
+ * stay -1. */
+START_TEST(test_hosts_round_trip)
+{
+	g_autoptr(vs_status) s = vs_status_new();
+	vs_pool_status *p = vs_pool_status_new("web");
+	vs_member *m = vs_member_new("web-02", "qemu+tcp://127.0.0.1:16510/system");
+	vs_host_report *a = vs_host_report_new("a", "qemu:///system");
+	vs_host_report *b = vs_host_report_new("b", "qemu+tcp://127.0.0.1:16510/system");
+	GError *err = NULL;
+
+	m->state = VIR_DOMAIN_RUNNING;
+	m->lost = true;
+	g_ptr_array_add(p->instances, m);
+	g_ptr_array_add(s->pools, p);
+	a->instances = 3;
+	a->cpu_idle = 9512;
+	a->mem_free = 6403;
+	a->rtt_us = 180;
+	b->answers = false;
+	b->lost = true;
+	b->down_for = 42;
+	g_ptr_array_add(s->hosts, a);
+	g_ptr_array_add(s->hosts, b);
+
+	g_autofree char *json = vs_status_to_json(s);
+	g_autoptr(vs_status) back = vs_status_from_json(json, strlen(json), &err);
+	ck_assert_msg(back != NULL, "%s", err ? err->message : "");
+	ck_assert_uint_eq(back->hosts->len, 2);
+	const vs_host_report *ra = back->hosts->pdata[0], *rb = back->hosts->pdata[1];
+	ck_assert_str_eq(ra->name, "a");
+	ck_assert_str_eq(ra->uri, "qemu:///system");
+	ck_assert(ra->answers && !ra->lost);
+	ck_assert_uint_eq(ra->instances, 3);
+	ck_assert_int_eq(ra->cpu_idle, 9512);
+	ck_assert_int_eq(ra->mem_free, 6403);
+	ck_assert_int_eq(ra->rtt_us, 180);
+	ck_assert(!rb->answers && rb->lost);
+	ck_assert_uint_eq(rb->down_for, 42);
+	ck_assert_int_eq(rb->cpu_idle, -1);
+	ck_assert_int_eq(rb->rtt_us, -1);
+	const vs_member *i = ((vs_pool_status *)back->pools->pdata[0])->instances->pdata[0];
+	ck_assert_str_eq(i->host_uri, "qemu+tcp://127.0.0.1:16510/system");
+	ck_assert(i->lost);
+	ck_assert(!i->running); /* lost: its last state, not counted */
+
+	expect_invalid("{\"v\":1,\"hosts\":[{\"name\":\"a\"}]}", "hosts[0]: a host needs");
+	expect_invalid("{\"v\":1,\"hosts\":[{\"name\":\"a\",\"uri\":\"x\",\"lost\":1}]}",
+	               "hosts[0].lost: must be true or false");
+	expect_invalid("{\"v\":1,\"hosts\":[{\"name\":\"a\",\"uri\":\"x\",\"cpu_idle\":"
+	               "10001}]}",
+	               "hosts[0].cpu_idle: out of range");
+}
+END_TEST
+
 START_TEST(test_write_read)
 {
 	g_autofree char *dir = g_dir_make_tmp("vs-status-XXXXXX", NULL);
@@ -721,6 +776,7 @@ Suite *vs_test_suite(void)
 	tcase_add_test(tc, test_every_string_written_readable);
 	tcase_add_test(tc, test_invalid_documents);
 	tcase_add_test(tc, test_target_source);
+	tcase_add_test(tc, test_hosts_round_trip);
 	tcase_add_test(tc, test_write_read);
 	tcase_add_test(tc, test_atomic_replacement);
 	suite_add_tcase(s, tc);
