@@ -179,6 +179,7 @@ static int virtscale_read(user_data_t *ud)
 	vsc_values_dispatch_domains(values, snap, read_interval);
 	if (pools && (report = vs_pool_monitor_get_report(pools)))
 		vsc_values_dispatch_pools(values, report, read_interval);
+	vsc_values_dispatch_hosts(values, config, snap, report, read_interval);
 	if (forwarder) {
 		vsc_forwarder_stats st;
 

@@ -12,6 +12,7 @@
 #include "plugin.h"
 #include "utils_time.h"
 
+#include "vsc-names.h"
 #include "vsc-plugin.h"
 #include "vsc-values.h"
 
@@ -28,6 +29,8 @@ struct vsc_values {
 	GHashTable *sent; /* "uri\nname" -> sent_mark */
 	uint64_t pools_generation;
 	bool pools_sent;
+	uint64_t hosts_generation;
+	GPtrArray *host_instances; /* plugin_instance of each configured host */
 };
 
 /**
@@ -49,6 +52,8 @@ void vsc_values_free(vsc_values *v)
 	if (!v)
 		return;
 	g_hash_table_unref(v->sent);
+	if (v->host_instances)
+		g_ptr_array_unref(v->host_instances);
 	g_free(v);
 }
 
@@ -270,6 +275,89 @@ unsigned vsc_values_dispatch_pools(vsc_values *v, const vs_pools_report *r, cdti
 		for (int s = VS_VERDICT_OK; s < VS_VERDICT_UNKNOWN; s++)
 			n += submit_derive(pool, "vs_notifications", vs_verdict_name(s),
 			                   p->notices[s], t, interval);
+	}
+	return n;
+}
+
+/* Running members of every pool on @uri (a lost host's are not running). */
+static unsigned host_instances(const vs_pools_report *r, const char *uri)
+{
+	unsigned n = 0;
+
+	for (guint i = 0; r && i < r->pools->len; i++) {
+		const vs_pool_report *p = g_ptr_array_index(r->pools, i);
+
+		for (guint j = 0; p->view && j < p->view->members->len; j++) {
+			const vs_member *m = p->view->members->pdata[j];
+
+			n += m->running && g_strcmp0(m->host_uri, uri) == 0;
+		}
+	}
+	return n;
+}
+
+static const vs_host_status *find_host(const vs_snapshot *snap, const char *uri)
+{
+	for (guint i = 0; snap->hosts && i < snap->hosts->len; i++) {
+		const vs_host_status *h = g_ptr_array_index(snap->hosts, i);
+
+		if (g_strcmp0(h->uri, uri) == 0)
+			return h;
+	}
+	return NULL;
+}
+
+/**
+ * vsc_values_dispatch_hosts:
+ * @v: what was sent before
+ * @cfg: the configuration (its hosts, in order)
+ * @snap: the newest snapshot
+ * @r: the newest pool report, or NULL
+ * @interval: the read interval
+ *
+ * Per configured host (plugin_instance = its name made an identifier,
+ * vsc-names.h), the figures of VIRTSCALE-MIB's vsHostTable:
+ * vs_host_state (connected and lost, 0 or 1), vs_host_instances (running
+ * pool members on it), vs_host_cpu_idle (percent), vs_host_memory (free and
+ * total, bytes), vs_host_rtt (seconds). Figures of a host that does not
+ * answer are NaN. Once per snapshot.
+ */
+unsigned vsc_values_dispatch_hosts(vsc_values *v, const vs_config *cfg, const vs_snapshot *snap,
+                                   const vs_pools_report *r, cdtime_t interval)
+{
+	cdtime_t t = US_TO_CDTIME_T((uint64_t)snap->taken_real_us);
+	unsigned n = 0;
+
+	if (snap->generation == v->hosts_generation)
+		return 0;
+	v->hosts_generation = snap->generation;
+	if (!v->host_instances) {
+		g_autofree const char **names = g_new0(const char *, cfg->host_configs->len + 1);
+
+		for (guint i = 0; i < cfg->host_configs->len; i++)
+			names[i] = ((const vs_host_config *)cfg->host_configs->pdata[i])->name;
+		v->host_instances = vsc_host_instances(names, cfg->host_configs->len);
+	}
+	for (guint i = 0; i < cfg->host_configs->len; i++) {
+		const vs_host_config *hc = g_ptr_array_index(cfg->host_configs, i);
+		const char *pi = v->host_instances->pdata[i];
+		const vs_host_status *h = find_host(snap, hc->uri);
+		vs_host_cond cond = vs_host_status_condition(h);
+		bool answers = cond == VS_HOST_COND_CONNECTED;
+
+		if (cond == VS_HOST_COND_UNKNOWN)
+			continue;
+		n += submit_gauge2(pi, "vs_host_state", NULL, answers, cond == VS_HOST_COND_LOST, t,
+		                   interval);
+		n += submit_gauge(pi, "vs_host_instances", NULL, host_instances(r, hc->uri), t,
+		                  interval);
+		n += submit_gauge(pi, "vs_host_cpu_idle", NULL,
+		                  answers ? or_nan(h->host_cpu_idle_percent) : NAN, t, interval);
+		n += submit_gauge2(pi, "vs_host_memory", NULL,
+		                   answers ? h->host_free_mem_kib * 1024.0 : NAN,
+		                   answers ? h->host_mem_kib * 1024.0 : NAN, t, interval);
+		n += submit_gauge(pi, "vs_host_rtt", NULL,
+		                  answers ? or_nan(h->rtt_ms) / 1000.0 : NAN, t, interval);
 	}
 	return n;
 }

@@ -5,6 +5,7 @@
 #ifndef VSC_VALUES_H
 #define VSC_VALUES_H
 
+#include "vs-config.h"
 #include "vs-domain.h"
 #include "vs-pool-monitor.h"
 #include "vsc-forward.h"
@@ -19,6 +20,9 @@ void vsc_values_free(vsc_values *v);
 unsigned vsc_values_dispatch_domains(vsc_values *v, const vs_snapshot *snap, cdtime_t interval);
 /* Per backend and per pool. */
 unsigned vsc_values_dispatch_pools(vsc_values *v, const vs_pools_report *r, cdtime_t interval);
+/* Per configured host (plugin_instance = its name as an identifier). */
+unsigned vsc_values_dispatch_hosts(vsc_values *v, const vs_config *cfg, const vs_snapshot *snap,
+                                   const vs_pools_report *r, cdtime_t interval);
 /* The forwarder's counters. */
 void vsc_values_dispatch_forwarder(const vsc_forwarder_stats *st, cdtime_t interval);
 

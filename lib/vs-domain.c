@@ -257,6 +257,31 @@ vs_domain_stats *vs_domain_stats_copy(const vs_domain_stats *d)
 }
 
 /**
+ * vs_host_status_condition:
+ * @h: a host's status from a snapshot, or NULL
+ *
+ * Returns its state as vsHostState and the collectd host values show it:
+ * lost (down for host_grace) before the connection state, unknown before
+ * the host was sampled.
+ */
+vs_host_cond vs_host_status_condition(const vs_host_status *h)
+{
+	if (!h)
+		return VS_HOST_COND_UNKNOWN;
+	if (h->lost)
+		return VS_HOST_COND_LOST;
+	switch (h->state) {
+	case VS_HOST_CONNECTED:
+		return VS_HOST_COND_CONNECTED;
+	case VS_HOST_CONNECTING:
+		return VS_HOST_COND_CONNECTING;
+	case VS_HOST_DISCONNECTED:
+		return VS_HOST_COND_DISCONNECTED;
+	}
+	return VS_HOST_COND_UNKNOWN;
+}
+
+/**
  * vs_host_status_copy:
  * @h: a host
  *

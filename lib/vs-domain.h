@@ -12,6 +12,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "vs-states.h"
+
 #define VS_UUID_STRING_LEN 37
 
 typedef struct vs_vcpu_stats {
@@ -132,6 +134,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(vs_host_status, vs_host_status_free)
 /* Deep copies (the collector publishes copies of its per-host data). */
 vs_domain_stats *vs_domain_stats_copy(const vs_domain_stats *d);
 vs_host_status *vs_host_status_copy(const vs_host_status *h);
+/* How the monitors show @h (NULL: not sampled yet): lost wins over the
+ * connection state. */
+vs_host_cond vs_host_status_condition(const vs_host_status *h);
 
 /* Name of a virDomainState ("running", "paused", ...). */
 const char *vs_domain_state_name(int state);

@@ -67,6 +67,14 @@ static const vs_state_entry alert_kinds[] = {
     [VS_ALERT_UNKNOWN] = {"unknown", "unknown", 7},
 };
 
+static const vs_state_entry host_conds[] = {
+    [VS_HOST_COND_CONNECTED] = {"connected", "connected", 1},
+    [VS_HOST_COND_CONNECTING] = {"connecting", "connecting", 2},
+    [VS_HOST_COND_DISCONNECTED] = {"disconnected", "disconnected", 3},
+    [VS_HOST_COND_LOST] = {"lost", "lost", 4},
+    [VS_HOST_COND_UNKNOWN] = {"unknown", "unknown", 5},
+};
+
 #define TABLE(var, what, mib, entries, unknown)                                                    \
 	const vs_state_table var = {what, mib, entries, G_N_ELEMENTS(entries), unknown}
 
@@ -76,15 +84,11 @@ TABLE(vs_action_table, "action", "VsAction", actions, VS_ACTION_UNKNOWN);
 TABLE(vs_result_table, "result", "VsActionResult", results, VS_RESULT_UNKNOWN);
 TABLE(vs_lb_state_table, "lb state", "VsLbState", lb_states, VS_LB_STATE_UNKNOWN);
 TABLE(vs_alert_kind_table, "alert kind", "VsAlertKind", alert_kinds, VS_ALERT_UNKNOWN);
+TABLE(vs_host_cond_table, "host state", "VsHostStatus", host_conds, VS_HOST_COND_UNKNOWN);
 
 const vs_state_table *const vs_state_tables[] = {
-    &vs_verdict_table,
-    &vs_phase_table,
-    &vs_action_table,
-    &vs_result_table,
-    &vs_lb_state_table,
-    &vs_alert_kind_table,
-    NULL,
+    &vs_verdict_table,  &vs_phase_table,      &vs_action_table,    &vs_result_table,
+    &vs_lb_state_table, &vs_alert_kind_table, &vs_host_cond_table, NULL,
 };
 
 /**

@@ -76,6 +76,17 @@ typedef enum {
 	VS_ALERT_UNKNOWN
 } vs_alert_kind;
 
+/* A hypervisor as the monitors show it (vsHostState of the TC VsHostStatus, the collectd host
+ * values): the collector's connection state, or lost once it has not
+ * answered for [libvirt] host_grace (vs_host_status_condition()). */
+typedef enum {
+	VS_HOST_COND_CONNECTED,
+	VS_HOST_COND_CONNECTING,   /* first connection under way */
+	VS_HOST_COND_DISCONNECTED, /* not answering, reconnecting with backoff */
+	VS_HOST_COND_LOST,         /* not answering for host_grace: its instances do not count */
+	VS_HOST_COND_UNKNOWN       /* not sampled yet */
+} vs_host_cond;
+
 /* One state: its name outside the programs, and in VIRTSCALE-MIB. */
 typedef struct vs_state_entry {
 	const char *name;      /* wire, file and manual name: "scaling-out" */
@@ -97,6 +108,7 @@ extern const vs_state_table vs_action_table;
 extern const vs_state_table vs_result_table;
 extern const vs_state_table vs_lb_state_table;
 extern const vs_state_table vs_alert_kind_table;
+extern const vs_state_table vs_host_cond_table;
 
 /* A value as the MIB's VsHundredths: rounded hundredths, -1 when unknown
  * (negative or NaN), at most 2^31-1. */
@@ -134,5 +146,6 @@ VS_STATE_ACCESSORS(vs_action, vs_action)
 VS_STATE_ACCESSORS(vs_result, vs_result)
 VS_STATE_ACCESSORS(vs_lb_state, vs_lb_state)
 VS_STATE_ACCESSORS(vs_alert_kind, vs_alert_kind)
+VS_STATE_ACCESSORS(vs_host_cond, vs_host_cond)
 
 #endif

@@ -63,6 +63,7 @@ typedef struct vs_agent {
 	bool bulk_notifications;         /* vmBulkNotificationsEnabled */
 	unsigned bulk_threshold;         /* changes to one state in one batch that go bulk */
 	unsigned long table_last_change; /* agent uptime, centiseconds */
+	GHashTable *hosts_lost;          /* URIs vsHostLost announced (host-notify.c) */
 	int64_t hv_boot_real_us;
 } vs_agent;
 
@@ -88,6 +89,17 @@ void vm_mib_set_apply(const oid *name, size_t name_len, long value, void *opaque
 
 /* vs-mib.c */
 vs_mib_view *vs_mib_build(vs_agent *a);
+
+/* host-mib.c: vsHostTable and the hosts of vsBackendTable */
+void vs_host_rows_add(vs_mib_builder *b, const vs_agent *a);
+/* vsHostIndex of the configured host @uri; 0 when it is not configured. */
+oid vs_host_index(const vs_agent *a, const char *uri);
+const vs_host_status *vs_host_find(const vs_snapshot *snap, const char *uri);
+long vs_host_down_since_real_s(const vs_host_status *h);
+
+/* host-notify.c */
+/* vsHostLost / vsHostBack for each host whose lost state changed in @snap. */
+void host_notify_changes(vs_agent *a, const vs_snapshot *snap);
 
 /* vm-notify.c */
 void vm_notify_events(vs_agent *a, GQueue *events);

@@ -17,11 +17,14 @@ static void vm_event_free(gpointer p)
 	g_free(ev);
 }
 
-/** vs_refresh_vm_mib: rebuilds the VM-MIB view from the collector's newest snapshot. */
+/** vs_refresh_vm_mib: rebuilds the VM-MIB view from the collector's newest
+ * snapshot, and announces hosts lost or back. */
 void vs_refresh_vm_mib(vs_agent *a)
 {
 	vs_snapshot *snap = vs_collector_get_snapshot(a->collector);
 	vs_mib_view *v = vm_mib_build(a, snap);
+
+	host_notify_changes(a, snap);
 	vs_mib_subtree_set_view(&a->vm_tree, v);
 	if (a->snap)
 		vs_snapshot_unref(a->snap);

@@ -1,6 +1,7 @@
 /* vm-mib.c - one snapshot -> the whole VM-MIB view; the two writable objects */
 #include "config.h"
 
+#include "vm-rows.h"
 #include "vm-state.h"
 #include "vm-tables.h"
 #include "vs-snmp-oids.h"
@@ -66,7 +67,8 @@ static bool keep_index(const char *uuid, void *opaque)
 
 /**
  * vm_mib_build:
- * Translates @snap into the VM-MIB view: assigns (and persists) vmIndex for
+ * Translates @snap into the VM-MIB view, one row per UUID of every host
+ * (vm-rows.h): assigns (and persists) vmIndex for
  * new UUIDs, forgets those of domains that no longer exist (undefined, or
  * missing for a grace period, so a reconnect never renumbers anything), and
  * records operational states for the notifications' "previous state".
@@ -78,8 +80,9 @@ vs_mib_view *vm_mib_build(vs_agent *a, const vs_snapshot *snap)
 	vs_mib_builder_init(&b, root, G_N_ELEMENTS(root));
 
 	g_autoptr(GHashTable) keys = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-	for (guint i = 0; i < snap->domains->len; i++) {
-		const vs_domain_stats *d = g_ptr_array_index(snap->domains, i);
+	g_autoptr(GPtrArray) rows = vm_rows_select(snap);
+	for (guint i = 0; i < rows->len; i++) {
+		const vs_domain_stats *d = g_ptr_array_index(rows, i);
 		oid idx = vs_vm_index_get(a->vm_index, d->uuid_str);
 		int oper = vm_oper_state(d->state, d->reason);
 		vm_table_add_row(&b, d, idx);
@@ -98,7 +101,7 @@ vs_mib_view *vm_mib_build(vs_agent *a, const vs_snapshot *snap)
 	/* the previous states of domains that are gone go with their index */
 	vs_vm_index_prune(a->vm_index, a->oper_by_uuid);
 	note_table_changes(a, keys);
-	vm_scalars_add(&b, a, snap, snap->domains->len);
+	vm_scalars_add(&b, a, snap, rows->len);
 	return vs_mib_builder_finish(&b);
 }
 

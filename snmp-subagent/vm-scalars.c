@@ -33,9 +33,11 @@ static char *version_string(unsigned long v)
 
 /**
  * vm_scalars_add:
- * vmHvSoftware, vmHvVersion, vmHvObjectID, vmHvUpTime (from the first
- * configured hypervisor), vmNumber, vmTableLastChange and the two
- * notification switches.
+ * vmHvSoftware, vmHvVersion, vmHvObjectID, vmHvUpTime, vmNumber,
+ * vmTableLastChange and the two notification switches. With several hosts
+ * the hypervisor group describes the first one configured (the first row
+ * of vsHostTable), whatever its state: a manager that reads the VM-MIB
+ * alone sees one stable hypervisor; vsHostTable describes them all.
  */
 void vm_scalars_add(vs_mib_builder *b, const vs_agent *a, const vs_snapshot *snap, unsigned n_rows)
 {

@@ -1,6 +1,6 @@
 /* vs-mib.c - the pool report and the actuator's status -> the VIRTSCALE-MIB
- * view (general, pools, backends). Every enumeration's number comes from
- * lib/vs-states.h, the one table of states. */
+ * view (general, pools, backends; the hosts are in host-mib.c). Every enumeration's number comes
+ * from lib/vs-states.h, the one table of states. */
 #include "config.h"
 
 #include "agent.h"
@@ -147,6 +147,10 @@ static void add_backend_rows(vs_mib_builder *b, vs_agent *a, const vs_pool_repor
 		               m->running ? 1 : 2);
 		vs_mib_add_int(b, COL(VS_BACKEND_CPU), 4, idx, 2, ASN_INTEGER,
 		               vs_hundredths(m->cpu_percent));
+		vs_mib_add_int(b, COL(VS_BACKEND_HOST_INDEX), 4, idx, 2, ASN_INTEGER,
+		               vs_host_index(a, m->host_uri));
+		vs_mib_add_string(b, COL(VS_BACKEND_HOST), 4, idx, 2,
+		                  m->host_uri ? vs_config_host_name(a->cfg, m->host_uri) : "");
 #undef COL
 	}
 }
@@ -179,7 +183,7 @@ static void add_general(vs_mib_builder *b, vs_agent *a, const vs_status *status)
  * vs_mib_build:
  * VIRTSCALE-MIB from the newest pool report (before the first one the pools
  * are listed from the configuration, nothing measured), the actuator's
- * status and the VM-MIB snapshot for the general group.
+ * status and the VM-MIB snapshot for the general group and the hosts.
  */
 vs_mib_view *vs_mib_build(vs_agent *a)
 {
@@ -189,6 +193,7 @@ vs_mib_view *vs_mib_build(vs_agent *a)
 
 	vs_mib_builder_init(&b, root, G_N_ELEMENTS(root));
 	add_general(&b, a, status);
+	vs_host_rows_add(&b, a);
 	for (guint i = 0; i < a->cfg->pools->len; i++) {
 		const vs_pool_config *cfg = g_ptr_array_index(a->cfg->pools, i);
 		const vs_pool_report *p = a->pools ? g_ptr_array_index(a->pools->pools, i) : NULL;

@@ -151,6 +151,11 @@ scrape_configs:
         assert float(res[0]["value"][1]) == 3
         res = prom_query(f'collectd_virtscale_vs_instances_running{{virtscale="{POOL}"}}')
         assert float(res[0]["value"][1]) == 2
+        # the host panels: the hypervisor (named by its URI made an
+        # identifier) runs both instances
+        host = re.sub(r"[^A-Za-z0-9_-]+", "_", vstest.URI).strip("_")
+        res = prom_query(f'collectd_virtscale_vs_host_instances{{virtscale="{host}"}}')
+        assert float(res[0]["value"][1]) == 2
         assert cd.alive() and prom.alive()
     finally:
         act.stop()

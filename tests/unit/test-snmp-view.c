@@ -8,6 +8,7 @@
 #include "mib-text.h"
 #include "mib-view.h"
 #include "vm-index.h"
+#include "vm-rows.h"
 #include "vm-state.h"
 #include "vs-validate.h"
 
@@ -334,6 +335,58 @@ START_TEST(last_error_cut_for_the_mib)
 }
 END_TEST
 
+static vs_domain_stats *domain_on(vs_snapshot *s, const char *uri, const char *name,
+                                  const char *uuid, int state, int id)
+{
+	vs_domain_stats *d = vs_domain_stats_new();
+
+	d->host_uri = g_strdup(uri);
+	d->name = g_strdup(name);
+	g_strlcpy(d->uuid_str, uuid, sizeof(d->uuid_str));
+	d->state = state;
+	d->id = id;
+	g_ptr_array_add(s->domains, d);
+	return d;
+}
+
+/* One vmTable row per UUID: the same name on two hosts is two rows; one
+ * UUID on two hosts (a migration) is one row, the running domain's, else
+ * the first configured host's. */
+START_TEST(vm_rows_one_per_uuid)
+{
+	g_autoptr(vs_snapshot) s = vs_snapshot_new();
+	const char *a = "qemu:///system", *b = "qemu+tcp://127.0.0.1:16510/system";
+
+	/* host order of the configuration: b first */
+	g_ptr_array_add(s->hosts, vs_host_status_new(b));
+	g_ptr_array_add(s->hosts, vs_host_status_new(a));
+	vs_domain_stats *same_a =
+	    domain_on(s, a, "web", "11111111-1111-1111-1111-111111111111", VIR_DOMAIN_RUNNING, 3);
+	vs_domain_stats *same_b =
+	    domain_on(s, b, "web", "22222222-2222-2222-2222-222222222222", VIR_DOMAIN_SHUTOFF, -1);
+	/* migrating: running on a, paused (incoming) on b */
+	vs_domain_stats *src =
+	    domain_on(s, a, "mig", "33333333-3333-3333-3333-333333333333", VIR_DOMAIN_RUNNING, 4);
+	domain_on(s, b, "mig", "33333333-3333-3333-3333-333333333333", VIR_DOMAIN_PAUSED, 9);
+	/* defined on both, off on both: the first configured host (b) */
+	domain_on(s, a, "off", "44444444-4444-4444-4444-444444444444", VIR_DOMAIN_SHUTOFF, -1);
+	vs_domain_stats *off_b =
+	    domain_on(s, b, "off", "44444444-4444-4444-4444-444444444444", VIR_DOMAIN_SHUTOFF, -1);
+	/* after the migration: paused on a (its source, cleaning up), running on b */
+	domain_on(s, a, "done", "55555555-5555-5555-5555-555555555555", VIR_DOMAIN_PAUSED, 5);
+	vs_domain_stats *dst =
+	    domain_on(s, b, "done", "55555555-5555-5555-5555-555555555555", VIR_DOMAIN_RUNNING, 6);
+	g_autoptr(GPtrArray) rows = vm_rows_select(s);
+
+	ck_assert_uint_eq(rows->len, 5);
+	ck_assert_ptr_eq(rows->pdata[0], same_a);
+	ck_assert_ptr_eq(rows->pdata[1], same_b);
+	ck_assert_ptr_eq(rows->pdata[2], src);
+	ck_assert_ptr_eq(rows->pdata[3], off_b);
+	ck_assert_ptr_eq(rows->pdata[4], dst);
+}
+END_TEST
+
 Suite *vs_test_suite(void)
 {
 	Suite *s = suite_create("snmp-view");
@@ -347,6 +400,7 @@ Suite *vs_test_suite(void)
 	tcase_add_test(tc, last_error_cut_for_the_mib);
 	tcase_add_test(tc, remembered_states_end_with_the_index);
 	tcase_add_test(tc, vm_index_save_follows_no_planted_symlink);
+	tcase_add_test(tc, vm_rows_one_per_uuid);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -8,6 +8,7 @@
  */
 #include "config.h"
 
+#include "vs-domain.h"
 #include "vs-states.h"
 
 #include "testutil.h"
@@ -30,8 +31,8 @@ static unsigned count_tables(void)
 START_TEST(every_table_listed_once)
 {
 	const vs_state_table *const expected[] = {
-	    &vs_verdict_table, &vs_phase_table,    &vs_action_table,
-	    &vs_result_table,  &vs_lb_state_table, &vs_alert_kind_table,
+	    &vs_verdict_table,  &vs_phase_table,      &vs_action_table,    &vs_result_table,
+	    &vs_lb_state_table, &vs_alert_kind_table, &vs_host_cond_table,
 	};
 
 	ck_assert_uint_eq(count_tables(), G_N_ELEMENTS(expected));
@@ -134,6 +135,7 @@ START_TEST(typed_accessors)
 	vs_result result;
 	vs_lb_state lb;
 	vs_alert_kind alert;
+	vs_host_cond host;
 
 	ck_assert_str_eq(vs_verdict_name(VS_VERDICT_OK), "ok");
 	ck_assert_str_eq(vs_verdict_name(VS_VERDICT_HIGH), "high");
@@ -191,6 +193,37 @@ START_TEST(typed_accessors)
 	ck_assert(vs_alert_kind_from_name("recovered", &alert));
 	ck_assert_int_eq(alert, VS_ALERT_RECOVERED);
 	ck_assert_int_eq(vs_alert_kind_mib(VS_ALERT_UNKNOWN), 7);
+
+	ck_assert_str_eq(vs_host_cond_name(VS_HOST_COND_CONNECTED), "connected");
+	ck_assert_str_eq(vs_host_cond_name(VS_HOST_COND_CONNECTING), "connecting");
+	ck_assert_str_eq(vs_host_cond_name(VS_HOST_COND_DISCONNECTED), "disconnected");
+	ck_assert_str_eq(vs_host_cond_name(VS_HOST_COND_LOST), "lost");
+	ck_assert_int_eq(vs_host_cond_mib(VS_HOST_COND_CONNECTED), 1);
+	ck_assert_int_eq(vs_host_cond_mib(VS_HOST_COND_LOST), 4);
+	ck_assert_int_eq(vs_host_cond_mib(VS_HOST_COND_UNKNOWN), 5);
+	ck_assert(vs_host_cond_from_name("lost", &host));
+	ck_assert_int_eq(host, VS_HOST_COND_LOST);
+}
+END_TEST
+
+/* A host's status as the monitors show it: lost wins over the connection
+ * state, nothing sampled is unknown. */
+START_TEST(host_status_condition)
+{
+	g_autoptr(vs_host_status) h = vs_host_status_new("qemu:///system");
+
+	ck_assert_int_eq(vs_host_status_condition(NULL), VS_HOST_COND_UNKNOWN);
+	h->state = VS_HOST_CONNECTING;
+	ck_assert_int_eq(vs_host_status_condition(h), VS_HOST_COND_CONNECTING);
+	h->state = VS_HOST_CONNECTED;
+	ck_assert_int_eq(vs_host_status_condition(h), VS_HOST_COND_CONNECTED);
+	h->state = VS_HOST_DISCONNECTED;
+	ck_assert_int_eq(vs_host_status_condition(h), VS_HOST_COND_DISCONNECTED);
+	h->lost = true;
+	ck_assert_int_eq(vs_host_status_condition(h), VS_HOST_COND_LOST);
+	/* the stuck-libvirtd case: still "connected", but down for host_grace */
+	h->state = VS_HOST_CONNECTED;
+	ck_assert_int_eq(vs_host_status_condition(h), VS_HOST_COND_LOST);
 }
 END_TEST
 
@@ -401,6 +434,15 @@ START_TEST(actuator_states_in_manual)
 }
 END_TEST
 
+START_TEST(host_states_in_manual)
+{
+	g_autofree char *raw = vs_test_read_source("docs/virtscale-snmp.8");
+	g_autofree char *manual = plain_text(raw);
+
+	assert_documented(&vs_host_cond_table, manual, "docs/virtscale-snmp.8");
+}
+END_TEST
+
 START_TEST(verdicts_in_protocol)
 {
 	g_autofree char *raw = vs_test_read_source("docs/notification-protocol.md");
@@ -450,6 +492,7 @@ Suite *vs_test_suite(void)
 	tcase_add_loop_test(tables, table_names_round_trip, 0, n);
 	tcase_add_loop_test(tables, table_out_of_range_is_unknown, 0, n);
 	tcase_add_test(tables, typed_accessors);
+	tcase_add_test(tables, host_status_condition);
 	suite_add_tcase(s, tables);
 
 	tcase_add_test(mib, mib_reader_is_strict);
@@ -459,6 +502,7 @@ Suite *vs_test_suite(void)
 	tcase_add_test(docs, word_matching);
 	tcase_add_test(docs, actuator_states_in_manual);
 	tcase_add_test(docs, verdicts_in_protocol);
+	tcase_add_test(docs, host_states_in_manual);
 	suite_add_tcase(s, docs);
 
 	tcase_add_test(numbers, hundredths);
