@@ -51,7 +51,6 @@ vs_virt *vs_placement_choose(vs_ops_ctx *w, const vs_pool_view *v)
 	/* the decision's time includes asking each host whether it answers */
 	vs_info("pool %s: placement %s -> %s in %.3f ms (%s)", w->pool->name,
 	        w->pool->placement == VS_PLACEMENT_WEIGHTED ? "weighted" : "fewest",
-	        best >= 0 ? vs_config_host_name(w->cfg, hosts[best].uri) : "none", ms,
-	        scores->str);
+	        best >= 0 ? vs_config_host_name(w->cfg, hosts[best].uri) : "none", ms, scores->str);
 	return best >= 0 ? vs_ops_host(w, hosts[best].uri) : NULL;
 }
