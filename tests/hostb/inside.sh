@@ -31,6 +31,13 @@ if [ -n "$MOUNT" ]; then
 	readlink /proc/self/ns/mnt >"$BED_DIR/mntns"
 fi
 
+# The daemons must not inherit the caller's descriptors: one may hold a
+# lock (flock around a test run) that would then outlive the run.
+for fd in /proc/$$/fd/*; do
+	fd=${fd##*/}
+	case "$fd" in 0 | 1 | 2 | 255) ;; *) eval "exec $fd>&-" 2>/dev/null || true ;; esac
+done
+
 # The daemons' pid files are the bed's own: /run/virtlogd.pid and
 # /run/libvirtd.pid belong to host A.
 if ! bed_pid_of "$BED_DIR/virtlogd.pid" >/dev/null; then
