@@ -26,30 +26,29 @@ bed_pid_of() {
 	echo "$pid"
 }
 
-# True when process $1 lives in the bed's mount namespace: the same
-# namespace id as recorded at start, and /run/libvirt there is the bed's
-# own run/ directory (a namespace id can be reused once the bed's is gone).
-bed_owns_pid() {
-	local pid=$1 ns src
-	[ -s "$BED_DIR/mntns" ] || return 1
-	ns=$(readlink "/proc/$pid/ns/mnt" 2>/dev/null) || return 1
-	[ "$ns" = "$(cat "$BED_DIR/mntns")" ] || return 1
-	[ "$ns" != "$(readlink /proc/self/ns/mnt)" ] || return 1
-	src=$(findmnt -N "$pid" -n -o SOURCE --mountpoint /run/libvirt 2>/dev/null) || return 1
-	case "$src" in *"/$(basename "$BED_DIR")/run]") return 0 ;; esac
-	return 1
+# The processes of the bed, one pid a line: every process whose
+# /run/libvirt is the bed's run/ directory. That is the daemons, in the
+# bed's mount namespace, and the QEMUs, each of which libvirt starts in a
+# mount namespace of its own copied from the daemon's (qemu.conf
+# namespaces): a namespace id alone would miss them. The root field of a
+# bind mount in mountinfo is the source's path inside its filesystem: a
+# tail of DIR/run.
+bed_pids() {
+	local want="$BED_DIR/run" tail="/$(basename "$BED_DIR")/run"
+	# grep goes on past a process that exits while it reads (awk may not)
+	# shellcheck disable=SC2016
+	{ grep -H ' /run/libvirt ' /proc/[0-9]*/mountinfo 2>/dev/null || true; } |
+		awk -v want="$want" -v tail="$tail" '
+		function ends(s, t) { return length(s) >= length(t) && substr(s, length(s) - length(t) + 1) == t }
+		{
+			split($1, p, "/")
+			if ($5 == "/run/libvirt" && ends($4, tail) && ends(want, $4)) print p[3]
+		}' | sort -nu
 }
 
-# Every live process of the bed (its daemons and QEMUs), one pid a line.
-bed_pids() {
-	local p pid
-	[ -s "$BED_DIR/mntns" ] || return 0
-	for p in /proc/[0-9]*; do
-		pid=${p#/proc/}
-		if bed_owns_pid "$pid"; then
-			echo "$pid"
-		fi
-	done
+# True when process $1 is one of the bed's.
+bed_owns_pid() {
+	bed_pids | grep -x "$1" >/dev/null
 }
 
 # The live daemon named by pid file $1 when it is the bed's, else nothing.
@@ -58,6 +57,21 @@ bed_daemon_pid() {
 	pid=$(bed_pid_of "$1") || return 1
 	bed_owns_pid "$pid" || return 1
 	echo "$pid"
+}
+
+# A daemon of the bed still in the bed's mount namespace (to enter it), or
+# nothing.
+bed_ns_holder() {
+	local f pid
+	[ -s "$BED_DIR/mntns" ] || return 1
+	for f in virtlogd libvirtd; do
+		pid=$(bed_daemon_pid "$BED_DIR/$f.pid") || continue
+		if [ "$(readlink "/proc/$pid/ns/mnt")" = "$(cat "$BED_DIR/mntns")" ]; then
+			echo "$pid"
+			return 0
+		fi
+	done
+	return 1
 }
 
 # Waits up to $1 seconds until none of the pids $2... is alive.

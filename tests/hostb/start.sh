@@ -46,6 +46,7 @@ for cmd in unshare nsenter findmnt libvirtd virtlogd virsh; do
 done
 mkdir -p "$BED_DIR"
 BED_DIR=$(cd "$BED_DIR" && pwd -P)
+case "$BED_DIR" in *[!A-Za-z0-9/._-]*) bed_die "DIR '$BED_DIR': only [A-Za-z0-9/._-] please" ;; esac
 URI="qemu+tcp://127.0.0.1:$PORT/system"
 LOG="$BED_DIR/log/libvirtd.log"
 
@@ -138,10 +139,10 @@ else
 fi
 make_partition
 
-# Into the bed's namespace if one of its processes still holds it, else a
-# new namespace whose mounts die with its last process.
-holder=$(bed_pids | head -n 1)
-if [ -n "$holder" ]; then
+# Into the bed's namespace if one of its daemons still holds it, else a
+# new namespace whose mounts die with its last process (a new libvirtd
+# finds its running QEMUs again through the same state directories).
+if holder=$(bed_ns_holder); then
 	nsenter -t "$holder" -m -- "$HERE/inside.sh" "$BED_DIR"
 else
 	unshare -m --propagation private -- "$HERE/inside.sh" --mount "$BED_DIR"

@@ -11,9 +11,10 @@
 #    it); everything under host B's private /var/lib/libvirt is in DIR.
 # 2. SIGTERM to libvirtd and virtlogd by the bed's pid files (never by name:
 #    host A runs the same programs), SIGKILL after 15 s.
-# 3. Any process still in the bed's mount namespace (a QEMU left running
-#    when libvirtd had been killed) is killed; once none is left, the
-#    namespace and all its mounts are gone.
+# 3. Any process of the bed still running (a QEMU left running when
+#    libvirtd had been killed: found by its mounts, as each QEMU has a mount
+#    namespace of its own) is killed; once none is left, the bed's
+#    namespaces and all their mounts are gone.
 # 4. The cgroup partition directories of the bed are removed when empty.
 # DIR stays (logs) unless --purge. Stopping a stopped bed does nothing.
 set -euo pipefail
@@ -70,7 +71,7 @@ stop_daemon() {
 stop_daemon libvirtd
 stop_daemon virtlogd
 
-# 3. whatever else still holds the namespace
+# 3. whatever of the bed is left (QEMUs of a killed libvirtd)
 left=$(bed_pids | tr '\n' ' ')
 if [ -n "$left" ]; then
 	echo "hostb: killing what is left in the bed: $left" >&2
@@ -86,13 +87,22 @@ if [ -n "$left" ]; then
 fi
 rm -f "$BED_DIR/mntns" "$BED_DIR/libvirtd.pid" "$BED_DIR/virtlogd.pid"
 
-# 4. the cgroup partition, deepest first (domain groups libvirt could not
-# remove because it was not running when their QEMU died)
+# 4. the cgroup partition, deepest first (with the domain groups libvirt
+# could not remove because it was not running when their QEMU died). A
+# group whose last task has just exited may still be busy for a moment:
+# try again for a few seconds.
 rel=$(bed_partition_dir "$PARTITION")
-for h in $(bed_cgroup_mounts); do
-	[ -d "$h$rel" ] || continue
-	find "$h$rel" -depth -type d -exec rmdir {} + 2>/dev/null || true
+for _ in $(seq 1 50); do
+	left=
+	for h in $(bed_cgroup_mounts); do
+		[ -d "$h$rel" ] || continue
+		find "$h$rel" -depth -type d -exec rmdir {} + 2>/dev/null || true
+		[ ! -d "$h$rel" ] || left="$left $h$rel"
+	done
+	[ -n "$left" ] || break
+	sleep 0.1
 done
+[ -z "$left" ] || echo "hostb: cgroup partition left (in use?):$left" >&2
 
 if [ -n "$PURGE" ]; then
 	rm -rf "$BED_DIR"
