@@ -25,8 +25,9 @@ PACKAGES=(
 	nginx-light apache2 python3-aiosmtpd python3-pytest wrk siege gnuplot-nox
 	# guest image
 	busybox-static cpio
-	# misc tools the tests use
-	iproute2 procps psmisc curl xz-utils
+	# misc tools the tests use (util-linux, mount: unshare, nsenter, findmnt
+	# and mount for the second hypervisor of tests/hostb)
+	iproute2 procps psmisc curl xz-utils util-linux mount
 )
 
 log() { printf 'setup-deps: %s\n' "$*"; }
