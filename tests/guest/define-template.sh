@@ -36,6 +36,9 @@ if [ -n "$PARTITION" ]; then DROP_PARTITION='s/^//'; else DROP_PARTITION='/@PART
 
 "$HERE/build.sh" >&2
 VOL="$NAME.qcow2"
+# A pool whose directory another host shares (tests/hostb) may have changed
+# behind this libvirtd's back: look at the directory again first.
+virsh -q -c "$URI" pool-refresh "$POOL" >/dev/null
 if ! virsh -q -c "$URI" vol-info --pool "$POOL" "$VOL" >/dev/null 2>&1; then
 	virsh -q -c "$URI" vol-create-as "$POOL" "$VOL" 16M --format qcow2 >/dev/null
 fi

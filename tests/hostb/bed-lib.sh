@@ -1,4 +1,5 @@
 # tests/hostb/bed-lib.sh - shared by start.sh and stop.sh (sourced, bash).
+# shellcheck shell=bash
 #
 # A bed directory DIR holds everything host B owns:
 #   hostb.env      PORT, URI, PARTITION, HOST_UUID of the bed (the marker:
@@ -34,7 +35,8 @@ bed_pid_of() {
 # bind mount in mountinfo is the source's path inside its filesystem: a
 # tail of DIR/run.
 bed_pids() {
-	local want="$BED_DIR/run" tail="/$(basename "$BED_DIR")/run"
+	local want="$BED_DIR/run" tail
+	tail="/$(basename "$BED_DIR")/run"
 	# grep goes on past a process that exits while it reads (awk may not)
 	# shellcheck disable=SC2016
 	{ grep -H ' /run/libvirt ' /proc/[0-9]*/mountinfo 2>/dev/null || true; } |
@@ -102,7 +104,7 @@ bed_cgroup_mounts() {
 # every component but a leading "machine" gets ".partition"
 # (/machine/hostb -> /machine/hostb.partition).
 bed_partition_dir() {
-	local out= first=1 c
+	local out="" first=1 c
 	local IFS=/
 	for c in $1; do
 		[ -n "$c" ] || continue

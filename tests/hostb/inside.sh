@@ -8,7 +8,7 @@
 #                             running (the mounts are already there)
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
-# shellcheck source=bed-lib.sh
+# shellcheck source=tests/hostb/bed-lib.sh
 . "$HERE/bed-lib.sh"
 
 MOUNT=
@@ -33,7 +33,7 @@ fi
 
 # The daemons must not inherit the caller's descriptors: one may hold a
 # lock (flock around a test run) that would then outlive the run.
-for fd in /proc/$$/fd/*; do
+for fd in "/proc/$$/fd"/*; do
 	fd=${fd##*/}
 	case "$fd" in 0 | 1 | 2 | 255) ;; *) eval "exec $fd>&-" 2>/dev/null || true ;; esac
 done

@@ -15,7 +15,7 @@
 # Must run as root. tests/hostb/README.md explains the mounts.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
-# shellcheck source=bed-lib.sh
+# shellcheck source=tests/hostb/bed-lib.sh
 . "$HERE/bed-lib.sh"
 
 usage() {
@@ -23,7 +23,7 @@ usage() {
 	exit 64
 }
 
-BED_DIR= PORT=16510 PARTITION=/machine/hostb TIMEOUT=30 RESTART=
+BED_DIR='' PORT=16510 PARTITION=/machine/hostb TIMEOUT=30 RESTART=''
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--dir) BED_DIR=${2:-} && shift ;;
@@ -120,7 +120,7 @@ if [ -z "$RESTART" ]; then
 	if [ -n "$(ls -A "$BED_DIR")" ]; then
 		[ -f "$BED_DIR/hostb.env" ] || bed_die "$BED_DIR is not empty and not a host B bed: not touching it"
 		"$HERE/stop.sh" --dir "$BED_DIR" >&2
-		rm -rf "${BED_DIR:?}"/etc "$BED_DIR"/run "$BED_DIR"/lib "$BED_DIR"/log "$BED_DIR"/cache \
+		rm -rf "${BED_DIR:?}"/etc "${BED_DIR:?}"/run "${BED_DIR:?}"/lib "${BED_DIR:?}"/log "${BED_DIR:?}"/cache \
 			"$BED_DIR"/mntns "$BED_DIR"/libvirtd.pid "$BED_DIR"/virtlogd.pid "$BED_DIR"/hostb.env
 	fi
 	if ss -Hltn "sport = :$PORT" | grep -q .; then

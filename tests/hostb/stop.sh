@@ -19,10 +19,10 @@
 # DIR stays (logs) unless --purge. Stopping a stopped bed does nothing.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
-# shellcheck source=bed-lib.sh
+# shellcheck source=tests/hostb/bed-lib.sh
 . "$HERE/bed-lib.sh"
 
-BED_DIR= PURGE=
+BED_DIR='' PURGE=''
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--dir) BED_DIR=${2:-} && shift ;;

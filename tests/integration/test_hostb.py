@@ -65,8 +65,17 @@ def domain_cgroup(pid):
 
 
 def remove_everywhere(bed):
-    vstest.remove_domains(PREFIX)
-    vstest.remove_domains(PREFIX, uri=bed.uri)
+    """The test's domains on both hosts, and its volumes in the images
+    directory they share (each libvirtd keeps its own list of what is in
+    it: refreshed before and after)."""
+    for uri in (vstest.URI, bed.uri):
+        vstest.remove_domains(PREFIX, uri=uri)
+    for uri in (vstest.URI, bed.uri):
+        vstest.virsh("pool-refresh", "default", uri=uri)
+        for line in vstest.virsh("vol-list", "default", uri=uri).stdout.splitlines():
+            vol = line.split()[0] if line.split() else ""
+            if vol.startswith(PREFIX):
+                vstest.virsh("vol-delete", "--pool", "default", vol, uri=uri)
 
 
 @pytest.fixture
