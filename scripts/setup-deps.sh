@@ -27,8 +27,9 @@ PACKAGES=(
 	busybox-static cpio
 	# Debian packages (scripts/build-deb.sh) and their check
 	debhelper dh-autoreconf dpkg-dev fakeroot lintian libssl-dev
-	# misc tools the tests use
-	iproute2 procps psmisc curl xz-utils
+	# misc tools the tests use (util-linux, mount: unshare, nsenter, findmnt
+	# and mount for the second hypervisor of tests/hostb)
+	iproute2 procps psmisc curl xz-utils util-linux mount
 )
 
 log() { printf 'setup-deps: %s\n' "$*"; }

@@ -6,6 +6,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
 import actbed  # noqa: E402
+import hostb as hostb_bed  # noqa: E402
 import mailbed  # noqa: E402
 import vstest  # noqa: E402
 
@@ -43,6 +44,19 @@ def libvirtd():
         pytest.fail("libvirtd is not running: run scripts/setup-deps.sh")
     vstest.ensure_halt_disk()
     return vstest.URI
+
+
+@pytest.fixture(scope="session")
+def hostb(libvirtd, tmp_path_factory):
+    """Host B: a second libvirtd on this machine (tests/hostb), a
+    hostb.HostB with .uri, .pid_file, .restart(), .kill9(). Started once per
+    session under the session's temporary directory; stopped at its end,
+    leaving no process, mount or domain of it, also when a test failed."""
+    bed = hostb_bed.HostB(tmp_path_factory.mktemp("hostb"))
+    try:
+        yield bed.start()
+    finally:
+        bed.stop()
 
 
 @pytest.fixture

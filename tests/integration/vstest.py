@@ -40,13 +40,16 @@ def write_config(path, *sections, text=""):
     """The one writer of virtscale.conf in the tests. Each of @sections maps
     a group ("libvirt", "actuator", "pool web", ...) to its keys (a dict);
     later ones add groups and keys to earlier ones; groups are written in
-    the order they first appear, [libvirt] first with uri defaulting to URI.
+    the order they first appear, [libvirt] first with uri defaulting to URI
+    (none when [libvirt] hosts is given: the two exclude each other).
     @text is appended as it is (a deliberate mistake, a hand-written group).
     Returns @path (a str)."""
     groups = {"libvirt": {"uri": URI}}
     for more in sections:
         for group, keys in more.items():
             groups.setdefault(group, {}).update(keys or {})
+    if "hosts" in groups["libvirt"] and groups["libvirt"]["uri"] == URI:
+        del groups["libvirt"]["uri"]
     lines = []
     for group, keys in groups.items():
         lines.append(f"[{group}]")
@@ -62,8 +65,9 @@ def run(argv, check=True, timeout=60, **kw):
     return subprocess.run(argv, check=check, timeout=timeout, capture_output=True, text=True, **kw)
 
 
-def virsh(*args, check=True, timeout=60):
-    return run(["virsh", "-q", "-c", URI, *args], check=check, timeout=timeout)
+def virsh(*args, check=True, timeout=60, uri=None):
+    """virsh on @uri (default URI: host A; tests/hostb's host B has its own)."""
+    return run(["virsh", "-q", "-c", uri or URI, *args], check=check, timeout=timeout)
 
 
 def kvm_usable():
@@ -100,11 +104,13 @@ def ensure_spin_disk():
 
 
 def domain_xml(name, vcpus=1, max_vcpus=None, mem_mib=64, disk=True, tap=None, uuid=None,
-               virt_type=None, extra_devices="", metadata=""):
+               virt_type=None, extra_devices="", metadata="", partition=None, cputune=""):
     """XML of a small diskless-OS domain. ``tap``: a host tap device name for an
     ethernet NIC (has interface stats); None = no NIC. The tap is in this
     host's network namespace, so its MTU is below IPv6's minimum (1280): the
-    kernel gives it no link-local address and it never sends a packet."""
+    kernel gives it no link-local address and it never sends a packet.
+    ``partition``: the cgroup <partition> (host B's, see hostb.py);
+    ``cputune``: the inside of a <cputune> element."""
     virt_type = virt_type or ("kvm" if kvm_usable() else "qemu")
     max_vcpus = max_vcpus or vcpus
     uuid = uuid or str(uuidlib.uuid4())
@@ -123,6 +129,8 @@ def domain_xml(name, vcpus=1, max_vcpus=None, mem_mib=64, disk=True, tap=None, u
     return f"""<domain type='{virt_type}'>
   <name>{name}</name><uuid>{uuid}</uuid>
   {metadata}
+  {f"<resource><partition>{partition}</partition></resource>" if partition else ""}
+  {f"<cputune>{cputune}</cputune>" if cputune else ""}
   <memory unit='MiB'>{mem_mib}</memory><currentMemory unit='MiB'>{mem_mib}</currentMemory>
   <vcpu current='{vcpus}'>{max_vcpus}</vcpu>
   <os><type arch='x86_64' machine='pc'>hvm</type><boot dev='hd'/></os>
@@ -137,37 +145,41 @@ def domain_xml(name, vcpus=1, max_vcpus=None, mem_mib=64, disk=True, tap=None, u
 """
 
 
-def define_domain(name, start=True, **kw):
+def define_domain(name, start=True, uri=None, **kw):
+    """Defines (and starts) domain_xml(name, **kw) on @uri (default URI)."""
     with tempfile.NamedTemporaryFile("w", suffix=".xml", delete=False) as f:
         f.write(domain_xml(name, **kw))
         path = f.name
     try:
-        virsh("define", path)
+        virsh("define", path, uri=uri)
     finally:
         os.unlink(path)
     if start:
-        virsh("start", name)
+        virsh("start", name, uri=uri)
     return name
 
 
-def remove_domain(name):
-    """Destroys, undefines and deletes the overlay of a domain; ignores absence."""
-    virsh("destroy", name, check=False)
-    virsh("undefine", name, "--managed-save", "--snapshots-metadata", "--nvram", check=False)
-    virsh("undefine", name, check=False)
+def remove_domain(name, uri=None):
+    """Destroys, undefines and deletes the overlay of a domain; ignores absence.
+    The overlay is in the images directory both hosts share: give domains
+    on host B names of their own."""
+    virsh("destroy", name, check=False, uri=uri)
+    virsh("undefine", name, "--managed-save", "--snapshots-metadata", "--nvram", check=False,
+          uri=uri)
+    virsh("undefine", name, check=False, uri=uri)
     overlay = os.path.join(IMAGES, f"{name}.qcow2")
     with contextlib.suppress(FileNotFoundError):
         os.unlink(overlay)
 
 
-def list_domains(prefix):
-    out = virsh("list", "--all", "--name").stdout
+def list_domains(prefix, uri=None):
+    out = virsh("list", "--all", "--name", uri=uri).stdout
     return [n.strip() for n in out.splitlines() if n.strip().startswith(prefix)]
 
 
-def remove_domains(prefix):
-    for n in list_domains(prefix):
-        remove_domain(n)
+def remove_domains(prefix, uri=None):
+    for n in list_domains(prefix, uri=uri):
+        remove_domain(n, uri=uri)
 
 
 def dominfo(name):
@@ -180,10 +192,10 @@ def dominfo(name):
     return info
 
 
-def domstats(name, *groups):
+def domstats(name, *groups, uri=None):
     """virsh domstats as a dict of key -> string value."""
     args = ["domstats", *[f"--{g}" for g in groups], name]
-    out = virsh(*args).stdout
+    out = virsh(*args, uri=uri).stdout
     stats = {}
     for line in out.splitlines():
         line = line.strip()
