@@ -41,14 +41,16 @@ def write_config(path, *sections, text=""):
     a group ("libvirt", "actuator", "pool web", ...) to its keys (a dict);
     later ones add groups and keys to earlier ones; groups are written in
     the order they first appear, [libvirt] first with uri defaulting to URI
-    (none when [libvirt] hosts is given: the two exclude each other).
+    (none when [libvirt] hosts or a [host NAME] group is given: they exclude
+    each other).
     @text is appended as it is (a deliberate mistake, a hand-written group).
     Returns @path (a str)."""
     groups = {"libvirt": {"uri": URI}}
     for more in sections:
         for group, keys in more.items():
             groups.setdefault(group, {}).update(keys or {})
-    if "hosts" in groups["libvirt"] and groups["libvirt"]["uri"] == URI:
+    named_hosts = any(g.startswith("host ") for g in groups)
+    if ("hosts" in groups["libvirt"] or named_hosts) and groups["libvirt"].get("uri") == URI:
         del groups["libvirt"]["uri"]
     lines = []
     for group, keys in groups.items():
