@@ -11,6 +11,8 @@ TCP), real web guests (tests/guest), a real nginx and a real SMTP server.
   refilled on A, a host-lost mail arrives; B restarted: its old instance is
   removed (the pool is at max without it), host-back mailed, nothing left
   twice or leaked on either host.
+- an SNMP walk (vsHostTable, the backends' host) and the collectd values
+  show both hosts.
 
 Domains vst-hosts-*, hostfwd ports 19930-19959 (on 127.0.0.1 for A, on
 127.0.0.2 for B)."""
@@ -320,3 +322,71 @@ def test_status_json_hosts_match_config(two_hosts, tmp_path, daemons):
         vstest.wait_for(in_file, 10, what="the hosts in status.json")
     finally:
         pool.act.proc.stop()
+
+
+def test_snmp_walk_and_collectd_show_both_hosts(two_hosts, tmp_path, daemons):
+    """One tagged member on each real host: vsHostTable names a and b with
+    their figures, each backend names its host, collectd has both hosts'
+    values."""
+    import collectdtest
+    from snmpbed import VS_MIB, SnmpBed
+
+    hostb = two_hosts
+    tag = vstest.virtscale_tag
+    vstest.define_domain(f"{PREFIX}mon-01", metadata=tag("hosts-mon", "127.0.0.1:19927"))
+    vstest.define_domain(f"{PREFIX}mon-02", uri=hostb.uri, partition=hostb.partition,
+                         metadata=tag("hosts-mon", "127.0.0.2:19927"))
+    bed = SnmpBed(tmp_path / "snmp", daemons, agent_port=19925, trap_port=19926)
+    with open(bed.conf, "w") as f:
+        f.write(f"""[libvirt]
+refresh_interval = 1
+slow_interval = 1
+
+[host a]
+uri = {A}
+
+[host b]
+uri = {hostb.uri}
+hostfwd_address = 127.0.0.2
+
+[snmp]
+agentx_socket = {bed.sock}
+agentx_ping_interval = 1
+
+[actuator]
+state_dir = {bed.state}
+
+[pool hosts-mon]
+template = {TEMPLATE}
+name_pattern = {PREFIX}mon-%02d
+min = 1
+max = 2
+lb = none
+""")
+    bed.start_snmpd()
+    bed.start_subagent()
+    host, backend = VS_MIB + ".1.4.1", VS_MIB + ".1.3.1"
+
+    def both_measured():
+        w = bed.walk(VS_MIB)
+        ok = all(w.get(f"{host}.5.{i}", (0, 0))[1] == 1 and w.get(f"{host}.9.{i}", (0, -1))[1] > 0
+                 for i in (1, 2))
+        return w if ok else None
+    w = vstest.wait_for(both_measured, 30, what="both hosts with one instance each")
+    assert [w[f"{host}.2.{i}"][1] for i in (1, 2)] == [b"a", b"b"]
+    assert w[f"{host}.3.2"][1] == hostb.uri.encode()
+    assert w[f"{host}.4.1"][1] == 1 and w[f"{host}.4.2"][1] == 1   # connected
+    hosts_of = sorted(w[k][1] for k in w if k.startswith(f"{backend}.14."))
+    assert hosts_of == [b"a", b"b"], hosts_of
+
+    cd_dir = str(tmp_path / "cd")
+    os.makedirs(cd_dir)
+    conf = collectdtest.write_collectd_conf(cd_dir, bed.conf, plugin_block=(
+        "  ForwardNotifications false\n  ForwardThresholds false"))
+    collectdtest.start_collectd(daemons, conf)
+    for name in ("a", "b"):
+        row = collectdtest.wait_csv(cd_dir, name, "vs_host_instances", pred=lambda r: r[1] == 1,
+                                    timeout=40, what=f"host {name}'s instance in collectd")
+        assert row[1] == 1
+        assert collectdtest.csv_last(cd_dir, name, "vs_host_state")[1:] == [1, 0]
+        assert collectdtest.csv_last(cd_dir, name, "vs_host_rtt")[1] > 0
