@@ -548,6 +548,27 @@ void vs_usage_since(const vs_usage *u, const char *pool, int64_t since, vs_usage
 	}
 }
 
+G_STATIC_ASSERT(VS_CONFIG_N_PRICES == VS_USAGE_MAX_INSTANCE);
+
+/* [prices] keys are per hour, GiB-hour and GiB: per exported unit here. */
+void vs_usage_prices_from_config(const vs_config *cfg, double price[VS_USAGE_N_KINDS])
+{
+	static const double per_key_unit[VS_CONFIG_N_PRICES] = {
+	    [VS_USAGE_INSTANCE] = 3600,
+	    [VS_USAGE_VCPU] = 3600,
+	    [VS_USAGE_CPU] = 3600,
+	    [VS_USAGE_MEM_ALLOC] = 1024.0 * 3600,
+	    [VS_USAGE_MEM_USED] = 1024.0 * 3600,
+	    [VS_USAGE_DISK_READ] = 1073741824.0,
+	    [VS_USAGE_DISK_WRITE] = 1073741824.0,
+	    [VS_USAGE_NET_RX] = 1073741824.0,
+	    [VS_USAGE_NET_TX] = 1073741824.0,
+	};
+
+	for (int k = 0; k < VS_USAGE_N_KINDS; k++)
+		price[k] = k < VS_CONFIG_N_PRICES ? cfg->prices[k] / per_key_unit[k] : 0;
+}
+
 double vs_usage_cost(const vs_usage_counters *c, const double price[VS_USAGE_N_KINDS])
 {
 	double sum = 0;

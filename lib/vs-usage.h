@@ -145,6 +145,9 @@ char *vs_usage_serialize(const vs_usage *u);
  * another version (nothing of it is used then). */
 vs_usage *vs_usage_parse(const char *text, gsize len, GError **error);
 
+/* [prices] as prices per exported unit (per second, MiB-second, byte). */
+void vs_usage_prices_from_config(const vs_config *cfg, double price[VS_USAGE_N_KINDS]);
+
 /* The cost: Σ kinds price[k] · exported usage[k]. */
 double vs_usage_cost(const vs_usage_counters *c, const double price[VS_USAGE_N_KINDS]);
 

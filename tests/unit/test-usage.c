@@ -410,6 +410,34 @@ START_TEST(test_hourly_buckets_and_cost)
 }
 END_TEST
 
+START_TEST(test_prices_from_config)
+{
+	g_autoptr(vs_config) cfg = vs_test_config("[prices]\ninstance_hour = 3.6\n"
+	                                          "memory_used_gib_hour = 36.864\n"
+	                                          "net_sent_gib = 1073741824\n");
+	double price[VS_USAGE_N_KINDS];
+	vs_usage_counters c = {{0}};
+
+	vs_usage_prices_from_config(cfg, price);
+	ck_assert_double_eq_tol(price[VS_USAGE_INSTANCE], 0.001, 1e-12);
+	ck_assert_double_eq_tol(price[VS_USAGE_MEM_USED], 0.00001, 1e-15);
+	ck_assert_double_eq_tol(price[VS_USAGE_NET_TX], 1, 1e-12);
+	ck_assert_double_eq(price[VS_USAGE_CPU], 0);
+	c.v[VS_USAGE_INSTANCE] = 1000 * SEC;  /* 1000 s */
+	c.v[VS_USAGE_MEM_USED] = 1000 * 1000; /* 1000 MiB-s */
+	c.v[VS_USAGE_NET_TX] = 5;
+	ck_assert_double_eq_tol(vs_usage_cost(&c, price), 1 + 0.01 + 5, 1e-9);
+
+	GError *error = NULL;
+	vs_config *bad =
+	    vs_config_load_from_data("[prices]\ncpu_hour = -1\n", 23, "t.conf", &error);
+	ck_assert_ptr_null(bad);
+	ck_assert_str_eq(error->message,
+	                 "t.conf:2: [prices] cpu_hour: -1 is out of range 0..1e+12");
+	g_clear_error(&error);
+}
+END_TEST
+
 /* During a migration the UUID is listed on both hosts: the running one
  * counts, and the destination's counters (a new QEMU) start from zero. */
 START_TEST(test_migration_counts_the_running_record)
@@ -456,6 +484,7 @@ Suite *vs_test_suite(void)
 	tcase_add_test(tc, test_corrupt_file_rejected);
 	tcase_add_test(tc, test_hourly_buckets_and_cost);
 	tcase_add_test(tc, test_migration_counts_the_running_record);
+	tcase_add_test(tc, test_prices_from_config);
 	suite_add_tcase(s, tc);
 	return s;
 }
