@@ -10,7 +10,6 @@
 #include "vs-pool.h"
 
 #include <inttypes.h>
-#include <libvirt/libvirt.h>
 #include <stdlib.h>
 #include <string.h>
 

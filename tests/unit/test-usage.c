@@ -468,6 +468,36 @@ START_TEST(test_migration_counts_the_running_record)
 }
 END_TEST
 
+/*
+ * Accounting adds no libvirt or QEMU call: the files that compute, keep and
+ * export it call no vir* function and include no libvirt header, so all
+ * they have is the collector's snapshot.
+ */
+START_TEST(test_accounting_sources_call_no_libvirt)
+{
+	static const char *const files[] = {
+	    "lib/vs-usage.c",
+	    "lib/vs-usage.h",
+	    "lib/vs-usage-store.c",
+	    "lib/vs-usage-store.h",
+	    "snmp-subagent/usage-mib.c",
+	    "collectd-plugin/vsc-usage.c",
+	    "collectd-plugin/vsc-usage.h",
+	    "actuator/cli/ctl-usage.c",
+	};
+	g_autoptr(GRegex) call =
+	    g_regex_new("\\bvir[A-Z][A-Za-z]*\\s*\\(|<libvirt/|qemu", 0, 0, NULL);
+
+	for (size_t i = 0; i < G_N_ELEMENTS(files); i++) {
+		g_autofree char *text = vs_test_read_source(files[i]);
+		g_autoptr(GMatchInfo) m = NULL;
+
+		ck_assert_msg(!g_regex_match(call, text, 0, &m), "%s: %s", files[i],
+		              g_match_info_fetch(m, 0));
+	}
+}
+END_TEST
+
 Suite *vs_test_suite(void)
 {
 	Suite *s = suite_create("usage");
@@ -485,6 +515,7 @@ Suite *vs_test_suite(void)
 	tcase_add_test(tc, test_hourly_buckets_and_cost);
 	tcase_add_test(tc, test_migration_counts_the_running_record);
 	tcase_add_test(tc, test_prices_from_config);
+	tcase_add_test(tc, test_accounting_sources_call_no_libvirt);
 	suite_add_tcase(s, tc);
 	return s;
 }
