@@ -457,7 +457,18 @@ void vs_usage_update(vs_usage *u, const vs_config *cfg, const vs_snapshot *snap)
 		ud->present = true;
 	}
 	/* Domains gone from the snapshot: no more time; their records stay
-	 * (the UUID may come back) until unseen for VS_USAGE_FORGET_US. */
+	 * (the UUID may come back) until unseen for VS_USAGE_FORGET_US. A run
+	 * ends only when its host was read and no longer lists it: a host not
+	 * read yet (a restart of the program) or not answering lists nothing. */
+	g_autoptr(GHashTable) read_now =
+	    g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+
+	for (guint i = 0; snap->hosts && i < snap->hosts->len; i++) {
+		const vs_host_status *h = snap->hosts->pdata[i];
+
+		if (h->state == VS_HOST_CONNECTED && h->refreshes > 0 && h->uri)
+			g_hash_table_add(read_now, g_strdup(h->uri));
+	}
 	g_hash_table_iter_init(&it, u->domains);
 	while (g_hash_table_iter_next(&it, NULL, &v)) {
 		vs_usage_domain *ud = v;
@@ -466,7 +477,8 @@ void vs_usage_update(vs_usage *u, const vs_config *cfg, const vs_snapshot *snap)
 			continue;
 		ud->present = false;
 		ud->was_running = false;
-		if (ud->run_id >= 0)
+		if (ud->run_id >= 0 && ud->run_host &&
+		    g_hash_table_contains(read_now, ud->run_host))
 			ud->run_id = -2;
 		if (snap->taken_real_us - ud->last_seen_real_us > VS_USAGE_FORGET_US)
 			g_hash_table_iter_remove(&it);
@@ -478,13 +490,8 @@ void vs_usage_update(vs_usage *u, const vs_config *cfg, const vs_snapshot *snap)
 		g.v[VS_USAGE_MAX_INSTANCE] = (uint64_t)p->max * dt_us;
 		charge_pool(u, b, p->name, &g);
 	}
-	g_hash_table_remove_all(u->hosts_read);
-	for (guint i = 0; snap->hosts && i < snap->hosts->len; i++) {
-		const vs_host_status *h = snap->hosts->pdata[i];
-
-		if (h->state == VS_HOST_CONNECTED && h->refreshes > 0 && h->uri)
-			g_hash_table_add(u->hosts_read, g_strdup(h->uri));
-	}
+	g_hash_table_unref(u->hosts_read);
+	u->hosts_read = g_steal_pointer(&read_now);
 	u->last_mono_us = snap->taken_mono_us;
 	u->last_real_us = snap->taken_real_us;
 	u->updates++;
