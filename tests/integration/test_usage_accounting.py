@@ -2,7 +2,8 @@
 VIRTSCALE-MIB usage table of a halt-disk domain started while the subagent
 watches agrees with what virsh reports (CPU time, disk bytes, the time it
 ran), the counters survive a restart of virtscale-snmp (same discontinuity
-time, the CPU used meanwhile counted), a destroyed domain stops growing,
+time, the CPU used meanwhile counted) and a torn state file (its last good
+copy is read), a destroyed domain stops growing,
 and `virtscalectl usage` reads the same figures from the persisted file.
 
 Domains are named vst-acct-*; SNMP ports 19155-19156.
@@ -135,6 +136,19 @@ def test_usage_table_agrees_with_virsh_and_survives_restart(tmp_path, daemons, m
     assert abs(again["cpu"] - cpu2) <= 1, (again, cpu2)  # the same run: nothing lost
     assert again["disk_read"] == rd2
     assert before["pool"]["instance_seconds"] >= pool["instance"]
+
+    # a torn file: moved aside, the last good copy read (no restart from zero)
+    bed.stop_subagent()
+    assert os.path.exists(state + ".prev")
+    with open(state, "r+b") as f:
+        f.truncate(os.path.getsize(state) // 2)
+    bed.start_subagent()
+    vstest.wait_for(lambda: domain_usage(bed, uuid), 20, what="the row after the repair")
+    assert discontinuity(bed) == disc
+    assert os.path.exists(state + ".corrupt")
+    repaired = domain_usage(bed, uuid)
+    assert repaired["instance"] >= ours["instance"] and repaired["cpu"] >= ours["cpu"]
+    assert bed.sub.alive()
 
     # destroyed: no more time
     vstest.virsh("destroy", name)
