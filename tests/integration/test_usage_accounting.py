@@ -125,7 +125,7 @@ def test_usage_table_agrees_with_virsh_and_survives_restart(tmp_path, daemons, m
     bed.stop_subagent()
     state = os.path.join(bed.state, "usage-snmp.state")
     assert os.path.exists(state)
-    before = domain_usage_from_file(bed, state)
+    before = usage_from_file(bed, state)
     time.sleep(2)
     bed.start_subagent()
     vstest.wait_for(lambda: domain_usage(bed, uuid), 20, what="the row after the restart")
@@ -159,7 +159,7 @@ def test_usage_table_agrees_with_virsh_and_survives_restart(tmp_path, daemons, m
     assert a == b, (a, b)
 
 
-def domain_usage_from_file(bed, path):
+def usage_from_file(bed, path):
     """`virtscalectl usage --format json` on the file: its pool and total,
     and the cost of [prices] (1 per instance-second, 0.01 per CPU-second)."""
     r = subprocess.run([vstest.build_path("actuator", "virtscalectl"), "-c", bed.conf, "usage",
