@@ -118,6 +118,10 @@ def test_usage_table_agrees_with_virsh_and_survives_restart(tmp_path, daemons, m
     pool = pool_usage(bed)
     assert abs(pool["instance"] - ours["instance"]) <= 2 and abs(pool["cpu"] - ours["cpu"]) <= 1
     assert pool["max_instance"] >= 3 * pool["instance"]
+    idx = ".".join(str(b) for b in uuidlib.UUID(uuid).bytes)
+    row = bed.get(f"{DOM_ENTRY}.2.{idx}", f"{DOM_ENTRY}.3.{idx}")
+    assert row[f"{DOM_ENTRY}.2.{idx}"][1] == name.encode()
+    assert row[f"{DOM_ENTRY}.3.{idx}"][1] == POOL.encode()
     disc = discontinuity(bed)
     assert 0 < disc <= time.time()
 
@@ -173,4 +177,16 @@ def usage_from_file(bed, path):
     assert pool["pool"] == POOL and doc["total"]["cost"] == pytest.approx(pool["cost"])
     assert pool["cost"] == pytest.approx(pool["instance_seconds"] + 0.01 * pool["cpu_seconds"],
                                          rel=1e-6)
+    # the last hour's buckets hold all of this short run
+    r = subprocess.run([vstest.build_path("actuator", "virtscalectl"), "-c", bed.conf, "usage",
+                        "--file", path, "--format", "csv", "--since", "1h"],
+                       capture_output=True, text=True, env=dict(os.environ,
+                                                                 **vstest.sanitizer_env()),
+                       timeout=30)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    header, rows = lines[0].split(","), {ln.split(",")[0]: ln.split(",") for ln in lines[1:]}
+    since = dict(zip(header, rows[POOL]))
+    assert float(since["instance_seconds"]) == pytest.approx(pool["instance_seconds"], abs=0.01)
+    assert rows["total"][1:] == rows[POOL][1:]
     return {"pool": pool, "doc": doc}
