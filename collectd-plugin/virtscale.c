@@ -18,6 +18,7 @@
 #include "vsc-forward.h"
 #include "vsc-notification.h"
 #include "vsc-plugin.h"
+#include "vsc-usage.h"
 #include "vsc-values.h"
 
 #include "vs-collector.h"
@@ -41,6 +42,7 @@ static vsc_forwarder *forwarder;
 static pthread_t forwarder_thread;
 static bool forwarder_running;
 static vsc_values *values;
+static vs_usage_store *usage; /* usage accounting, fed by the collector thread */
 static cdtime_t read_interval;
 static c_complain_t stale_complaint = C_COMPLAIN_INIT_STATIC;
 
@@ -92,6 +94,8 @@ static int virtscale_config(oconfig_item_t *ci)
 /* Collector thread, after every snapshot: hand it to the pool monitor. */
 static void on_snapshot(vs_snapshot *snap, void *opaque)
 {
+	if (usage)
+		vs_usage_store_offer(usage, snap);
 	if (pools)
 		vs_pool_monitor_offer(pools, snap);
 }
@@ -180,6 +184,8 @@ static int virtscale_read(user_data_t *ud)
 	if (pools && (report = vs_pool_monitor_get_report(pools)))
 		vsc_values_dispatch_pools(values, report, read_interval);
 	vsc_values_dispatch_hosts(values, config, snap, report, read_interval);
+	if (usage)
+		vsc_usage_dispatch(usage, config, read_interval);
 	if (forwarder) {
 		vsc_forwarder_stats st;
 
@@ -269,6 +275,10 @@ static int virtscale_init(void)
 	interval_s = options.interval_s > 0 ? options.interval_s : config->refresh_interval;
 	read_interval = DOUBLE_TO_CDTIME_T(interval_s);
 	values = vsc_values_new();
+	g_autofree char *usage_path = vs_usage_store_path(config, "collectd");
+
+	usage = vs_usage_store_open(config, usage_path);
+	vs_usage_store_start(usage, 0);
 
 	if (start_forwarder() != 0 || start_pools() != 0 || start_collector() != 0) {
 		virtscale_shutdown();
@@ -295,6 +305,8 @@ static int virtscale_shutdown(void)
 		vs_collector_stop(collector);
 		g_clear_pointer(&collector, vs_collector_free);
 	}
+	/* after the collector: no snapshot comes in while the last save runs */
+	g_clear_pointer(&usage, vs_usage_store_close);
 	g_clear_pointer(&pools, vs_pool_monitor_free);
 	if (forwarder) {
 		plugin_unregister_notification(VSC_PLUGIN_NAME);

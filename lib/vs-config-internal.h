@@ -18,6 +18,7 @@ typedef enum {
 	G_NGINX,
 	G_APACHE,
 	G_MAIL,
+	G_PRICES,
 	G_HOST,
 	G_POOL,
 	G_COUNT

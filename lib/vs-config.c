@@ -27,7 +27,7 @@
 #define CONFIG_MAX_FILE (16 * 1024 * 1024) /* a config file is never this big */
 
 static const char *const group_names[G_COUNT] = {
-    "libvirt", "snmp", "actuator", "nginx", "apache", "mail", "host", "pool",
+    "libvirt", "snmp", "actuator", "nginx", "apache", "mail", "prices", "host", "pool",
 };
 
 /* ---- the key table ------------------------------------------------------- */
@@ -121,6 +121,19 @@ static const key_desc keys[] = {
     {G_MAIL, "notify_recovered", vs_config_value_bool, C(mail_notify_recovered), "no", 0, 0, NULL,
      false},
     {G_MAIL, "queue_max", vs_config_value_uint, C(mail_queue_max), "1000", 1, 1000000, NULL, false},
+
+    /* [prices]: one unit price per resource kind (virtscalectl usage) */
+    {G_PRICES, "instance_hour", vs_config_value_double, C(prices[0]), "0", 0, 1e12, NULL, false},
+    {G_PRICES, "vcpu_hour", vs_config_value_double, C(prices[1]), "0", 0, 1e12, NULL, false},
+    {G_PRICES, "cpu_hour", vs_config_value_double, C(prices[2]), "0", 0, 1e12, NULL, false},
+    {G_PRICES, "memory_allocated_gib_hour", vs_config_value_double, C(prices[3]), "0", 0, 1e12,
+     NULL, false},
+    {G_PRICES, "memory_used_gib_hour", vs_config_value_double, C(prices[4]), "0", 0, 1e12, NULL,
+     false},
+    {G_PRICES, "disk_read_gib", vs_config_value_double, C(prices[5]), "0", 0, 1e12, NULL, false},
+    {G_PRICES, "disk_written_gib", vs_config_value_double, C(prices[6]), "0", 0, 1e12, NULL, false},
+    {G_PRICES, "net_received_gib", vs_config_value_double, C(prices[7]), "0", 0, 1e12, NULL, false},
+    {G_PRICES, "net_sent_gib", vs_config_value_double, C(prices[8]), "0", 0, 1e12, NULL, false},
 
     {G_POOL, "template", vs_config_value_name, P(template_name), NULL, 0, 0, NULL, true},
     {G_POOL, "name_pattern", vs_config_value_name_pattern, P(name_pattern), NULL, 0, 0, NULL, true},

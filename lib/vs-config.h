@@ -45,6 +45,8 @@ typedef struct vs_host_config {
 } vs_host_config;
 
 /* [pool NAME] */
+#define VS_CONFIG_N_PRICES 9 /* vs_usage_kind's kinds but the pool-only one */
+
 typedef struct vs_pool_config {
 	char *name;
 	char *template_name; /* template = ; shut-off domain to clone (required) */
@@ -155,7 +157,11 @@ typedef struct vs_config {
 	unsigned mail_rate_limit;   /* seconds, default 300 */
 	bool mail_notify_recovered; /* default no */
 	unsigned mail_queue_max;    /* default 1000 */
-	GPtrArray *pools;           /* of vs_pool_config* */
+	/* [prices]: unit price per kind, in vs_usage_kind order (instance-hour,
+	 * vCPU-hour, CPU-hour, GiB-hour allocated, GiB-hour used, GiB read,
+	 * written, received, sent); 0 = free */
+	double prices[VS_CONFIG_N_PRICES];
+	GPtrArray *pools; /* of vs_pool_config* */
 } vs_config;
 
 /*

@@ -19,4 +19,5 @@ G_DEFINE_QUARK(vs-http-error-quark, vs_http_error)
 G_DEFINE_QUARK(vs-balancer-error-quark, vs_balancer_error)
 G_DEFINE_QUARK(vs-sockdiag-error-quark, vs_sockdiag_error)
 G_DEFINE_QUARK(vs-virt-error-quark, vs_virt_error)
+G_DEFINE_QUARK(vs-usage-error-quark, vs_usage_error)
 /* clang-format on */

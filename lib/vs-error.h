@@ -95,4 +95,12 @@ typedef enum {
 #define VS_VIRT_ERROR (vs_virt_error_quark())
 GQuark vs_virt_error_quark(void);
 
+/* lib/vs-usage.c: the usage state file */
+#define VS_USAGE_ERROR (vs_usage_error_quark())
+GQuark vs_usage_error_quark(void);
+typedef enum {
+	VS_USAGE_ERROR_CORRUPT, /* torn, bad checksum, bad line */
+	VS_USAGE_ERROR_VERSION, /* written by another format version */
+} vs_usage_error_code;
+
 #endif

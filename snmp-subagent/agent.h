@@ -15,6 +15,7 @@
 #include "vs-collector.h"
 #include "vs-config.h"
 #include "vs-pool-monitor.h"
+#include "vs-usage-store.h"
 
 #include <signal.h>
 
@@ -38,6 +39,7 @@ typedef struct vs_agent {
 	GThread *monitor_thread;
 	vs_io_worker *io; /* status.json and vCPU pinning */
 	vs_vm_index *vm_index;
+	vs_usage_store *usage; /* usage accounting, fed by the collector thread */
 
 	vs_mib_subtree vm_tree; /* VM-MIB */
 	vs_mib_subtree vs_tree; /* VIRTSCALE-MIB */
@@ -65,6 +67,8 @@ typedef struct vs_agent {
 	unsigned long table_last_change; /* agent uptime, centiseconds */
 	GHashTable *hosts_lost;          /* URIs vsHostLost announced (host-notify.c) */
 	int64_t hv_boot_real_us;
+	vs_usage *usage_view;  /* the copy vsUsage was built from (usage-mib.c) */
+	int64_t usage_view_us; /* when it was taken (monotonic) */
 } vs_agent;
 
 /* An event-sourced operational state (it suppresses duplicate traps) or a
@@ -89,6 +93,9 @@ void vm_mib_set_apply(const oid *name, size_t name_len, long value, void *opaque
 
 /* vs-mib.c */
 vs_mib_view *vs_mib_build(vs_agent *a);
+
+/* usage-mib.c: vsUsage */
+void vs_usage_rows_add(vs_mib_builder *b, vs_agent *a);
 
 /* host-mib.c: vsHostTable and the hosts of vsBackendTable */
 void vs_host_rows_add(vs_mib_builder *b, const vs_agent *a);

@@ -66,6 +66,8 @@ static gpointer check_config_thread(gpointer data)
 static void on_snapshot(vs_snapshot *snap, void *opaque)
 {
 	vs_agent *a = opaque;
+	if (a->usage)
+		vs_usage_store_offer(a->usage, snap);
 	g_mutex_lock(&a->lock);
 	a->snapshot_pending = true;
 	g_mutex_unlock(&a->lock);
@@ -141,6 +143,10 @@ static bool start_workers(vs_agent *a)
 	    .opaque = a,
 	};
 
+	g_autofree char *usage_path = vs_usage_store_path(a->cfg, "snmp");
+
+	a->usage = vs_usage_store_open(a->cfg, usage_path);
+	vs_usage_store_start(a->usage, 0);
 	a->monitor = vs_pool_monitor_new(a->cfg, &mopts);
 	a->monitor_thread = g_thread_new("vs-pools", vs_pool_monitor_run, a->monitor);
 	a->collector = vs_collector_new(a->cfg, &copts);
@@ -170,6 +176,9 @@ static void stop_workers(vs_agent *a)
 	}
 	if (a->collector)
 		vs_collector_stop(a->collector);
+	/* after the collector: no snapshot comes in while the last save runs */
+	vs_usage_store_close(a->usage);
+	a->usage = NULL;
 }
 
 static vs_agent *agent_new(vs_daemon *d, const char *agentx_socket)

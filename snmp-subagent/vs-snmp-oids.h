@@ -112,6 +112,19 @@ enum {
 	VS_HOST_LAST_ERROR,
 };
 
+/* vsUsage (vsObjects.8): usage accounting */
+#define VS_USAGE               8
+#define VS_USAGE_DISCONTINUITY 1
+#define VS_USAGE_POOL_TABLE    2
+#define VS_USAGE_DOMAIN_TABLE  3
+/* vsUsagePoolEntry: one column per vs_usage_kind, in its order, from 1 */
+#define VS_USAGE_POOL_COL(kind) ((kind) + 1)
+/* vsUsageDomainEntry: the UUID index (1), name, pool, then the kinds but
+ * the pool-only max-instance one */
+#define VS_USAGE_DOMAIN_NAME      2
+#define VS_USAGE_DOMAIN_POOL      3
+#define VS_USAGE_DOMAIN_COL(kind) ((kind) + 4)
+
 /* vsPoolLastError is SnmpAdminString (SIZE (0..255)) */
 #define VS_POOL_LAST_ERROR_MAX 255
 

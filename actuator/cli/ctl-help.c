@@ -54,6 +54,20 @@ static const ctl_command commands[] = {
      "prints the server's answers.\n\n"
      "Exit status: 0 when the server accepted the message for every recipient,\n"
      "1 otherwise."},
+    {"usage", "usage [--pool POOL] [--since T] [--format table|csv|json] [--file PATH]",
+     "print the usage of each pool and its cost with [prices]",
+     "Reads the usage counters virtscale-snmp keeps (state_dir/usage-snmp.state,\n"
+     "else the collectd plugin's usage-collectd.state) and prints, per pool and in\n"
+     "total: instance, vCPU and CPU seconds, memory MiB-seconds allocated and used,\n"
+     "disk and network bytes, the instance-seconds a fixed pool at max would have\n"
+     "used, and the cost: the sum of each [prices] unit price times the usage.\n\n"
+     "  -p, --pool POOL       only this pool\n"
+     "      --since T         only from T on, in whole hours (epoch seconds, ISO 8601,\n"
+     "                        or back from now: 90m, 24h, 7d; at most 62 days)\n"
+     "  -f, --format FMT      table (default), csv or json\n"
+     "      --file PATH       read this state file\n\n"
+     "Exit status: 0, 1 when the file or the pool is missing or unusable, 2 for a\n"
+     "bad option."},
     {"help", "help [COMMAND]", "print the help of virtscalectl or of one command",
      "Prints the list of commands, or the help of COMMAND (as COMMAND --help does)."},
 };

@@ -9,6 +9,7 @@
 #include "act-error.h"
 #include "alert.h"
 #include "ctl-help.h"
+#include "ctl-usage.h"
 #include "intake.h"
 #include "notify-formats.h"
 #include "vs-status.h"
@@ -34,6 +35,8 @@ static const char *opt_format = "auto";
 static const char *opt_pool;
 static const char *opt_state;
 static gboolean opt_json;
+static const char *opt_since;
+static const char *opt_file;
 static gboolean opt_help;
 static gboolean opt_version;
 
@@ -457,6 +460,8 @@ static GOptionEntry entries[] = {
     {"state", 0, 0, G_OPTION_ARG_STRING, &opt_state, "notify: the state (high, low, ok, at_max)",
      "STATE"},
     {"json", 'j', 0, G_OPTION_ARG_NONE, &opt_json, "status: print the raw JSON", NULL},
+    {"since", 0, 0, G_OPTION_ARG_STRING, &opt_since, "usage: from this time (hourly buckets)", "T"},
+    {"file", 0, 0, G_OPTION_ARG_FILENAME, &opt_file, "usage: the state file to read", "PATH"},
     {"help", 'h', 0, G_OPTION_ARG_NONE, &opt_help,
      "print this help (with a COMMAND: the command's help) and exit", NULL},
     {"version", 'V', 0, G_OPTION_ARG_NONE, &opt_version, "print the version and exit", NULL},
@@ -484,7 +489,7 @@ int main(int argc, char **argv)
 {
 	signal(SIGPIPE, SIG_IGN);
 	g_autoptr(GOptionContext) ctx = g_option_context_new(
-	    "COMMAND - status | scale POOL N|auto | notify | check-config | test-mail");
+	    "COMMAND - status | scale POOL N|auto | notify | check-config | test-mail | usage");
 	g_option_context_add_main_entries(ctx, entries, NULL);
 	/* our own -h/--help: with a command, that command's help */
 	g_option_context_set_help_enabled(ctx, FALSE);
@@ -522,6 +527,8 @@ int main(int argc, char **argv)
 		rc = cmd_notify(cfg);
 	else if (g_str_equal(cmd, "test-mail") && argc == 2)
 		rc = cmd_test_mail(cfg);
+	else if (g_str_equal(cmd, "usage") && argc == 2)
+		rc = vs_ctl_usage(cfg, opt_file, opt_pool, opt_since, opt_format);
 	else {
 		fprintf(stderr, "virtscalectl: unknown command or wrong arguments: %s\n", cmd);
 		rc = VS_EXIT_CONFIG;

@@ -51,7 +51,7 @@ def panel_queries():
         dash = json.load(f)
     out = []
     for p in dash["panels"]:
-        for t in p["targets"]:
+        for t in p.get("targets", []):  # a row has none
             out.append((p["title"], t["expr"]))
     variables = [v["query"]["query"] if isinstance(v["query"], dict) else v["query"]
                  for v in dash["templating"]["list"]]
@@ -65,6 +65,7 @@ def test_dashboard_json_is_well_formed():
     assert len(ids) == len(set(ids))
     assert queries and all(q.strip() for _, q in queries)
     assert {v["name"] for v in dash["templating"]["list"]} == {"pool", "domain"}
+    assert any(p["type"] == "row" and p["title"] == "Usage accounting" for p in dash["panels"])
 
 
 @pytest.fixture
@@ -151,6 +152,13 @@ scrape_configs:
         assert float(res[0]["value"][1]) == 3
         res = prom_query(f'collectd_virtscale_vs_instances_running{{virtscale="{POOL}"}}')
         assert float(res[0]["value"][1]) == 2
+        # usage accounting: two instances running, so two instance-seconds a second
+        # (once the window holds only time both ran)
+        def instances_used():
+            res = prom_query('rate(collectd_virtscale_vs_pool_usage_total'
+                             f'{{virtscale="{POOL}",type="instance_seconds"}}[10s])')
+            return res and 1.5 <= float(res[0]["value"][1]) <= 2.5
+        vstest.wait_for(instances_used, 40, interval=1, what="2 instance-seconds a second")
         # the host panels: the hypervisor (named by its URI made an
         # identifier) runs both instances
         host = re.sub(r"[^A-Za-z0-9_-]+", "_", vstest.URI).strip("_")

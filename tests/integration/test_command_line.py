@@ -18,7 +18,7 @@ PROGRAMS = {
     "virtscaled": lambda: vstest.build_path("actuator", "virtscaled"),
     "virtscalectl": lambda: vstest.build_path("actuator", "virtscalectl"),
 }
-CTL_COMMANDS = ("status", "scale", "notify", "check-config", "test-mail", "help")
+CTL_COMMANDS = ("status", "scale", "notify", "check-config", "test-mail", "usage", "help")
 DAEMON_LONG_OPTIONS = ("--foreground", "--debug", "--config", "--pid-file", "--version", "--help")
 MAN = {"virtscale-snmp": "docs/virtscale-snmp.8", "virtscaled": "docs/virtscaled.8",
        "virtscalectl": "docs/virtscalectl.1"}

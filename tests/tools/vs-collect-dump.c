@@ -6,6 +6,10 @@
  *   vs-collect-dump [-c CONFIG | -u URI...] [--once] [--count N]
  *                   [--interval-ms N] [--slow-ms N] [--all-every-refresh]
  *                   [--no-fast-path] [--events] [--duration S] [--quiet]
+ *                   [--usage FILE]
+ *
+ * --usage FILE also accounts usage (lib/vs-usage-store.h) into FILE, saved
+ * at exit: the RPC count with and without it shows accounting adds none.
  */
 #include "config.h"
 
@@ -17,6 +21,7 @@
 #include "vs-collector.h"
 #include "vs-config.h"
 #include "vs-log.h"
+#include "vs-usage-store.h"
 
 static GMutex out_lock;
 static volatile sig_atomic_t stop_requested;
@@ -265,8 +270,14 @@ static bool complete(const vs_snapshot *s)
 	return true;
 }
 
+static void on_snapshot(vs_snapshot *snap, void *opaque)
+{
+	vs_usage_store_offer(opaque, snap);
+}
+
 int main(int argc, char **argv)
 {
+	g_autofree char *usage_path = NULL;
 	g_autofree char *config_path = NULL;
 	g_auto(GStrv) uris = NULL;
 	gboolean once = FALSE, all_every = FALSE, no_fast = FALSE, events = FALSE, quiet = FALSE;
@@ -286,6 +297,7 @@ int main(int argc, char **argv)
 	    {"events", 0, 0, G_OPTION_ARG_NONE, &events, "print lifecycle events", NULL},
 	    {"duration", 0, 0, G_OPTION_ARG_DOUBLE, &duration, "exit after S seconds", "S"},
 	    {"quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "print host status only", NULL},
+	    {"usage", 0, 0, G_OPTION_ARG_FILENAME, &usage_path, "account usage into FILE", "FILE"},
 	    {NULL},
 	};
 	g_autoptr(GOptionContext) ctx = g_option_context_new("- print collector snapshots as JSON");
@@ -323,11 +335,19 @@ int main(int argc, char **argv)
 	    .no_fast_path = no_fast,
 	    .on_event = events ? on_event : NULL,
 	};
+	vs_usage_store *usage = NULL;
+
+	if (usage_path) {
+		usage = vs_usage_store_open(cfg ? cfg : &manual, usage_path);
+		opts.on_snapshot = on_snapshot;
+		opts.opaque = usage;
+	}
 	vs_collector *c = vs_collector_new(cfg ? cfg : &manual, &opts);
 
 	if (!vs_collector_start(c, &error)) {
 		fprintf(stderr, "vs-collect-dump: %s\n", error->message);
 		vs_collector_free(c);
+		vs_usage_store_close(usage);
 		return 1;
 	}
 	int64_t end = duration > 0 ? g_get_monotonic_time() + (int64_t)(duration * 1e6) : 0;
@@ -356,6 +376,7 @@ int main(int argc, char **argv)
 			break;
 	}
 	vs_collector_free(c);
+	vs_usage_store_close(usage); /* saves */
 	if (cfg)
 		vs_config_free(cfg);
 	return 0;
