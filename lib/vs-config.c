@@ -64,6 +64,8 @@ static const key_desc keys[] = {
     {G_HOST, "uri", vs_config_value_uri, H(uri), NULL, 0, 0, NULL, true},
     {G_HOST, "hostfwd_address", vs_config_value_ipv4_address, H(hostfwd_address), "127.0.0.1", 0, 0,
      NULL, false},
+    {G_HOST, "partition", vs_config_value_path, H(partition), NULL, 0, 0, NULL, false},
+    {G_HOST, "migrate_uri", vs_config_value_word, H(migrate_uri), NULL, 0, 0, NULL, false},
 
     {G_SNMP, "agentx_socket", vs_config_value_word, C(agentx_socket), "/var/agentx/master", 0, 0,
      NULL, false},
@@ -170,6 +172,7 @@ static const key_desc keys[] = {
     {G_POOL, "shutdown_timeout", vs_config_value_duration, P(shutdown_timeout), "30", 0, 3600, NULL,
      false},
     {G_POOL, "keep_stopped", vs_config_value_bool, P(keep_stopped), "no", 0, 0, NULL, false},
+    {G_POOL, "migrate_unsafe", vs_config_value_bool, P(migrate_unsafe), "no", 0, 0, NULL, false},
     {G_POOL, "clone", vs_config_value_enum, P(clone), "overlay", 0, 0, clone_names, false},
     {G_POOL, "storage_pool", vs_config_value_name, P(storage_pool), "default", 0, 0, NULL, false},
     {G_POOL, "vertical", vs_config_value_vertical, NOF, "none", 0, 0, vertical_names, false},
@@ -277,6 +280,8 @@ static void host_config_free(gpointer data)
 	g_free(h->name);
 	g_free(h->uri);
 	g_free(h->hostfwd_address);
+	g_free(h->partition);
+	g_free(h->migrate_uri);
 	g_free(h);
 }
 

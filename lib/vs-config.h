@@ -41,6 +41,8 @@ typedef struct vs_host_config {
 	char *name;
 	char *uri;             /* uri = (required) */
 	char *hostfwd_address; /* hostfwd_address = 127.0.0.1: where its guests' forwards listen */
+	char *partition;       /* partition = : cgroup partition of guests migrated here */
+	char *migrate_uri;     /* migrate_uri = : where migration data to this host goes */
 	int line;              /* line of the [host NAME] header, or of [libvirt] hosts */
 } vs_host_config;
 
@@ -92,6 +94,7 @@ typedef struct vs_pool_config {
 	unsigned drain_timeout;    /* seconds, default 30 */
 	unsigned shutdown_timeout; /* seconds before destroy, default 30 */
 	bool keep_stopped;         /* keep_stopped = no */
+	bool migrate_unsafe;       /* migrate_unsafe = no: migrate without shared storage checks */
 	vs_clone_kind clone;       /* clone = overlay | copy */
 	char *storage_pool;        /* storage_pool = default */
 	bool vertical_vcpu;        /* vertical = none | vcpu | memory | both */
