@@ -585,9 +585,26 @@ bool vs_pool_machine_set_target(vs_pool_machine *m, unsigned target, GError **er
 bool vs_pool_machine_migrate(vs_pool_machine *m, const char *domain, const char *uri,
                              GError **error)
 {
+	const vs_member *mb = NULL;
+
 	if (m->migrate_domain || (m->busy && m->busy_kind == VS_JOB_MIGRATE)) {
 		g_set_error(error, VS_ACT_ERROR, VS_ACT_ERROR_STATE,
 		            "pool %s: a migration is already under way", m->cfg->name);
+		return false;
+	}
+	/* what the last job saw answers most requests at once (the job checks
+	 * again against libvirt) */
+	for (guint i = 0; m->view && i < m->view->members->len; i++)
+		if (g_strcmp0(((const vs_member *)m->view->members->pdata[i])->name, domain) == 0)
+			mb = m->view->members->pdata[i];
+	if (m->view && !mb) {
+		g_set_error(error, VS_ACT_ERROR, VS_ACT_ERROR_NOT_FOUND,
+		            "%s is not a member of pool %s", domain, m->cfg->name);
+		return false;
+	}
+	if (mb && mb->running && g_strcmp0(mb->host_uri, uri) == 0) {
+		g_set_error(error, VS_ACT_ERROR, VS_ACT_ERROR_STATE, "%s already runs on %s",
+		            domain, vs_config_host_name(m->ctx->cfg, uri));
 		return false;
 	}
 	m->migrate_domain = g_strdup(domain);

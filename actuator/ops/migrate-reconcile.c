@@ -44,6 +44,20 @@ static int tagged_state(vs_ops_ctx *w, const char *uri, const char *name, virDom
 	return state;
 }
 
+/* libvirt failed: true when the domain is gone anyway (an incoming one is
+ * destroyed by its host once the connection that prepared it closes). */
+static bool failed_unless_gone(const char *what, GError **error)
+{
+	virErrorPtr e = virGetLastError();
+
+	if (e && e->code == VIR_ERR_NO_DOMAIN) {
+		virResetLastError();
+		return true;
+	}
+	vs_virt_set_error(error, what);
+	return false;
+}
+
 /* Removes the copy of the guest on one host: destroyed if active,
  * undefined if persistent; its disks stay. */
 static bool remove_copy(virDomainPtr d, GError **error)
@@ -51,17 +65,14 @@ static bool remove_copy(virDomainPtr d, GError **error)
 	int state, reason;
 
 	if (virDomainGetState(d, &state, &reason, 0) == 0 && state != VIR_DOMAIN_SHUTOFF &&
-	    virDomainDestroy(d) < 0) {
-		vs_virt_set_error(error, "destroy");
+	    virDomainDestroy(d) < 0 && !failed_unless_gone("destroy", error))
 		return false;
-	}
 	if (virDomainIsPersistent(d) == 1 &&
 	    virDomainUndefineFlags(d, VIR_DOMAIN_UNDEFINE_MANAGED_SAVE |
 	                                  VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA |
-	                                  VIR_DOMAIN_UNDEFINE_NVRAM) < 0) {
-		vs_virt_set_error(error, "undefine");
+	                                  VIR_DOMAIN_UNDEFINE_NVRAM) < 0 &&
+	    !failed_unless_gone("undefine", error))
 		return false;
-	}
 	virResetLastError();
 	return true;
 }
