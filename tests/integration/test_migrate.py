@@ -6,7 +6,8 @@ host B), real web guests (tests/guest), a real nginx.
   defined) on B only with its own forward on 127.0.0.2, nginx names the
   new address, libvirt's downtime is reported; then B -> A.
 - kill -9 of virtscaled in the middle of a migration (slowed down with
-  libvirt's migration bandwidth): after the restart the guest runs on
+  libvirt's migration bandwidth): meanwhile VM-MIB shows the source's row
+  migrating(9); after the restart the guest runs on
   exactly one host, is defined once, serves through nginx, and the journal
   is settled.
 
@@ -22,6 +23,7 @@ import lb_bed
 import loopbed
 import vstest
 from actbed import Actuator
+from snmpbed import VM_ENTRY
 
 pytestmark = pytest.mark.usefixtures("libvirtd")
 
@@ -200,6 +202,34 @@ def test_migrate_a_to_b_and_back_under_load(two_hosts, tmp_path, daemons):
         pool.act.proc.stop()
 
 
+def snmp_bed(tmp, daemons, hostb, pool):
+    """snmpd and virtscale-snmp over both hosts, reading virtscaled's status."""
+    from snmpbed import SnmpBed
+    bed = SnmpBed(tmp, daemons, agent_port=19975, trap_port=19974)
+    with open(bed.conf, "w") as f:
+        f.write(f"""[libvirt]
+refresh_interval = 1
+slow_interval = 5
+
+[host a]
+uri = {A}
+
+[host b]
+uri = {hostb.uri}
+hostfwd_address = {hostb.hostfwd_address}
+
+[snmp]
+agentx_socket = {bed.sock}
+agentx_ping_interval = 1
+
+[actuator]
+state_dir = {pool.act.state}
+""")
+    bed.start_snmpd()
+    bed.start_subagent()
+    return bed
+
+
 def test_kill9_mid_migration_one_host_runs_it(two_hosts, tmp_path, daemons):
     hostb = two_hosts
     nginx = lb_bed.Nginx(tmp_path, daemons, port=19977)
@@ -217,6 +247,13 @@ def test_kill9_mid_migration_one_host_runs_it(two_hosts, tmp_path, daemons):
             return ("migrating" in pool.act.journal_text() and
                     re.search(r"Job type:\s+Unbounded", job) is not None)
         vstest.wait_for(migrating, 30, interval=0.2, what="the migration under way")
+        # VM-MIB: the source's row says migrating(9) (libvirt still says running)
+        bed = snmp_bed(tmp_path / "snmp", daemons, hostb, pool)
+        def oper_migrating():
+            idx = bed.rows_by_name().get(mover)
+            w = bed.walk(VM_ENTRY + ".6", check=False) if idx else {}
+            return idx and bed.col(w, "oper", idx) == 9
+        vstest.wait_for(oper_migrating, 20, interval=0.5, what="vmOperState migrating(9)")
         pool.act.kill9()
         assert pool.act.open_ops(), pool.act.journal_text()
 
