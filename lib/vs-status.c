@@ -293,6 +293,9 @@ static void put_migration(JsonBuilder *b, const vs_migration_status *m)
 	put_int(b, "downtime_ms", (gint64)MIN(m->downtime_ms, (uint64_t)G_MAXINT64));
 	put_int(b, "bytes", (gint64)MIN(m->bytes, (uint64_t)G_MAXINT64));
 	put_int(b, "iterations", (gint64)MIN(m->iterations, (uint64_t)G_MAXINT64));
+	put_int(b, "path", m->path);
+	put_double(b, "dirty_rate", m->dirty_rate);
+	put_bool(b, "postcopy", m->postcopy);
 	json_builder_end_object(b);
 }
 
@@ -540,7 +543,7 @@ static bool read_migration(reader *r, JsonObject *po, vs_migration_status **out)
 {
 	JsonNode *node = json_object_get_member(po, "migration");
 	vs_migration_status *m;
-	gint64 total = 0, down = 0, bytes = 0, iter = 0;
+	gint64 total = 0, down = 0, bytes = 0, iter = 0, path = 0;
 	unsigned result = VS_RESULT_NONE;
 	JsonObject *o;
 
@@ -550,6 +553,7 @@ static bool read_migration(reader *r, JsonObject *po, vs_migration_status **out)
 		return invalid(r->error, "%s.migration: must be an object", r->where);
 	o = json_node_get_object(node);
 	m = g_new0(vs_migration_status, 1);
+	m->dirty_rate = -1;
 	if (!get_string(r, o, "domain", &m->domain) || !get_string(r, o, "from", &m->from) ||
 	    !get_string(r, o, "to", &m->to) ||
 	    !get_state(r, o, "result", &vs_result_table, &result) ||
@@ -557,7 +561,10 @@ static bool read_migration(reader *r, JsonObject *po, vs_migration_status **out)
 	    !get_int(r, o, "total_ms", 0, G_MAXINT64, &total) ||
 	    !get_int(r, o, "downtime_ms", 0, G_MAXINT64, &down) ||
 	    !get_int(r, o, "bytes", 0, G_MAXINT64, &bytes) ||
-	    !get_int(r, o, "iterations", 0, G_MAXINT64, &iter)) {
+	    !get_int(r, o, "iterations", 0, G_MAXINT64, &iter) ||
+	    !get_int(r, o, "path", 0, 3, &path) ||
+	    !get_double(r, o, "dirty_rate", &m->dirty_rate) ||
+	    !get_bool(r, o, "postcopy", &m->postcopy)) {
 		vs_migration_status_free(m);
 		return false;
 	}
@@ -566,6 +573,7 @@ static bool read_migration(reader *r, JsonObject *po, vs_migration_status **out)
 	m->downtime_ms = (uint64_t)down;
 	m->bytes = (uint64_t)bytes;
 	m->iterations = (uint64_t)iter;
+	m->path = (unsigned)path;
 	*out = m;
 	return true;
 }

@@ -11,7 +11,8 @@
  *     "last_time":1764000000.1,"last_error":"","scale_outs":4,"scale_ins":1,
  *     "failures":0,"alerts":0,"last_alert":"none","last_alert_time":0,"migrations":1,
  *     "migration":{"domain":"web-02","from":"a","to":"b","result":"ok","time":1764000000.2,
- *                  "total_ms":1040,"downtime_ms":140,"bytes":13312000,"iterations":3},
+ *                  "total_ms":1040,"downtime_ms":140,"bytes":13312000,"iterations":3,
+ *                  "path":1,"dirty_rate":2.5,"postcopy":false},
  *     "instances":[{"name":"web-01","state":"running","address":"127.0.0.1:18101",
  *                   "lb":"enabled","sessions":12,"host":"qemu:///system","lost":false}]}],
  *   "hosts":[{"name":"a","uri":"qemu:///system","answers":true,"lost":false,"down_for":0,
@@ -53,6 +54,9 @@ typedef struct vs_migration_status {
 	vs_result result;
 	double time;                                       /* unix seconds it started */
 	uint64_t total_ms, downtime_ms, bytes, iterations; /* libvirt's figures, 0 unknown */
+	unsigned path;     /* 1 pre-copy, 2 XBZRLE then post-copy, 3 post-copy; 0 unknown */
+	double dirty_rate; /* percent of the guest's memory per second, -1 unknown */
+	bool postcopy;     /* it switched to post-copy */
 } vs_migration_status;
 
 void vs_migration_status_free(vs_migration_status *m);

@@ -255,9 +255,11 @@ static int migration_outcome(const char *json, const char *domain, double since)
 		    mg->result == VS_RESULT_RUNNING)
 			continue;
 		printf("%s: %s from %s to %s, %" G_GUINT64_FORMAT " ms, downtime %" G_GUINT64_FORMAT
-		       " ms, %" G_GUINT64_FORMAT " iteration(s), %" G_GUINT64_FORMAT " bytes%s%s\n",
+		       " ms, %" G_GUINT64_FORMAT " iteration(s), %" G_GUINT64_FORMAT
+		       " bytes, path %u%s, dirty rate %.1f%%/s%s%s\n",
 		       domain, vs_result_name(mg->result), mg->from, mg->to, mg->total_ms,
-		       mg->downtime_ms, mg->iterations, mg->bytes,
+		       mg->downtime_ms, mg->iterations, mg->bytes, mg->path,
+		       mg->postcopy ? " (post-copy)" : "", mg->dirty_rate,
 		       mg->result == VS_RESULT_OK ? "" : ": ",
 		       mg->result == VS_RESULT_OK ? "" : po->last_error);
 		return mg->result == VS_RESULT_OK ? 0 : 1;

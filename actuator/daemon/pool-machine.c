@@ -173,6 +173,7 @@ static void start_migration_record(vs_pool_machine *m, const char *domain, const
 	m->migration->from = g_strdup(member_host(m, domain));
 	m->migration->to = g_strdup(vs_config_host_name(m->ctx->cfg, uri));
 	m->migration->result = VS_RESULT_RUNNING;
+	m->migration->dirty_rate = -1;
 	m->migration->time = now_real();
 }
 
@@ -188,6 +189,9 @@ static void end_migration_record(vs_pool_machine *m, const vs_job_result *r)
 	mg->downtime_ms = r->migration.downtime_ms;
 	mg->bytes = r->migration.bytes;
 	mg->iterations = r->migration.iterations;
+	mg->path = (unsigned)r->migration.path;
+	mg->dirty_rate = r->migration.dirty_rate;
+	mg->postcopy = r->migration.postcopy;
 	if (r->migration.moved)
 		m->migrations++;
 	if (r->ok)

@@ -8,14 +8,19 @@
  * the new address joins once it answers its probe, the old one leaves.
  * Every step is journaled first: a crash leaves a "migrate" record that
  * vs_reconcile_migrate() settles (the guest runs on exactly one host).
+ * How memory moves depends on the guest's dirty rate, measured just before
+ * (migrate-path.h): a watcher thread switches to post-copy when the path
+ * says so, while libvirt's migration call blocks.
  */
 #include "config.h"
 
+#include "migrate-path.h"
 #include "migrate-xml.h"
 #include "ops.h"
 #include "vs-log.h"
 
 #include <libvirt/virterror.h>
+#include <string.h>
 
 static bool journal_step(vs_ops_ctx *w, uint64_t jid, const char *step, vs_op_outcome *o,
                          GError **error)
@@ -82,28 +87,161 @@ static void read_job_stats(virDomainPtr ddom, vs_migration_stats *st)
 	virTypedParamsFree(params, n);
 }
 
-/* libvirt's migration itself: the guest on @dconn afterwards, or NULL (then
- * libvirt has left it running on the source). */
-static virDomainPtr run_migration(vs_ops_ctx *w, virDomainPtr dom, virConnectPtr dconn,
-                                  const vs_host_config *dest, const char *live,
-                                  const char *persistent, GError **error)
+/* The guest's dirty rate in percent of its memory per second, measured by
+ * libvirt over one second (page sampling); -1 when it cannot be. */
+static double measure_dirty_rate(virDomainPtr dom, GCancellable *stop)
 {
+	virDomainInfo info;
+	virDomainPtr doms[] = {dom, NULL};
+
+	if (virDomainGetInfo(dom, &info) < 0 || virDomainStartDirtyRateCalc(dom, 1, 0) < 0) {
+		virResetLastError();
+		return -1;
+	}
+	for (int tries = 0; tries < 30 && !g_cancellable_is_cancelled(stop); tries++) {
+		virDomainStatsRecordPtr *recs = NULL;
+		int status = -1;
+		long long mbps = -1;
+
+		g_usleep(tries == 0 ? G_USEC_PER_SEC : 100 * 1000);
+		if (virDomainListGetStats(doms, VIR_DOMAIN_STATS_DIRTYRATE, &recs, 0) < 1) {
+			virResetLastError();
+			continue;
+		}
+		virTypedParamsGetInt(recs[0]->params, recs[0]->nparams, "dirtyrate.calc_status",
+		                     &status);
+		virTypedParamsGetLLong(recs[0]->params, recs[0]->nparams,
+		                       "dirtyrate.megabytes_per_second", &mbps);
+		virDomainStatsRecordListFree(recs);
+		if (status == VIR_DOMAIN_DIRTYRATE_MEASURED)
+			return vs_migrate_dirty_percent((double)mbps, (double)info.memory / 1024.0);
+	}
+	return -1;
+}
+
+/* The thread that watches a running migration: post-copy at once (path 3)
+ * or after the pool's pre-copy passes (path 2). */
+typedef struct watch {
+	virDomainPtr dom;
+	vs_migrate_path path;
+	unsigned max_iterations;
+	gint done;
+	bool postcopy;
+} watch;
+
+static gpointer watch_thread(gpointer data)
+{
+	watch *wt = data;
+
+	while (!g_atomic_int_get(&wt->done) && !wt->postcopy) {
+		virTypedParameterPtr params = NULL;
+		int n = 0, type = VIR_DOMAIN_JOB_NONE;
+		unsigned long long iter = 0;
+
+		g_usleep(50 * 1000);
+		if (virDomainGetJobStats(wt->dom, &type, &params, &n, 0) < 0) {
+			virResetLastError();
+			continue;
+		}
+		virTypedParamsGetULLong(params, n, VIR_DOMAIN_JOB_MEMORY_ITERATION, &iter);
+		virTypedParamsFree(params, n);
+		if (type != VIR_DOMAIN_JOB_UNBOUNDED)
+			continue;
+		if (wt->path == VS_MIGRATE_PATH_XBZRLE && iter <= wt->max_iterations)
+			continue;
+		if (virDomainMigrateStartPostCopy(wt->dom, 0) == 0)
+			wt->postcopy = true;
+		else
+			virResetLastError(); /* not ready yet: again */
+	}
+	return NULL;
+}
+
+/* Is @err libvirt refusing post-copy (no userfaultfd for QEMU)? */
+static bool postcopy_refused(const GError *err)
+{
+	return err && (strstr(err->message, "ostcopy") || strstr(err->message, "ost-copy"));
+}
+
+/* libvirt's migration itself along @path: the guest on @dconn afterwards,
+ * or NULL (then libvirt has left it running on the source). */
+static virDomainPtr migrate_along(vs_ops_ctx *w, virDomainPtr dom, virConnectPtr dconn,
+                                  const vs_host_config *dest, const char *live,
+                                  const char *persistent, vs_migrate_path path, bool postcopy_ok,
+                                  vs_migration_stats *st, GError **error)
+{
+	const vs_pool_config *p = w->pool;
 	virTypedParameterPtr params = NULL;
 	int n = 0, max = 0;
 	unsigned flags = VIR_MIGRATE_LIVE | VIR_MIGRATE_PERSIST_DEST | VIR_MIGRATE_UNDEFINE_SOURCE;
+	watch wt = {.dom = dom, .path = path, .max_iterations = p->migrate_max_iterations};
+	GThread *watcher = NULL;
 	virDomainPtr ddom;
 
-	if (w->pool->migrate_unsafe)
+	if (p->migrate_unsafe)
 		flags |= VIR_MIGRATE_UNSAFE;
+	if (p->migrate_auto_converge)
+		flags |= VIR_MIGRATE_AUTO_CONVERGE;
+	bool postcopy = postcopy_ok && path != VS_MIGRATE_PATH_PRECOPY;
+
+	if (postcopy)
+		flags |= VIR_MIGRATE_POSTCOPY;
 	virTypedParamsAddString(&params, &n, &max, VIR_MIGRATE_PARAM_DEST_XML, live);
 	virTypedParamsAddString(&params, &n, &max, VIR_MIGRATE_PARAM_PERSIST_XML, persistent);
 	if (dest && dest->migrate_uri)
 		virTypedParamsAddString(&params, &n, &max, VIR_MIGRATE_PARAM_URI,
 		                        dest->migrate_uri);
+	if (path == VS_MIGRATE_PATH_XBZRLE) {
+		flags |= VIR_MIGRATE_COMPRESSED;
+		virTypedParamsAddString(&params, &n, &max, VIR_MIGRATE_PARAM_COMPRESSION, "xbzrle");
+		virTypedParamsAddULLong(&params, &n, &max,
+		                        VIR_MIGRATE_PARAM_COMPRESSION_XBZRLE_CACHE,
+		                        (unsigned long long)p->migrate_xbzrle_cache << 20);
+	}
+	if (p->migrate_max_downtime &&
+	    virDomainMigrateSetMaxDowntime(dom, p->migrate_max_downtime, 0) < 0) {
+		vs_warning("pool %s: max downtime not set: %s", p->name, virGetLastErrorMessage());
+		virResetLastError();
+	}
+	if (postcopy)
+		watcher = g_thread_new("vs-migrate-watch", watch_thread, &wt);
 	ddom = virDomainMigrate3(dom, dconn, params, (unsigned)n, flags);
 	if (!ddom)
 		vs_virt_set_error(error, "migrate");
+	if (watcher) {
+		g_atomic_int_set(&wt.done, 1);
+		g_thread_join(watcher);
+	}
+	st->postcopy = wt.postcopy;
 	virTypedParamsFree(params, n);
+	return ddom;
+}
+
+/* The path for the guest's dirty rate; post-copy that the hosts cannot do
+ * falls back to pre-copy with XBZRLE (path 2 without its switch). */
+static virDomainPtr run_migration(vs_ops_ctx *w, virDomainPtr dom, virConnectPtr dconn,
+                                  const vs_host_config *dest, const char *live,
+                                  const char *persistent, vs_migration_stats *st, GError **error)
+{
+	const vs_pool_config *p = w->pool;
+	vs_migrate_path path;
+	virDomainPtr ddom;
+
+	st->dirty_rate = measure_dirty_rate(dom, w->stop);
+	path = vs_migrate_path_choose(st->dirty_rate, p->migrate_dirty_low, p->migrate_dirty_high);
+	st->path = path;
+	vs_info("pool %s: %s dirties %.1f%% of its memory per second: path %d (%s)", p->name,
+	        virDomainGetName(dom), st->dirty_rate, path, vs_migrate_path_name(path));
+	ddom = migrate_along(w, dom, dconn, dest, live, persistent, path, true, st, error);
+	if (!ddom && path != VS_MIGRATE_PATH_PRECOPY && postcopy_refused(*error)) {
+		vs_warning("pool %s: post-copy refused (%s): path %d without it", p->name,
+		           (*error)->message, VS_MIGRATE_PATH_XBZRLE);
+		g_clear_error(error);
+		st->path = VS_MIGRATE_PATH_XBZRLE;
+		/* XBZRLE without post-copy: the cap cannot apply */
+		ddom = migrate_along(w, dom, dconn, dest, live, persistent, VS_MIGRATE_PATH_XBZRLE,
+		                     false, st, error);
+	}
 	return ddom;
 }
 
@@ -164,6 +302,7 @@ bool vs_migrate(vs_ops_ctx *w, const vs_pool_view *v, const char *name, const ch
 
 	o->action = VS_ACTION_MIGRATE;
 	o->step = VS_STEP_CHOOSE;
+	st->dirty_rate = -1;
 	m = check_request(w, v, name, dest_uri, error);
 	if (!m)
 		return false;
@@ -220,7 +359,7 @@ bool vs_migrate(vs_ops_ctx *w, const vs_pool_view *v, const char *name, const ch
 	o->step = VS_STEP_MIGRATE;
 	if (!journal_step(w, jid, "migrating", o, error))
 		goto unlock;
-	ddom = run_migration(w, dom, dconn, dest, live, persistent, error);
+	ddom = run_migration(w, dom, dconn, dest, live, persistent, st, error);
 unlock:
 	g_mutex_unlock(w->alloc_lock);
 	if (!ddom)
@@ -261,10 +400,11 @@ out:
 	/* a failure after the guest moved stays journaled: reconcile finishes it */
 	if (ddom || ok)
 		st->moved = true;
-	vs_info("pool %s: migration of %s to %s %s after %.2f s (downtime %llu ms, %llu "
-	        "iteration(s), %llu bytes)",
+	vs_info("pool %s: migration of %s to %s %s after %.2f s (path %d%s, downtime %llu ms, "
+	        "%llu iteration(s), %llu bytes)",
 	        w->pool->name, name, vs_config_host_name(w->cfg, dest_uri), ok ? "done" : "failed",
-	        (double)(g_get_monotonic_time() - t0) / 1e6, (unsigned long long)st->downtime_ms,
+	        (double)(g_get_monotonic_time() - t0) / 1e6, st->path,
+	        st->postcopy ? ", post-copy" : "", (unsigned long long)st->downtime_ms,
 	        (unsigned long long)st->iterations, (unsigned long long)st->bytes);
 	return ok;
 }

@@ -85,7 +85,10 @@ typedef enum {
 /* What libvirt measured of one migration (0: unknown). */
 typedef struct vs_migration_stats {
 	uint64_t total_ms, downtime_ms, bytes, iterations;
-	bool moved; /* the guest runs on the destination */
+	int path;          /* migrate-path.h's vs_migrate_path, 0 before it is chosen */
+	double dirty_rate; /* percent of the guest's memory per second, -1 unknown */
+	bool postcopy;     /* switched to post-copy */
+	bool moved;        /* the guest runs on the destination */
 } vs_migration_stats;
 
 typedef struct vs_job {
