@@ -277,3 +277,43 @@ def test_kill9_mid_migration_one_host_runs_it(two_hosts, tmp_path, daemons):
         assert uuid_on(host_uri, mover) in seen, seen
     finally:
         pool.act.proc.stop()
+
+
+def test_paths_by_dirty_rate(two_hosts, tmp_path, daemons):
+    """A quiet guest takes path 1, one dirtying a few MiB/s path 2 (XBZRLE),
+    a busy one path 3 (post-copy). The bounds are set for this small guest
+    (96 MiB): 3% and 12% of its memory per second."""
+    hostb = two_hosts
+    nginx = lb_bed.Nginx(tmp_path, daemons, port=19976)
+    pool = Pool(tmp_path / "act", daemons, hostb, nginx, "path", "19980-19989")
+    pool.act.write_config(migrate_dirty_low=3, migrate_dirty_high=12)
+    pool.act.start()
+    try:
+        pool.wait_settled(2, 2 * BOOT)
+        mover = pool.on()["a"][0]
+        seen = []
+        for mib, host, path in ((0, "b", 1), (6, "a", 2), (30, "b", 3)):
+            addr = pool.instance(mover)["address"]
+            status, body = lb_bed.get(f"http://{addr}/cgi-bin/dirty?{mib}", timeout=20)
+            assert status == 200 and f"dirties {mib} MiB/s" in body, (status, body)
+            time.sleep(2)
+            r = pool.migrate(mover, host)
+            assert r.returncode == 0, r.stdout + r.stderr
+            mg = pool.pool_status()["migration"]
+            seen.append((mib, mg["path"], round(mg["dirty_rate"], 1), mg["postcopy"],
+                         mg["total_ms"], mg["downtime_ms"]))
+            print(f"dirty {mib} MiB/s: path {mg['path']}, rate {mg['dirty_rate']:.1f}%/s, "
+                  f"post-copy {mg['postcopy']}, total {mg['total_ms']} ms, "
+                  f"downtime {mg['downtime_ms']} ms, {mg['iterations']} iterations")
+            assert mg["result"] == "ok" and mg["path"] == path, seen
+            assert mover in pool.on()[host], pool.on()
+        assert seen[2][3], seen  # path 3 switched to post-copy
+        # it serves from where it ended
+        addr = vstest.wait_for(lambda: (lambda i: i["address"] if i["host"] == hostb.uri
+                                        else None)(pool.instance(mover)), 30,
+                               what="the member listed on B")
+        status, body = lb_bed.get(f"http://{addr}/cgi-bin/dirty?0", timeout=20)
+        assert status == 200, body
+        assert not pool.act.open_ops(), pool.act.journal_text()
+    finally:
+        pool.act.proc.stop()
