@@ -20,7 +20,7 @@
 #   /cgi-bin/burn?N   burns CPU for N loop iterations (default 2000) and
 #                     answers "NAME burned N"
 #   /cgi-bin/dirty?N  dirties N MiB of memory per second from now on (0
-#                     stops; at most 48) and answers "NAME dirties N MiB/s"
+#                     stops; at most 32) and answers "NAME dirties N MiB/s"
 # NAME is vs.name=NAME from the kernel command line, else the SMBIOS system
 # product name (libvirt <sysinfo type='smbios'> with <os><smbios
 # mode='sysinfo'/>), else "unnamed"; UUID is the SMBIOS system UUID, which
@@ -159,29 +159,30 @@ chmod 755 "$R/www/cgi-bin/burn"
 cat >"$R/www/cgi-bin/dirty" <<'DIRTY'
 #!/bin/sh
 # dirties N MiB of memory per second (QUERY_STRING "N" or "n=N", 0 stops,
-# at most 48): a background loop rewrites an N MiB file in /tmp (RAM) every
-# second with the other of two random MiB, so every page of it changes
-# every second; a new request replaces the loop
+# at most 32): a background loop rewrites an N MiB file in /tmp (RAM) every
+# second with the other of two random MiB (one cat per round: a process
+# per MiB is slow under TCG), so every page of it changes every second; a
+# new request replaces the loop
 n=${QUERY_STRING#n=}
 case "$n" in ''|*[!0-9]*) n=0 ;; esac
-[ "$n" -le 48 ] || n=48
+[ "$n" -le 32 ] || n=32
 [ -f /tmp/dirty.pid ] && kill "$(cat /tmp/dirty.pid)" 2>/dev/null
 rm -f /tmp/dirty.pid /tmp/dirty.area
 if [ "$n" -gt 0 ]; then
 	for s in a b; do
 		[ -f /tmp/dirty.$s ] || dd if=/dev/urandom of=/tmp/dirty.$s bs=1024 count=1024 2>/dev/null
 	done
+	a='' b='' i=0
+	while [ $i -lt "$n" ]; do
+		a="$a /tmp/dirty.a" b="$b /tmp/dirty.b" i=$((i + 1))
+	done
 	(
-		r=0
 		while :; do
-			src=/tmp/dirty.a
-			[ $((r % 2)) -eq 0 ] || src=/tmp/dirty.b
-			i=0
-			while [ $i -lt "$n" ]; do
-				dd if=$src of=/tmp/dirty.area bs=1048576 count=1 seek=$i conv=notrunc 2>/dev/null
-				i=$((i + 1))
-			done
-			r=$((r + 1))
+			# shellcheck disable=SC2086 # one word per file
+			cat $a >/tmp/dirty.area
+			sleep 1
+			# shellcheck disable=SC2086
+			cat $b >/tmp/dirty.area
 			sleep 1
 		done
 	) </dev/null >/dev/null 2>&1 &
