@@ -7,7 +7,8 @@ host B), real web guests (tests/guest), a real nginx.
   new address, libvirt's downtime is reported; then B -> A.
 - kill -9 of virtscaled in the middle of a migration (slowed down with
   libvirt's migration bandwidth): meanwhile VM-MIB shows the source's row
-  migrating(9); after the restart the guest runs on
+  migrating(9) and VIRTSCALE-MIB's vsMigrationTable the running migration;
+  after the restart the guest runs on
   exactly one host, is defined once, serves through nginx, and the journal
   is settled.
 
@@ -23,7 +24,7 @@ import lb_bed
 import loopbed
 import vstest
 from actbed import Actuator
-from snmpbed import VM_ENTRY
+from snmpbed import VM_ENTRY, VS_MIB
 
 pytestmark = pytest.mark.usefixtures("libvirtd")
 
@@ -224,6 +225,14 @@ agentx_ping_interval = 1
 
 [actuator]
 state_dir = {pool.act.state}
+
+[pool {pool.act.pool_name}]
+template = {TEMPLATE}
+name_pattern = {pool.act.pool["name_pattern"]}
+hosts = a b
+min = 2
+max = 2
+lb = none
 """)
     bed.start_snmpd()
     bed.start_subagent()
@@ -254,6 +263,10 @@ def test_kill9_mid_migration_one_host_runs_it(two_hosts, tmp_path, daemons):
             w = bed.walk(VM_ENTRY + ".6", check=False) if idx else {}
             return idx and bed.col(w, "oper", idx) == 9
         vstest.wait_for(oper_migrating, 20, interval=0.5, what="vmOperState migrating(9)")
+        # VIRTSCALE-MIB: the pool's migration row, running(4), a -> b
+        mig = VS_MIB + ".1.6.1"
+        w = bed.walk(mig)
+        assert [w[f"{mig}.{c}.1"][1] for c in (1, 2, 3, 6)] == [mover.encode(), b"a", b"b", 4], w
         pool.act.kill9()
         assert pool.act.open_ops(), pool.act.journal_text()
 
