@@ -173,6 +173,13 @@ static void print_status(const char *json)
 		       " (last: %s)\n",
 		       po->scale_outs, po->scale_ins, po->failures, po->alerts,
 		       vs_alert_kind_name(po->last_alert));
+		if (po->migration)
+			printf("  last migration: %s from %s to %s, %s, path %u, %" G_GUINT64_FORMAT
+			       " ms, downtime %" G_GUINT64_FORMAT " ms (%" G_GUINT64_FORMAT
+			       " migration(s))\n",
+			       po->migration->domain, po->migration->from, po->migration->to,
+			       vs_result_name(po->migration->result), po->migration->path,
+			       po->migration->total_ms, po->migration->downtime_ms, po->migrations);
 		for (guint k = 0; k < po->instances->len; k++) {
 			const vs_member *m = po->instances->pdata[k];
 

@@ -168,6 +168,9 @@ def test_migrate_a_to_b_and_back_under_load(two_hosts, tmp_path, daemons):
         assert 0 < mg["downtime_ms"] < 5000 and mg["total_ms"] > 0 and mg["bytes"] > 0, mg
         assert mg["iterations"] >= 1, mg
         assert p["migrations"] == 1 and p["last_action"] == "migrate", p
+        r = pool.act.ctl("status")
+        assert re.search(rf"last migration: {mover} from a to b, ok, path 1, \d+ ms", r.stdout), \
+            r.stdout
         print(f"A->B: total {mg['total_ms']} ms, downtime {mg['downtime_ms']} ms, "
               f"{mg['iterations']} iterations, {mg['bytes']} bytes")
         seen = loopbed.answered_by(nginx.url, 20)
