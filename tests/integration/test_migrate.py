@@ -10,7 +10,8 @@ host B), real web guests (tests/guest), a real nginx.
   migrating(9) and VIRTSCALE-MIB's vsMigrationTable the running migration;
   after the restart the guest runs on
   exactly one host, is defined once, serves through nginx, and the journal
-  is settled.
+  is settled. Then a migration libvirt refuses (migrate_unsafe = no on the
+  bed's local image directory): the guest serves on where it was.
 
 Domains vst-migr-*, hostfwd ports 19960-19979 (on 127.0.0.1 for A, on
 127.0.0.2 for B)."""
@@ -291,6 +292,22 @@ def test_kill9_mid_migration_one_host_runs_it(two_hosts, tmp_path, daemons):
         assert len(pool.servers()) == 2, pool.servers()
         seen = loopbed.answered_by(nginx.url, 20)
         assert uuid_on(host_uri, mover) in seen, seen
+
+        # a migration libvirt refuses (disks it cannot see as shared): the
+        # guest serves on where it was, back in nginx, the failure reported
+        pool.act.proc.stop()
+        vstest.virsh("migrate-setspeed", mover, "8796093022207", uri=host_uri, check=False)
+        pool.act.write_config(migrate_unsafe="no")
+        pool.act.start()
+        pool.wait_settled(2, 60)
+        r = pool.migrate(mover, "a" if host_uri == hostb.uri else "b")
+        assert r.returncode == 1 and "unsafe" in r.stdout, r.stdout + r.stderr
+        assert mover in names_on(host_uri) and persistent_on(host_uri, mover)
+        assert addr in pool.servers() and len(pool.servers()) == 2, pool.servers()
+        p = pool.pool_status()
+        assert p["migration"]["result"] == "failed" and p["last_result"] == "failed", p
+        assert "unsafe" in p["last_error"] and p["last_alert"] == "action-failed", p
+        assert not pool.act.open_ops(), pool.act.journal_text()
     finally:
         pool.act.proc.stop()
 
