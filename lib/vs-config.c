@@ -64,6 +64,8 @@ static const key_desc keys[] = {
     {G_HOST, "uri", vs_config_value_uri, H(uri), NULL, 0, 0, NULL, true},
     {G_HOST, "hostfwd_address", vs_config_value_ipv4_address, H(hostfwd_address), "127.0.0.1", 0, 0,
      NULL, false},
+    {G_HOST, "partition", vs_config_value_path, H(partition), NULL, 0, 0, NULL, false},
+    {G_HOST, "migrate_uri", vs_config_value_word, H(migrate_uri), NULL, 0, 0, NULL, false},
 
     {G_SNMP, "agentx_socket", vs_config_value_word, C(agentx_socket), "/var/agentx/master", 0, 0,
      NULL, false},
@@ -183,6 +185,19 @@ static const key_desc keys[] = {
     {G_POOL, "shutdown_timeout", vs_config_value_duration, P(shutdown_timeout), "30", 0, 3600, NULL,
      false},
     {G_POOL, "keep_stopped", vs_config_value_bool, P(keep_stopped), "no", 0, 0, NULL, false},
+    {G_POOL, "migrate_unsafe", vs_config_value_bool, P(migrate_unsafe), "no", 0, 0, NULL, false},
+    {G_POOL, "migrate_dirty_low", vs_config_value_double, P(migrate_dirty_low), "10", 0, 1000, NULL,
+     false},
+    {G_POOL, "migrate_dirty_high", vs_config_value_double, P(migrate_dirty_high), "50", 0, 1000,
+     NULL, false},
+    {G_POOL, "migrate_xbzrle_cache", vs_config_value_uint, P(migrate_xbzrle_cache), "4", 1, 65536,
+     NULL, false},
+    {G_POOL, "migrate_max_iterations", vs_config_value_uint, P(migrate_max_iterations), "9", 1,
+     1000, NULL, false},
+    {G_POOL, "migrate_auto_converge", vs_config_value_bool, P(migrate_auto_converge), "no", 0, 0,
+     NULL, false},
+    {G_POOL, "migrate_max_downtime", vs_config_value_uint, P(migrate_max_downtime), "0", 0, 60000,
+     NULL, false},
     {G_POOL, "clone", vs_config_value_enum, P(clone), "overlay", 0, 0, clone_names, false},
     {G_POOL, "storage_pool", vs_config_value_name, P(storage_pool), "default", 0, 0, NULL, false},
     {G_POOL, "vertical", vs_config_value_vertical, NOF, "none", 0, 0, vertical_names, false},
@@ -290,6 +305,8 @@ static void host_config_free(gpointer data)
 	g_free(h->name);
 	g_free(h->uri);
 	g_free(h->hostfwd_address);
+	g_free(h->partition);
+	g_free(h->migrate_uri);
 	g_free(h);
 }
 
@@ -789,6 +806,13 @@ static bool check_pool(parser *ps, vs_pool_config *p, group_lines *gl, GError **
 		fail(ps, error, blame2(gl, G_POOL, "ratio_low", "ratio_high"),
 		     "%s ratio_low: ratio_low (%g) must be below ratio_high (%g)", label,
 		     p->ratio_low, p->ratio_high);
+		return false;
+	}
+	if (p->migrate_dirty_low > p->migrate_dirty_high) {
+		fail(ps, error, blame2(gl, G_POOL, "migrate_dirty_low", "migrate_dirty_high"),
+		     "%s migrate_dirty_low: migrate_dirty_low (%g) must not be above "
+		     "migrate_dirty_high (%g)",
+		     label, p->migrate_dirty_low, p->migrate_dirty_high);
 		return false;
 	}
 	if (!check_pool_hosts(ps, p, gl, label, error))

@@ -41,6 +41,8 @@ typedef struct vs_host_config {
 	char *name;
 	char *uri;             /* uri = (required) */
 	char *hostfwd_address; /* hostfwd_address = 127.0.0.1: where its guests' forwards listen */
+	char *partition;       /* partition = : cgroup partition of guests migrated here */
+	char *migrate_uri;     /* migrate_uri = : where migration data to this host goes */
 	int line;              /* line of the [host NAME] header, or of [libvirt] hosts */
 } vs_host_config;
 
@@ -94,9 +96,19 @@ typedef struct vs_pool_config {
 	unsigned drain_timeout;    /* seconds, default 30 */
 	unsigned shutdown_timeout; /* seconds before destroy, default 30 */
 	bool keep_stopped;         /* keep_stopped = no */
-	vs_clone_kind clone;       /* clone = overlay | copy */
-	char *storage_pool;        /* storage_pool = default */
-	bool vertical_vcpu;        /* vertical = none | vcpu | memory | both */
+	bool migrate_unsafe;       /* migrate_unsafe = no: migrate without shared storage checks */
+	/* live migration's path by the guest's dirty rate, in percent of its
+	 * memory per second: below low pre-copy, up to high pre-copy with
+	 * XBZRLE then post-copy after max_iterations, above high post-copy */
+	double migrate_dirty_low;        /* migrate_dirty_low = 10 */
+	double migrate_dirty_high;       /* migrate_dirty_high = 50 */
+	unsigned migrate_xbzrle_cache;   /* migrate_xbzrle_cache = 4 (MiB) */
+	unsigned migrate_max_iterations; /* migrate_max_iterations = 9 */
+	bool migrate_auto_converge;      /* migrate_auto_converge = no */
+	unsigned migrate_max_downtime;   /* migrate_max_downtime = 0 (ms, 0: libvirt's) */
+	vs_clone_kind clone;             /* clone = overlay | copy */
+	char *storage_pool;              /* storage_pool = default */
+	bool vertical_vcpu;              /* vertical = none | vcpu | memory | both */
 	bool vertical_memory;
 	vs_placement_kind placement; /* placement = fewest | weighted */
 	unsigned repeat_interval;    /* seconds between repeated notifications, default 10 */

@@ -26,9 +26,10 @@
 #define T_SCALE     (1u << VS_NOTIFY_SCALE)
 #define T_STATUS    (1u << VS_NOTIFY_STATUS)
 #define T_THRESHOLD (1u << VS_NOTIFY_THRESHOLD)
-#define T_ALL       (T_POOL | T_SCALE | T_STATUS | T_THRESHOLD)
+#define T_MIGRATE   (1u << VS_NOTIFY_MIGRATE)
+#define T_ALL       (T_POOL | T_SCALE | T_STATUS | T_THRESHOLD | T_MIGRATE)
 
-static const char *const type_names[] = {"pool", "scale", "status", "threshold", NULL};
+static const char *const type_names[] = {"pool", "scale", "status", "threshold", "migrate", NULL};
 static const char *const severity_names[] = {"okay", "warning", "failure", NULL};
 
 typedef enum {
@@ -114,6 +115,8 @@ static const field_desc fields[] = {
     {"type_name", K_STRING, N(type_name), S(type_name), 0, 0, check_identifier, T_THRESHOLD, 0},
     {"type_instance", K_STRING, N(type_instance), S(type_instance), 0, 0, check_text, T_THRESHOLD,
      0},
+    {"domain", K_STRING, N(domain), S(domain), 0, 0, vs_valid_domain_name, T_MIGRATE, T_MIGRATE},
+    {"to", K_STRING, N(to), S(to), 0, 0, vs_valid_pool_name, T_MIGRATE, T_MIGRATE},
 };
 #undef N
 #undef S
@@ -378,7 +381,8 @@ static bool parse_header(JsonObject *obj, vs_notify_type *type, GError **error)
 	i = s ? lookup(type_names, s) : -1;
 	if (i < 0)
 		return invalid(error,
-		               "type: must be \"pool\", \"scale\", \"status\" or \"threshold\"");
+		               "type: must be \"pool\", \"scale\", \"status\", \"threshold\" "
+		               "or \"migrate\"");
 	*type = (vs_notify_type)i;
 	return true;
 }
@@ -539,6 +543,10 @@ char *vs_notification_to_json(const vs_notification *n)
 	add_string(b, "host", n->host);
 	add_string(b, "source", n->source);
 	add_string(b, "message", n->message);
+	if (mask & T_MIGRATE) {
+		add_string(b, "domain", n->domain);
+		add_string(b, "to", n->to);
+	}
 	if (mask & T_THRESHOLD) {
 		add_string(b, "plugin", n->plugin);
 		add_string(b, "plugin_instance", n->plugin_instance);

@@ -13,6 +13,7 @@
  *  {"v":1,"type":"scale","pool":"web","desired":"auto"}  manual target cleared
  *  {"v":1,"type":"status"}                                -> one JSON line back
  *  {"v":1,"type":"threshold", ...collectd threshold notification fields...}
+ *  {"v":1,"type":"migrate","domain":"web-01","to":"b"}  live migration
  */
 #ifndef VS_NOTIFY_H
 #define VS_NOTIFY_H
@@ -37,6 +38,7 @@ typedef enum {
 	VS_NOTIFY_SCALE,     /* manual target */
 	VS_NOTIFY_STATUS,    /* status request */
 	VS_NOTIFY_THRESHOLD, /* a collectd threshold notification */
+	VS_NOTIFY_MIGRATE,   /* move a pool member to another host */
 } vs_notify_type;
 
 typedef enum { VS_SEVERITY_OKAY, VS_SEVERITY_WARNING, VS_SEVERITY_FAILURE } vs_severity;
@@ -60,6 +62,8 @@ typedef struct vs_notification {
 	char message[512]; /* printable UTF-8, control characters refused */
 	/* threshold notifications: collectd identifier */
 	char plugin[64], plugin_instance[128], type_name[64], type_instance[128];
+	/* migrate requests: the member and the [host NAME] it moves to */
+	char domain[256], to[65];
 } vs_notification;
 
 /* Parses one line (no newline). Returns false with @error on any problem. */

@@ -25,6 +25,7 @@ static const vs_state_entry phases[] = {
     [VS_PHASE_SCALING_IN] = {"scaling-in", "scalingIn", 3},
     [VS_PHASE_COOLDOWN] = {"cooldown", "cooldown", 4},
     [VS_PHASE_UNKNOWN] = {"unknown", "unknown", 5},
+    [VS_PHASE_MIGRATING] = {"migrating", "migrating", 6},
 };
 
 static const vs_state_entry actions[] = {
@@ -37,6 +38,7 @@ static const vs_state_entry actions[] = {
     [VS_ACTION_MEMORY_ADD] = {"memory-add", "memoryAdd", 7},
     [VS_ACTION_MEMORY_REMOVE] = {"memory-remove", "memoryRemove", 8},
     [VS_ACTION_UNKNOWN] = {"unknown", "unknown", 9},
+    [VS_ACTION_MIGRATE] = {"migrate", "migrate", 10},
 };
 
 static const vs_state_entry results[] = {

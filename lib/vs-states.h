@@ -29,7 +29,8 @@ typedef enum {
 	VS_PHASE_SCALING_OUT,
 	VS_PHASE_SCALING_IN,
 	VS_PHASE_COOLDOWN,
-	VS_PHASE_UNKNOWN /* only read: a newer writer's state, or no actuator */
+	VS_PHASE_MIGRATING, /* moving a member live to another host */
+	VS_PHASE_UNKNOWN    /* only read: a newer writer's state, or no actuator */
 } vs_phase;
 
 /* The actuator's last action on a pool. */
@@ -42,6 +43,7 @@ typedef enum {
 	VS_ACTION_VCPU_REMOVE,
 	VS_ACTION_MEMORY_ADD,
 	VS_ACTION_MEMORY_REMOVE,
+	VS_ACTION_MIGRATE, /* a member moved live to another host */
 	VS_ACTION_UNKNOWN
 } vs_action;
 

@@ -127,6 +127,31 @@ vs_pool_status *vs_pool_status_new(const char *name)
 	return p;
 }
 
+/** vs_migration_status_free: frees a migration record (NULL is fine). */
+void vs_migration_status_free(vs_migration_status *m)
+{
+	if (!m)
+		return;
+	g_free(m->domain);
+	g_free(m->from);
+	g_free(m->to);
+	g_free(m);
+}
+
+/** vs_migration_status_copy: a deep copy, NULL for NULL. */
+vs_migration_status *vs_migration_status_copy(const vs_migration_status *m)
+{
+	vs_migration_status *c;
+
+	if (!m)
+		return NULL;
+	c = g_memdup2(m, sizeof(*m));
+	c->domain = g_strdup(m->domain);
+	c->from = g_strdup(m->from);
+	c->to = g_strdup(m->to);
+	return c;
+}
+
 /**
  * vs_pool_status_free:
  * @p: a pool status or NULL
@@ -140,6 +165,7 @@ void vs_pool_status_free(vs_pool_status *p)
 	g_free(p->name);
 	g_free(p->last_error);
 	g_ptr_array_free(p->instances, TRUE);
+	vs_migration_status_free(p->migration);
 	g_free(p);
 }
 
@@ -254,6 +280,25 @@ static void put_host(JsonBuilder *b, const vs_host_report *h)
 	json_builder_end_object(b);
 }
 
+static void put_migration(JsonBuilder *b, const vs_migration_status *m)
+{
+	json_builder_set_member_name(b, "migration");
+	json_builder_begin_object(b);
+	put_text(b, "domain", m->domain);
+	put_text(b, "from", m->from);
+	put_text(b, "to", m->to);
+	put_string(b, "result", vs_result_name(m->result));
+	put_double(b, "time", m->time);
+	put_int(b, "total_ms", (gint64)MIN(m->total_ms, (uint64_t)G_MAXINT64));
+	put_int(b, "downtime_ms", (gint64)MIN(m->downtime_ms, (uint64_t)G_MAXINT64));
+	put_int(b, "bytes", (gint64)MIN(m->bytes, (uint64_t)G_MAXINT64));
+	put_int(b, "iterations", (gint64)MIN(m->iterations, (uint64_t)G_MAXINT64));
+	put_int(b, "path", m->path);
+	put_double(b, "dirty_rate", m->dirty_rate);
+	put_bool(b, "postcopy", m->postcopy);
+	json_builder_end_object(b);
+}
+
 static void put_pool(JsonBuilder *b, const vs_pool_status *p)
 {
 	/* as for instances: one pool the reader cannot name would hide all */
@@ -277,6 +322,9 @@ static void put_pool(JsonBuilder *b, const vs_pool_status *p)
 	put_int(b, "alerts", (gint64)MIN(p->alerts, (uint64_t)G_MAXINT64));
 	put_string(b, "last_alert", vs_alert_kind_name(p->last_alert));
 	put_double(b, "last_alert_time", p->last_alert_time);
+	put_int(b, "migrations", (gint64)MIN(p->migrations, (uint64_t)G_MAXINT64));
+	if (p->migration && p->migration->domain)
+		put_migration(b, p->migration);
 	json_builder_set_member_name(b, "instances");
 	json_builder_begin_array(b);
 	for (guint i = 0; p->instances && i < p->instances->len; i++)
@@ -489,11 +537,52 @@ static vs_member *read_instance(reader *r, JsonNode *node)
 	return m;
 }
 
+/* The optional "migration" object of a pool; NULL with @r's error set
+ * when it is malformed, NULL without when absent. */
+static bool read_migration(reader *r, JsonObject *po, vs_migration_status **out)
+{
+	JsonNode *node = json_object_get_member(po, "migration");
+	vs_migration_status *m;
+	gint64 total = 0, down = 0, bytes = 0, iter = 0, path = 0;
+	unsigned result = VS_RESULT_NONE;
+	JsonObject *o;
+
+	if (!node || JSON_NODE_HOLDS_NULL(node))
+		return true;
+	if (!JSON_NODE_HOLDS_OBJECT(node))
+		return invalid(r->error, "%s.migration: must be an object", r->where);
+	o = json_node_get_object(node);
+	m = g_new0(vs_migration_status, 1);
+	m->dirty_rate = -1;
+	if (!get_string(r, o, "domain", &m->domain) || !get_string(r, o, "from", &m->from) ||
+	    !get_string(r, o, "to", &m->to) ||
+	    !get_state(r, o, "result", &vs_result_table, &result) ||
+	    !get_double(r, o, "time", &m->time) ||
+	    !get_int(r, o, "total_ms", 0, G_MAXINT64, &total) ||
+	    !get_int(r, o, "downtime_ms", 0, G_MAXINT64, &down) ||
+	    !get_int(r, o, "bytes", 0, G_MAXINT64, &bytes) ||
+	    !get_int(r, o, "iterations", 0, G_MAXINT64, &iter) ||
+	    !get_int(r, o, "path", 0, 3, &path) ||
+	    !get_double(r, o, "dirty_rate", &m->dirty_rate) ||
+	    !get_bool(r, o, "postcopy", &m->postcopy)) {
+		vs_migration_status_free(m);
+		return false;
+	}
+	m->result = (vs_result)result;
+	m->total_ms = (uint64_t)total;
+	m->downtime_ms = (uint64_t)down;
+	m->bytes = (uint64_t)bytes;
+	m->iterations = (uint64_t)iter;
+	m->path = (unsigned)path;
+	*out = m;
+	return true;
+}
+
 static vs_pool_status *read_pool(reader *r, JsonNode *node)
 {
 	vs_pool_status *p = vs_pool_status_new(NULL);
 	gint64 desired = 0, actual = 0, cooldown = 0;
-	gint64 outs = 0, ins = 0, failures = 0, alerts = 0;
+	gint64 outs = 0, ins = 0, failures = 0, alerts = 0, migrations = 0;
 	g_autofree char *source = NULL;
 	unsigned phase = p->phase, action = p->last_action, result = p->last_result;
 	unsigned alert = p->last_alert;
@@ -520,7 +609,9 @@ static vs_pool_status *read_pool(reader *r, JsonNode *node)
 	    !get_int(r, o, "failures", 0, G_MAXINT64, &failures) ||
 	    !get_int(r, o, "alerts", 0, G_MAXINT64, &alerts) ||
 	    !get_state(r, o, "last_alert", &vs_alert_kind_table, &alert) ||
-	    !get_double(r, o, "last_alert_time", &p->last_alert_time))
+	    !get_double(r, o, "last_alert_time", &p->last_alert_time) ||
+	    !get_int(r, o, "migrations", 0, G_MAXINT64, &migrations) ||
+	    !read_migration(r, o, &p->migration))
 		goto fail;
 	if (!p->name || !vs_valid_pool_name(p->name)) {
 		invalid(r->error, "%s.name: missing or not a valid pool name", r->where);
@@ -539,6 +630,7 @@ static vs_pool_status *read_pool(reader *r, JsonNode *node)
 	p->failures = (uint64_t)failures;
 	p->alerts = (uint64_t)alerts;
 	p->last_alert = (vs_alert_kind)alert;
+	p->migrations = (uint64_t)migrations;
 	instances = get_array(r, o, "instances");
 	if (!instances && json_object_has_member(o, "instances"))
 		goto fail;

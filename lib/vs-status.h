@@ -9,7 +9,10 @@
  *   "pools":[{"name":"web","desired":3,"target_source":"manual","actual":3,"phase":"idle",
  *     "cooldown_left":12,"last_action":"scale-out","last_result":"ok",
  *     "last_time":1764000000.1,"last_error":"","scale_outs":4,"scale_ins":1,
- *     "failures":0,"alerts":0,"last_alert":"none","last_alert_time":0,
+ *     "failures":0,"alerts":0,"last_alert":"none","last_alert_time":0,"migrations":1,
+ *     "migration":{"domain":"web-02","from":"a","to":"b","result":"ok","time":1764000000.2,
+ *                  "total_ms":1040,"downtime_ms":140,"bytes":13312000,"iterations":3,
+ *                  "path":1,"dirty_rate":2.5,"postcopy":false},
  *     "instances":[{"name":"web-01","state":"running","address":"127.0.0.1:18101",
  *                   "lb":"enabled","sessions":12,"host":"qemu:///system","lost":false}]}],
  *   "hosts":[{"name":"a","uri":"qemu:///system","answers":true,"lost":false,"down_for":0,
@@ -44,6 +47,21 @@ const char *vs_target_source_name(vs_target_source s);
 /* A name this version does not know reads as VS_TARGET_SOURCE_UNKNOWN. */
 vs_target_source vs_target_source_from_name(const char *name);
 
+/* A pool's last (or running) live migration ("migration"). */
+typedef struct vs_migration_status {
+	char *domain;
+	char *from, *to; /* host names */
+	vs_result result;
+	double time;                                       /* unix seconds it started */
+	uint64_t total_ms, downtime_ms, bytes, iterations; /* libvirt's figures, 0 unknown */
+	unsigned path;     /* 1 pre-copy, 2 XBZRLE then post-copy, 3 post-copy; 0 unknown */
+	double dirty_rate; /* percent of the guest's memory per second, -1 unknown */
+	bool postcopy;     /* it switched to post-copy */
+} vs_migration_status;
+
+void vs_migration_status_free(vs_migration_status *m);
+vs_migration_status *vs_migration_status_copy(const vs_migration_status *m);
+
 typedef struct vs_pool_status {
 	char *name;
 	unsigned desired;
@@ -60,6 +78,8 @@ typedef struct vs_pool_status {
 	double last_alert_time; /* unix seconds, 0 none */
 	/* of vs_member*: name, state, address, lb_state, sessions, host_uri, lost */
 	GPtrArray *instances;
+	uint64_t migrations;            /* live migrations done */
+	vs_migration_status *migration; /* the last or running one, NULL none */
 } vs_pool_status;
 
 /* A hypervisor as the actuator sees it. */

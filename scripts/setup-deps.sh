@@ -72,6 +72,10 @@ if [ -e /dev/kvm ]; then
 	chmod 660 /dev/kvm 2>/dev/null || true
 fi
 
+# Post-copy live migration: QEMU (libvirt-qemu, unprivileged) needs
+# userfaultfd, otherwise libvirt answers "Postcopy is not supported".
+sysctl -qw vm.unprivileged_userfaultfd=1 2>/dev/null || true
+
 mkdir -p /var/log/libvirt /var/run/libvirt /var/lib/libvirt/images
 if ! running /run/virtlogd.pid; then
 	log "starting virtlogd"

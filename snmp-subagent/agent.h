@@ -99,6 +99,8 @@ void vs_usage_rows_add(vs_mib_builder *b, vs_agent *a);
 
 /* host-mib.c: vsHostTable and the hosts of vsBackendTable */
 void vs_host_rows_add(vs_mib_builder *b, const vs_agent *a);
+/* vsMigrationTable (migration-mib.c) from the actuator's status. */
+void vs_migration_rows_add(vs_mib_builder *b, const vs_agent *a, const vs_status *status);
 /* vsHostIndex of the configured host @uri; 0 when it is not configured. */
 oid vs_host_index(const vs_agent *a, const char *uri);
 const vs_host_status *vs_host_find(const vs_snapshot *snap, const char *uri);

@@ -1,6 +1,7 @@
 /* vm-mib.c - one snapshot -> the whole VM-MIB view; the two writable objects */
 #include "config.h"
 
+#include "vm-migrating.h"
 #include "vm-rows.h"
 #include "vm-state.h"
 #include "vm-tables.h"
@@ -85,7 +86,10 @@ vs_mib_view *vm_mib_build(vs_agent *a, const vs_snapshot *snap)
 		const vs_domain_stats *d = g_ptr_array_index(rows, i);
 		oid idx = vs_vm_index_get(a->vm_index, d->uuid_str);
 		int oper = vm_oper_state(d->state, d->reason);
-		vm_table_add_row(&b, d, idx);
+		if (oper == VM_OPER_RUNNING &&
+		    vm_migrating_out(a->io_report ? a->io_report->status : NULL, a->cfg, d))
+			oper = VM_OPER_MIGRATING;
+		vm_table_add_row(&b, d, idx, oper);
 		vm_cpu_table_add_rows(&b, d, idx);
 		vm_affinity_table_add_rows(&b, d, idx, a->io_report);
 		vm_storage_table_add_rows(&b, d, idx);

@@ -26,7 +26,7 @@ static void add_col(vs_mib_builder *b, oid col, oid idx, u_char type, long v)
  * vmMinMem and vmMinCpuNumber are -1 since libvirt has no floor; vmCpuTime
  * is in microseconds; vmUpTime counts from the last start we saw.
  */
-void vm_table_add_row(vs_mib_builder *b, const vs_domain_stats *d, oid idx)
+void vm_table_add_row(vs_mib_builder *b, const vs_domain_stats *d, oid idx, int oper)
 {
 	const oid name[] = {VM_OBJECTS, VM_TABLE, 1, VM_COL_NAME};
 	const oid uuid[] = {VM_OBJECTS, VM_TABLE, 1, VM_COL_UUID};
@@ -38,7 +38,7 @@ void vm_table_add_row(vs_mib_builder *b, const vs_domain_stats *d, oid idx)
 	vs_mib_add(b, uuid, G_N_ELEMENTS(uuid), &idx, 1, ASN_OCTET_STR, d->uuid, 16);
 	vs_mib_add_string(b, ostype, G_N_ELEMENTS(ostype), &idx, 1, d->os_type);
 	add_col(b, VM_COL_ADMIN, idx, ASN_INTEGER, vm_admin_state(d->state, d->reason));
-	add_col(b, VM_COL_OPER, idx, ASN_INTEGER, vm_oper_state(d->state, d->reason));
+	add_col(b, VM_COL_OPER, idx, ASN_INTEGER, oper);
 	add_col(b, VM_COL_AUTOSTART, idx, ASN_INTEGER, d->autostart ? 2 : 3);
 	add_col(b, VM_COL_PERSISTENT, idx, ASN_INTEGER, d->persistent ? 2 : 3);
 	add_col(b, VM_COL_CUR_CPU, idx, ASN_INTEGER, d->vcpu_current);

@@ -11,7 +11,8 @@
 #define VM_TRUTH(b) ((b) ? 1 : 2) /* TruthValue */
 
 void vm_scalars_add(vs_mib_builder *b, const vs_agent *a, const vs_snapshot *snap, unsigned n_rows);
-void vm_table_add_row(vs_mib_builder *b, const vs_domain_stats *d, oid vm_index);
+/* @oper: its vmOperState (vm_oper_state(), or migrating from the actuator) */
+void vm_table_add_row(vs_mib_builder *b, const vs_domain_stats *d, oid vm_index, int oper);
 void vm_cpu_table_add_rows(vs_mib_builder *b, const vs_domain_stats *d, oid vm_index);
 void vm_affinity_table_add_rows(vs_mib_builder *b, const vs_domain_stats *d, oid vm_index,
                                 const vs_io_report *io);

@@ -195,6 +195,7 @@ vs_mib_view *vs_mib_build(vs_agent *a)
 	add_general(&b, a, status);
 	vs_host_rows_add(&b, a);
 	vs_usage_rows_add(&b, a);
+	vs_migration_rows_add(&b, a, status);
 	for (guint i = 0; i < a->cfg->pools->len; i++) {
 		const vs_pool_config *cfg = g_ptr_array_index(a->cfg->pools, i);
 		const vs_pool_report *p = a->pools ? g_ptr_array_index(a->pools->pools, i) : NULL;

@@ -47,11 +47,12 @@ enum {
 };
 
 /* Below the VIRTSCALE-MIB root (virtscaleMIB). */
-#define VS_OBJECTS       1
-#define VS_GENERAL       1
-#define VS_POOL_TABLE    2
-#define VS_BACKEND_TABLE 3
-#define VS_HOST_TABLE    4
+#define VS_OBJECTS         1
+#define VS_GENERAL         1
+#define VS_POOL_TABLE      2
+#define VS_BACKEND_TABLE   3
+#define VS_HOST_TABLE      4
+#define VS_MIGRATION_TABLE 6
 
 enum {
 	VS_POOL_NAME = 2,
@@ -124,6 +125,21 @@ enum {
 #define VS_USAGE_DOMAIN_NAME      2
 #define VS_USAGE_DOMAIN_POOL      3
 #define VS_USAGE_DOMAIN_COL(kind) ((kind) + 4)
+/* vsMigrationTable columns (INDEX vsPoolIndex) */
+enum {
+	VS_MIGRATION_DOMAIN = 1,
+	VS_MIGRATION_FROM,
+	VS_MIGRATION_TO,
+	VS_MIGRATION_PATH,
+	VS_MIGRATION_DIRTY_RATE,
+	VS_MIGRATION_STATE,
+	VS_MIGRATION_TOTAL_TIME,
+	VS_MIGRATION_DOWNTIME,
+	VS_MIGRATION_KBYTES,
+	VS_MIGRATION_ITERATIONS,
+	VS_MIGRATION_TIME,
+	VS_MIGRATIONS,
+};
 
 /* vsPoolLastError is SnmpAdminString (SIZE (0..255)) */
 #define VS_POOL_LAST_ERROR_MAX 255

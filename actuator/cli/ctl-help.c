@@ -31,6 +31,15 @@ static const ctl_command commands[] = {
      "Exit status: 0 when virtscaled took the target, 1 when the pool is not\n"
      "configured, virtscaled refused the target or cannot be reached, 2 for a\n"
      "malformed POOL or N."},
+    {"migrate", "migrate DOMAIN HOST", "move a running pool member live to another host",
+     "Asks virtscaled to move DOMAIN, a running member of a pool, live to HOST (a\n"
+     "[host NAME] of that pool) with libvirt's migration, and waits until it ends.\n"
+     "The load balancer follows: the old address is drained, the new one added once\n"
+     "it answers, the old one removed. Prints the time taken, the downtime, the\n"
+     "iterations and the bytes sent.\n\n"
+     "Exit status: 0 when the member runs on HOST, 1 when virtscaled refused or the\n"
+     "migration failed (the member keeps running where it was), 2 for a malformed\n"
+     "DOMAIN or HOST."},
     {"notify", "notify [--format FMT] [--pool POOL] [--state STATE]",
      "send notifications read on stdin (JSON lines, collectd exec, snmptrapd)",
      "Reads notifications on standard input and sends them to virtscaled:\n"

@@ -28,6 +28,7 @@
 #define EXIT_RUNTIME    1
 #define EXIT_REFUSED    3 /* notify: input refused as not ours to obey (a foreign trap) */
 #define REPLY_TIMEOUT_S 10
+#define MIGRATE_WAIT_S  600 /* migrate: how long to wait for the outcome */
 
 static const char *opt_config = VS_DEFAULT_CONFIG_FILE;
 static const char *opt_socket;
@@ -175,6 +176,13 @@ static void print_status(const char *json)
 		       " (last: %s)\n",
 		       po->scale_outs, po->scale_ins, po->failures, po->alerts,
 		       vs_alert_kind_name(po->last_alert));
+		if (po->migration)
+			printf("  last migration: %s from %s to %s, %s, path %u, %" G_GUINT64_FORMAT
+			       " ms, downtime %" G_GUINT64_FORMAT " ms (%" G_GUINT64_FORMAT
+			       " migration(s))\n",
+			       po->migration->domain, po->migration->from, po->migration->to,
+			       vs_result_name(po->migration->result), po->migration->path,
+			       po->migration->total_ms, po->migration->downtime_ms, po->migrations);
 		for (guint k = 0; k < po->instances->len; k++) {
 			const vs_member *m = po->instances->pdata[k];
 
@@ -239,6 +247,69 @@ static int cmd_scale(const vs_config *cfg, const char *pool, const char *count)
 		return EXIT_RUNTIME;
 	printf("%s\n", reply);
 	return strstr(reply, "\"ok\":true") ? 0 : EXIT_RUNTIME;
+}
+
+static bool reply_ok(const char *reply, char **error, bool *retry);
+
+/* The migration of @domain started at or after @since, once it ended:
+ * 0 done, 1 failed; -1 not ended yet (or unreadable status). */
+static int migration_outcome(const char *json, const char *domain, double since)
+{
+	g_autoptr(vs_status) st = vs_status_from_json(json, strlen(json), NULL);
+
+	for (guint i = 0; st && i < st->pools->len; i++) {
+		const vs_pool_status *po = st->pools->pdata[i];
+		const vs_migration_status *mg = po->migration;
+
+		if (!mg || g_strcmp0(mg->domain, domain) != 0 || mg->time < since ||
+		    mg->result == VS_RESULT_RUNNING)
+			continue;
+		printf("%s: %s from %s to %s, %" G_GUINT64_FORMAT " ms, downtime %" G_GUINT64_FORMAT
+		       " ms, %" G_GUINT64_FORMAT " iteration(s), %" G_GUINT64_FORMAT
+		       " bytes, path %u%s, dirty rate %.1f%%/s%s%s\n",
+		       domain, vs_result_name(mg->result), mg->from, mg->to, mg->total_ms,
+		       mg->downtime_ms, mg->iterations, mg->bytes, mg->path,
+		       mg->postcopy ? " (post-copy)" : "", mg->dirty_rate,
+		       mg->result == VS_RESULT_OK ? "" : ": ",
+		       mg->result == VS_RESULT_OK ? "" : po->last_error);
+		return mg->result == VS_RESULT_OK ? 0 : 1;
+	}
+	return -1;
+}
+
+/* migrate DOMAIN HOST: virtscaled moves the member live, and we wait for
+ * the outcome (status.json's migration record). */
+static int cmd_migrate(const vs_config *cfg, const char *domain, const char *host)
+{
+	double since = (double)g_get_real_time() / 1e6 - 1.0;
+
+	if (!vs_valid_domain_name(domain) || !vs_valid_pool_name(host)) {
+		fprintf(stderr, "virtscalectl: usage: migrate DOMAIN HOST\n");
+		return VS_EXIT_CONFIG;
+	}
+	g_autofree char *line = g_strdup_printf(
+	    "{\"v\":1,\"type\":\"migrate\",\"domain\":\"%s\",\"to\":\"%s\"}", domain, host);
+	g_autofree char *reply = request(cfg, line);
+	g_autofree char *why = NULL;
+	bool retry;
+
+	if (!reply)
+		return EXIT_RUNTIME;
+	if (!reply_ok(reply, &why, &retry)) {
+		fprintf(stderr, "virtscalectl: migrate refused: %s\n", why);
+		return EXIT_RUNTIME;
+	}
+	for (unsigned waited = 0; waited < MIGRATE_WAIT_S * 5; waited++) {
+		g_autofree char *status = request(cfg, "{\"v\":1,\"type\":\"status\"}");
+		int rc = status ? migration_outcome(status, domain, since) : -1;
+
+		if (rc >= 0)
+			return rc == 0 ? 0 : EXIT_RUNTIME;
+		g_usleep(200 * 1000);
+	}
+	fprintf(stderr, "virtscalectl: migration of %s still under way after %u s\n", domain,
+	        MIGRATE_WAIT_S);
+	return EXIT_RUNTIME;
 }
 
 static char *read_stdin(void)
@@ -489,7 +560,8 @@ int main(int argc, char **argv)
 {
 	signal(SIGPIPE, SIG_IGN);
 	g_autoptr(GOptionContext) ctx = g_option_context_new(
-	    "COMMAND - status | scale POOL N|auto | notify | check-config | test-mail | usage");
+	    "COMMAND - status | scale POOL N|auto | migrate DOMAIN HOST | notify | check-config | "
+	    "test-mail | usage");
 	g_option_context_add_main_entries(ctx, entries, NULL);
 	/* our own -h/--help: with a command, that command's help */
 	g_option_context_set_help_enabled(ctx, FALSE);
@@ -523,6 +595,8 @@ int main(int argc, char **argv)
 		rc = cmd_status(cfg);
 	else if (g_str_equal(cmd, "scale") && argc == 4)
 		rc = cmd_scale(cfg, argv[2], argv[3]);
+	else if (g_str_equal(cmd, "migrate") && argc == 4)
+		rc = cmd_migrate(cfg, argv[2], argv[3]);
 	else if (g_str_equal(cmd, "notify") && argc == 2)
 		rc = cmd_notify(cfg);
 	else if (g_str_equal(cmd, "test-mail") && argc == 2)

@@ -218,6 +218,8 @@ static void handle_line(vs_client *c, const char *line, size_t len)
 		else
 			vs_notice("intake: %s: scale %s to %d", who(c, w, sizeof(w)), n.pool,
 			          n.desired);
+	} else if (n.type == VS_NOTIFY_MIGRATE) {
+		vs_notice("intake: %s: migrate %s to %s", who(c, w, sizeof(w)), n.domain, n.to);
 	}
 	in->stats.accepted++;
 	g_autofree char *reply = in->handler(&n, in->opaque);

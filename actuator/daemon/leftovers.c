@@ -23,6 +23,11 @@ static char *unsettleable(const vs_config *cfg, const vs_journal_op *op)
 	    !vs_pool_on_host(pool, op->uri))
 		return g_strdup_printf("host %s is no longer configured for pool %s",
 		                       op->uri ? op->uri : "-", op->pool);
+	/* a migration's destination too: it may hold the guest */
+	if (op->dest_uri && (!g_strv_contains((const char *const *)cfg->hosts, op->dest_uri) ||
+	                     !vs_pool_on_host(pool, op->dest_uri)))
+		return g_strdup_printf("host %s is no longer configured for pool %s", op->dest_uri,
+		                       op->pool);
 	return NULL;
 }
 

@@ -192,6 +192,64 @@ static char *scale_reply(vs_act *act, vs_pool_machine *m, const vs_notification 
 	return json_reply(b);
 }
 
+/* The pool of member @domain (its name pattern; the job checks the tag)
+ * that spans host @host_name; its URI in @uri. */
+static vs_pool_machine *migrate_pool(vs_act *act, const char *domain, const char *host_name,
+                                     const char **uri, GError **error)
+{
+	const vs_host_config *hc = NULL;
+
+	for (guint i = 0; i < act->cfg->host_configs->len; i++) {
+		const vs_host_config *h = act->cfg->host_configs->pdata[i];
+
+		if (g_strcmp0(h->name, host_name) == 0)
+			hc = h;
+	}
+	if (!hc) {
+		g_set_error(error, VS_ACT_ERROR, VS_ACT_ERROR_NOT_FOUND, "no host %s is configured",
+		            host_name);
+		return NULL;
+	}
+	*uri = hc->uri;
+	for (guint i = 0; i < act->machines->len; i++) {
+		const vs_pool_config *p = act->cfg->pools->pdata[i];
+		unsigned index;
+
+		if (vs_pool_match_name(p, domain, &index) && vs_pool_on_host(p, hc->uri))
+			return act->machines->pdata[i];
+	}
+	g_set_error(error, VS_ACT_ERROR, VS_ACT_ERROR_NOT_FOUND,
+	            "%s is not a member of a pool on host %s", domain, host_name);
+	return NULL;
+}
+
+static char *migrate_reply(vs_act *act, const vs_notification *n)
+{
+	g_autoptr(GError) err = NULL;
+	g_autoptr(JsonBuilder) b = json_builder_new();
+	const char *uri = NULL;
+	vs_pool_machine *m = migrate_pool(act, n->domain, n->to, &uri, &err);
+	bool ok = m && vs_pool_machine_migrate(m, n->domain, uri, &err);
+
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, "v");
+	json_builder_add_int_value(b, 1);
+	json_builder_set_member_name(b, "ok");
+	json_builder_add_boolean_value(b, ok);
+	if (ok) {
+		json_builder_set_member_name(b, "domain");
+		json_builder_add_string_value(b, n->domain);
+		json_builder_set_member_name(b, "to");
+		json_builder_add_string_value(b, n->to);
+		vs_act_status_changed(act);
+	} else {
+		json_builder_set_member_name(b, "error");
+		json_builder_add_string_value(b, err ? err->message : "refused");
+	}
+	json_builder_end_object(b);
+	return json_reply(b);
+}
+
 static char *handle_notification(const vs_notification *n, void *opaque)
 {
 	vs_act *act = opaque;
@@ -201,6 +259,8 @@ static char *handle_notification(const vs_notification *n, void *opaque)
 		return status_reply(act);
 	case VS_NOTIFY_SCALE:
 		return scale_reply(act, m, n);
+	case VS_NOTIFY_MIGRATE:
+		return migrate_reply(act, n);
 	case VS_NOTIFY_POOL:
 	case VS_NOTIFY_THRESHOLD:
 		if (m) {

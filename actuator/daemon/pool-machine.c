@@ -47,6 +47,10 @@ struct vs_pool_machine {
 	int64_t last_at_max_alert_us;
 	bool alerted;  /* an at-max or failure alert since the pool was last fine */
 	char *blocked; /* the precondition scale-outs are blocked on (precheck.h) */
+	/* live migration: the one asked for and not started yet, the last one */
+	char *migrate_domain, *migrate_uri;
+	vs_migration_status *migration;
+	uint64_t migrations;
 };
 
 typedef struct job_call {
@@ -143,8 +147,58 @@ static void job_thread(gpointer data, gpointer user_data)
 	done->m = call->m;
 	done->r = vs_job_run(call->m->ctx, &call->job);
 	vs_pool_view_free(call->job.previous);
+	g_free(call->job.domain);
+	g_free(call->job.dest_uri);
 	g_free(call);
 	g_main_context_invoke(NULL, job_done, done);
+}
+
+/* The member's host now, from the last view. */
+static const char *member_host(const vs_pool_machine *m, const char *name)
+{
+	for (guint i = 0; m->view && i < m->view->members->len; i++) {
+		const vs_member *mb = m->view->members->pdata[i];
+
+		if (g_strcmp0(mb->name, name) == 0)
+			return vs_config_host_name(m->ctx->cfg, mb->host_uri);
+	}
+	return "";
+}
+
+static void start_migration_record(vs_pool_machine *m, const char *domain, const char *uri)
+{
+	vs_migration_status_free(m->migration);
+	m->migration = g_new0(vs_migration_status, 1);
+	m->migration->domain = g_strdup(domain);
+	m->migration->from = g_strdup(member_host(m, domain));
+	m->migration->to = g_strdup(vs_config_host_name(m->ctx->cfg, uri));
+	m->migration->result = VS_RESULT_RUNNING;
+	m->migration->dirty_rate = -1;
+	m->migration->time = now_real();
+}
+
+/* Event loop: what a migration job measured, and how it ended. */
+static void end_migration_record(vs_pool_machine *m, const vs_job_result *r)
+{
+	vs_migration_status *mg = m->migration;
+
+	if (!mg)
+		return;
+	mg->result = r->ok ? VS_RESULT_OK : r->cancelled ? VS_RESULT_CANCELLED : VS_RESULT_FAILED;
+	mg->total_ms = r->migration.total_ms;
+	mg->downtime_ms = r->migration.downtime_ms;
+	mg->bytes = r->migration.bytes;
+	mg->iterations = r->migration.iterations;
+	mg->path = (unsigned)r->migration.path;
+	mg->dirty_rate = r->migration.dirty_rate;
+	mg->postcopy = r->migration.postcopy;
+	if (r->migration.moved)
+		m->migrations++;
+	if (r->ok)
+		vs_notice("pool %s: %s migrated from %s to %s in %" G_GUINT64_FORMAT
+		          " ms, downtime %" G_GUINT64_FORMAT " ms",
+		          m->cfg->name, mg->domain, mg->from, mg->to, mg->total_ms,
+		          mg->downtime_ms);
 }
 
 static void start_job(vs_pool_machine *m, vs_job_kind kind, const vs_pool_next *next)
@@ -161,9 +215,15 @@ static void start_job(vs_pool_machine *m, vs_job_kind kind, const vs_pool_next *
 	m->busy = true;
 	m->busy_kind = kind;
 	m->busy_notified = next && next->notified;
+	if (kind == VS_JOB_MIGRATE) {
+		call->job.domain = g_steal_pointer(&m->migrate_domain);
+		call->job.dest_uri = g_steal_pointer(&m->migrate_uri);
+		start_migration_record(m, call->job.domain, call->job.dest_uri);
+	}
 	if (kind != VS_JOB_SYNC) {
-		m->last_action =
-		    kind == VS_JOB_SCALE_OUT ? VS_ACTION_SCALE_OUT : VS_ACTION_SCALE_IN;
+		m->last_action = kind == VS_JOB_SCALE_OUT ? VS_ACTION_SCALE_OUT
+		                 : kind == VS_JOB_MIGRATE ? VS_ACTION_MIGRATE
+		                                          : VS_ACTION_SCALE_IN;
 		m->last_result = VS_RESULT_RUNNING;
 		m->last_time = now_real();
 		vs_act_status_changed(m->act);
@@ -302,7 +362,7 @@ static void job_succeeded(vs_pool_machine *m, vs_job_result *r, int64_t now)
 		m->facts.verdict_us = 0;
 		m->facts.pending_breach = false;
 	}
-	if (r->acted) {
+	if (r->acted && r->kind != VS_JOB_MIGRATE) {
 		if (r->kind == VS_JOB_SCALE_OUT)
 			m->scale_outs++;
 		else
@@ -370,6 +430,8 @@ static gboolean job_done(gpointer data)
 	m->busy = false;
 	g_clear_pointer(&m->draining, g_free);
 	take_members(m, r);
+	if (r->kind == VS_JOB_MIGRATE)
+		end_migration_record(m, r);
 	if (r->reconciled) {
 		g_autofree char *summary =
 		    r->adopted ? g_strdup_printf("pool %s: %u interrupted action(s) settled, %u "
@@ -475,6 +537,9 @@ void vs_pool_machine_free(vs_pool_machine *m)
 	g_free(m->draining);
 	g_free(m->last_error);
 	g_free(m->blocked);
+	g_free(m->migrate_domain);
+	g_free(m->migrate_uri);
+	vs_migration_status_free(m->migration);
 	g_free(m);
 }
 
@@ -520,6 +585,40 @@ bool vs_pool_machine_set_target(vs_pool_machine *m, unsigned target, GError **er
 	return true;
 }
 
+/** vs_pool_machine_migrate: see pool-machine.h. */
+bool vs_pool_machine_migrate(vs_pool_machine *m, const char *domain, const char *uri,
+                             GError **error)
+{
+	const vs_member *mb = NULL;
+
+	if (m->migrate_domain || (m->busy && m->busy_kind == VS_JOB_MIGRATE)) {
+		g_set_error(error, VS_ACT_ERROR, VS_ACT_ERROR_STATE,
+		            "pool %s: a migration is already under way", m->cfg->name);
+		return false;
+	}
+	/* what the last job saw answers most requests at once (the job checks
+	 * again against libvirt) */
+	for (guint i = 0; m->view && i < m->view->members->len; i++)
+		if (g_strcmp0(((const vs_member *)m->view->members->pdata[i])->name, domain) == 0)
+			mb = m->view->members->pdata[i];
+	if (m->view && !mb) {
+		g_set_error(error, VS_ACT_ERROR, VS_ACT_ERROR_NOT_FOUND,
+		            "%s is not a member of pool %s", domain, m->cfg->name);
+		return false;
+	}
+	if (mb && mb->running && g_strcmp0(mb->host_uri, uri) == 0) {
+		g_set_error(error, VS_ACT_ERROR, VS_ACT_ERROR_STATE, "%s already runs on %s",
+		            domain, vs_config_host_name(m->ctx->cfg, uri));
+		return false;
+	}
+	m->migrate_domain = g_strdup(domain);
+	m->migrate_uri = g_strdup(uri);
+	vs_notice("pool %s: migration of %s to %s asked for", m->cfg->name, domain,
+	          vs_config_host_name(m->ctx->cfg, uri));
+	vs_pool_machine_tick(m);
+	return true;
+}
+
 /** vs_pool_machine_clear_target: see pool-machine.h. */
 void vs_pool_machine_clear_target(vs_pool_machine *m)
 {
@@ -534,6 +633,11 @@ void vs_pool_machine_tick(vs_pool_machine *m)
 
 	if (m->busy || m->stopping)
 		return;
+	if (m->migrate_domain) {
+		/* a person's order goes first; the policy decides again after */
+		start_job(m, VS_JOB_MIGRATE, NULL);
+		return;
+	}
 	m->facts.now_us = g_get_monotonic_time();
 	next = vs_pool_decide(m->cfg, &m->facts);
 	switch (next.kind) {
@@ -565,6 +669,8 @@ void vs_pool_machine_tick(vs_pool_machine *m)
 
 static vs_phase phase_of(const vs_pool_machine *m, int64_t now)
 {
+	if (m->busy && m->busy_kind == VS_JOB_MIGRATE)
+		return VS_PHASE_MIGRATING;
 	if (m->busy && m->busy_kind == VS_JOB_SCALE_OUT)
 		return VS_PHASE_SCALING_OUT;
 	if (m->busy && m->busy_kind == VS_JOB_SCALE_IN)
@@ -624,6 +730,8 @@ vs_pool_status *vs_pool_machine_status(vs_pool_machine *m)
 	ps->alerts = m->alerts;
 	ps->last_alert = m->last_alert;
 	ps->last_alert_time = m->last_alert_time;
+	ps->migrations = m->migrations;
+	ps->migration = vs_migration_status_copy(m->migration);
 	for (guint i = 0; m->view && i < m->view->members->len; i++) {
 		vs_member *mb = vs_member_copy(m->view->members->pdata[i]);
 

@@ -31,6 +31,11 @@ bool vs_pool_machine_set_target(vs_pool_machine *m, unsigned target, GError **er
 /* Ends the manual target, if any (forgotten on disk too): the policy, or
  * the pool's min, steers the pool again from its current size. */
 void vs_pool_machine_clear_target(vs_pool_machine *m);
+/* A live migration of member @domain to the host @uri, started as soon as
+ * the running job ends; false with @error when one is already asked for
+ * or running (the member and host are checked by the job, against libvirt). */
+bool vs_pool_machine_migrate(vs_pool_machine *m, const char *domain, const char *uri,
+                             GError **error);
 /* Called every second and after every event: starts the next job if due. */
 void vs_pool_machine_tick(vs_pool_machine *m);
 /* The pool's entry of status.json. */

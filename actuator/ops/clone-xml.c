@@ -107,11 +107,14 @@ static void add_qemu_arg(xmlNodePtr cmdline, xmlNsPtr ns, const char *value)
 	xmlSetProp(a, BAD_CAST "value", BAD_CAST value);
 }
 
-/* Rewrites the host side of the first "hostfwd=tcp:HOST:PORT-" rule to
- * @address (the host's hostfwd_address and the clone's port), or adds a
- * user-mode NIC with one when the template has none. */
-static void rewrite_hostfwd(xmlDocPtr doc, xmlNodePtr root, const char *address,
-                            const vs_pool_config *cfg)
+/**
+ * vs_clone_xml_set_hostfwd: rewrites the host side of the first
+ * "hostfwd=tcp:HOST:PORT-" rule to @address (the host's hostfwd_address
+ * and the instance's port), or adds a user-mode NIC with one when the
+ * domain has none.
+ */
+void vs_clone_xml_set_hostfwd(xmlDocPtr doc, xmlNodePtr root, const char *address,
+                              const vs_pool_config *cfg)
 {
 	const char *colon = strrchr(address, ':');
 	unsigned port = colon ? (unsigned)g_ascii_strtoull(colon + 1, NULL, 10) : 0;
@@ -245,7 +248,7 @@ char *vs_clone_xml_rewrite(const char *xml, const char *name, const GPtrArray *d
 		xmlSetProp(tag, BAD_CAST "address", BAD_CAST address);
 
 	if (cfg->address == VS_ADDRESS_HOSTFWD && address)
-		rewrite_hostfwd(doc, root, address, cfg);
+		vs_clone_xml_set_hostfwd(doc, root, address, cfg);
 
 	/* an SMBIOS product/serial naming the template names the clone */
 	xmlNodePtr sysinfo = vs_xml_child(root, "sysinfo");

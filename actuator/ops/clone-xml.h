@@ -8,6 +8,7 @@
 #include "vs-config.h"
 
 #include <glib.h>
+#include <libxml/tree.h>
 
 typedef struct vs_clone_disk {
 	char *target;     /* "vda" */
@@ -26,5 +27,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(vs_clone_disk, vs_clone_disk_free)
 char *vs_clone_xml_rewrite(const char *xml, const char *name, const GPtrArray *disks,
                            const char *pool, const char *address, const vs_pool_config *cfg,
                            GError **error);
+/* The host side of the domain's hostfwd rule set to @address (a
+ * user-mode NIC added when it has none); a migration's destination XML
+ * uses it too. */
+void vs_clone_xml_set_hostfwd(xmlDocPtr doc, xmlNodePtr root, const char *address,
+                              const vs_pool_config *cfg);
 
 #endif

@@ -32,6 +32,7 @@ static const char *const step_names[] = {
     [VS_STEP_UNDEFINE] = "undefine",
     [VS_STEP_VERTICAL] = "vertical",
     [VS_STEP_PRECHECK] = "precheck",
+    [VS_STEP_MIGRATE] = "migrate",
 };
 
 /**
@@ -174,7 +175,13 @@ vs_job_result *vs_job_run(vs_ops_ctx *w, const vs_job *job)
 	} else {
 		vs_op_outcome scratch = {0};
 
-		scale(w, job, &v, r, &err);
+		if (job->kind == VS_JOB_MIGRATE) {
+			r->ok = vs_migrate(w, v, job->domain, job->dest_uri, &r->migration,
+			                   &r->outcome, &err);
+			r->acted = r->migration.moved;
+		} else {
+			scale(w, job, &v, r, &err);
+		}
 		/* the members as they are now, for status.json (the outcome
 		 * keeps naming the step that failed) */
 		if ((r->acted || !r->ok) && !relist(w, &v, &scratch, NULL))

@@ -57,6 +57,8 @@ static vs_journal_op *op_from_record(JsonObject *o, uint64_t id)
 	op->uri = g_strdup(member_str(o, "uri"));
 	op->vol_pool = g_strdup(member_str(o, "vol_pool"));
 	op->address = g_strdup(member_str(o, "address"));
+	op->dest_uri = g_strdup(member_str(o, "dest_uri"));
+	op->dest_address = g_strdup(member_str(o, "dest_address"));
 	op->step = g_strdup("begin");
 	GPtrArray *vols = g_ptr_array_new();
 	JsonNode *vn = json_object_get_member(o, "vols");

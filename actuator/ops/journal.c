@@ -4,6 +4,9 @@
  * a record of what may be half-made. Records:
  *   {"id":7,"op":"clone","pool":"web","name":"web-03","uri":"qemu:///system",
  *    "vol_pool":"default","vols":["web-03.qcow2"],"address":"127.0.0.1:18103"}
+ *   {"id":8,"op":"migrate","pool":"web","name":"web-01","uri":"qemu:///system",
+ *    "address":"127.0.0.1:18101","dest_uri":"qemu+tcp://hv2/system",
+ *    "dest_address":"127.0.0.2:18102"}
  *   {"id":7,"step":"defined"}
  *   {"id":7,"end":"ok"}
  * The file is truncated whenever no operation is open. A record counts
@@ -49,6 +52,8 @@ void vs_journal_op_free(vs_journal_op *op)
 	g_free(op->vol_pool);
 	g_strfreev(op->vols);
 	g_free(op->address);
+	g_free(op->dest_uri);
+	g_free(op->dest_address);
 	g_free(op->step);
 	g_free(op);
 }
@@ -64,6 +69,8 @@ static vs_journal_op *op_copy(const vs_journal_op *o)
 	c->vol_pool = g_strdup(o->vol_pool);
 	c->vols = g_strdupv(o->vols);
 	c->address = g_strdup(o->address);
+	c->dest_uri = g_strdup(o->dest_uri);
+	c->dest_address = g_strdup(o->dest_address);
 	c->step = g_strdup(o->step ? o->step : "begin");
 	return c;
 }
@@ -251,8 +258,10 @@ uint64_t vs_journal_begin(vs_journal *j, const vs_journal_op *op, GError **error
 	json_builder_begin_object(b);
 	json_builder_set_member_name(b, "id");
 	json_builder_add_int_value(b, (gint64)id);
-	const char *keys[] = {"op", "pool", "name", "uri", "vol_pool", "address"};
-	const char *vals[] = {op->op, op->pool, op->name, op->uri, op->vol_pool, op->address};
+	const char *keys[] = {"op",       "pool",    "name",     "uri",
+	                      "vol_pool", "address", "dest_uri", "dest_address"};
+	const char *vals[] = {op->op,       op->pool,    op->name,     op->uri,
+	                      op->vol_pool, op->address, op->dest_uri, op->dest_address};
 	for (size_t i = 0; i < G_N_ELEMENTS(keys); i++) {
 		if (!vals[i])
 			continue;

@@ -14,14 +14,16 @@ typedef struct vs_journal vs_journal;
 
 typedef struct vs_journal_op {
 	uint64_t id;
-	char *op; /* "clone", "scale-in" */
+	char *op; /* "clone", "scale-in", "migrate" */
 	char *pool;
 	char *name; /* domain */
 	char *uri;
 	char *vol_pool;
 	char **vols; /* volume names we created (clone) or will delete */
 	char *address;
-	char *step; /* last step reached */
+	char *dest_uri;     /* migrate: the host it moves to (uri: where it was) */
+	char *dest_address; /* migrate: its address there */
+	char *step;         /* last step reached */
 } vs_journal_op;
 
 vs_journal *vs_journal_open(const char *state_dir, GError **error);

@@ -47,6 +47,7 @@ typedef enum {
 	VS_STEP_UNDEFINE, /* removing it and its volumes */
 	VS_STEP_VERTICAL, /* changing a member's vCPUs or memory */
 	VS_STEP_PRECHECK, /* a precondition of the scale-out (precheck.h) */
+	VS_STEP_MIGRATE,  /* libvirt's live migration itself */
 } vs_op_step;
 
 const char *vs_op_step_name(vs_op_step step);
@@ -78,7 +79,17 @@ typedef enum {
 	VS_JOB_SYNC,      /* settle leftovers, re-read members, re-sync the balancer */
 	VS_JOB_SCALE_OUT, /* up to target (or one vCPU first when vertical) */
 	VS_JOB_SCALE_IN,  /* down to target (or one vCPU first when vertical) */
+	VS_JOB_MIGRATE,   /* one member live to another host */
 } vs_job_kind;
+
+/* What libvirt measured of one migration (0: unknown). */
+typedef struct vs_migration_stats {
+	uint64_t total_ms, downtime_ms, bytes, iterations;
+	int path;          /* migrate-path.h's vs_migrate_path, 0 before it is chosen */
+	double dirty_rate; /* percent of the guest's memory per second, -1 unknown */
+	bool postcopy;     /* switched to post-copy */
+	bool moved;        /* the guest runs on the destination */
+} vs_migration_stats;
 
 typedef struct vs_job {
 	vs_job_kind kind;
@@ -87,6 +98,8 @@ typedef struct vs_job {
 	bool notified;          /* driven by a notification: vertical first */
 	bool precheck;          /* SYNC: check the preconditions of a scale-out too */
 	vs_pool_view *previous; /* the members of the last job, for CPU% (may be NULL) */
+	char *domain;           /* MIGRATE: the member, */
+	char *dest_uri;         /* ...and the host it moves to */
 } vs_job;
 
 typedef struct vs_job_result {
@@ -106,6 +119,7 @@ typedef struct vs_job_result {
 	unsigned returned_adopted; /* instances of a host that came back: kept */
 	unsigned returned_removed; /* ...and removed (no room below max, or dead) */
 	double seconds;
+	vs_migration_stats migration; /* MIGRATE */
 } vs_job_result;
 
 vs_job_result *vs_job_run(vs_ops_ctx *w, const vs_job *job);
@@ -142,6 +156,16 @@ bool vs_scale_in(vs_ops_ctx *w, const vs_pool_view *v, vs_op_outcome *o, GError 
  * false without @error when none should change. */
 bool vs_vertical(vs_ops_ctx *w, const vs_pool_view *v, int direction, vs_op_outcome *o,
                  GError **error);
+/* migrate.c: member @name (running in @v) moved live to @dest_uri, the
+ * balancer following (old address drained, new one added once it
+ * answers, old one removed); @st filled from libvirt's job statistics. */
+bool vs_migrate(vs_ops_ctx *w, const vs_pool_view *v, const char *name, const char *dest_uri,
+                vs_migration_stats *st, vs_op_outcome *o, GError **error);
+/* migrate-reconcile.c: an unfinished migration settled (@result:
+ * "finished" when the guest runs on the destination, else "rolled-back");
+ * false when a host does not answer (it stays journaled). */
+bool vs_reconcile_migrate(vs_ops_ctx *w, const vs_journal_op *op, const char **result,
+                          GError **error);
 /* reconcile.c: settles the pool's journaled operations; how many, @adopted
  * of them clones that serve and are kept. */
 unsigned vs_reconcile_pool(vs_ops_ctx *w, unsigned *adopted, GError **error);

@@ -104,6 +104,19 @@ unsigned vs_reconcile_pool(vs_ops_ctx *w, unsigned *adopted, GError **error)
 	for (guint i = 0; i < ops->len; i++) {
 		vs_journal_op *op = ops->pdata[i];
 		g_autoptr(GError) err = NULL;
+		if (g_strcmp0(op->op, "migrate") == 0) {
+			const char *result = NULL;
+
+			if (vs_reconcile_migrate(w, op, &result, &err)) {
+				vs_notice("pool %s: reconcile: migrate of %s (reached '%s') %s",
+				          w->pool->name, op->name, op->step, result);
+				done++;
+			} else {
+				vs_warning("pool %s: reconcile of migrate %s failed: %s",
+				           w->pool->name, op->name, err ? err->message : "?");
+			}
+			continue;
+		}
 		bool is_clone = g_strcmp0(op->op, "clone") == 0;
 		const char *kept =
 		    is_clone ? (vs_reconcile_clone_serving(w, op) ? "adopted" : NULL)

@@ -19,6 +19,8 @@
 #   /name        NAME (text/plain)
 #   /cgi-bin/burn?N   burns CPU for N loop iterations (default 2000) and
 #                     answers "NAME burned N"
+#   /cgi-bin/dirty?N  dirties N MiB of memory per second from now on (0
+#                     stops; at most 32) and answers "NAME dirties N MiB/s"
 # NAME is vs.name=NAME from the kernel command line, else the SMBIOS system
 # product name (libvirt <sysinfo type='smbios'> with <os><smbios
 # mode='sysinfo'/>), else "unnamed"; UUID is the SMBIOS system UUID, which
@@ -118,7 +120,7 @@ hostname "$name"
 
 echo "virtscale guest $name uuid $uuid" >/www/index.html
 echo "$name" >/www/name
-sed -i "s/@NAME@/$name/" /www/cgi-bin/burn
+sed -i "s/@NAME@/$name/" /www/cgi-bin/burn /www/cgi-bin/dirty
 
 ip link set lo up
 i=0
@@ -153,6 +155,42 @@ while [ $i -lt $n ]; do i=$((i + 1)); done
 printf 'Content-Type: text/plain\r\n\r\n@NAME@ burned %s\n' "$n"
 BURN
 chmod 755 "$R/www/cgi-bin/burn"
+
+cat >"$R/www/cgi-bin/dirty" <<'DIRTY'
+#!/bin/sh
+# dirties N MiB of memory per second (QUERY_STRING "N" or "n=N", 0 stops,
+# at most 32): a background loop rewrites an N MiB file in /tmp (RAM) every
+# second with the other of two random MiB (one cat per round: a process
+# per MiB is slow under TCG), so every page of it changes every second; a
+# new request replaces the loop
+n=${QUERY_STRING#n=}
+case "$n" in ''|*[!0-9]*) n=0 ;; esac
+[ "$n" -le 32 ] || n=32
+[ -f /tmp/dirty.pid ] && kill "$(cat /tmp/dirty.pid)" 2>/dev/null
+rm -f /tmp/dirty.pid /tmp/dirty.area
+if [ "$n" -gt 0 ]; then
+	for s in a b; do
+		[ -f /tmp/dirty.$s ] || dd if=/dev/urandom of=/tmp/dirty.$s bs=1024 count=1024 2>/dev/null
+	done
+	a='' b='' i=0
+	while [ $i -lt "$n" ]; do
+		a="$a /tmp/dirty.a" b="$b /tmp/dirty.b" i=$((i + 1))
+	done
+	(
+		while :; do
+			# shellcheck disable=SC2086 # one word per file
+			cat $a >/tmp/dirty.area
+			sleep 1
+			# shellcheck disable=SC2086
+			cat $b >/tmp/dirty.area
+			sleep 1
+		done
+	) </dev/null >/dev/null 2>&1 &
+	echo $! >/tmp/dirty.pid
+fi
+printf 'Content-Type: text/plain\r\n\r\n@NAME@ dirties %s MiB/s\n' "$n"
+DIRTY
+chmod 755 "$R/www/cgi-bin/dirty"
 
 # ACPI power button (virsh shutdown): busybox acpid runs /etc/acpi/PWRF/00000080
 printf '#!/bin/sh\nexec poweroff -f\n' >"$R/etc/acpi/PWRF/00000080"

@@ -36,6 +36,9 @@ while [ $# -gt 0 ]; do
 	shift
 done
 [ -n "$BED_DIR" ] || usage
+# post-copy migration between the hosts: QEMU runs unprivileged and needs
+# userfaultfd (a machine-wide setting, as scripts/setup-deps.sh makes it)
+sysctl -qw vm.unprivileged_userfaultfd=1 2>/dev/null || true
 case "$PORT" in '' | *[!0-9]*) bed_die "bad port '$PORT'" ;; esac
 case "$TIMEOUT" in '' | *[!0-9]*) bed_die "bad timeout '$TIMEOUT'" ;; esac
 printf '%s' "$PARTITION" | grep -Eq '^/machine(/[A-Za-z0-9_-]+)+$' ||

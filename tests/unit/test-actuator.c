@@ -8,6 +8,7 @@
 
 #include "act-error.h"
 #include "clone-xml.h"
+#include "migrate-xml.h"
 #include "journal.h"
 #include "network-xml.h"
 #include "target-store.h"
@@ -595,6 +596,37 @@ static const char *NETWORK_XML =
     "<route address='172.16.0.0' prefix='12' gateway='192.168.122.2'/>"
     "</network>";
 
+/* A migrating member's destination XML: its forward on the destination's
+ * address, the tag naming it, the destination's partition; nothing else. */
+START_TEST(migrate_xml_forward_tag_partition)
+{
+	const vs_pool_config *p;
+	g_autoptr(vs_config) cfg = clone_pool(HOSTFWD, &p);
+	g_autoptr(GPtrArray) disks = vs_clone_xml_disks(TEMPLATE_XML, NULL);
+	g_autofree char *clone =
+	    vs_clone_xml_rewrite(TEMPLATE_XML, "web-03", disks, "web", "127.0.0.1:18103", p, NULL);
+	GError *err = NULL;
+
+	ck_assert_ptr_nonnull(clone);
+	g_autofree char *x = vs_migrate_xml(clone, "127.0.0.2:18107", "/machine/hostb", p, &err);
+	ck_assert_msg(x != NULL, "%s", err ? err->message : "");
+	ck_assert_ptr_nonnull(strstr(x, "hostfwd=tcp:127.0.0.2:18107-"));
+	ck_assert_ptr_null(strstr(x, "127.0.0.1:18103"));
+	ck_assert_ptr_nonnull(strstr(x, "address=\"127.0.0.2:18107\""));
+	ck_assert_ptr_nonnull(strstr(x, "<partition>/machine/hostb</partition>"));
+	ck_assert_ptr_nonnull(strstr(x, "<name>web-03</name>"));
+	/* no partition: kept as it is (none here) */
+	g_autofree char *y = vs_migrate_xml(clone, "127.0.0.2:18107", NULL, p, NULL);
+	ck_assert_ptr_null(strstr(y, "partition"));
+	/* a domain without our tag is not ours to move */
+	ck_assert_ptr_null(vs_migrate_xml(TEMPLATE_XML, "127.0.0.2:18107", NULL, p, &err) ? "x"
+	                                                                                  : NULL);
+	ck_assert_ptr_nonnull(err);
+	g_clear_error(&err);
+	ck_assert_ptr_null(vs_migrate_xml("<nodomain/>", NULL, NULL, p, NULL));
+}
+END_TEST
+
 START_TEST(network_xml_networks_are_address_cidr_default)
 {
 	g_autoptr(GArray) nets = g_array_new(FALSE, FALSE, sizeof(vs_ipv4_net));
@@ -658,6 +690,7 @@ Suite *vs_test_suite(void)
 	tcase_add_test(tc, clone_disks_skip_readonly_and_refuse_block);
 	tcase_add_test(tc, clone_rewrite_like_virt_clone);
 	tcase_add_test(tc, clone_rewrite_adds_user_network_when_missing);
+	tcase_add_test(tc, migrate_xml_forward_tag_partition);
 	tcase_add_test(tc, network_xml_networks_are_address_cidr_default);
 	tcase_add_test(tc, network_xml_without_ipv4_adds_nothing);
 	tcase_add_test(tc, collectd_exec_format);

@@ -621,6 +621,35 @@ START_TEST(test_fuzz)
 }
 END_TEST
 
+/* A migrate request names a domain and a host, nothing else of a pool's. */
+START_TEST(test_migrate_request)
+{
+	vs_notification n;
+	GError *err = NULL;
+
+	ck_assert(parse_line("{\"v\":1,\"type\":\"migrate\",\"domain\":\"web-01\",\"to\":\"b\"}",
+	                     &n, &err));
+	ck_assert_int_eq(n.type, VS_NOTIFY_MIGRATE);
+	ck_assert_str_eq(n.domain, "web-01");
+	ck_assert_str_eq(n.to, "b");
+	g_autofree char *json = vs_notification_to_json(&n);
+	ck_assert_ptr_nonnull(strstr(json, "\"domain\":\"web-01\""));
+	ck_assert_ptr_nonnull(strstr(json, "\"to\":\"b\""));
+	/* required, validated, and only in a migrate request */
+	ck_assert(!parse_line("{\"v\":1,\"type\":\"migrate\",\"domain\":\"web-01\"}", &n, NULL));
+	ck_assert(!parse_line("{\"v\":1,\"type\":\"migrate\",\"to\":\"b\"}", &n, NULL));
+	ck_assert(!parse_line("{\"v\":1,\"type\":\"migrate\",\"domain\":\"a;b\",\"to\":\"b\"}", &n,
+	                      NULL));
+	ck_assert(!parse_line("{\"v\":1,\"type\":\"migrate\",\"domain\":\"w\",\"to\":\"b c\"}", &n,
+	                      NULL));
+	ck_assert(!parse_line("{\"v\":1,\"type\":\"status\",\"domain\":\"web-01\"}", &n, NULL));
+	ck_assert(!parse_line("{\"v\":1,\"type\":\"migrate\",\"domain\":\"w\",\"to\":\"b\","
+	                      "\"pool\":\"web\"}",
+	                      &n, NULL));
+	ck_assert_ptr_null(err);
+}
+END_TEST
+
 Suite *vs_test_suite(void)
 {
 	Suite *s = suite_create("notify");
@@ -635,6 +664,7 @@ Suite *vs_test_suite(void)
 	tcase_add_test(tc, test_set_text);
 	tcase_add_test(tc, test_round_trip);
 	tcase_add_test(tc, test_host_is_data);
+	tcase_add_test(tc, test_migrate_request);
 	tcase_add_test(tc, test_to_json_shape);
 	tcase_add_test(tc, test_scale_auto);
 	tcase_add_test(tc, test_malformed);

@@ -594,6 +594,63 @@ END_TEST
 
 /* Hosts and each instance's host survive the round trip; unknown figures
  * stay -1. */
+/* A pool's migration record is written and read back; a pool without
+ * one has none. */
+START_TEST(test_migration_round_trip)
+{
+	g_autoptr(vs_status) s = vs_status_new();
+	vs_pool_status *p = vs_pool_status_new("web");
+	GError *err = NULL;
+
+	p->migrations = 2;
+	p->phase = VS_PHASE_MIGRATING;
+	p->last_action = VS_ACTION_MIGRATE;
+	p->migration = g_new0(vs_migration_status, 1);
+	*p->migration = (vs_migration_status){.domain = g_strdup("web-02"),
+	                                      .from = g_strdup("a"),
+	                                      .to = g_strdup("b"),
+	                                      .result = VS_RESULT_OK,
+	                                      .time = 1764000000.5,
+	                                      .total_ms = 1040,
+	                                      .downtime_ms = 140,
+	                                      .bytes = 13312000,
+	                                      .iterations = 3,
+	                                      .path = 2,
+	                                      .dirty_rate = 4.5,
+	                                      .postcopy = true};
+	g_ptr_array_add(s->pools, p);
+	g_ptr_array_add(s->pools, vs_pool_status_new("db"));
+
+	g_autofree char *json = vs_status_to_json(s);
+	g_autoptr(vs_status) back = vs_status_from_json(json, strlen(json), &err);
+	ck_assert_msg(back != NULL, "%s", err ? err->message : "");
+	const vs_pool_status *bp = back->pools->pdata[0];
+	const vs_migration_status *m = bp->migration;
+	ck_assert_int_eq(bp->phase, VS_PHASE_MIGRATING);
+	ck_assert_int_eq(bp->last_action, VS_ACTION_MIGRATE);
+	ck_assert_uint_eq(bp->migrations, 2);
+	ck_assert_ptr_nonnull(m);
+	ck_assert_str_eq(m->domain, "web-02");
+	ck_assert_str_eq(m->from, "a");
+	ck_assert_str_eq(m->to, "b");
+	ck_assert_int_eq(m->result, VS_RESULT_OK);
+	ck_assert_uint_eq(m->total_ms, 1040);
+	ck_assert_uint_eq(m->downtime_ms, 140);
+	ck_assert_uint_eq(m->bytes, 13312000);
+	ck_assert_uint_eq(m->iterations, 3);
+	ck_assert_uint_eq(m->path, 2);
+	ck_assert_double_eq_tol(m->dirty_rate, 4.5, 1e-9);
+	ck_assert(m->postcopy);
+	ck_assert_ptr_null(((const vs_pool_status *)back->pools->pdata[1])->migration);
+	/* a malformed record is an error, not a guess */
+	const char *bad = "{\"v\":1,\"pools\":[{\"name\":\"web\",\"migration\":{\"path\":7}}]}";
+	const char *good = "{\"v\":1,\"pools\":[{\"name\":\"web\",\"migration\":{\"path\":3}}]}";
+	ck_assert_ptr_null(vs_status_from_json(bad, strlen(bad), NULL));
+	g_autoptr(vs_status) ok = vs_status_from_json(good, strlen(good), &err);
+	ck_assert_msg(ok != NULL, "%s", err ? err->message : "");
+}
+END_TEST
+
 START_TEST(test_hosts_round_trip)
 {
 	g_autoptr(vs_status) s = vs_status_new();
@@ -777,6 +834,7 @@ Suite *vs_test_suite(void)
 	tcase_add_test(tc, test_invalid_documents);
 	tcase_add_test(tc, test_target_source);
 	tcase_add_test(tc, test_hosts_round_trip);
+	tcase_add_test(tc, test_migration_round_trip);
 	tcase_add_test(tc, test_write_read);
 	tcase_add_test(tc, test_atomic_replacement);
 	suite_add_tcase(s, tc);

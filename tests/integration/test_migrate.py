@@ -1,0 +1,354 @@
+"""Live migration between two real hypervisors (host A and tests/hostb's
+host B), real web guests (tests/guest), a real nginx.
+
+- `virtscalectl migrate` moves a serving guest A -> B while wrk sends
+  requests through nginx: no failed request, the guest runs (and is
+  defined) on B only with its own forward on 127.0.0.2, nginx names the
+  new address, libvirt's downtime is reported; then B -> A.
+- kill -9 of virtscaled in the middle of a migration (slowed down with
+  libvirt's migration bandwidth): meanwhile VM-MIB shows the source's row
+  migrating(9) and VIRTSCALE-MIB's vsMigrationTable the running migration;
+  after the restart the guest runs on
+  exactly one host, is defined once, serves through nginx, and the journal
+  is settled. Then a migration libvirt refuses (migrate_unsafe = no on the
+  bed's local image directory): the guest serves on where it was.
+
+Domains vst-migr-*, hostfwd ports 19960-19979 (on 127.0.0.1 for A, on
+127.0.0.2 for B)."""
+import os
+import re
+import time
+
+import pytest
+
+import lb_bed
+import loopbed
+import vstest
+from actbed import Actuator
+from snmpbed import VM_ENTRY, VS_MIB
+
+pytestmark = pytest.mark.usefixtures("libvirtd")
+
+PREFIX = "vst-migr-"
+TEMPLATE = "vst-migr-tmpl"
+GUEST = os.path.join(vstest.SRCDIR, "tests", "guest")
+BOOT = 240
+A = "qemu:///system"
+
+
+def define_template(port, hostb=None):
+    env = dict(os.environ)
+    if hostb:
+        env.update({"VS_TEST_URI": hostb.uri, "VS_TEST_HOSTFWD_ADDRESS": hostb.hostfwd_address,
+                    "VS_TEST_PARTITION": hostb.partition})
+    r = vstest.run(["sh", os.path.join(GUEST, "define-template.sh"), TEMPLATE, str(port),
+                    "50000", "96"], check=False, timeout=900, env=env)
+    assert r.returncode == 0, f"define-template.sh failed: {r.stdout}{r.stderr}"
+
+
+def names_on(uri, everything=False):
+    args = ["list", "--name"] + (["--all"] if everything else [])
+    out = vstest.virsh(*args, uri=uri, check=False).stdout.split()
+    return sorted(n for n in out if re.fullmatch(re.escape(PREFIX) + r"[a-z]+-[0-9]{2}", n))
+
+
+def remove_everything(hostb):
+    for uri in (A, hostb.uri):
+        for name in vstest.virsh("list", "--all", "--name", uri=uri, check=False).stdout.split():
+            if name.startswith(PREFIX):
+                vstest.virsh("destroy", name, uri=uri, check=False)
+                vstest.virsh("undefine", name, uri=uri, check=False)
+    loopbed.remove_everything(PREFIX)
+    vstest.virsh("pool-refresh", "default", uri=hostb.uri, check=False)
+
+
+@pytest.fixture
+def two_hosts(hostb):
+    remove_everything(hostb)
+    define_template(19979)
+    define_template(19979, hostb)
+    yield hostb
+    remove_everything(hostb)
+
+
+class Pool:
+    """virtscaled over hosts a and b, one pool of two web guests (one per
+    host), behind nginx."""
+
+    def __init__(self, tmp, daemons, hostb, nginx, tag, ports):
+        self.hostb = hostb
+        self.tag = tag
+        pool = {"template": TEMPLATE, "min": 2, "max": 2, "policy": "average",
+                "hosts": "a b", "placement": "fewest", "address": "hostfwd",
+                "hostfwd_ports": ports, "probe": "http:/", "probe_timeout": BOOT,
+                "cooldown": 1, "stabilization": 0, "repeat_interval": 1, "drain_timeout": 1,
+                "shutdown_timeout": 3, "lb": "nginx", "migrate_unsafe": "yes"}
+        self.act = Actuator(tmp, daemons, tag, ports, pool=pool, namespace="migr", sections={
+            "host a": {"uri": A, "migrate_uri": "tcp://127.0.0.1"},
+            "host b": {"uri": hostb.uri, "hostfwd_address": hostb.hostfwd_address,
+                       "partition": hostb.partition, "migrate_uri": "tcp://127.0.0.1"},
+            "nginx": nginx.nginx_keys})
+        self.act.pool["name_pattern"] = f"{PREFIX}{tag}-%02d"
+        self.act.pool["template"] = TEMPLATE
+        self.act.write_config()
+        self.nginx = nginx
+
+    def on(self, everything=False):
+        return {"a": [n for n in names_on(A, everything) if f"-{self.tag}-" in n],
+                "b": [n for n in names_on(self.hostb.uri, everything) if f"-{self.tag}-" in n]}
+
+    def pool_status(self):
+        return self.act.status()["pools"][0]
+
+    def wait_settled(self, n, timeout):
+        def ok():
+            p = self.pool_status()
+            on = self.on()
+            return (p["phase"] in ("idle", "cooldown") and p["actual"] == n and
+                    len(on["a"]) + len(on["b"]) == n and p)
+        return vstest.wait_for(ok, timeout, interval=1, what=f"{n} running over two hosts")
+
+    def instance(self, name):
+        return {i["name"]: i for i in self.pool_status()["instances"]}[name]
+
+    def servers(self):
+        """nginx's enabled servers."""
+        return sorted(re.findall(r"^\tserver (127\.0\.0\.\d+:\d+);", self.nginx.upstream_text(),
+                                 re.M))
+
+    def migrate(self, name, host):
+        return self.act.ctl("migrate", name, host)
+
+
+def uuid_on(uri, name):
+    return vstest.virsh("domuuid", name, uri=uri).stdout.strip()
+
+
+def persistent_on(uri, name):
+    out = vstest.virsh("dominfo", name, uri=uri).stdout
+    return re.search(r"^Persistent:\s+yes", out, re.M) is not None
+
+
+def test_migrate_a_to_b_and_back_under_load(two_hosts, tmp_path, daemons):
+    hostb = two_hosts
+    nginx = lb_bed.Nginx(tmp_path, daemons, port=19978)
+    pool = Pool(tmp_path / "act", daemons, hostb, nginx, "live", "19960-19969")
+    pool.act.start()
+    load = None
+    try:
+        pool.wait_settled(2, 2 * BOOT)
+        on = pool.on()
+        assert len(on["a"]) == 1 and len(on["b"]) == 1, on
+        mover = on["a"][0]
+        uuid = uuid_on(A, mover)
+        old = pool.instance(mover)["address"]
+        assert old.startswith("127.0.0.1:"), old
+        load = loopbed.Wrk(nginx.url + "/", 4, str(tmp_path / "wrk.log"), think_ms=20)
+        time.sleep(2)
+
+        # A -> B
+        r = pool.migrate(mover, "b")
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert re.search(rf"^{mover}: ok from a to b, \d+ ms, downtime \d+ ms", r.stdout,
+                         re.M), r.stdout
+        on = pool.on(everything=True)
+        assert mover in on["b"] and mover not in on["a"], on
+        assert mover in names_on(hostb.uri) and persistent_on(hostb.uri, mover)
+        assert uuid_on(hostb.uri, mover) == uuid
+        # its own forward on host B, in B's partition, in nginx instead of the old one
+        new = vstest.wait_for(lambda: (lambda i: i["address"] if i["host"] == hostb.uri
+                                       else None)(pool.instance(mover)), 30,
+                              what="the member listed on B")
+        assert new.startswith("127.0.0.2:"), new
+        xml = vstest.virsh("dumpxml", mover, uri=hostb.uri).stdout
+        assert f"hostfwd=tcp:{new}-" in xml and hostb.partition in xml, xml
+        assert new in pool.servers() and old not in pool.servers(), pool.servers()
+        p = pool.pool_status()
+        mg = p["migration"]
+        assert (mg["domain"], mg["from"], mg["to"], mg["result"]) == (mover, "a", "b", "ok"), mg
+        assert 0 < mg["downtime_ms"] < 5000 and mg["total_ms"] > 0 and mg["bytes"] > 0, mg
+        assert mg["iterations"] >= 1, mg
+        assert p["migrations"] == 1 and p["last_action"] == "migrate", p
+        r = pool.act.ctl("status")
+        assert re.search(rf"last migration: {mover} from a to b, ok, path 1, \d+ ms", r.stdout), \
+            r.stdout
+        print(f"A->B: total {mg['total_ms']} ms, downtime {mg['downtime_ms']} ms, "
+              f"{mg['iterations']} iterations, {mg['bytes']} bytes")
+        seen = loopbed.answered_by(nginx.url, 20)
+        assert uuid in seen, seen  # the moved guest serves from B
+
+        # B -> A
+        r = pool.migrate(mover, "a")
+        assert r.returncode == 0, r.stdout + r.stderr
+        on = pool.on(everything=True)
+        assert mover in on["a"] and mover not in on["b"], on
+        back = vstest.wait_for(lambda: (lambda i: i["address"] if i["host"] == A
+                                        else None)(pool.instance(mover)), 30,
+                               what="the member listed on A")
+        assert back.startswith("127.0.0.1:") and back in pool.servers(), pool.servers()
+        assert new not in pool.servers(), pool.servers()
+        mg = pool.pool_status()["migration"]
+        print(f"B->A: total {mg['total_ms']} ms, downtime {mg['downtime_ms']} ms")
+
+        res = load.stop()
+        load = None
+        failed = res["connect"] + res["read"] + res["write"] + res["status_errors"]
+        assert res["requests"] > 50 and failed == 0, res
+        assert not pool.act.open_ops(), pool.act.journal_text()
+
+        # refused: not a host of ours, already there
+        r = pool.migrate(mover, "c")
+        assert r.returncode == 1 and "no host c" in r.stderr, r.stderr
+        r = pool.migrate(mover, "a")
+        assert r.returncode == 1 and "already runs on a" in r.stdout + r.stderr, r.stdout
+    finally:
+        if load:
+            load.stop()
+        pool.act.proc.stop()
+
+
+def snmp_bed(tmp, daemons, hostb, pool):
+    """snmpd and virtscale-snmp over both hosts, reading virtscaled's status."""
+    from snmpbed import SnmpBed
+    bed = SnmpBed(tmp, daemons, agent_port=19975, trap_port=19974)
+    with open(bed.conf, "w") as f:
+        f.write(f"""[libvirt]
+refresh_interval = 1
+slow_interval = 5
+
+[host a]
+uri = {A}
+
+[host b]
+uri = {hostb.uri}
+hostfwd_address = {hostb.hostfwd_address}
+
+[snmp]
+agentx_socket = {bed.sock}
+agentx_ping_interval = 1
+
+[actuator]
+state_dir = {pool.act.state}
+
+[pool {pool.act.pool_name}]
+template = {TEMPLATE}
+name_pattern = {pool.act.pool["name_pattern"]}
+hosts = a b
+min = 2
+max = 2
+lb = none
+""")
+    bed.start_snmpd()
+    bed.start_subagent()
+    return bed
+
+
+def test_kill9_mid_migration_one_host_runs_it(two_hosts, tmp_path, daemons):
+    hostb = two_hosts
+    nginx = lb_bed.Nginx(tmp_path, daemons, port=19977)
+    pool = Pool(tmp_path / "act", daemons, hostb, nginx, "crash", "19970-19976")
+    pool.act.start()
+    try:
+        pool.wait_settled(2, 2 * BOOT)
+        mover = pool.on()["a"][0]
+        # 1 MiB/s: the migration lasts long enough to be interrupted
+        vstest.virsh("migrate-setspeed", mover, "1", uri=A)
+        pool.act.send({"v": 1, "type": "migrate", "domain": mover, "to": "b"})
+
+        def migrating():
+            job = vstest.virsh("domjobinfo", mover, uri=A, check=False).stdout
+            return ("migrating" in pool.act.journal_text() and
+                    re.search(r"Job type:\s+Unbounded", job) is not None)
+        vstest.wait_for(migrating, 30, interval=0.2, what="the migration under way")
+        # VM-MIB: the source's row says migrating(9) (libvirt still says running)
+        bed = snmp_bed(tmp_path / "snmp", daemons, hostb, pool)
+        def oper_migrating():
+            idx = bed.rows_by_name().get(mover)
+            w = bed.walk(VM_ENTRY + ".6", check=False) if idx else {}
+            return idx and bed.col(w, "oper", idx) == 9
+        vstest.wait_for(oper_migrating, 20, interval=0.5, what="vmOperState migrating(9)")
+        # VIRTSCALE-MIB: the pool's migration row, running(4), a -> b
+        mig = VS_MIB + ".1.6.1"
+        w = bed.walk(mig)
+        assert [w[f"{mig}.{c}.1"][1] for c in (1, 2, 3, 6)] == [mover.encode(), b"a", b"b", 4], w
+        pool.act.kill9()
+        assert pool.act.open_ops(), pool.act.journal_text()
+
+        pool.act.start()
+        def settled():
+            p = pool.pool_status()
+            return (not pool.act.open_ops() and p["phase"] in ("idle", "cooldown") and
+                    p["actual"] == 2 and p)
+        vstest.wait_for(settled, 120, interval=1, what="the journal settled")
+        on = pool.on(everything=True)
+        running = pool.on()
+        # exactly one host has it, running, defined once
+        assert (mover in on["a"]) != (mover in on["b"]), on
+        assert (mover in running["a"]) != (mover in running["b"]), running
+        host_uri = A if mover in on["a"] else hostb.uri
+        assert persistent_on(host_uri, mover)
+        addr = pool.instance(mover)["address"]
+        vstest.wait_for(lambda: addr in pool.servers(), 30, what="its address in nginx")
+        assert len(pool.servers()) == 2, pool.servers()
+        seen = loopbed.answered_by(nginx.url, 20)
+        assert uuid_on(host_uri, mover) in seen, seen
+
+        # a migration libvirt refuses (disks it cannot see as shared): the
+        # guest serves on where it was, back in nginx, the failure reported
+        pool.act.proc.stop()
+        vstest.virsh("migrate-setspeed", mover, "8796093022207", uri=host_uri, check=False)
+        pool.act.write_config(migrate_unsafe="no")
+        pool.act.start()
+        pool.wait_settled(2, 60)
+        r = pool.migrate(mover, "a" if host_uri == hostb.uri else "b")
+        assert r.returncode == 1 and "unsafe" in r.stdout, r.stdout + r.stderr
+        assert mover in names_on(host_uri) and persistent_on(host_uri, mover)
+        assert addr in pool.servers() and len(pool.servers()) == 2, pool.servers()
+        p = pool.pool_status()
+        assert p["migration"]["result"] == "failed" and p["last_result"] == "failed", p
+        assert "unsafe" in p["last_error"] and p["last_alert"] == "action-failed", p
+        assert not pool.act.open_ops(), pool.act.journal_text()
+    finally:
+        pool.act.proc.stop()
+
+
+def test_paths_by_dirty_rate(two_hosts, tmp_path, daemons):
+    """A quiet guest takes path 1, one dirtying 6 MiB/s path 2 (XBZRLE), one
+    dirtying 20 MiB/s path 3 (post-copy). The bounds are set for this small
+    guest (96 MiB, whose dirty rate libvirt measures on 3 x 48 sampled
+    pages; more dirtying starves it of memory): 2% and 12% of its memory
+    per second."""
+    hostb = two_hosts
+    nginx = lb_bed.Nginx(tmp_path, daemons, port=19976)
+    pool = Pool(tmp_path / "act", daemons, hostb, nginx, "path", "19980-19989")
+    pool.act.write_config(migrate_dirty_low=2, migrate_dirty_high=12)
+    pool.act.start()
+    try:
+        pool.wait_settled(2, 2 * BOOT)
+        mover = pool.on()["a"][0]
+        seen = []
+        for mib, host, path in ((0, "b", 1), (6, "a", 2), (20, "b", 3)):
+            addr = pool.instance(mover)["address"]
+            status, body = lb_bed.get(f"http://{addr}/cgi-bin/dirty?{mib}", timeout=20)
+            assert status == 200 and f"dirties {mib} MiB/s" in body, (status, body)
+            time.sleep(2)
+            r = pool.migrate(mover, host)
+            assert r.returncode == 0, r.stdout + r.stderr
+            mg = pool.pool_status()["migration"]
+            seen.append((mib, mg["path"], round(mg["dirty_rate"], 1), mg["postcopy"],
+                         mg["total_ms"], mg["downtime_ms"]))
+            print(f"dirty {mib} MiB/s: path {mg['path']}, rate {mg['dirty_rate']:.1f}%/s, "
+                  f"post-copy {mg['postcopy']}, total {mg['total_ms']} ms, "
+                  f"downtime {mg['downtime_ms']} ms, {mg['iterations']} iterations")
+            assert mg["result"] == "ok" and mg["path"] == path, seen
+            assert mover in pool.on()[host], pool.on()
+        assert seen[2][3], seen  # path 3 switched to post-copy
+        # it serves from where it ended
+        addr = vstest.wait_for(lambda: (lambda i: i["address"] if i["host"] == hostb.uri
+                                        else None)(pool.instance(mover)), 30,
+                               what="the member listed on B")
+        status, body = lb_bed.get(f"http://{addr}/cgi-bin/dirty?0", timeout=20)
+        assert status == 200, body
+        assert not pool.act.open_ops(), pool.act.journal_text()
+    finally:
+        pool.act.proc.stop()
