@@ -279,23 +279,6 @@ unsigned vsc_values_dispatch_pools(vsc_values *v, const vs_pools_report *r, cdti
 	return n;
 }
 
-/* Running members of every pool on @uri (a lost host's are not running). */
-static unsigned host_instances(const vs_pools_report *r, const char *uri)
-{
-	unsigned n = 0;
-
-	for (guint i = 0; r && i < r->pools->len; i++) {
-		const vs_pool_report *p = g_ptr_array_index(r->pools, i);
-
-		for (guint j = 0; p->view && j < p->view->members->len; j++) {
-			const vs_member *m = p->view->members->pdata[j];
-
-			n += m->running && g_strcmp0(m->host_uri, uri) == 0;
-		}
-	}
-	return n;
-}
-
 static const vs_host_status *find_host(const vs_snapshot *snap, const char *uri)
 {
 	for (guint i = 0; snap->hosts && i < snap->hosts->len; i++) {
@@ -349,8 +332,8 @@ unsigned vsc_values_dispatch_hosts(vsc_values *v, const vs_config *cfg, const vs
 			continue;
 		n += submit_gauge2(pi, "vs_host_state", NULL, answers, cond == VS_HOST_COND_LOST, t,
 		                   interval);
-		n += submit_gauge(pi, "vs_host_instances", NULL, host_instances(r, hc->uri), t,
-		                  interval);
+		n += submit_gauge(pi, "vs_host_instances", NULL,
+		                  vs_pools_report_host_instances(r, hc->uri), t, interval);
 		n += submit_gauge(pi, "vs_host_cpu_idle", NULL,
 		                  answers ? or_nan(h->host_cpu_idle_percent) : NAN, t, interval);
 		n += submit_gauge2(pi, "vs_host_memory", NULL,

@@ -224,3 +224,22 @@ void vs_pool_monitor_free(vs_pool_monitor *m)
 	g_free(m->pools);
 	g_free(m);
 }
+
+/**
+ * vs_pools_report_host_instances: see vs-pool-monitor.h.
+ */
+unsigned vs_pools_report_host_instances(const vs_pools_report *r, const char *uri)
+{
+	unsigned n = 0;
+
+	for (guint i = 0; r && i < r->pools->len; i++) {
+		const vs_pool_report *p = g_ptr_array_index(r->pools, i);
+
+		for (guint j = 0; p->view && j < p->view->members->len; j++) {
+			const vs_member *m = p->view->members->pdata[j];
+
+			n += m->running && g_strcmp0(m->host_uri, uri) == 0;
+		}
+	}
+	return n;
+}

@@ -21,6 +21,10 @@ typedef struct vs_pools_report {
 	GPtrArray *pools;      /* of vs_pool_report*, config order */
 } vs_pools_report;
 
+/* Running members of every pool on host @uri (a lost host's members do not
+ * run): what vsHostInstances and collectd's vs_host_instances show. */
+unsigned vs_pools_report_host_instances(const vs_pools_report *r, const char *uri);
+
 /* Called from the monitor thread; must not block for long. */
 typedef void (*vs_pool_notice_cb)(const vs_pool_notice *n, void *opaque);
 typedef void (*vs_pools_ready_cb)(void *opaque);

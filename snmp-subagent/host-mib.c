@@ -41,24 +41,6 @@ const vs_host_status *vs_host_find(const vs_snapshot *snap, const char *uri)
 	return NULL;
 }
 
-/* Running members of every pool on @uri, as vsPoolInstances counts them
- * (a lost host's members are not running). */
-static unsigned host_instances(const vs_pools_report *r, const char *uri)
-{
-	unsigned n = 0;
-
-	for (guint i = 0; r && i < r->pools->len; i++) {
-		const vs_pool_report *p = g_ptr_array_index(r->pools, i);
-
-		for (guint j = 0; p->view && j < p->view->members->len; j++) {
-			const vs_member *m = p->view->members->pdata[j];
-
-			n += m->running && g_strcmp0(m->host_uri, uri) == 0;
-		}
-	}
-	return n;
-}
-
 static long clamp_gauge(uint64_t v)
 {
 	return (long)MIN(v, (uint64_t)G_MAXUINT32);
@@ -95,7 +77,7 @@ static void add_host_row(vs_mib_builder *b, const vs_agent *a, const vs_host_con
 	vs_mib_add_string(b, COL(VS_HOST_URI), 4, &idx, 1, cfg->uri);
 	vs_mib_add_int(b, COL(VS_HOST_STATE), 4, &idx, 1, ASN_INTEGER, vs_host_cond_mib(cond));
 	vs_mib_add_int(b, COL(VS_HOST_INSTANCES), 4, &idx, 1, ASN_GAUGE,
-	               host_instances(a->pools, cfg->uri));
+	               vs_pools_report_host_instances(a->pools, cfg->uri));
 	vs_mib_add_int(b, COL(VS_HOST_CPU_IDLE), 4, &idx, 1, ASN_INTEGER,
 	               answers ? vs_hundredths(h->host_cpu_idle_percent) : -1);
 	vs_mib_add_int(b, COL(VS_HOST_FREE_MEMORY), 4, &idx, 1, ASN_GAUGE,

@@ -43,6 +43,19 @@ const char *vs_op_step_name(vs_op_step step)
 	return (unsigned)step < G_N_ELEMENTS(step_names) ? step_names[step] : "-";
 }
 
+/**
+ * vs_ops_journal_step: see ops.h.
+ */
+bool vs_ops_journal_step(vs_ops_ctx *w, uint64_t jid, const char *step, vs_op_outcome *o,
+                         GError **error)
+{
+	if (!jid || vs_journal_step(w->journal, jid, step, error))
+		return true;
+	o->step = VS_STEP_JOURNAL;
+	g_prefix_error(error, "cannot record step %s: ", step);
+	return false;
+}
+
 /** vs_job_result_free: frees a job's result. */
 void vs_job_result_free(vs_job_result *r)
 {

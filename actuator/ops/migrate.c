@@ -22,16 +22,6 @@
 #include <libvirt/virterror.h>
 #include <string.h>
 
-static bool journal_step(vs_ops_ctx *w, uint64_t jid, const char *step, vs_op_outcome *o,
-                         GError **error)
-{
-	if (vs_journal_step(w->journal, jid, step, error))
-		return true;
-	o->step = VS_STEP_JOURNAL;
-	g_prefix_error(error, "cannot record step %s: ", step);
-	return false;
-}
-
 static const vs_member *find_member(const vs_pool_view *v, const char *name)
 {
 	for (guint i = 0; v && i < v->members->len; i++) {
@@ -380,12 +370,12 @@ bool vs_migrate(vs_ops_ctx *w, const vs_pool_view *v, const char *name, const ch
 			goto unlock;
 		drained = true;
 	}
-	if (!journal_step(w, jid, "drained", o, error))
+	if (!vs_ops_journal_step(w, jid, "drained", o, error))
 		goto unlock;
 	if (w->draining)
 		w->draining(name, w->opaque);
 	o->step = VS_STEP_MIGRATE;
-	if (!journal_step(w, jid, "migrating", o, error))
+	if (!vs_ops_journal_step(w, jid, "migrating", o, error))
 		goto unlock;
 	ddom = run_migration(w, dom, dconn, dest, live, persistent, st, error);
 unlock:
@@ -394,7 +384,7 @@ unlock:
 		goto out;
 	st->total_ms = (uint64_t)(g_get_monotonic_time() - t0) / 1000;
 	read_job_stats(ddom, st);
-	if (!journal_step(w, jid, "migrated", o, error))
+	if (!vs_ops_journal_step(w, jid, "migrated", o, error))
 		goto out;
 	vs_info("pool %s: %s now runs on %s", w->pool->name, name,
 	        vs_config_host_name(w->cfg, dest_uri));
@@ -405,7 +395,7 @@ unlock:
 		o->step = VS_STEP_LB_ADD;
 		if (!vs_lb_add(w->lb, new_addr, true, error))
 			goto out;
-		if (!journal_step(w, jid, "lb-added", o, error))
+		if (!vs_ops_journal_step(w, jid, "lb-added", o, error))
 			goto out;
 		o->step = VS_STEP_LB_REMOVE;
 		if (old_addr && !vs_lb_remove(w->lb, old_addr, error))

@@ -126,6 +126,12 @@ vs_job_result *vs_job_run(vs_ops_ctx *w, const vs_job *job);
 void vs_job_result_free(vs_job_result *r);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(vs_job_result, vs_job_result_free)
 
+/* job.c: records that operation @jid (0: none, nothing to record)
+ * reached @step; false, the outcome at step "journal", when the journal
+ * cannot: an unrecorded step is a crash away from a leak. */
+bool vs_ops_journal_step(vs_ops_ctx *w, uint64_t jid, const char *step, vs_op_outcome *o,
+                         GError **error);
+
 /* ---- members as libvirt lists them now (members.c) ---- */
 /* The hypervisor @uri among the configured ones, or NULL. */
 vs_virt *vs_ops_host(const vs_ops_ctx *w, const char *uri);

@@ -67,18 +67,6 @@ static bool stop_domain(virDomainPtr dom, unsigned timeout_s, GCancellable *canc
 	return true;
 }
 
-/* Records that scale-in @jid reached @step; false (the action fails at
- * step "journal") when the journal cannot. */
-static bool journal_step(vs_ops_ctx *w, uint64_t jid, const char *step, vs_op_outcome *o,
-                         GError **error)
-{
-	if (vs_journal_step(w->journal, jid, step, error))
-		return true;
-	o->step = VS_STEP_JOURNAL;
-	g_prefix_error(error, "cannot record step %s: ", step);
-	return false;
-}
-
 /* Step "lb-drain": no new sessions, then wait for the open ones to end (the
  * balancer's busy count where it has one, else sock_diag). False when
  * virtscaled stops meanwhile (the journal keeps the scale-in) or when the
@@ -88,7 +76,7 @@ static bool drain(vs_ops_ctx *w, const vs_member *m, uint64_t jid, vs_op_outcome
 	g_autoptr(GError) lerr = NULL, derr = NULL;
 
 	/* recorded first: a scale-in still at "begin" has touched nothing */
-	if (!journal_step(w, jid, "draining", o, error))
+	if (!vs_ops_journal_step(w, jid, "draining", o, error))
 		return false;
 	if (!vs_lb_drain(w->lb, m->address, &lerr))
 		vs_warning("pool %s: drain %s: %s", w->pool->name, m->address, lerr->message);
@@ -102,7 +90,7 @@ static bool drain(vs_ops_ctx *w, const vs_member *m, uint64_t jid, vs_op_outcome
 		vs_notice("pool %s: drain of %s: %s", w->pool->name, m->address,
 		          derr ? derr->message : "?");
 	}
-	return journal_step(w, jid, "drained", o, error);
+	return vs_ops_journal_step(w, jid, "drained", o, error);
 }
 
 /* The journal failed before the victim was stopped: it serves again and
@@ -179,12 +167,12 @@ bool vs_scale_in_member(vs_ops_ctx *w, const vs_member *m, vs_op_outcome *o, GEr
 	if (!stop_domain(dom, p->shutdown_timeout, w->stop, error))
 		return false;
 	/* stopped: past undoing, a journal failure leaves the rest to reconcile */
-	if (!journal_step(w, jid, "stopped", o, error))
+	if (!vs_ops_journal_step(w, jid, "stopped", o, error))
 		return false;
 	o->step = VS_STEP_LB_REMOVE;
 	if (m->address && !vs_lb_remove(w->lb, m->address, error))
 		return false;
-	if (!journal_step(w, jid, "lb-removed", o, error))
+	if (!vs_ops_journal_step(w, jid, "lb-removed", o, error))
 		return false;
 	o->step = VS_STEP_UNDEFINE;
 	if (!p->keep_stopped &&

@@ -234,20 +234,6 @@ static bool step_name(clone_plan *p, virStoragePoolPtr sp, GError **error)
 	return true;
 }
 
-/* Records that clone @jid (0: none, a kept member) reached @step. A
- * journal that cannot record it fails the action, which is rolled back:
- * an unrecorded step is a crash away from a leak, or from a healthy clone
- * destroyed by the next reconcile. */
-static bool journal_step(vs_ops_ctx *w, uint64_t jid, const char *step, vs_op_outcome *o,
-                         GError **error)
-{
-	if (!jid || vs_journal_step(w->journal, jid, step, error))
-		return true;
-	o->step = VS_STEP_JOURNAL;
-	g_prefix_error(error, "cannot record step %s: ", step);
-	return false;
-}
-
 /* Step "journal": the clone is recorded before anything of it exists. */
 static bool step_journal(clone_plan *p, GError **error)
 {
@@ -274,7 +260,7 @@ static bool step_define(clone_plan *p, virStoragePoolPtr sp, GError **error)
 	for (guint i = 0; i < p->disks->len; i++)
 		if (!create_volume(p->conn, sp, pool, p->disks->pdata[i], p->vols->pdata[i], error))
 			return false;
-	if (!journal_step(p->w, p->journal_id, "volumes", p->o, error))
+	if (!vs_ops_journal_step(p->w, p->journal_id, "volumes", p->o, error))
 		return false;
 	p->o->step = VS_STEP_DEFINE;
 	xml = vs_clone_xml_rewrite(p->template_xml, p->name, p->disks, pool->name, p->address, pool,
@@ -286,7 +272,7 @@ static bool step_define(clone_plan *p, virStoragePoolPtr sp, GError **error)
 		vs_virt_set_error(error, "define");
 		return false;
 	}
-	if (!journal_step(p->w, p->journal_id, "defined", p->o, error))
+	if (!vs_ops_journal_step(p->w, p->journal_id, "defined", p->o, error))
 		return false;
 	vs_info("pool %s: %s defined", pool->name, p->name);
 	return true;
@@ -304,7 +290,7 @@ static bool bring_up(vs_ops_ctx *w, virDomainPtr dom, uint64_t jid, char **addre
 		vs_virt_set_error(error, "start");
 		return false;
 	}
-	if (!journal_step(w, jid, "started", o, error))
+	if (!vs_ops_journal_step(w, jid, "started", o, error))
 		return false;
 	vs_info("pool %s: %s started", p->name, virDomainGetName(dom));
 	if (!*address) {
@@ -322,7 +308,7 @@ static bool bring_up(vs_ops_ctx *w, virDomainPtr dom, uint64_t jid, char **addre
 	o->step = VS_STEP_PROBE;
 	if (!vs_probe_wait(p, *address, p->probe_timeout, w->stop, error))
 		return false;
-	if (!journal_step(w, jid, "probed", o, error))
+	if (!vs_ops_journal_step(w, jid, "probed", o, error))
 		return false;
 	o->step = VS_STEP_LB_ADD;
 	if (!vs_lb_add(w->lb, *address, true, error))
