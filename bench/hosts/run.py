@@ -26,7 +26,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.path.dirname(os.path.dirname(HERE))
@@ -65,26 +64,11 @@ def first_after(evs, t0, pattern):
 
 
 def define_template(port, bed=None):
-    env = dict(os.environ)
-    if bed:
-        env.update({"VS_TEST_URI": bed.uri, "VS_TEST_HOSTFWD_ADDRESS": bed.hostfwd_address,
-                    "VS_TEST_PARTITION": bed.partition})
-    subprocess.run(["sh", os.path.join(SRC, "tests", "guest", "define-template.sh"), TEMPLATE,
-                    str(port), "-1", "96"], check=True, capture_output=True, env=env)
+    hostb.define_web_template(TEMPLATE, port, bed, quota=-1)
 
 
 def remove_everything(bed):
-    for uri in (A, bed.uri):
-        for name in vstest.virsh("list", "--all", "--name", uri=uri, check=False).stdout.split():
-            if name.startswith(PREFIX):
-                vstest.virsh("destroy", name, uri=uri, check=False)
-                vstest.virsh("undefine", name, uri=uri, check=False)
-    vstest.virsh("pool-refresh", "default", check=False)
-    for line in vstest.virsh("vol-list", "default", check=False).stdout.splitlines():
-        p = line.split()
-        if p and p[0].startswith(PREFIX):
-            vstest.virsh("vol-delete", p[0], "--pool", "default", check=False)
-    vstest.virsh("pool-refresh", "default", uri=bed.uri, check=False)
+    hostb.remove_everywhere(PREFIX, bed)
 
 
 def http_answers(address):

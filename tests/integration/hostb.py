@@ -7,6 +7,7 @@ same name and id on both hosts. Its daemons are found by the bed's own pid
 files only: host A runs the same programs.
 """
 import os
+import re
 import signal
 
 import vstest
@@ -87,3 +88,40 @@ def host_uuid(uri):
     xml = vstest.virsh("capabilities", uri=uri).stdout
     start = xml.index("<uuid>") + len("<uuid>")
     return xml[start:xml.index("</uuid>", start)]
+
+
+def define_web_template(name, port, bed=None, quota=50000, mem_mib=96):
+    """The web guest's template (tests/guest), shut off, on host A or (with
+    @bed) on host B: there its forward listens on the bed's address and it
+    lives in the bed's partition."""
+    env = dict(os.environ)
+    if bed:
+        env.update({"VS_TEST_URI": bed.uri, "VS_TEST_HOSTFWD_ADDRESS": bed.hostfwd_address,
+                    "VS_TEST_PARTITION": bed.partition})
+    r = vstest.run(["sh", os.path.join(vstest.SRCDIR, "tests", "guest", "define-template.sh"),
+                    name, str(port), str(quota), str(mem_mib)], check=False, timeout=900,
+                   env=env)
+    assert r.returncode == 0, f"define-template.sh failed: {r.stdout}{r.stderr}"
+
+
+def pool_names(uri, prefix, everything=False):
+    """Pool members PREFIX + TAG-NN on @uri: the running ones, or all."""
+    args = ["list", "--name"] + (["--all"] if everything else [])
+    out = vstest.virsh(*args, uri=uri, check=False).stdout.split()
+    return sorted(n for n in out if re.fullmatch(re.escape(prefix) + r"[a-z]+-[0-9]{2}", n))
+
+
+def remove_everywhere(prefix, bed):
+    """Every domain named PREFIX* on host A and host B, and the volumes of the
+    shared images directory named so (seen through both hosts' pools)."""
+    for uri in (vstest.URI, bed.uri):
+        for name in vstest.virsh("list", "--all", "--name", uri=uri, check=False).stdout.split():
+            if name.startswith(prefix):
+                vstest.virsh("destroy", name, uri=uri, check=False)
+                vstest.virsh("undefine", name, uri=uri, check=False)
+    vstest.virsh("pool-refresh", "default", check=False)
+    for line in vstest.virsh("vol-list", "default", check=False).stdout.splitlines():
+        p = line.split()
+        if p and p[0].startswith(prefix):
+            vstest.virsh("vol-delete", p[0], "--pool", "default", check=False)
+    vstest.virsh("pool-refresh", "default", uri=bed.uri, check=False)

@@ -23,6 +23,7 @@ import time
 
 import pytest
 
+import hostb as hostb_bed
 import lb_bed
 import loopbed
 import vstest
@@ -32,43 +33,21 @@ pytestmark = pytest.mark.usefixtures("libvirtd")
 
 PREFIX = "vst-hosts-"
 TEMPLATE = "vst-hosts-tmpl"
-GUEST = os.path.join(vstest.SRCDIR, "tests", "guest")
 BOOT = 240  # seconds a clone may take to boot and pass the probe on a busy host
 A = "qemu:///system"
 
 
 def define_template(port, hostb=None):
-    """The web guest's template, shut off, on host A or (with @hostb) on B:
-    there its forward listens on 127.0.0.2 and it lives in B's partition."""
-    env = dict(os.environ)
-    if hostb:
-        env.update({"VS_TEST_URI": hostb.uri, "VS_TEST_HOSTFWD_ADDRESS": hostb.hostfwd_address,
-                    "VS_TEST_PARTITION": hostb.partition})
-    r = vstest.run(["sh", os.path.join(GUEST, "define-template.sh"), TEMPLATE, str(port),
-                    "50000", "96"], check=False, timeout=900, env=env)
-    assert r.returncode == 0, f"define-template.sh failed: {r.stdout}{r.stderr}"
+    hostb_bed.define_web_template(TEMPLATE, port, hostb)
 
 
 def names_on(uri, everything=False):
     """Our pool's domains on @uri (running ones, or all with @everything)."""
-    args = ["list", "--name"] + (["--all"] if everything else [])
-    out = vstest.virsh(*args, uri=uri, check=False).stdout.split()
-    return sorted(n for n in out if re.fullmatch(re.escape(PREFIX) + r"[a-z]+-[0-9]{2}", n))
-
-
-def remove_on(uri):
-    for name in vstest.virsh("list", "--all", "--name", uri=uri, check=False).stdout.split():
-        if name.startswith(PREFIX):
-            vstest.virsh("destroy", name, uri=uri, check=False)
-            vstest.virsh("undefine", name, uri=uri, check=False)
+    return hostb_bed.pool_names(uri, PREFIX, everything)
 
 
 def remove_everything(hostb):
-    remove_on(A)
-    remove_on(hostb.uri)
-    # one images directory for both hosts (shared storage)
-    loopbed.remove_everything(PREFIX)
-    vstest.virsh("pool-refresh", "default", uri=hostb.uri, check=False)
+    hostb_bed.remove_everywhere(PREFIX, hostb)
 
 
 def uuid_on(uri, name):

@@ -15,12 +15,12 @@ host B), real web guests (tests/guest), a real nginx.
 
 Domains vst-migr-*, hostfwd ports 19960-19979 (on 127.0.0.1 for A, on
 127.0.0.2 for B)."""
-import os
 import re
 import time
 
 import pytest
 
+import hostb as hostb_bed
 import lb_bed
 import loopbed
 import vstest
@@ -31,35 +31,20 @@ pytestmark = pytest.mark.usefixtures("libvirtd")
 
 PREFIX = "vst-migr-"
 TEMPLATE = "vst-migr-tmpl"
-GUEST = os.path.join(vstest.SRCDIR, "tests", "guest")
 BOOT = 240
 A = "qemu:///system"
 
 
 def define_template(port, hostb=None):
-    env = dict(os.environ)
-    if hostb:
-        env.update({"VS_TEST_URI": hostb.uri, "VS_TEST_HOSTFWD_ADDRESS": hostb.hostfwd_address,
-                    "VS_TEST_PARTITION": hostb.partition})
-    r = vstest.run(["sh", os.path.join(GUEST, "define-template.sh"), TEMPLATE, str(port),
-                    "50000", "96"], check=False, timeout=900, env=env)
-    assert r.returncode == 0, f"define-template.sh failed: {r.stdout}{r.stderr}"
+    hostb_bed.define_web_template(TEMPLATE, port, hostb)
 
 
 def names_on(uri, everything=False):
-    args = ["list", "--name"] + (["--all"] if everything else [])
-    out = vstest.virsh(*args, uri=uri, check=False).stdout.split()
-    return sorted(n for n in out if re.fullmatch(re.escape(PREFIX) + r"[a-z]+-[0-9]{2}", n))
+    return hostb_bed.pool_names(uri, PREFIX, everything)
 
 
 def remove_everything(hostb):
-    for uri in (A, hostb.uri):
-        for name in vstest.virsh("list", "--all", "--name", uri=uri, check=False).stdout.split():
-            if name.startswith(PREFIX):
-                vstest.virsh("destroy", name, uri=uri, check=False)
-                vstest.virsh("undefine", name, uri=uri, check=False)
-    loopbed.remove_everything(PREFIX)
-    vstest.virsh("pool-refresh", "default", uri=hostb.uri, check=False)
+    hostb_bed.remove_everywhere(PREFIX, hostb)
 
 
 @pytest.fixture
