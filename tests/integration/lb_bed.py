@@ -7,6 +7,7 @@ they count requests and remember when the first one arrived.
 """
 import os
 import subprocess
+import time
 import urllib.request
 
 import vstest
@@ -133,6 +134,17 @@ http {{
         master = self.daemon.proc.pid
         with open(f"/proc/{master}/task/{master}/children") as f:
             return f.read().split()
+
+    def settled_workers(self, timeout=15):
+        """The worker pids once the previous generation has exited: after a
+        reload the old worker finishes its connections before it leaves, so
+        a snapshot taken at once may still list it."""
+        deadline = time.monotonic() + timeout
+        while True:
+            pids = self.workers()
+            if len(pids) == 1 or time.monotonic() > deadline:
+                return pids
+            time.sleep(0.05)
 
     def upstream_text(self):
         with open(self.upstream_file) as f:

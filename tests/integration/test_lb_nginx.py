@@ -35,7 +35,7 @@ def test_add_drain_remove_follow_requests(tmp_path, daemons, lb_backends):
     t.start()
     vstest.wait_for(lambda: b.active == 1, 5, what="slow request on b")
     lb_tool(ng.config, "enable", a.address, check=True)
-    workers_before = ng.workers()
+    workers_before = ng.settled_workers()
     lb_tool(ng.config, "drain", b.address, check=True)
     assert ng.workers() != workers_before
     assert "127.0.0.3:19510 down; # draining" in ng.upstream_text()
@@ -57,7 +57,7 @@ def test_add_drain_remove_follow_requests(tmp_path, daemons, lb_backends):
     assert spread(ng.url, 6) == {a.name: 6} and b.hits == 0
 
     # Unchanged content: no file write, no reload.
-    workers = ng.workers()
+    workers = ng.settled_workers()
     mtime = os.stat(ng.upstream_file).st_mtime_ns
     lb_tool(ng.config, "add", a.address, check=True)
     assert ng.workers() == workers and os.stat(ng.upstream_file).st_mtime_ns == mtime
@@ -81,7 +81,7 @@ def test_weight_rendered_and_applied(tmp_path, daemons, lb_backends):
         "reload_command": f"/usr/sbin/nginx -c {conf} -s reload"})
     for x in (a, b, c):
         lb_tool(ng.config, "add", x.address, check=True)
-    workers = ng.workers()
+    workers = ng.settled_workers()
     lb_tool(ng.config, "weight", a.address, "3", check=True)
     assert set(ng.workers()) - set(workers)  # a new generation took over
     text = ng.upstream_text()
@@ -133,7 +133,7 @@ def test_failed_config_test_or_reload_restores(tmp_path, daemons, lb_backends):
     ng = Nginx(tmp_path, daemons)
     lb_tool(ng.config, "add", a.address, check=True)
     before = ng.upstream_text()
-    workers = ng.workers()
+    workers = ng.settled_workers()
 
     # A conflicting main config: `nginx -t` fails, the old file comes back.
     conflict = os.path.join(ng.dir, "conf.d", "conflict.conf")
@@ -249,7 +249,7 @@ def test_stale_pid_file_is_not_signalled(tmp_path, daemons, lb_backends):
             ng.nginx_keys["pid_file"] = stale
             lb_bed.write_config(ng.config, "nginx", {"nginx": ng.nginx_keys})
             before = ng.upstream_text()
-            workers = ng.workers()
+            workers = ng.settled_workers()
             r = lb_tool(ng.config, "add", a.address, check=False)
             assert "error[unreachable]" in r.stderr and f"pid {pid}" in r.stderr, r.stderr
             assert "no nginx master" in r.stderr and "not signalled" in r.stderr
