@@ -184,6 +184,8 @@ static const key_desc keys[] = {
      false},
     {G_POOL, "shutdown_timeout", vs_config_value_duration, P(shutdown_timeout), "30", 0, 3600, NULL,
      false},
+    {G_POOL, "sync_interval", vs_config_value_duration, P(sync_interval), "10", 1, 3600, NULL,
+     false},
     {G_POOL, "keep_stopped", vs_config_value_bool, P(keep_stopped), "no", 0, 0, NULL, false},
     {G_POOL, "migrate_unsafe", vs_config_value_bool, P(migrate_unsafe), "no", 0, 0, NULL, false},
     {G_POOL, "migrate_dirty_low", vs_config_value_double, P(migrate_dirty_low), "10", 0, 1000, NULL,

@@ -95,8 +95,9 @@ typedef struct vs_pool_config {
 	unsigned probe_timeout;    /* seconds, default 60 */
 	unsigned drain_timeout;    /* seconds, default 30 */
 	unsigned shutdown_timeout; /* seconds before destroy, default 30 */
-	bool keep_stopped;         /* keep_stopped = no */
-	bool migrate_unsafe;       /* migrate_unsafe = no: migrate without shared storage checks */
+	unsigned sync_interval; /* seconds between checks against libvirt and the LB, default 10 */
+	bool keep_stopped;      /* keep_stopped = no */
+	bool migrate_unsafe;    /* migrate_unsafe = no: migrate without shared storage checks */
 	/* live migration's path by the guest's dirty rate, in percent of its
 	 * memory per second: below low pre-copy, up to high pre-copy with
 	 * XBZRLE then post-copy after max_iterations, above high post-copy */

@@ -36,8 +36,6 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define VS_SYNC_INTERVAL_US (10 * G_USEC_PER_SEC)
-
 /* What a pool's machine knows; times are monotonic microseconds, 0 = never. */
 typedef struct vs_pool_facts {
 	int64_t now_us;

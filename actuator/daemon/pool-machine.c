@@ -416,7 +416,8 @@ static void on_precheck(vs_pool_machine *m, const vs_job_result *r, int64_t now)
 	m->last_result = VS_RESULT_FAILED;
 	g_free(m->last_error);
 	m->last_error = g_strdup_printf("blocked: %s", r->blocked);
-	m->facts.retry_after_us = MIN(m->facts.retry_after_us, now + VS_SYNC_INTERVAL_US);
+	m->facts.retry_after_us =
+	    MIN(m->facts.retry_after_us, now + (int64_t)m->cfg->sync_interval * G_USEC_PER_SEC);
 }
 
 /* Event loop: a job's result. */
@@ -444,7 +445,7 @@ static gboolean job_done(gpointer data)
 	}
 	if (r->kind == VS_JOB_SYNC) {
 		m->facts.synced = r->ok || m->facts.synced;
-		m->facts.next_sync_us = now + VS_SYNC_INTERVAL_US;
+		m->facts.next_sync_us = now + (int64_t)m->cfg->sync_interval * G_USEC_PER_SEC;
 	}
 	if (!r->ok && r->cancelled) {
 		/* not a failure of the action: no alert, no backoff to carry */

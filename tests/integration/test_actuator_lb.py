@@ -16,7 +16,7 @@ from lb_bed import Apache, Nginx, lb_tool
 
 pytestmark = pytest.mark.usefixtures("libvirtd")
 
-SYNC_S = 10  # the actuator's sync interval
+SYNC_S = 2  # the pools' sync_interval
 
 
 def balancer(a):
@@ -31,7 +31,8 @@ def test_apache_static_member_stays_enabled(make_actuator, daemons, tmp_path):
     try:
         ap = Apache(tmp_path, daemons, growth=3, static_members=[static.address])
         a = make_actuator("aps", "19540-19544", template=True, namespace="lb",
-                          pool={"lb": "apache", "min": 1}, sections={"apache": ap.apache_keys})
+                          pool={"lb": "apache", "min": 1, "sync_interval": SYNC_S},
+                          sections={"apache": ap.apache_keys})
         a.start()
         st = a.wait_running(1, 60)
         clone = st["instances"][0]["address"]

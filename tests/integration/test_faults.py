@@ -274,7 +274,7 @@ def test_httpd_restarted_balancer_state_lost(actuator, tmp_path, daemons):
     persisted slotmem removed, as after a reboot): the next sync of the
     pool adds the running members again, with no action taken."""
     ap = lb_bed.Apache(tmp_path / "apx", daemons, port=19051, other_port=19052, growth=3)
-    a = actuator("htr", "19012-19015", pool={"min": 1, "max": 1, "lb": "apache"},
+    a = actuator("htr", "19012-19015", pool={"min": 1, "max": 1, "lb": "apache", "sync_interval": 2},
                  sections={"apache": dict(ap.apache_keys, timeout=2)})
     a.start()
     st = a.wait_running(1, 30)
@@ -288,7 +288,7 @@ def test_httpd_restarted_balancer_state_lost(actuator, tmp_path, daemons):
                         env={k: ap.dir for k in APACHE_ENV})
     vstest.wait_port(19051)
     assert addr not in lb_bed.list_members(ap.config), "the balancer state survived the restart"
-    # the sync (every 10 s) puts the member back, enabled
+    # the next sync (every 2 s here) puts the member back, enabled
     vstest.wait_for(lambda: lb_bed.list_members(ap.config).get(addr, ("",))[0] == "enabled",
                     25, interval=0.5, what=f"{addr} re-added by the sync")
     vstest.wait_for(lambda: [i["lb"] for i in a.pool_status()["instances"]] == ["enabled"], 15,

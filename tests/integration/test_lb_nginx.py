@@ -35,7 +35,7 @@ def test_add_drain_remove_follow_requests(tmp_path, daemons, lb_backends):
     t.start()
     vstest.wait_for(lambda: b.active == 1, 5, what="slow request on b")
     lb_tool(ng.config, "enable", a.address, check=True)
-    workers_before = ng.settled_workers()
+    workers_before = ng.workers()
     lb_tool(ng.config, "drain", b.address, check=True)
     assert ng.workers() != workers_before
     assert "127.0.0.3:19510 down; # draining" in ng.upstream_text()

@@ -22,7 +22,8 @@ BACKEND_PORT = 19613
 NGINX_PORT = 19610
 APACHE_PORT, APACHE_OTHER_PORT = 19611, 19612
 POOL = {"min": 2, "max": 2, "session_capacity": 10, "sessions": "sockdiag",
-        "weights": "ratio", "drain_timeout": 1, "shutdown_timeout": 1}
+        "weights": "ratio", "drain_timeout": 1, "shutdown_timeout": 1,
+        "sync_interval": 2}
 
 
 @pytest.fixture

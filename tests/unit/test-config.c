@@ -140,6 +140,7 @@ START_TEST(test_pool_defaults)
 	ck_assert_str_eq(p->probe_path, "/");
 	ck_assert_uint_eq(p->probe_timeout, 60);
 	ck_assert_uint_eq(p->drain_timeout, 30);
+	ck_assert_uint_eq(p->sync_interval, 10);
 	ck_assert_uint_eq(p->shutdown_timeout, 30);
 	ck_assert(!p->keep_stopped);
 	ck_assert_int_eq(p->clone, VS_CLONE_OVERLAY);
@@ -223,6 +224,7 @@ START_TEST(test_full_file)
 	                   "probe = http:/health?x=1\n"
 	                   "probe_timeout = 5\n"
 	                   "drain_timeout = 1\n"
+	                   "sync_interval = 2\n"
 	                   "shutdown_timeout = 2\n"
 	                   "keep_stopped = true\n"
 	                   "clone = copy\n"
@@ -296,8 +298,9 @@ START_TEST(test_full_file)
 	ck_assert(p->vertical_vcpu && p->vertical_memory);
 	ck_assert_int_eq(p->placement, VS_PLACEMENT_WEIGHTED);
 	ck_assert_uint_eq(p->repeat_interval, 3);
+	ck_assert_uint_eq(p->sync_interval, 2);
 
-	ck_assert_int_eq(d->line, 78);
+	ck_assert_int_eq(d->line, 79);
 	ck_assert_int_eq(d->weights, VS_WEIGHTS_NONE);
 	ck_assert_str_eq(d->uri, "qemu:///system");
 	ck_assert_int_eq(d->lb, VS_LB_APACHE);
