@@ -84,6 +84,16 @@ def stat_ticks(path):
         return None
 
 
+def run_ns(path):
+    """Time on CPU in ns from a schedstat file (clock ticks are too coarse
+    for a read callback of a few hundred microseconds)."""
+    try:
+        with open(path) as f:
+            return int(f.read().split()[0])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 def reader_tids(pid):
     """collectd's read threads (named reader#N): where a read callback runs."""
     out = []
@@ -111,9 +121,9 @@ def cpu_window(window, pid=None, readers=False):
     paths = {"collector": [f"/proc/{pid}/stat"] if pid else [],
              "libvirtd": [f"/proc/{vstest.libvirtd_pid()}/stat"],
              "qemu": [f"/proc/{p}/stat" for p in vstest.qemu_pids(PREFIX)]}
-    if readers and pid:
-        paths["reader"] = [f"/proc/{pid}/task/{t}/stat" for t in reader_tids(pid)]
+    rpaths = [f"/proc/{pid}/task/{t}/schedstat" for t in reader_tids(pid)] if readers else []
     start = {k: {p: stat_ticks(p) for p in v} for k, v in paths.items()}
+    rstart = {p: run_ns(p) for p in rpaths}
     t0 = time.monotonic()
     time.sleep(window)
     dt = time.monotonic() - t0
@@ -125,6 +135,9 @@ def cpu_window(window, pid=None, readers=False):
             if a is not None and b is not None and b >= a:
                 total += b - a
         out[k] = total / TICK / dt
+    if readers:
+        out["reader"] = sum(b - a for a, b in ((rstart[p], run_ns(p)) for p in rpaths)
+                            if a is not None and b is not None and b >= a) / 1e9 / dt
     out["total"] = out["collector"] + out["libvirtd"] + out["qemu"]
     return out
 
@@ -320,6 +333,10 @@ def services(tmp, static_exe, n, args):
         daemons.stop_all()
 
 
+def div(a, b):
+    return a / b if b else float("nan")
+
+
 def med(xs):
     xs = [x for x in xs if x is not None]
     return statistics.median(xs) if xs else float("nan")
@@ -329,7 +346,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("sizes", type=int, nargs="*", default=[10, 50, 100, 200])
     ap.add_argument("--window", type=float, default=10, help="seconds per CPU window")
-    ap.add_argument("--warmup", type=float, default=3)
+    ap.add_argument("--warmup", type=float, default=2)
     ap.add_argument("--reps", type=int, default=2, help="interleaved CPU windows per row")
     ap.add_argument("--walks", type=int, default=7)
     ap.add_argument("--starts", type=int, default=2)
@@ -378,8 +395,7 @@ def report(res, args):
     n0 = sizes[0]
 
     def rel(n, f):
-        a = f(res[n0])
-        return f(res[n]) / a if a else float("nan")
+        return div(f(res[n]), f(res[n0]))
 
     print("Collection, CPU per domain (collector + libvirtd + QEMU, ms/s per domain):\n")
     print("| N | stock virt 1 s (anchor) | ours, every group 1 s | ours, default cadence | "
@@ -388,7 +404,8 @@ def report(res, args):
     for n in sizes:
         r = res[n]
         s, a, b, i = (r[k]["total"] * 1000 / n for k in ("stock", "all", "default", "idle"))
-        print(f"| {n} | {s:.3f} | {a:.3f} | {b:.3f} | {i:.3f} | {a / s:.2f}x | {b / s:.2f}x |")
+        print(f"| {n} | {s:.3f} | {a:.3f} | {b:.3f} | {i:.3f} | {div(a, s):.2f}x | "
+              f"{div(b, s):.2f}x |")
     print("\nSNMP walk of VM-MIB + VIRTSCALE-MIB against the static table (anchor):\n")
     print("| N | varbinds (ours / anchor) | walk ms (ours / anchor) | µs per varbind "
           "(ours / anchor) | ratio | walk ms per domain |")
@@ -405,7 +422,7 @@ def report(res, args):
     for n in sizes:
         r = res[n]
         o, s = r["plugin_reader"] * 1e3, r["stock"]["reader"] * 1e3
-        print(f"| {n} | {o:.3f} | {s:.3f} | {o / s:.2f}x | {o * 1e3 / n:.1f} | "
+        print(f"| {n} | {o:.3f} | {s:.3f} | {div(o, s):.2f}x | {o * 1e3 / n:.1f} | "
               f"{r['sub_rss']} / {r['plugin_rss']} / {r['stock_rss']:.0f} |")
     print("\n`virsh start` of one more domain to (ms, median of "
           f"{args.starts}):\n")
@@ -415,7 +432,7 @@ def report(res, args):
     for n in sizes:
         st = res[n]["starts"]
         v, row, val = (med(s[i] for s in st) * 1e3 for i in range(3))
-        print(f"| {n} | {v:.0f} | {row:.0f} | {val:.0f} | {row / v:.2f}x |")
+        print(f"| {n} | {v:.0f} | {row:.0f} | {val:.0f} | {div(row, v):.2f}x |")
     print("\nGrowth from N = {0}: each per-domain cost at N over its value at N = {0}:\n"
           .format(n0))
     cols = [("collection stock", lambda r: r["stock"]["total"] / r["n"]),
