@@ -396,21 +396,26 @@ static void stats_from_libvirt(GPtrArray *doms, GPtrArray *caches, unsigned grou
 	int n = virDomainListGetStats((virDomainPtr *)doms->pdata, VIR_DOMAIN_STATS_CPU_TOTAL,
 	                              &recs, VIR_CONNECT_GET_ALL_DOMAINS_STATS_NOWAIT);
 	int64_t now = g_get_monotonic_time();
+	/* each record to its cache entry by UUID: one lookup, not a pass over
+	 * every entry (all the host's domains when the cgroups are unreadable) */
+	g_autoptr(GHashTable) by_uuid = g_hash_table_new(g_str_hash, g_str_equal);
 
+	for (guint j = 0; j < caches->len; j++) {
+		vs_dom_cache *dc = caches->pdata[j];
+
+		g_hash_table_insert(by_uuid, dc->d->uuid_str, dc);
+	}
 	for (int i = 0; i < n; i++) {
-		for (guint j = 0; j < caches->len; j++) {
-			vs_dom_cache *dc = caches->pdata[j];
-			unsigned char uuid[VIR_UUID_BUFLEN];
-			bool have_cpu;
+		char uuid_str[VIR_UUID_STRING_BUFLEN];
+		vs_dom_cache *dc;
+		bool have_cpu;
 
-			if (virDomainGetUUID(recs[i]->dom, uuid) < 0 ||
-			    memcmp(uuid, dc->d->uuid, VIR_UUID_BUFLEN) != 0)
-				continue;
-			vs_collect_apply_record(dc->d, recs[i]->params, recs[i]->nparams,
-			                        &have_cpu);
-			if (have_cpu)
-				dc->d->sample_mono_us = now;
-		}
+		if (virDomainGetUUIDString(recs[i]->dom, uuid_str) < 0 ||
+		    !(dc = g_hash_table_lookup(by_uuid, uuid_str)))
+			continue;
+		vs_collect_apply_record(dc->d, recs[i]->params, recs[i]->nparams, &have_cpu);
+		if (have_cpu)
+			dc->d->sample_mono_us = now;
 	}
 	if (recs)
 		virDomainStatsRecordListFree(recs);

@@ -15,6 +15,7 @@
 struct vs_vm_index {
 	char *path;
 	GHashTable *by_uuid; /* uuid string -> GINT_TO_POINTER(index) */
+	GHashTable *used;    /* GINT_TO_POINTER(index) -> how many UUIDs hold it */
 	int next;            /* never reuse an index while the subagent knows it was used */
 	bool dirty;
 };
@@ -22,6 +23,36 @@ struct vs_vm_index {
 static bool valid_uuid(const char *s)
 {
 	return g_uuid_string_is_valid(s);
+}
+
+static void used_add(vs_vm_index *m, int idx)
+{
+	gpointer k = GINT_TO_POINTER(idx);
+
+	g_hash_table_insert(
+	    m->used, k, GUINT_TO_POINTER(GPOINTER_TO_UINT(g_hash_table_lookup(m->used, k)) + 1));
+}
+
+static void used_remove(vs_vm_index *m, int idx)
+{
+	gpointer k = GINT_TO_POINTER(idx);
+	guint n = GPOINTER_TO_UINT(g_hash_table_lookup(m->used, k));
+
+	if (n > 1)
+		g_hash_table_insert(m->used, k, GUINT_TO_POINTER(n - 1));
+	else
+		g_hash_table_remove(m->used, k);
+}
+
+/* @uuid (lower case, taken) holds @idx from now on. */
+static void assign(vs_vm_index *m, char *uuid, int idx)
+{
+	gpointer old;
+
+	if (g_hash_table_lookup_extended(m->by_uuid, uuid, NULL, &old))
+		used_remove(m, GPOINTER_TO_INT(old));
+	g_hash_table_replace(m->by_uuid, uuid, GINT_TO_POINTER(idx));
+	used_add(m, idx);
 }
 
 /**
@@ -34,6 +65,7 @@ vs_vm_index *vs_vm_index_load(const char *path)
 	vs_vm_index *m = g_new0(vs_vm_index, 1);
 	m->path = g_strdup(path);
 	m->by_uuid = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	m->used = g_hash_table_new(g_direct_hash, g_direct_equal);
 	m->next = 1;
 
 	g_autofree char *data = NULL;
@@ -58,7 +90,7 @@ vs_vm_index *vs_vm_index_load(const char *path)
 			vs_warning("vmIndex map %s:%d: malformed line skipped", path, i + 1);
 			continue;
 		}
-		g_hash_table_replace(m->by_uuid, g_ascii_strdown(uuid, -1), GINT_TO_POINTER(idx));
+		assign(m, g_ascii_strdown(uuid, -1), idx);
 		m->next = MAX(m->next, idx + 1);
 	}
 	return m;
@@ -70,6 +102,7 @@ void vs_vm_index_free(vs_vm_index *m)
 	if (!m)
 		return;
 	g_hash_table_destroy(m->by_uuid);
+	g_hash_table_destroy(m->used);
 	g_free(m->path);
 	g_free(m);
 }
@@ -83,13 +116,7 @@ int vs_vm_index_lookup(const vs_vm_index *m, const char *uuid_str)
 
 static bool index_in_use(const vs_vm_index *m, int idx)
 {
-	GHashTableIter it;
-	gpointer v;
-	g_hash_table_iter_init(&it, m->by_uuid);
-	while (g_hash_table_iter_next(&it, NULL, &v))
-		if (GPOINTER_TO_INT(v) == idx)
-			return true;
-	return false;
+	return g_hash_table_contains(m->used, GINT_TO_POINTER(idx));
 }
 
 /** vs_vm_index_get: the index of @uuid_str, assigned now if it has none. */
@@ -98,7 +125,8 @@ int vs_vm_index_get(vs_vm_index *m, const char *uuid_str)
 	int idx = vs_vm_index_lookup(m, uuid_str);
 	if (idx > 0)
 		return idx;
-	/* Indices only collide after 2^31 assignments wrapped; checking is cheap. */
+	/* Indices only collide after 2^31 assignments wrapped; the set of
+	 * indexes in use makes the check one lookup, not a pass over the map. */
 	for (;;) {
 		if (m->next >= G_MAXINT32)
 			m->next = 1;
@@ -107,7 +135,7 @@ int vs_vm_index_get(vs_vm_index *m, const char *uuid_str)
 		m->next++;
 	}
 	idx = m->next++;
-	g_hash_table_replace(m->by_uuid, g_ascii_strdown(uuid_str, -1), GINT_TO_POINTER(idx));
+	assign(m, g_ascii_strdown(uuid_str, -1), idx);
 	m->dirty = true;
 	return idx;
 }
@@ -116,8 +144,12 @@ int vs_vm_index_get(vs_vm_index *m, const char *uuid_str)
 void vs_vm_index_forget(vs_vm_index *m, const char *uuid_str)
 {
 	g_autofree char *key = g_ascii_strdown(uuid_str, -1);
-	if (g_hash_table_remove(m->by_uuid, key))
+	gpointer v;
+	if (g_hash_table_lookup_extended(m->by_uuid, key, NULL, &v)) {
+		used_remove(m, GPOINTER_TO_INT(v));
+		g_hash_table_remove(m->by_uuid, key);
 		m->dirty = true;
+	}
 }
 
 /** vs_vm_index_retain: drops every UUID for which @keep says no. */
@@ -125,10 +157,11 @@ void vs_vm_index_retain(vs_vm_index *m, bool (*keep)(const char *uuid_str, void 
                         void *opaque)
 {
 	GHashTableIter it;
-	gpointer k;
+	gpointer k, v;
 	g_hash_table_iter_init(&it, m->by_uuid);
-	while (g_hash_table_iter_next(&it, &k, NULL)) {
+	while (g_hash_table_iter_next(&it, &k, &v)) {
 		if (!keep(k, opaque)) {
+			used_remove(m, GPOINTER_TO_INT(v));
 			g_hash_table_iter_remove(&it);
 			m->dirty = true;
 		}
