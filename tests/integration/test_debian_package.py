@@ -5,9 +5,9 @@ daemons (the subagent answers through snmpd, collectd loads the installed
 plugin, virtscaled scales a pool, virtscalectl drives it), and `apt-get
 purge` leaves nothing behind: no package, no file, no group, no state.
 
-The packages are built once for the module (about a minute), without their
-unit tests (make check runs them); VS_DEB_DIR names a directory of
-packages built already. Installing needs root; nothing starts on
+The packages are built once for the module (about a minute), by the
+README's quick start itself, without their unit tests (make check runs
+them); VS_DEB_DIR names a directory of packages built already. Installing needs root; nothing starts on
 installation here (no systemd: the units are enabled, not started)."""
 import glob
 import grp
@@ -63,17 +63,48 @@ def processes_of(exe):
 
 
 @pytest.fixture(scope="module")
-def debs(tmp_path_factory):
+def quick_start():
+    """The README's quick start, line by line, as root in the source tree:
+    it builds the packages into build-deb/ (lintian included) and installs
+    them. They are purged again before the fixture returns, so the tests
+    below install the very packages it built. Returns each line with its
+    result, the package states it left, and build-deb/."""
+    if os.geteuid() != 0:
+        pytest.skip("the quick start runs as root")
+    assert not [p for p in PACKAGES if package_status(p)], \
+        "virtscale packages are installed on this machine already"
+    out_dir = os.path.join(vstest.SRCDIR, "build-deb")
+    had_out_dir = os.path.exists(out_dir)
+    # the unit tests of the package build are make check's: skipped here
+    env = dict(APT_ENV, DEB_BUILD_OPTIONS="nocheck parallel=2")
+    results = []
+    try:
+        for line in quick_start_lines():
+            r = subprocess.run(["bash", "-e", "-o", "pipefail", "-c", line], cwd=vstest.SRCDIR,
+                               capture_output=True, text=True, env=env, timeout=900)
+            results.append((line, r))
+            if r.returncode != 0:
+                break
+        states = {p: package_status(p) for p in PACKAGES}
+    finally:
+        subprocess.run(["apt-get", "purge", "-y", "-q", *PACKAGES], capture_output=True,
+                       env=APT_ENV, timeout=600)
+    yield results, states, out_dir
+    if not had_out_dir:
+        subprocess.run(["rm", "-rf", out_dir])
+
+
+@pytest.fixture(scope="module")
+def debs(request):
     if os.environ.get("VS_DEB_DIR"):
         out = os.environ["VS_DEB_DIR"]
     else:
-        out = str(tmp_path_factory.mktemp("debs"))
-        env = dict(os.environ, DEB_BUILD_OPTIONS="nocheck parallel=2")
-        r = subprocess.run([os.path.join(vstest.SRCDIR, "scripts", "build-deb.sh"), "-o", out],
-                           capture_output=True, text=True, env=env, timeout=900)
-        assert r.returncode == 0, r.stdout[-5000:] + r.stderr[-5000:]
+        results, _, out = request.getfixturevalue("quick_start")
+        built = [r for line, r in results if line.startswith("scripts/build-deb.sh")]
+        assert built and built[0].returncode == 0, results[-1]
         # lintian passed (build-deb.sh fails otherwise) and said no more than info
-        assert "\nW: " not in r.stdout and "\nE: " not in r.stdout, r.stdout[-5000:]
+        assert "\nW: " not in built[0].stdout and "\nE: " not in built[0].stdout, \
+            built[0].stdout[-5000:]
     files = {p: glob.glob(os.path.join(out, f"{p}_*.deb")) for p in PACKAGES}
     assert all(len(f) == 1 for f in files.values()), files
     return {p: f[0] for p, f in files.items()}
@@ -264,31 +295,17 @@ def quick_start_lines():
     return lines
 
 
-def test_readme_quick_start():
-    """The README's quick start, line by line, as root in the source tree
-    (after the tests above purged their packages); the packages it
-    installs are purged after it."""
-    if os.geteuid() != 0:
-        pytest.skip("the quick start runs as root")
-    assert not [p for p in PACKAGES if package_status(p)]
-    out_dir = os.path.join(vstest.SRCDIR, "build-deb")
-    had_out_dir = os.path.exists(out_dir)
-    # the unit tests of the package build are make check's: skipped here
-    env = dict(APT_ENV, DEB_BUILD_OPTIONS="nocheck parallel=2")
-    try:
-        for line in quick_start_lines():
-            r = subprocess.run(["bash", "-e", "-o", "pipefail", "-c", line], cwd=vstest.SRCDIR,
-                               capture_output=True, text=True, env=env, timeout=900)
-            assert r.returncode == 0, (line, r.stdout[-4000:], r.stderr[-4000:])
-            if line.startswith("snmptranslate"):
-                assert r.stderr == "" and r.stdout.split() == [
-                    ".1.3.6.1.4.1.8072.9999.9999.1.2", ".1.3.6.1.2.1.236.1.4"], r
-        for p in PACKAGES:
-            assert package_status(p) == "ii", p
-    finally:
-        subprocess.run(["apt-get", "purge", "-y", "-q", *PACKAGES], capture_output=True,
-                       env=APT_ENV, timeout=600)
-        if not had_out_dir:
-            subprocess.run(["rm", "-rf", out_dir])
+def test_readme_quick_start(quick_start):
+    """Every line of the README's quick start succeeded as written, the
+    packages it installed were all installed, and their purge (the
+    fixture's) removed them and their group."""
+    results, states, _ = quick_start
+    for line, r in results:
+        assert r.returncode == 0, (line, r.stdout[-4000:], r.stderr[-4000:])
+        if line.startswith("snmptranslate"):
+            assert r.stderr == "" and r.stdout.split() == [
+                ".1.3.6.1.4.1.8072.9999.9999.1.2", ".1.3.6.1.2.1.236.1.4"], r
+    assert [line for line, _ in results] == quick_start_lines()
+    assert states == {p: "ii" for p in PACKAGES}, states
     assert not [p for p in PACKAGES if package_status(p)]
     assert "virtscale" not in {g.gr_name for g in grp.getgrall()}
