@@ -124,9 +124,9 @@ bool vs_rebalance_decide(const vs_pool_config *p, const vs_rebalance_state *st,
 
 		if ((int)m->host != from || m->cpu < 0)
 			continue;
-		/* the destination must not become hot: it would give it back */
-		if (ld + m->cpu > p->host_cpu_high)
-			continue;
+		/* only a move that brings the two closer: each one then lowers
+		 * the sum of the squared loads, so no sequence of moves can
+		 * come back to where it started (no ping-pong) */
 		after = fabs((ls - m->cpu) - (ld + m->cpu));
 		if (after >= gap)
 			continue;

@@ -6,8 +6,10 @@
  * host_cpu_low, one instance moves from the hottest such host to the
  * best-placed cool one (vs_placement_pick: the weighted score, or the
  * fewest instances). The instance is the one whose move leaves the two
- * hosts' loads closest; a move that would not bring them closer, or would
- * make the destination hot, is not made (no ping-pong). A host with a
+ * hosts' loads closest; a move that would not bring them closer is not
+ * made: a member of c percent moves from load ls to ld only when
+ * c < ls - ld, exactly when the sum of the squared loads falls, so moves
+ * cannot cycle (no ping-pong) while the load lasts. A host with a
  * migration under way is neither source nor destination; after a move
  * (or a dry-run report) nothing more for rebalance_cooldown seconds and
  * the windows start empty (samples taken while the load moved do not

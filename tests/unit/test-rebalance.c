@@ -1,7 +1,7 @@
 /*
  * test-rebalance.c - lib/vs-rebalance.c: a hot host gives the instance
  * whose move evens the load best to the best-placed cool host, only after
- * M of N samples, never to a host it would make hot, never back (no
+ * M of N samples, never a move that does not bring the loads closer (no
  * ping-pong), not while a host migrates, not during the cooldown, and
  * not at all with rebalance = off.
  */
@@ -92,7 +92,7 @@ START_TEST(no_ping_pong)
 		ck_assert(!vs_rebalance_decide(p, st, h, NULL, mb, 2, i * S, &mv));
 	}
 	/* A hot with one big member and B cool: moving it would only swap
-	 * the roles (B hot next), so it stays */
+	 * the roles (95/2 -> 2/95), so it stays */
 	h[0] = host(HOST_A, 95, 1);
 	h[1] = host(HOST_B, 2, 1);
 	mb[0].cpu = 93;
@@ -101,6 +101,38 @@ START_TEST(no_ping_pong)
 		vs_rebalance_push(p, st, h);
 		ck_assert(!vs_rebalance_decide(p, st, h, NULL, mb, 2, 100 * S, &mv));
 	}
+	vs_rebalance_state_free(st);
+}
+END_TEST
+
+/* A move that brings the loads closer even past equality is made (90/5,
+ * one member of 60: 30/65); the way back (65 -> 30 with 60) is not. */
+START_TEST(closer_past_equality_not_back)
+{
+	g_autoptr(vs_config) c =
+	    vs_test_config(HOSTS "hosts = a b\nrebalance = on\nrebalance_cooldown = 0\n");
+	const vs_pool_config *p = pool_of(c);
+	vs_rebalance_state *st = vs_rebalance_state_new(p, 2);
+	vs_placement_host h[2] = {host(HOST_A, 90, 2), host(HOST_B, 5, 0)};
+	vs_rebalance_member mb[] = {{"web-01", 0, 60}, {"web-02", 0, 30}};
+	vs_rebalance_move mv;
+
+	vs_rebalance_push(p, st, h);
+	vs_rebalance_push(p, st, h);
+	ck_assert(vs_rebalance_decide(p, st, h, NULL, mb, 2, 0, &mv));
+	/* 60 leaves 30/65 (gap 35), 30 leaves 60/35 (gap 25): the 30 one */
+	ck_assert_str_eq(mb[mv.member].name, "web-02");
+	vs_rebalance_moved(p, st, 0);
+	/* had the 60 one gone: B 65 hot, A 30 cool with its 30 member */
+	h[0] = host(HOST_A, 5, 1);
+	h[1] = host(HOST_B, 65, 1);
+	mb[0].host = 1;
+	mb[0].cpu = 60;
+	mb[1].cpu = 5;
+	for (int i = 0; i < 3; i++)
+		vs_rebalance_push(p, st, h);
+	/* 65 -> 5 with 60: 5/65, no closer */
+	ck_assert(!vs_rebalance_decide(p, st, h, NULL, mb, 2, 0, &mv));
 	vs_rebalance_state_free(st);
 }
 END_TEST
@@ -197,6 +229,7 @@ Suite *vs_test_suite(void)
 
 	tcase_add_test(tc, hot_to_cool_evens_best);
 	tcase_add_test(tc, no_ping_pong);
+	tcase_add_test(tc, closer_past_equality_not_back);
 	tcase_add_test(tc, needs_a_cool_host);
 	tcase_add_test(tc, best_scored_destination_one_migration_per_host);
 	tcase_add_test(tc, modes_and_keys);
