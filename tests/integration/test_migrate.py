@@ -15,7 +15,10 @@ host B), real web guests (tests/guest), a real nginx.
 
 Domains vst-migr-*, hostfwd ports 19960-19979 (on 127.0.0.1 for A, on
 127.0.0.2 for B)."""
+import os
 import re
+import signal
+import subprocess
 import time
 
 import pytest
@@ -247,6 +250,7 @@ def test_kill9_mid_migration_one_host_runs_it(two_hosts, tmp_path, daemons):
         vstest.wait_for(migrating, 30, interval=0.2, what="the migration under way")
         # VM-MIB: the source's row says migrating(9) (libvirt still says running)
         bed = snmp_bed(tmp_path / "snmp", daemons, hostb, pool)
+        bed.start_trapd()
         def oper_migrating():
             idx = bed.rows_by_name().get(mover)
             w = bed.walk(VM_ENTRY + ".6", check=False) if idx else {}
@@ -292,6 +296,11 @@ def test_kill9_mid_migration_one_host_runs_it(two_hosts, tmp_path, daemons):
         p = pool.pool_status()
         assert p["migration"]["result"] == "failed" and p["last_result"] == "failed", p
         assert "unsafe" in p["last_error"] and p["last_alert"] == "action-failed", p
+        # vsMigrationFailed, naming the domain and its hosts
+        trap = vstest.wait_for(lambda: migration_traps(bed, 11), 20, interval=0.5,
+                               what="vsMigrationFailed")[-1]
+        assert f"{MIG}.1.1" in trap and f"{MIG}.6.1" in trap, trap
+        assert trap[f"{MIG}.6.1"].endswith("3"), trap  # vsMigrationState failed(3)
         assert not pool.act.open_ops(), pool.act.journal_text()
     finally:
         pool.act.proc.stop()
@@ -336,4 +345,122 @@ def test_paths_by_dirty_rate(two_hosts, tmp_path, daemons):
         assert status == 200, body
         assert not pool.act.open_ops(), pool.act.journal_text()
     finally:
+        pool.act.proc.stop()
+
+
+class Burner:
+    """Keeps a guest's CPU busy: /cgi-bin/burn in a loop, through its
+    address of the moment (a burn in flight goes on inside the guest when
+    it moves)."""
+
+    def __init__(self, address):
+        url = f"http://{address}/cgi-bin/burn?10000000"
+        self.proc = subprocess.Popen(
+            ["bash", "-c", f"while :; do curl -s -m 600 -o /dev/null {url} || sleep 1; done"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+
+    def stop(self):
+        os.killpg(self.proc.pid, signal.SIGTERM)
+        self.proc.wait(10)
+
+
+MIG = VS_MIB + ".1.6.1"  # vsMigrationEntry
+TRAP_OID = "1.3.6.1.6.3.1.1.4.1.0"
+
+
+def migration_traps(bed, notif):
+    """The vsMigrationSucceeded (10) or vsMigrationFailed (11) traps received."""
+    return [t for t in bed.traps() if t.get(TRAP_OID, "").endswith(f"{VS_MIB}.0.{notif}")]
+
+
+def host_load(pool, name):
+    """Percent of host NAME's CPUs its guests use, from virtscaled's status."""
+    h = {h["name"]: h for h in pool.act.status()["hosts"]}[name]
+    return None if h["cpu_idle"] < 0 else 100 - h["cpu_idle"] / 100
+
+
+def test_rebalance_hot_host_once_dry_run_reports(two_hosts, tmp_path, daemons):
+    """Both guests on A, both burning CPU: A is hot (host_cpu_high 35% of
+    its CPUs in 2 of 3 samples), B cool (below 10%). In dry-run the move
+    is reported (status, virtscalectl status, log) and nothing moves; with
+    rebalance = on exactly one guest moves to B, and no other move follows
+    while the load lasts (both hosts busy, neither cool), with no
+    cooldown to hide one."""
+    hostb = two_hosts
+    nginx = lb_bed.Nginx(tmp_path, daemons, port=19996)
+    pool = Pool(tmp_path / "act", daemons, hostb, nginx, "rebal", "19990-19995")
+    pool.act.write_config(rebalance="dry-run", host_cpu_high=35, host_cpu_low=10,
+                          debounce="2/3", rebalance_cooldown=0)
+    pool.act.start()
+    burners = []
+    try:
+        bed = snmp_bed(tmp_path / "snmp", daemons, hostb, pool)
+        bed.start_trapd()
+        pool.wait_settled(2, 2 * BOOT)
+        back = pool.on()["b"][0]
+        r = pool.migrate(back, "a")  # both on A
+        assert r.returncode == 0, r.stdout + r.stderr
+        vstest.wait_for(lambda: all(i["host"] == A and i["address"] in pool.servers()
+                                    for i in pool.pool_status()["instances"]), 30,
+                        what="both members on A, in nginx")
+        assert pool.pool_status().get("rebalances", 0) == 0  # idle: no move
+        on_a = sorted(pool.on()["a"])
+        burners = [Burner(pool.instance(n)["address"]) for n in on_a]
+
+        # dry-run: reported, nothing moved
+        rb = vstest.wait_for(lambda: pool.pool_status().get("rebalance"), 60, interval=0.5,
+                             what="a dry-run rebalance report")
+        assert rb["dry_run"] and rb["domain"] in on_a, rb
+        assert (rb["from"], rb["to"]) == ("a", "b") and rb["from_load"] > 35, rb
+        assert rb["to_load"] < 10, rb
+        print(f"dry run: {rb}")
+        r = pool.act.ctl("status")
+        assert re.search(rf"last rebalance \(dry run\): would migrate {rb['domain']} from a "
+                         r"\(\d+% busy\) to b", r.stdout), r.stdout
+        assert "would migrate" in pool.act.proc.output()
+        # VIRTSCALE-MIB: the row's rebalancing columns, vsRebalanceDryRun true(1)
+        row = vstest.wait_for(lambda: (lambda w: w.get(f"{MIG}.13.1") and w)(
+            bed.walk(MIG, check=False)), 20, interval=0.5, what="vsRebalanceDomain")
+        assert [row[f"{MIG}.{c}.1"][1] for c in (13, 14, 15, 18)] == [
+            rb["domain"].encode(), b"a", b"b", 1], row
+        assert row[f"{MIG}.16.1"][1] > 3500 and row[f"{MIG}.20.1"][1] >= 1, row
+        p = pool.pool_status()
+        assert sorted(pool.on()["a"]) == on_a and pool.on()["b"] == [], pool.on()
+        assert p["migrations"] == 1 and p["migration"]["domain"] == back, p
+
+        # on: exactly one move to B
+        pool.act.proc.stop()
+        pool.act.write_config(rebalance="on")
+        pool.act.start()
+        mg = vstest.wait_for(lambda: (lambda m: m and m["result"] not in ("running",) and m)(
+            pool.pool_status().get("migration")), 120, interval=0.5, what="a rebalancing move")
+        assert mg["result"] == "ok" and (mg["from"], mg["to"]) == ("a", "b"), mg
+        moved = mg["domain"]
+        on = pool.on()
+        assert moved in on_a and (sorted(on["a"]), on["b"]) == (
+            [n for n in on_a if n != moved], [moved]), on
+        p = pool.pool_status()
+        assert p["rebalances"] == 1 and not p["rebalance"]["dry_run"], p
+        # vsMigrationSucceeded with the row's figures; vsRebalanceDryRun false(2)
+        trap = vstest.wait_for(lambda: migration_traps(bed, 10), 20, interval=0.5,
+                               what="vsMigrationSucceeded")[-1]
+        assert f"{MIG}.1.1" in trap and f"{MIG}.8.1" in trap, trap
+        vstest.wait_for(lambda: bed.walk(MIG, check=False).get(f"{MIG}.18.1", (0, 0))[1] == 2,
+                        20, interval=0.5, what="vsRebalanceDryRun false")
+        # while the load lasts: no other move, on either host
+        t_end = time.monotonic() + 16  # several 2-of-3 windows of 2 s samples
+        loads = []
+        while time.monotonic() < t_end:
+            p = pool.pool_status()
+            assert p["rebalances"] == 1 and p["migrations"] == 1, p
+            loads.append((host_load(pool, "a"), host_load(pool, "b")))
+            time.sleep(1)
+        print(f"loads after the move (a, b): {loads}")
+        la, lb = loads[-1]
+        assert la > 10 and lb > 10, loads  # still burning on both: neither cool
+        assert pool.on()["b"] == [moved], pool.on()
+        assert not pool.act.open_ops(), pool.act.journal_text()
+    finally:
+        for b in burners:
+            b.stop()
         pool.act.proc.stop()
