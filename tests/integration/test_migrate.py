@@ -464,3 +464,77 @@ def test_rebalance_hot_host_once_dry_run_reports(two_hosts, tmp_path, daemons):
         for b in burners:
             b.stop()
         pool.act.proc.stop()
+
+
+def test_converges_where_precopy_does_not(two_hosts, tmp_path, daemons):
+    """A guest dirtying 20 MiB/s, its migration held to 8 MiB/s: plain
+    pre-copy (path 1 forced) never converges (still copying after 12
+    passes; aborted, it stays on A, reported failed); the same guest moves
+    with migrate_auto_converge (vCPUs slowed), with migrate_max_downtime
+    4000 ms (a longer final pause allowed), and by the dirty rate's own
+    choice (the bounds of test_paths_by_dirty_rate: path 3, post-copy)."""
+    hostb = two_hosts
+    nginx = lb_bed.Nginx(tmp_path, daemons, port=19946)
+    pool = Pool(tmp_path / "act", daemons, hostb, nginx, "conv", "19940-19945")
+    never = {"migrate_dirty_low": 1000, "migrate_dirty_high": 1000}  # always path 1
+    pool.act.write_config(**never)
+    pool.act.start()
+
+    def restart(**keys):
+        pool.act.proc.stop()
+        pool.act.write_config(**keys)
+        pool.act.start()
+        pool.wait_settled(2, 60)
+
+    def throttled_move(host):
+        here = A if host == "b" else hostb.uri
+        vstest.virsh("migrate-setspeed", mover, "8", uri=here)
+        r = pool.migrate(mover, host)
+        assert r.returncode == 0, r.stdout + r.stderr
+        mg = pool.pool_status()["migration"]
+        assert mg["result"] == "ok" and mover in pool.on()[host], (mg, pool.on())
+        print(f"{mg['path']=} {mg['postcopy']=} {mg['iterations']=} {mg['total_ms']=} "
+              f"{mg['downtime_ms']=}")
+        return mg
+
+    try:
+        pool.wait_settled(2, 2 * BOOT)
+        mover = pool.on()["a"][0]
+        addr = pool.instance(mover)["address"]
+        status, body = lb_bed.get(f"http://{addr}/cgi-bin/dirty?20", timeout=20)
+        assert status == 200 and "dirties 20 MiB/s" in body, (status, body)
+        vstest.virsh("migrate-setspeed", mover, "8", uri=A)
+        pool.act.send({"v": 1, "type": "migrate", "domain": mover, "to": "b"})
+
+        def iteration():
+            job = vstest.virsh("domjobinfo", mover, uri=A, check=False).stdout
+            m = re.search(r"^Iteration:\s+(\d+)", job, re.M)
+            return int(m.group(1)) if m and "Unbounded" in job else 0
+        vstest.wait_for(lambda: iteration() >= 12, 120, interval=0.5,
+                        what="12 pre-copy passes")
+        vstest.virsh("domjobabort", mover, uri=A)
+        mg = vstest.wait_for(lambda: (lambda m: m and m["result"] == "failed" and m)(
+            pool.pool_status().get("migration")), 60, interval=0.5, what="the failed record")
+        assert mg["path"] == 1 and not mg["postcopy"], mg
+        assert mover in pool.on()["a"] and mover not in pool.on(everything=True)["b"]
+        assert not pool.act.open_ops(), pool.act.journal_text()
+
+        restart(migrate_auto_converge="yes")
+        mg = throttled_move("b")
+        assert mg["path"] == 1 and not mg["postcopy"], mg
+
+        restart(migrate_auto_converge="no", migrate_max_downtime=4000)
+        mg = throttled_move("a")
+        assert mg["path"] == 1 and not mg["postcopy"] and mg["downtime_ms"] > 300, mg
+
+        restart(migrate_max_downtime=0, migrate_dirty_low=2, migrate_dirty_high=12)
+        mg = throttled_move("b")
+        assert mg["path"] == 3 and mg["postcopy"], mg
+        addr = vstest.wait_for(lambda: (lambda i: i["address"] if i["host"] == hostb.uri
+                                        else None)(pool.instance(mover)), 30,
+                               what="the member listed on B")
+        status, body = lb_bed.get(f"http://{addr}/cgi-bin/dirty?0", timeout=20)
+        assert status == 200, body
+        assert not pool.act.open_ops(), pool.act.journal_text()
+    finally:
+        pool.act.proc.stop()
