@@ -358,9 +358,16 @@ static void job_failed(vs_pool_machine *m, vs_job_result *r, int64_t now)
 		           r->kind == VS_JOB_SYNC ? "sync" : vs_action_name(r->outcome.action),
 		           step, m->last_error);
 	}
-	if (r->kind != VS_JOB_SYNC)
+	if (r->kind == VS_JOB_MIGRATE && m->migration) {
+		/* the mail names the guest and where it stays running */
+		g_autofree char *summary = g_strdup_printf(
+		    "migrate %s from %s to %s failed%s", m->migration->domain, m->migration->from,
+		    m->migration->to, r->migration.moved ? "" : ": it keeps running where it was");
+		raise_alert(m, VS_ALERT_ACTION_FAILED, step, r->error, summary);
+	} else if (r->kind != VS_JOB_SYNC) {
 		raise_alert(m, VS_ALERT_ACTION_FAILED, step, r->error,
 		            vs_action_name(r->outcome.action));
+	}
 }
 
 /* Sets (-1: ends) the manual target and records it for the next start. */

@@ -466,10 +466,11 @@ def test_rebalance_hot_host_once_dry_run_reports(two_hosts, tmp_path, daemons):
         pool.act.proc.stop()
 
 
-def test_converges_where_precopy_does_not(two_hosts, tmp_path, daemons):
+def test_converges_where_precopy_does_not(two_hosts, tmp_path, daemons, smtp):
     """A guest dirtying 20 MiB/s, its migration held to 8 MiB/s: plain
     pre-copy (path 1 forced) never converges (still copying after 12
-    passes; aborted, it stays on A, reported failed); the same guest moves
+    passes; aborted, it stays on A, reported failed and mailed); the same
+    guest moves
     with migrate_auto_converge (vCPUs slowed), with migrate_max_downtime
     4000 ms (a longer final pause allowed), and by the dirty rate's own
     choice (the bounds of test_paths_by_dirty_rate: path 3, post-copy)."""
@@ -477,6 +478,8 @@ def test_converges_where_precopy_does_not(two_hosts, tmp_path, daemons):
     nginx = lb_bed.Nginx(tmp_path, daemons, port=19946)
     pool = Pool(tmp_path / "act", daemons, hostb, nginx, "conv", "19940-19945")
     never = {"migrate_dirty_low": 1000, "migrate_dirty_high": 1000}  # always path 1
+    mail = smtp()
+    pool.act.sections["mail"] = mail.config()
     pool.act.write_config(**never)
     pool.act.start()
 
@@ -518,6 +521,10 @@ def test_converges_where_precopy_does_not(two_hosts, tmp_path, daemons):
         assert mg["path"] == 1 and not mg["postcopy"], mg
         assert mover in pool.on()["a"] and mover not in pool.on(everything=True)["b"]
         assert not pool.act.open_ops(), pool.act.journal_text()
+        # the failure is mailed, naming the guest, its hosts and where it runs
+        body = mail.wait_event("action-failed")[0]["data"]
+        assert f"migrate {mover} from a to b failed: it keeps running where it was" in body, \
+            body
 
         restart(migrate_auto_converge="yes")
         mg = throttled_move("b")
