@@ -151,6 +151,12 @@ bool vs_rebalance_decide(const vs_pool_config *p, const vs_rebalance_state *st,
 void vs_rebalance_moved(const vs_pool_config *p, vs_rebalance_state *st, int64_t now_us)
 {
 	st->quiet_until_us = now_us + (int64_t)p->rebalance_cooldown * G_USEC_PER_SEC;
+	vs_rebalance_forget(st);
+}
+
+/** vs_rebalance_forget: see vs-rebalance.h. */
+void vs_rebalance_forget(vs_rebalance_state *st)
+{
 	for (size_t i = 0; i < st->n; i++) {
 		vs_debounce_reset(&st->hot[i]);
 		vs_debounce_reset(&st->cool[i]);

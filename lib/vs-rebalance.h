@@ -73,6 +73,10 @@ bool vs_rebalance_decide(const vs_pool_config *p, const vs_rebalance_state *st,
                          const vs_rebalance_member *members, size_t n_members, int64_t now_us,
                          vs_rebalance_move *out);
 
+/* Forgets every sample: loads measured while a guest moves between the
+ * hosts count for neither. */
+void vs_rebalance_forget(vs_rebalance_state *st);
+
 /* A move was made (or reported, in dry-run) at @now_us: cooldown, and the
  * windows start again. */
 void vs_rebalance_moved(const vs_pool_config *p, vs_rebalance_state *st, int64_t now_us);

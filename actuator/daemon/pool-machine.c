@@ -58,6 +58,7 @@ struct vs_pool_machine {
 	uint64_t rebalance_seen; /* samples of the first host taken in */
 	vs_rebalance_status *rebalance_last;
 	uint64_t rebalances;
+	bool rebalance_settling; /* a migration touched the hosts: skip one more sample */
 };
 
 typedef struct job_call {
@@ -778,7 +779,17 @@ static void rebalance_tick(vs_pool_machine *m)
 		m->rebalance = vs_rebalance_state_new(p, n);
 	g_autofree bool *migrating = g_new0(bool, n);
 	g_autofree vs_placement_host *hosts = rebalance_hosts(m, migrating, n);
+	bool moving = m->busy && m->busy_kind == VS_JOB_MIGRATE;
 
+	for (size_t i = 0; i < n; i++)
+		moving = moving || migrating[i];
+	if (moving || m->rebalance_settling) {
+		/* a sample taken while a guest moves (or the one after, which
+		 * may span its last moments) shows neither host as it will be */
+		m->rebalance_settling = moving;
+		vs_rebalance_forget(m->rebalance);
+		return;
+	}
 	vs_rebalance_push(p, m->rebalance, hosts);
 	if (m->busy || m->migrate_domain || !m->view)
 		return; /* one action per pool at a time; decided again after it */

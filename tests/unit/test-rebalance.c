@@ -54,7 +54,11 @@ START_TEST(hot_to_cool_evens_best)
 	    {"web-01", 0, 45}, {"web-02", 0, 30}, {"web-03", 0, 15}, {"web-04", 1, 5}};
 	vs_rebalance_move mv;
 
-	/* one sample is not 2 of 3 */
+	/* one sample is not 2 of 3; forgotten samples do not count */
+	vs_rebalance_push(p, st, h);
+	ck_assert(!vs_rebalance_decide(p, st, h, NULL, mb, 4, 0, &mv));
+	vs_rebalance_push(p, st, h);
+	vs_rebalance_forget(st);
 	vs_rebalance_push(p, st, h);
 	ck_assert(!vs_rebalance_decide(p, st, h, NULL, mb, 4, 0, &mv));
 	vs_rebalance_push(p, st, h);
