@@ -447,6 +447,11 @@ def test_rebalance_hot_host_once_dry_run_reports(two_hosts, tmp_path, daemons):
         assert f"{MIG}.1.1" in trap and f"{MIG}.8.1" in trap, trap
         vstest.wait_for(lambda: bed.walk(MIG, check=False).get(f"{MIG}.18.1", (0, 0))[1] == 2,
                         20, interval=0.5, what="vsRebalanceDryRun false")
+        # the moved guest burns on at its new address
+        new = vstest.wait_for(lambda: (lambda i: i["address"] if i["host"] == hostb.uri
+                                       else None)(pool.instance(moved)), 30,
+                              what="the moved member listed on B")
+        burners.append(Burner(new))
         # while the load lasts: no other move, on either host
         t_end = time.monotonic() + 16  # several 2-of-3 windows of 2 s samples
         loads = []
