@@ -419,7 +419,7 @@ def test_rebalance_hot_host_once_dry_run_reports(two_hosts, tmp_path, daemons):
                          r"\(\d+% busy\) to b", r.stdout), r.stdout
         assert "would migrate" in pool.act.proc.output()
         # VIRTSCALE-MIB: the row's rebalancing columns, vsRebalanceDryRun true(1)
-        row = vstest.wait_for(lambda: (lambda w: w.get(f"{MIG}.13.1") and w)(
+        row = vstest.wait_for(lambda: (lambda w: w.get(f"{MIG}.13.1", (0, b""))[1] and w)(
             bed.walk(MIG, check=False)), 20, interval=0.5, what="vsRebalanceDomain")
         assert [row[f"{MIG}.{c}.1"][1] for c in (13, 14, 15, 18)] == [
             rb["domain"].encode(), b"a", b"b", 1], row
