@@ -55,16 +55,28 @@ static bool dest_xmls(vs_ops_ctx *w, virDomainPtr dom, const char *address,
 	return *live && *persistent;
 }
 
-/* What libvirt measured of the finished migration, from the destination. */
+/* What libvirt measured of the finished migration, from the destination.
+ * After post-copy the destination has its figures only once the last
+ * pages arrived, a moment after the migration call returned: asked again
+ * for up to 5 s. Without them the total is the migration call's own time. */
 static void read_job_stats(virDomainPtr ddom, vs_migration_stats *st)
 {
 	virTypedParameterPtr params = NULL;
 	int n = 0, type = 0;
 	unsigned long long v;
 
-	if (virDomainGetJobStats(ddom, &type, &params, &n, VIR_DOMAIN_JOB_STATS_COMPLETED) < 0) {
+	for (int tries = 0;; tries++) {
+		if (virDomainGetJobStats(ddom, &type, &params, &n,
+		                         VIR_DOMAIN_JOB_STATS_COMPLETED) == 0 &&
+		    virTypedParamsGetULLong(params, n, VIR_DOMAIN_JOB_TIME_ELAPSED, &v) == 1)
+			break;
 		virResetLastError();
-		return;
+		virTypedParamsFree(params, n);
+		params = NULL;
+		n = 0;
+		if (!st->postcopy || tries >= 25)
+			return;
+		g_usleep(200 * 1000);
 	}
 	if (virTypedParamsGetULLong(params, n, VIR_DOMAIN_JOB_TIME_ELAPSED, &v) == 1)
 		st->total_ms = v;
@@ -240,7 +252,10 @@ static virDomainPtr migrate_along(vs_ops_ctx *w, virDomainPtr dom, virConnectPtr
 	}
 	if (watch_more(&wt))
 		watcher = g_thread_new("vs-migrate-watch", watch_thread, &wt);
+	int64_t t0 = g_get_monotonic_time();
+
 	ddom = virDomainMigrate3(dom, dconn, params, (unsigned)n, flags);
+	st->total_ms = (uint64_t)(g_get_monotonic_time() - t0) / 1000;
 	if (!ddom)
 		vs_virt_set_error(error, "migrate");
 	if (watcher) {
@@ -402,7 +417,6 @@ unlock:
 	g_mutex_unlock(w->alloc_lock);
 	if (!ddom)
 		goto out;
-	st->total_ms = (uint64_t)(g_get_monotonic_time() - t0) / 1000;
 	read_job_stats(ddom, st);
 	if (!vs_ops_journal_step(w, jid, "migrated", o, error))
 		goto out;
