@@ -23,6 +23,7 @@ import time
 
 import pytest
 
+import collectdtest as ct
 import hostb as hostb_bed
 import lb_bed
 import loopbed
@@ -396,6 +397,14 @@ def test_rebalance_hot_host_once_dry_run_reports(two_hosts, tmp_path, daemons):
     try:
         bed = snmp_bed(tmp_path / "snmp", daemons, hostb, pool)
         bed.start_trapd()
+        # collectd's plugin reads the same status (its actuator socket leads
+        # nowhere: nothing it notices drives this pool)
+        cdir = str(tmp_path / "cd")
+        os.makedirs(cdir)
+        vs_conf = ct.write_vs_config(os.path.join(cdir, "vs.conf"), os.path.join(cdir, "no.sock"),
+                                     pool.act.state, pools=ct.pool_section(
+                                         pool.act.pool_name, pool.act.pool["name_pattern"]))
+        ct.start_collectd(daemons, ct.write_collectd_conf(cdir, vs_conf))
         pool.wait_settled(2, 2 * BOOT)
         back = pool.on()["b"][0]
         r = pool.migrate(back, "a")  # both on A
@@ -447,6 +456,13 @@ def test_rebalance_hot_host_once_dry_run_reports(two_hosts, tmp_path, daemons):
         assert f"{MIG}.1.1" in trap and f"{MIG}.8.1" in trap, trap
         vstest.wait_for(lambda: bed.walk(MIG, check=False).get(f"{MIG}.18.1", (0, 0))[1] == 2,
                         20, interval=0.5, what="vsRebalanceDryRun false")
+        # collectd: the migration's figures (total, downtime, bytes, passes) and counters
+        name = pool.act.pool_name
+        row = ct.wait_csv(cdir, name, "vs_migration", pred=lambda r: r[1] == mg["total_ms"])
+        assert row[1:] == [mg["total_ms"], mg["downtime_ms"], mg["bytes"], mg["iterations"]], row
+        assert ct.wait_csv(cdir, name, "vs_migration_path")[1:4:2] == [mg["path"], 2]
+        assert ct.wait_csv(cdir, name, "vs_rebalances", pred=lambda r: r[1] == 1)
+        assert ct.wait_csv(cdir, name, "vs_migrations", pred=lambda r: r[1] == 1)
         # the moved guest burns on at its new address
         new = vstest.wait_for(lambda: (lambda i: i["address"] if i["host"] == hostb.uri
                                        else None)(pool.instance(moved)), 30,
