@@ -512,6 +512,11 @@ def test_converges_where_precopy_does_not(two_hosts, tmp_path, daemons, smtp):
 
     def throttled_move(host):
         here = A if host == "b" else hostb.uri
+        # dirtying again (after a throttled move the guest was seen dirtying nothing)
+        status, body = lb_bed.get(f"http://{pool.instance(mover)['address']}/cgi-bin/dirty?20",
+                                  timeout=20)
+        assert status == 200 and "dirties 20 MiB/s" in body, (status, body)
+        time.sleep(2)
         vstest.virsh("migrate-setspeed", mover, "8", uri=here)
         pool.act.send({"v": 1, "type": "migrate", "domain": mover, "to": host})
         # at 8 MiB/s it takes a while (virtscalectl migrate would give up first)
