@@ -43,6 +43,10 @@ static pthread_t forwarder_thread;
 static bool forwarder_running;
 static vsc_values *values;
 static vs_usage_store *usage; /* usage accounting, fed by the collector thread */
+/* the actuator's status.json, read by the collector thread (a file read
+ * has no place in a read callback) */
+static GMutex actuator_lock;
+static vs_status *actuator_status;
 static cdtime_t read_interval;
 static c_complain_t stale_complaint = C_COMPLAIN_INIT_STATIC;
 
@@ -98,6 +102,15 @@ static void on_snapshot(vs_snapshot *snap, void *opaque)
 		vs_usage_store_offer(usage, snap);
 	if (pools)
 		vs_pool_monitor_offer(pools, snap);
+	if (config && config->pools->len) {
+		/* absent or unreadable: no actuator, no migration values */
+		vs_status *st = vs_status_read(config->state_dir, NULL);
+
+		g_mutex_lock(&actuator_lock);
+		vs_status_free(actuator_status);
+		actuator_status = st;
+		g_mutex_unlock(&actuator_lock);
+	}
 }
 
 /* Pool monitor thread: a notification is due. */
@@ -186,6 +199,9 @@ static int virtscale_read(user_data_t *ud)
 	vsc_values_dispatch_hosts(values, config, snap, report, read_interval);
 	if (usage)
 		vsc_usage_dispatch(usage, config, read_interval);
+	g_mutex_lock(&actuator_lock);
+	vsc_values_dispatch_migrations(config, actuator_status, read_interval);
+	g_mutex_unlock(&actuator_lock);
 	if (forwarder) {
 		vsc_forwarder_stats st;
 
@@ -307,6 +323,9 @@ static int virtscale_shutdown(void)
 	}
 	/* after the collector: no snapshot comes in while the last save runs */
 	g_clear_pointer(&usage, vs_usage_store_close);
+	g_mutex_lock(&actuator_lock);
+	g_clear_pointer(&actuator_status, vs_status_free);
+	g_mutex_unlock(&actuator_lock);
 	g_clear_pointer(&pools, vs_pool_monitor_free);
 	if (forwarder) {
 		plugin_unregister_notification(VSC_PLUGIN_NAME);

@@ -363,3 +363,49 @@ void vsc_values_dispatch_forwarder(const vsc_forwarder_stats *st, cdtime_t inter
 	submit("actuator", "vs_forwarder", NULL, v, 3, t, interval);
 	submit_gauge("actuator", "vs_queue_length", NULL, st->queue_len, t, interval);
 }
+
+/**
+ * vsc_values_dispatch_migrations:
+ * @cfg: the configuration (its pools)
+ * @st: the actuator's status (status.json), may be NULL
+ * @interval: the read interval
+ *
+ * Per pool (plugin_instance = pool), as vsMigrationTable: vs_migration
+ * (total_ms, downtime_ms, bytes, iterations of the last or running
+ * migration), vs_migration_path (path 0-3, dirty_rate in percent of the
+ * guest's memory per second or NaN, state as vsMigrationState: 2 ok,
+ * 3 failed, 4 running, 6 cancelled), vs_migrations and vs_rebalances
+ * (counters since virtscaled started).
+ */
+unsigned vsc_values_dispatch_migrations(const vs_config *cfg, const vs_status *st,
+                                        cdtime_t interval)
+{
+	cdtime_t t = cdtime();
+	unsigned n = 0;
+
+	for (guint i = 0; st && i < cfg->pools->len; i++) {
+		const vs_pool_config *pc = g_ptr_array_index(cfg->pools, i);
+		const vs_pool_status *p = vs_status_find_pool(st, pc->name);
+		const vs_migration_status *mg = p ? p->migration : NULL;
+
+		if (!p || (!mg && !p->rebalance))
+			continue;
+		if (mg) {
+			value_t fig[] = {{.gauge = (gauge_t)mg->total_ms},
+			                 {.gauge = (gauge_t)mg->downtime_ms},
+			                 {.gauge = (gauge_t)mg->bytes},
+			                 {.gauge = (gauge_t)mg->iterations}};
+			value_t path[] = {{.gauge = mg->path <= 3 ? (gauge_t)mg->path : 0},
+			                  {.gauge = mg->dirty_rate >= 0 ? mg->dirty_rate : NAN},
+			                  {.gauge = (gauge_t)vs_result_mib(mg->result)}};
+
+			n += submit(pc->name, "vs_migration", NULL, fig, G_N_ELEMENTS(fig), t,
+			            interval);
+			n += submit(pc->name, "vs_migration_path", NULL, path, G_N_ELEMENTS(path),
+			            t, interval);
+		}
+		n += submit_derive(pc->name, "vs_migrations", NULL, p->migrations, t, interval);
+		n += submit_derive(pc->name, "vs_rebalances", NULL, p->rebalances, t, interval);
+	}
+	return n;
+}

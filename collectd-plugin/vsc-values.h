@@ -8,6 +8,7 @@
 #include "vs-config.h"
 #include "vs-domain.h"
 #include "vs-pool-monitor.h"
+#include "vs-status.h"
 #include "vsc-forward.h"
 
 typedef struct vsc_values vsc_values;
@@ -23,6 +24,11 @@ unsigned vsc_values_dispatch_pools(vsc_values *v, const vs_pools_report *r, cdti
 /* Per configured host (plugin_instance = its name as an identifier). */
 unsigned vsc_values_dispatch_hosts(vsc_values *v, const vs_config *cfg, const vs_snapshot *snap,
                                    const vs_pools_report *r, cdtime_t interval);
+/* Per configured pool with a migration or a rebalancing move in the
+ * actuator's status (plugin_instance = pool): the figures of
+ * VIRTSCALE-MIB's vsMigrationTable. Returns values sent. */
+unsigned vsc_values_dispatch_migrations(const vs_config *cfg, const vs_status *st,
+                                        cdtime_t interval);
 /* The forwarder's counters. */
 void vsc_values_dispatch_forwarder(const vsc_forwarder_stats *st, cdtime_t interval);
 

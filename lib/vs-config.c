@@ -37,6 +37,7 @@ static const char *const lb_names[] = {"none", "nginx", "apache", NULL};
 static const char *const address_names[] = {"lease", "agent", "arp", "hostfwd", NULL};
 static const char *const clone_names[] = {"overlay", "copy", NULL};
 static const char *const placement_names[] = {"fewest", "weighted", NULL};
+static const char *const rebalance_names[] = {"off", "on", "dry-run", NULL};
 static const char *const starttls_names[] = {"no", "optional", "required", NULL};
 static const char *const method_names[] = {"round-robin", "least_conn", NULL};
 static const char *const fast_path_names[] = {"cgroup", "libvirt", NULL};
@@ -199,6 +200,11 @@ static const key_desc keys[] = {
     {G_POOL, "migrate_auto_converge", vs_config_value_bool, P(migrate_auto_converge), "no", 0, 0,
      NULL, false},
     {G_POOL, "migrate_max_downtime", vs_config_value_uint, P(migrate_max_downtime), "0", 0, 60000,
+     NULL, false},
+    {G_POOL, "rebalance", vs_config_value_enum, P(rebalance), "off", 0, 0, rebalance_names, false},
+    {G_POOL, "host_cpu_high", vs_config_value_double, P(host_cpu_high), "80", 0, 100, NULL, false},
+    {G_POOL, "host_cpu_low", vs_config_value_double, P(host_cpu_low), "15", 0, 100, NULL, false},
+    {G_POOL, "rebalance_cooldown", vs_config_value_duration, P(rebalance_cooldown), "300", 0, 86400,
      NULL, false},
     {G_POOL, "clone", vs_config_value_enum, P(clone), "overlay", 0, 0, clone_names, false},
     {G_POOL, "storage_pool", vs_config_value_name, P(storage_pool), "default", 0, 0, NULL, false},
@@ -808,6 +814,12 @@ static bool check_pool(parser *ps, vs_pool_config *p, group_lines *gl, GError **
 		fail(ps, error, blame2(gl, G_POOL, "ratio_low", "ratio_high"),
 		     "%s ratio_low: ratio_low (%g) must be below ratio_high (%g)", label,
 		     p->ratio_low, p->ratio_high);
+		return false;
+	}
+	if (p->host_cpu_low >= p->host_cpu_high) {
+		fail(ps, error, blame2(gl, G_POOL, "host_cpu_low", "host_cpu_high"),
+		     "%s host_cpu_low: host_cpu_low (%g) must be below host_cpu_high (%g)", label,
+		     p->host_cpu_low, p->host_cpu_high);
 		return false;
 	}
 	if (p->migrate_dirty_low > p->migrate_dirty_high) {

@@ -31,6 +31,7 @@ typedef enum {
 typedef enum { VS_PROBE_HTTP, VS_PROBE_TCP, VS_PROBE_NONE } vs_probe_kind;
 typedef enum { VS_CLONE_OVERLAY, VS_CLONE_COPY } vs_clone_kind;
 typedef enum { VS_PLACEMENT_FEWEST, VS_PLACEMENT_WEIGHTED } vs_placement_kind;
+typedef enum { VS_REBALANCE_OFF, VS_REBALANCE_ON, VS_REBALANCE_DRY_RUN } vs_rebalance_mode;
 typedef enum { VS_STARTTLS_NO, VS_STARTTLS_OPTIONAL, VS_STARTTLS_REQUIRED } vs_starttls_mode;
 typedef enum { VS_NGINX_ROUND_ROBIN, VS_NGINX_LEAST_CONN } vs_nginx_method;
 typedef enum { VS_METRIC_NONE, VS_METRIC_CPU, VS_METRIC_SESSIONS, VS_METRIC_RATIO } vs_metric;
@@ -107,9 +108,16 @@ typedef struct vs_pool_config {
 	unsigned migrate_max_iterations; /* migrate_max_iterations = 9 */
 	bool migrate_auto_converge;      /* migrate_auto_converge = no */
 	unsigned migrate_max_downtime;   /* migrate_max_downtime = 0 (ms, 0: libvirt's) */
-	vs_clone_kind clone;             /* clone = overlay | copy */
-	char *storage_pool;              /* storage_pool = default */
-	bool vertical_vcpu;              /* vertical = none | vcpu | memory | both */
+	/* rebalancing between the pool's hosts (vs-rebalance.h): a host whose
+	 * guests use more than host_cpu_high percent of its CPUs in M of N
+	 * samples (debounce) gives one instance to a host below host_cpu_low */
+	vs_rebalance_mode rebalance; /* rebalance = off | on | dry-run */
+	double host_cpu_high;        /* host_cpu_high = 80 */
+	double host_cpu_low;         /* host_cpu_low = 15 */
+	unsigned rebalance_cooldown; /* rebalance_cooldown = 300 (seconds) */
+	vs_clone_kind clone;         /* clone = overlay | copy */
+	char *storage_pool;          /* storage_pool = default */
+	bool vertical_vcpu;          /* vertical = none | vcpu | memory | both */
 	bool vertical_memory;
 	vs_placement_kind placement; /* placement = fewest | weighted */
 	unsigned repeat_interval;    /* seconds between repeated notifications, default 10 */

@@ -152,6 +152,31 @@ vs_migration_status *vs_migration_status_copy(const vs_migration_status *m)
 	return c;
 }
 
+/** vs_rebalance_status_free: frees a rebalancing record (NULL is fine). */
+void vs_rebalance_status_free(vs_rebalance_status *r)
+{
+	if (!r)
+		return;
+	g_free(r->domain);
+	g_free(r->from);
+	g_free(r->to);
+	g_free(r);
+}
+
+/** vs_rebalance_status_copy: a deep copy, NULL for NULL. */
+vs_rebalance_status *vs_rebalance_status_copy(const vs_rebalance_status *r)
+{
+	vs_rebalance_status *c;
+
+	if (!r)
+		return NULL;
+	c = g_memdup2(r, sizeof(*r));
+	c->domain = g_strdup(r->domain);
+	c->from = g_strdup(r->from);
+	c->to = g_strdup(r->to);
+	return c;
+}
+
 /**
  * vs_pool_status_free:
  * @p: a pool status or NULL
@@ -166,6 +191,7 @@ void vs_pool_status_free(vs_pool_status *p)
 	g_free(p->last_error);
 	g_ptr_array_free(p->instances, TRUE);
 	vs_migration_status_free(p->migration);
+	vs_rebalance_status_free(p->rebalance);
 	g_free(p);
 }
 
@@ -299,6 +325,20 @@ static void put_migration(JsonBuilder *b, const vs_migration_status *m)
 	json_builder_end_object(b);
 }
 
+static void put_rebalance(JsonBuilder *b, const vs_rebalance_status *r)
+{
+	json_builder_set_member_name(b, "rebalance");
+	json_builder_begin_object(b);
+	put_text(b, "domain", r->domain);
+	put_text(b, "from", r->from);
+	put_text(b, "to", r->to);
+	put_double(b, "from_load", r->from_load);
+	put_double(b, "to_load", r->to_load);
+	put_bool(b, "dry_run", r->dry_run);
+	put_double(b, "time", r->time);
+	json_builder_end_object(b);
+}
+
 static void put_pool(JsonBuilder *b, const vs_pool_status *p)
 {
 	/* as for instances: one pool the reader cannot name would hide all */
@@ -325,6 +365,9 @@ static void put_pool(JsonBuilder *b, const vs_pool_status *p)
 	put_int(b, "migrations", (gint64)MIN(p->migrations, (uint64_t)G_MAXINT64));
 	if (p->migration && p->migration->domain)
 		put_migration(b, p->migration);
+	put_int(b, "rebalances", (gint64)MIN(p->rebalances, (uint64_t)G_MAXINT64));
+	if (p->rebalance && p->rebalance->domain)
+		put_rebalance(b, p->rebalance);
 	json_builder_set_member_name(b, "instances");
 	json_builder_begin_array(b);
 	for (guint i = 0; p->instances && i < p->instances->len; i++)
@@ -578,11 +621,35 @@ static bool read_migration(reader *r, JsonObject *po, vs_migration_status **out)
 	return true;
 }
 
+/* The optional "rebalance" object of a pool, as read_migration(). */
+static bool read_rebalance(reader *r, JsonObject *po, vs_rebalance_status **out)
+{
+	JsonNode *node = json_object_get_member(po, "rebalance");
+	vs_rebalance_status *m;
+	JsonObject *o;
+
+	if (!node || JSON_NODE_HOLDS_NULL(node))
+		return true;
+	if (!JSON_NODE_HOLDS_OBJECT(node))
+		return invalid(r->error, "%s.rebalance: must be an object", r->where);
+	o = json_node_get_object(node);
+	m = g_new0(vs_rebalance_status, 1);
+	if (!get_string(r, o, "domain", &m->domain) || !get_string(r, o, "from", &m->from) ||
+	    !get_string(r, o, "to", &m->to) || !get_double(r, o, "from_load", &m->from_load) ||
+	    !get_double(r, o, "to_load", &m->to_load) || !get_bool(r, o, "dry_run", &m->dry_run) ||
+	    !get_double(r, o, "time", &m->time)) {
+		vs_rebalance_status_free(m);
+		return false;
+	}
+	*out = m;
+	return true;
+}
+
 static vs_pool_status *read_pool(reader *r, JsonNode *node)
 {
 	vs_pool_status *p = vs_pool_status_new(NULL);
 	gint64 desired = 0, actual = 0, cooldown = 0;
-	gint64 outs = 0, ins = 0, failures = 0, alerts = 0, migrations = 0;
+	gint64 outs = 0, ins = 0, failures = 0, alerts = 0, migrations = 0, rebalances = 0;
 	g_autofree char *source = NULL;
 	unsigned phase = p->phase, action = p->last_action, result = p->last_result;
 	unsigned alert = p->last_alert;
@@ -611,7 +678,9 @@ static vs_pool_status *read_pool(reader *r, JsonNode *node)
 	    !get_state(r, o, "last_alert", &vs_alert_kind_table, &alert) ||
 	    !get_double(r, o, "last_alert_time", &p->last_alert_time) ||
 	    !get_int(r, o, "migrations", 0, G_MAXINT64, &migrations) ||
-	    !read_migration(r, o, &p->migration))
+	    !read_migration(r, o, &p->migration) ||
+	    !get_int(r, o, "rebalances", 0, G_MAXINT64, &rebalances) ||
+	    !read_rebalance(r, o, &p->rebalance))
 		goto fail;
 	if (!p->name || !vs_valid_pool_name(p->name)) {
 		invalid(r->error, "%s.name: missing or not a valid pool name", r->where);
@@ -631,6 +700,7 @@ static vs_pool_status *read_pool(reader *r, JsonNode *node)
 	p->alerts = (uint64_t)alerts;
 	p->last_alert = (vs_alert_kind)alert;
 	p->migrations = (uint64_t)migrations;
+	p->rebalances = (uint64_t)rebalances;
 	instances = get_array(r, o, "instances");
 	if (!instances && json_object_has_member(o, "instances"))
 		goto fail;

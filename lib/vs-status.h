@@ -12,7 +12,9 @@
  *     "failures":0,"alerts":0,"last_alert":"none","last_alert_time":0,"migrations":1,
  *     "migration":{"domain":"web-02","from":"a","to":"b","result":"ok","time":1764000000.2,
  *                  "total_ms":1040,"downtime_ms":140,"bytes":13312000,"iterations":3,
- *                  "path":1,"dirty_rate":2.5,"postcopy":false},
+ *                  "path":1,"dirty_rate":2.5,"postcopy":false},"rebalances":1,
+ *     "rebalance":{"domain":"web-02","from":"a","to":"b","from_load":92.5,"to_load":3.1,
+ *                  "dry_run":false,"time":1764000000.1},
  *     "instances":[{"name":"web-01","state":"running","address":"127.0.0.1:18101",
  *                   "lb":"enabled","sessions":12,"host":"qemu:///system","lost":false}]}],
  *   "hosts":[{"name":"a","uri":"qemu:///system","answers":true,"lost":false,"down_for":0,
@@ -62,6 +64,18 @@ typedef struct vs_migration_status {
 void vs_migration_status_free(vs_migration_status *m);
 vs_migration_status *vs_migration_status_copy(const vs_migration_status *m);
 
+/* A pool's last rebalancing move, made or only reported ("rebalance"). */
+typedef struct vs_rebalance_status {
+	char *domain;
+	char *from, *to;           /* host names */
+	double from_load, to_load; /* percent of each host's CPUs its guests used */
+	bool dry_run;              /* rebalance = dry-run: reported, not made */
+	double time;               /* unix seconds of the decision */
+} vs_rebalance_status;
+
+void vs_rebalance_status_free(vs_rebalance_status *r);
+vs_rebalance_status *vs_rebalance_status_copy(const vs_rebalance_status *r);
+
 typedef struct vs_pool_status {
 	char *name;
 	unsigned desired;
@@ -80,6 +94,8 @@ typedef struct vs_pool_status {
 	GPtrArray *instances;
 	uint64_t migrations;            /* live migrations done */
 	vs_migration_status *migration; /* the last or running one, NULL none */
+	uint64_t rebalances;            /* rebalancing moves decided (made or reported) */
+	vs_rebalance_status *rebalance; /* the last one, NULL none */
 } vs_pool_status;
 
 /* A hypervisor as the actuator sees it. */

@@ -1,6 +1,6 @@
 /* pool-notify.c - VIRTSCALE-MIB notifications: pool verdicts (from the pool
- * monitor's notices, the same ones collectd turns into notifications) and
- * the actuator's actions (from its status). */
+ * monitor's notices, the same ones collectd turns into notifications),
+ * the actuator's actions and the end of its migrations (from its status). */
 #include "config.h"
 
 #include "agent.h"
@@ -127,11 +127,57 @@ static void send_action_notification(int notif, const vs_pool_status *p, oid idx
 	send_trap(vars);
 }
 
+static void add_migration_var(netsnmp_variable_list **vars, oid col, oid idx, u_char type,
+                              const void *val, size_t len)
+{
+	const oid name[] = {VS_ENTERPRISE_ARC, VS_OBJECTS, VS_MIGRATION_TABLE, 1, col, idx};
+	snmp_varlist_add_variable(vars, name, G_N_ELEMENTS(name), type, val, len);
+}
+
+static void add_migration_str(netsnmp_variable_list **vars, oid col, oid idx, const char *v)
+{
+	v = v ? v : "";
+	add_migration_var(vars, col, idx, ASN_OCTET_STR, v, MIN(strlen(v), 255));
+}
+
+/* vsMigrationSucceeded / vsMigrationFailed with the row's figures. */
+static void send_migration_notification(const vs_pool_status *p, oid idx)
+{
+	const vs_migration_status *mg = p->migration;
+	int notif =
+	    mg->result == VS_RESULT_OK ? VS_NOTIF_MIGRATION_SUCCEEDED : VS_NOTIF_MIGRATION_FAILED;
+	netsnmp_variable_list *vars = start_trap(notif, p->name, idx);
+	long path = mg->path <= 3 ? (long)mg->path : 0, state = vs_result_mib(mg->result);
+	u_long total = (u_long)MIN(mg->total_ms, (uint64_t)G_MAXUINT32);
+	u_long down = (u_long)MIN(mg->downtime_ms, (uint64_t)G_MAXUINT32);
+	u_long kib = (u_long)MIN(mg->bytes / 1024, (uint64_t)G_MAXUINT32);
+
+	add_migration_str(&vars, VS_MIGRATION_DOMAIN, idx, mg->domain);
+	add_migration_str(&vars, VS_MIGRATION_FROM, idx, mg->from);
+	add_migration_str(&vars, VS_MIGRATION_TO, idx, mg->to);
+	add_migration_var(&vars, VS_MIGRATION_PATH, idx, ASN_INTEGER, &path, sizeof(path));
+	add_migration_var(&vars, VS_MIGRATION_STATE, idx, ASN_INTEGER, &state, sizeof(state));
+	add_migration_var(&vars, VS_MIGRATION_TOTAL_TIME, idx, ASN_UNSIGNED, &total, sizeof(total));
+	add_migration_var(&vars, VS_MIGRATION_DOWNTIME, idx, ASN_UNSIGNED, &down, sizeof(down));
+	add_migration_var(&vars, VS_MIGRATION_KBYTES, idx, ASN_UNSIGNED, &kib, sizeof(kib));
+	send_trap(vars);
+}
+
+/* Has the migration of @cur ended since @old (the same one, or none)? */
+static bool migration_ended(const vs_migration_status *old, const vs_migration_status *cur)
+{
+	if (!cur || (cur->result != VS_RESULT_OK && cur->result != VS_RESULT_FAILED))
+		return false;
+	return !old || old->time != cur->time || old->result != cur->result ||
+	       g_strcmp0(old->domain, cur->domain) != 0;
+}
+
 /**
  * pool_notify_actions:
  * Compares two consecutive actuator states pool by pool: a new or finished
- * action sends vsActionStarted/Succeeded/Failed. At start-up (@old NULL)
- * only an action still running is news.
+ * action sends vsActionStarted/Succeeded/Failed, a migration that ended
+ * vsMigrationSucceeded/Failed. At start-up (@old NULL) only an action
+ * still running is news.
  */
 void pool_notify_actions(vs_agent *a, const vs_status *old, const vs_status *cur)
 {
@@ -141,6 +187,8 @@ void pool_notify_actions(vs_agent *a, const vs_status *old, const vs_status *cur
 		const vs_pool_status *o = vs_status_find_pool(old, cfg->name);
 		int notif;
 
+		if (p && o && migration_ended(o->migration, p->migration))
+			send_migration_notification(p, i + 1);
 		if (!p || p->last_time <= 0 || (o && same_action(o, p)))
 			continue;
 		notif = action_notification(p->last_result);

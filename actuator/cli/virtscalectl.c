@@ -183,6 +183,13 @@ static void print_status(const char *json)
 			       po->migration->domain, po->migration->from, po->migration->to,
 			       vs_result_name(po->migration->result), po->migration->path,
 			       po->migration->total_ms, po->migration->downtime_ms, po->migrations);
+		if (po->rebalance)
+			printf("  last rebalance%s: %s %s from %s (%.0f%% busy) to %s (%.0f%%) "
+			       "(%" G_GUINT64_FORMAT " in all)\n",
+			       po->rebalance->dry_run ? " (dry run)" : "",
+			       po->rebalance->dry_run ? "would migrate" : "migrated",
+			       po->rebalance->domain, po->rebalance->from, po->rebalance->from_load,
+			       po->rebalance->to, po->rebalance->to_load, po->rebalances);
 		for (guint k = 0; k < po->instances->len; k++) {
 			const vs_member *m = po->instances->pdata[k];
 

@@ -13,6 +13,7 @@
 #include "target-store.h"
 #include "vs-backoff.h"
 #include "vs-log.h"
+#include "vs-rebalance.h"
 
 #include <string.h>
 
@@ -51,6 +52,13 @@ struct vs_pool_machine {
 	char *migrate_domain, *migrate_uri;
 	vs_migration_status *migration;
 	uint64_t migrations;
+	char *migrating_from, *migrating_to; /* hosts of the running one (host health) */
+	/* rebalancing between the pool's hosts (vs-rebalance.h) */
+	vs_rebalance_state *rebalance;
+	uint64_t rebalance_seen; /* samples of the first host taken in */
+	vs_rebalance_status *rebalance_last;
+	uint64_t rebalances;
+	bool rebalance_settling; /* a migration touched the hosts: skip one more sample */
 };
 
 typedef struct job_call {
@@ -165,6 +173,30 @@ static const char *member_host(const vs_pool_machine *m, const char *name)
 	return "";
 }
 
+/* The member's host URI, from the last view; NULL unknown. */
+static const char *member_host_uri(const vs_pool_machine *m, const char *name)
+{
+	for (guint i = 0; m->view && i < m->view->members->len; i++) {
+		const vs_member *mb = m->view->members->pdata[i];
+
+		if (g_strcmp0(mb->name, name) == 0)
+			return mb->host_uri;
+	}
+	return NULL;
+}
+
+/* Event loop: a migration from @from to @to starts (+1) or ends (-1): at
+ * most one per host at a time for rebalancing, whichever pool moves. */
+static void count_migration(vs_pool_machine *m, const char *from, const char *to, int delta)
+{
+	vs_host_health *h;
+
+	if (from && (h = vs_ops_health(m->ctx, from)))
+		vs_host_health_migration(h, delta);
+	if (to && (h = vs_ops_health(m->ctx, to)))
+		vs_host_health_migration(h, delta);
+}
+
 static void start_migration_record(vs_pool_machine *m, const char *domain, const char *uri)
 {
 	vs_migration_status_free(m->migration);
@@ -219,6 +251,9 @@ static void start_job(vs_pool_machine *m, vs_job_kind kind, const vs_pool_next *
 		call->job.domain = g_steal_pointer(&m->migrate_domain);
 		call->job.dest_uri = g_steal_pointer(&m->migrate_uri);
 		start_migration_record(m, call->job.domain, call->job.dest_uri);
+		m->migrating_from = g_strdup(member_host_uri(m, call->job.domain));
+		m->migrating_to = g_strdup(call->job.dest_uri);
+		count_migration(m, m->migrating_from, m->migrating_to, +1);
 	}
 	if (kind != VS_JOB_SYNC) {
 		m->last_action = kind == VS_JOB_SCALE_OUT ? VS_ACTION_SCALE_OUT
@@ -324,9 +359,16 @@ static void job_failed(vs_pool_machine *m, vs_job_result *r, int64_t now)
 		           r->kind == VS_JOB_SYNC ? "sync" : vs_action_name(r->outcome.action),
 		           step, m->last_error);
 	}
-	if (r->kind != VS_JOB_SYNC)
+	if (r->kind == VS_JOB_MIGRATE && m->migration) {
+		/* the mail names the guest and where it stays running */
+		g_autofree char *summary = g_strdup_printf(
+		    "migrate %s from %s to %s failed%s", m->migration->domain, m->migration->from,
+		    m->migration->to, r->migration.moved ? "" : ": it keeps running where it was");
+		raise_alert(m, VS_ALERT_ACTION_FAILED, step, r->error, summary);
+	} else if (r->kind != VS_JOB_SYNC) {
 		raise_alert(m, VS_ALERT_ACTION_FAILED, step, r->error,
 		            vs_action_name(r->outcome.action));
+	}
 }
 
 /* Sets (-1: ends) the manual target and records it for the next start. */
@@ -431,8 +473,12 @@ static gboolean job_done(gpointer data)
 	m->busy = false;
 	g_clear_pointer(&m->draining, g_free);
 	take_members(m, r);
-	if (r->kind == VS_JOB_MIGRATE)
+	if (r->kind == VS_JOB_MIGRATE) {
 		end_migration_record(m, r);
+		count_migration(m, m->migrating_from, m->migrating_to, -1);
+		g_clear_pointer(&m->migrating_from, g_free);
+		g_clear_pointer(&m->migrating_to, g_free);
+	}
 	if (r->reconciled) {
 		g_autofree char *summary =
 		    r->adopted ? g_strdup_printf("pool %s: %u interrupted action(s) settled, %u "
@@ -541,6 +587,10 @@ void vs_pool_machine_free(vs_pool_machine *m)
 	g_free(m->migrate_domain);
 	g_free(m->migrate_uri);
 	vs_migration_status_free(m->migration);
+	g_free(m->migrating_from);
+	g_free(m->migrating_to);
+	vs_rebalance_state_free(m->rebalance);
+	vs_rebalance_status_free(m->rebalance_last);
 	g_free(m);
 }
 
@@ -627,12 +677,138 @@ void vs_pool_machine_clear_target(vs_pool_machine *m)
 	vs_pool_machine_tick(m);
 }
 
+/* The pool's hosts as rebalancing sees them now (figures of the host
+ * watch, instances of the last view); @migrating: a migration under way. */
+static vs_placement_host *rebalance_hosts(vs_pool_machine *m, bool *migrating, size_t n)
+{
+	vs_placement_host *hosts = g_new0(vs_placement_host, n);
+
+	for (size_t i = 0; i < n; i++) {
+		vs_host_health *health = vs_ops_health(m->ctx, m->cfg->hosts[i]);
+
+		hosts[i].uri = m->cfg->hosts[i];
+		hosts[i].cpu_idle = hosts[i].mem_free = hosts[i].rtt_ms = -1;
+		if (!health)
+			continue;
+		vs_host_health_figures(health, &hosts[i]);
+		hosts[i].answers = vs_host_health_down_since(health) == 0;
+		migrating[i] = vs_host_health_migrations(health) > 0;
+	}
+	if (m->view)
+		vs_pool_view_host_counts(m->view, hosts, n);
+	return hosts;
+}
+
+/* The running members with their share of their host's CPUs. */
+static vs_rebalance_member *rebalance_members(vs_pool_machine *m, size_t n_hosts, size_t *n)
+{
+	vs_rebalance_member *out = g_new0(vs_rebalance_member, MAX(m->view->members->len, 1));
+
+	*n = 0;
+	for (guint i = 0; i < m->view->members->len; i++) {
+		const vs_member *mb = m->view->members->pdata[i];
+
+		if (!mb->running || mb->lost)
+			continue;
+		for (size_t h = 0; h < n_hosts; h++) {
+			if (g_strcmp0(mb->host_uri, m->cfg->hosts[h]) != 0)
+				continue;
+			vs_host_health *health = vs_ops_health(m->ctx, mb->host_uri);
+
+			out[*n].name = mb->name;
+			out[*n].host = h;
+			out[*n].cpu = health ? vs_host_health_domain_cpu(health, mb->name) : -1;
+			(*n)++;
+			break;
+		}
+	}
+	return out;
+}
+
+/* Records, logs and (rebalance = on) asks for the move @mv. */
+static void rebalance_act(vs_pool_machine *m, const vs_rebalance_member *members,
+                          const vs_rebalance_move *mv, int64_t now)
+{
+	const vs_pool_config *p = m->cfg;
+	const char *from = vs_config_host_name(m->ctx->cfg, p->hosts[mv->from]);
+	const char *to = vs_config_host_name(m->ctx->cfg, p->hosts[mv->to]);
+	bool dry = p->rebalance == VS_REBALANCE_DRY_RUN;
+
+	vs_rebalance_moved(p, m->rebalance, now);
+	m->rebalances++;
+	vs_rebalance_status_free(m->rebalance_last);
+	m->rebalance_last = g_new0(vs_rebalance_status, 1);
+	m->rebalance_last->domain = g_strdup(members[mv->member].name);
+	m->rebalance_last->from = g_strdup(from);
+	m->rebalance_last->to = g_strdup(to);
+	m->rebalance_last->from_load = mv->from_load;
+	m->rebalance_last->to_load = mv->to_load;
+	m->rebalance_last->dry_run = dry;
+	m->rebalance_last->time = now_real();
+	vs_notice("pool %s: rebalance%s: %s %s from %s (%.0f%% busy) to %s (%.0f%%), expected "
+	          "%.0f%% and %.0f%% after; next in %u s at the earliest",
+	          p->name, dry ? " (dry run)" : "", dry ? "would migrate" : "migrating",
+	          members[mv->member].name, from, mv->from_load, to, mv->to_load, mv->from_after,
+	          mv->to_after, p->rebalance_cooldown);
+	vs_act_status_changed(m->act);
+	if (dry)
+		return;
+	m->migrate_domain = g_strdup(members[mv->member].name);
+	m->migrate_uri = g_strdup(p->hosts[mv->to]);
+}
+
+/* Event loop: one rebalancing round per new sample of the pool's first
+ * host (the host watch samples every host in one pass). Only reads what
+ * the host watch and the last job left: never blocks. */
+static void rebalance_tick(vs_pool_machine *m)
+{
+	const vs_pool_config *p = m->cfg;
+	size_t n = p->hosts ? g_strv_length(p->hosts) : 0;
+	vs_host_health *first = n ? vs_ops_health(m->ctx, p->hosts[0]) : NULL;
+	int64_t now = g_get_monotonic_time();
+	vs_rebalance_move mv;
+	uint64_t seen;
+	size_t nm = 0;
+
+	if (p->rebalance == VS_REBALANCE_OFF || n < 2 || !first)
+		return;
+	seen = vs_host_health_samples(first);
+	if (seen == m->rebalance_seen)
+		return;
+	m->rebalance_seen = seen;
+	if (!m->rebalance)
+		m->rebalance = vs_rebalance_state_new(p, n);
+	g_autofree bool *migrating = g_new0(bool, n);
+	g_autofree vs_placement_host *hosts = rebalance_hosts(m, migrating, n);
+	bool moving = m->busy && m->busy_kind == VS_JOB_MIGRATE;
+
+	for (size_t i = 0; i < n; i++)
+		moving = moving || migrating[i];
+	if (moving || m->rebalance_settling) {
+		/* a sample taken while a guest moves (or the one after, which
+		 * may span its last moments) shows neither host as it will be */
+		m->rebalance_settling = moving;
+		vs_rebalance_forget(m->rebalance);
+		return;
+	}
+	vs_rebalance_push(p, m->rebalance, hosts);
+	if (m->busy || m->migrate_domain || !m->view)
+		return; /* one action per pool at a time; decided again after it */
+	g_autofree vs_rebalance_member *members = rebalance_members(m, n, &nm);
+
+	if (vs_rebalance_decide(p, m->rebalance, hosts, migrating, members, nm, now, &mv))
+		rebalance_act(m, members, &mv, now);
+}
+
 /** vs_pool_machine_tick: starts the next job if one is due (decide.c). */
 void vs_pool_machine_tick(vs_pool_machine *m)
 {
 	vs_pool_next next;
 
-	if (m->busy || m->stopping)
+	if (m->stopping)
+		return;
+	rebalance_tick(m);
+	if (m->busy)
 		return;
 	if (m->migrate_domain) {
 		/* a person's order goes first; the policy decides again after */
@@ -733,6 +909,8 @@ vs_pool_status *vs_pool_machine_status(vs_pool_machine *m)
 	ps->last_alert_time = m->last_alert_time;
 	ps->migrations = m->migrations;
 	ps->migration = vs_migration_status_copy(m->migration);
+	ps->rebalances = m->rebalances;
+	ps->rebalance = vs_rebalance_status_copy(m->rebalance_last);
 	for (guint i = 0; m->view && i < m->view->members->len; i++) {
 		vs_member *mb = vs_member_copy(m->view->members->pdata[i]);
 

@@ -49,5 +49,14 @@ bool vs_host_health_listed(vs_host_health *h);
 void vs_host_health_sample(vs_host_health *h, virConnectPtr c);
 /* The sampled figures into @out (cpu_idle, mem_free, rtt_ms; <0 unknown). */
 void vs_host_health_figures(vs_host_health *h, vs_placement_host *out);
+/* Percent of the host's CPUs domain @name used between the last two
+ * samples, <0 unknown. */
+double vs_host_health_domain_cpu(vs_host_health *h, const char *name);
+/* How many samples with a CPU figure were taken (a new one: it changed). */
+uint64_t vs_host_health_samples(vs_host_health *h);
+/* A migration from or to the host starts (+1) or ends (-1). */
+void vs_host_health_migration(vs_host_health *h, int delta);
+/* Migrations from or to the host under way. */
+unsigned vs_host_health_migrations(vs_host_health *h);
 
 #endif

@@ -55,16 +55,28 @@ static bool dest_xmls(vs_ops_ctx *w, virDomainPtr dom, const char *address,
 	return *live && *persistent;
 }
 
-/* What libvirt measured of the finished migration, from the destination. */
+/* What libvirt measured of the finished migration, from the destination.
+ * After post-copy the destination has its figures only once the last
+ * pages arrived, a moment after the migration call returned: asked again
+ * for up to 5 s. Without them the total is the migration call's own time. */
 static void read_job_stats(virDomainPtr ddom, vs_migration_stats *st)
 {
 	virTypedParameterPtr params = NULL;
 	int n = 0, type = 0;
 	unsigned long long v;
 
-	if (virDomainGetJobStats(ddom, &type, &params, &n, VIR_DOMAIN_JOB_STATS_COMPLETED) < 0) {
+	for (int tries = 0;; tries++) {
+		if (virDomainGetJobStats(ddom, &type, &params, &n,
+		                         VIR_DOMAIN_JOB_STATS_COMPLETED) == 0 &&
+		    virTypedParamsGetULLong(params, n, VIR_DOMAIN_JOB_TIME_ELAPSED, &v) == 1)
+			break;
 		virResetLastError();
-		return;
+		virTypedParamsFree(params, n);
+		params = NULL;
+		n = 0;
+		if (!st->postcopy || tries >= 25)
+			return;
+		g_usleep(200 * 1000);
 	}
 	if (virTypedParamsGetULLong(params, n, VIR_DOMAIN_JOB_TIME_ELAPSED, &v) == 1)
 		st->total_ms = v;
@@ -137,21 +149,31 @@ static double measure_dirty_rate(virDomainPtr dom, GCancellable *stop)
 	return done ? vs_migrate_dirty_percent(sum / done, mib) : -1;
 }
 
-/* The thread that watches a running migration: post-copy at once (path 3)
- * or after the pool's pre-copy passes (path 2). */
+/* The thread that watches a running migration: sets the longest final
+ * pause once the job runs (libvirt applies it to a migration under way:
+ * set before, the migration's own parameters would replace it), and
+ * switches to post-copy at once (path 3) or after the pool's pre-copy
+ * passes (path 2). */
 typedef struct watch {
 	virDomainPtr dom;
 	vs_migrate_path path;
 	unsigned max_iterations;
+	unsigned max_downtime_ms; /* 0: libvirt's */
+	bool postcopy_allowed;
 	gint done;
 	bool postcopy;
 } watch;
+
+static bool watch_more(const watch *wt)
+{
+	return wt->max_downtime_ms || (wt->postcopy_allowed && !wt->postcopy);
+}
 
 static gpointer watch_thread(gpointer data)
 {
 	watch *wt = data;
 
-	while (!g_atomic_int_get(&wt->done) && !wt->postcopy) {
+	while (!g_atomic_int_get(&wt->done) && watch_more(wt)) {
 		virTypedParameterPtr params = NULL;
 		int n = 0, type = VIR_DOMAIN_JOB_NONE;
 		unsigned long long iter = 0;
@@ -164,6 +186,14 @@ static gpointer watch_thread(gpointer data)
 		virTypedParamsGetULLong(params, n, VIR_DOMAIN_JOB_MEMORY_ITERATION, &iter);
 		virTypedParamsFree(params, n);
 		if (type != VIR_DOMAIN_JOB_UNBOUNDED)
+			continue;
+		if (wt->max_downtime_ms) {
+			if (virDomainMigrateSetMaxDowntime(wt->dom, wt->max_downtime_ms, 0) == 0)
+				wt->max_downtime_ms = 0;
+			else
+				virResetLastError(); /* the job is not ready for it yet: again */
+		}
+		if (!wt->postcopy_allowed || wt->postcopy)
 			continue;
 		if (wt->path == VS_MIGRATE_PATH_XBZRLE && iter <= wt->max_iterations)
 			continue;
@@ -192,7 +222,10 @@ static virDomainPtr migrate_along(vs_ops_ctx *w, virDomainPtr dom, virConnectPtr
 	virTypedParameterPtr params = NULL;
 	int n = 0, max = 0;
 	unsigned flags = VIR_MIGRATE_LIVE | VIR_MIGRATE_PERSIST_DEST | VIR_MIGRATE_UNDEFINE_SOURCE;
-	watch wt = {.dom = dom, .path = path, .max_iterations = p->migrate_max_iterations};
+	watch wt = {.dom = dom,
+	            .path = path,
+	            .max_iterations = p->migrate_max_iterations,
+	            .max_downtime_ms = p->migrate_max_downtime};
 	GThread *watcher = NULL;
 	virDomainPtr ddom;
 
@@ -204,6 +237,7 @@ static virDomainPtr migrate_along(vs_ops_ctx *w, virDomainPtr dom, virConnectPtr
 
 	if (postcopy)
 		flags |= VIR_MIGRATE_POSTCOPY;
+	wt.postcopy_allowed = postcopy;
 	virTypedParamsAddString(&params, &n, &max, VIR_MIGRATE_PARAM_DEST_XML, live);
 	virTypedParamsAddString(&params, &n, &max, VIR_MIGRATE_PARAM_PERSIST_XML, persistent);
 	if (dest && dest->migrate_uri)
@@ -216,14 +250,12 @@ static virDomainPtr migrate_along(vs_ops_ctx *w, virDomainPtr dom, virConnectPtr
 		                        VIR_MIGRATE_PARAM_COMPRESSION_XBZRLE_CACHE,
 		                        (unsigned long long)p->migrate_xbzrle_cache << 20);
 	}
-	if (p->migrate_max_downtime &&
-	    virDomainMigrateSetMaxDowntime(dom, p->migrate_max_downtime, 0) < 0) {
-		vs_warning("pool %s: max downtime not set: %s", p->name, virGetLastErrorMessage());
-		virResetLastError();
-	}
-	if (postcopy)
+	if (watch_more(&wt))
 		watcher = g_thread_new("vs-migrate-watch", watch_thread, &wt);
+	int64_t t0 = g_get_monotonic_time();
+
 	ddom = virDomainMigrate3(dom, dconn, params, (unsigned)n, flags);
+	st->total_ms = (uint64_t)(g_get_monotonic_time() - t0) / 1000;
 	if (!ddom)
 		vs_virt_set_error(error, "migrate");
 	if (watcher) {
@@ -231,6 +263,9 @@ static virDomainPtr migrate_along(vs_ops_ctx *w, virDomainPtr dom, virConnectPtr
 		g_thread_join(watcher);
 	}
 	st->postcopy = wt.postcopy;
+	if (wt.max_downtime_ms)
+		vs_warning("pool %s: migrate_max_downtime not applied: the migration ended first",
+		           p->name);
 	virTypedParamsFree(params, n);
 	return ddom;
 }
@@ -382,7 +417,6 @@ unlock:
 	g_mutex_unlock(w->alloc_lock);
 	if (!ddom)
 		goto out;
-	st->total_ms = (uint64_t)(g_get_monotonic_time() - t0) / 1000;
 	read_job_stats(ddom, st);
 	if (!vs_ops_journal_step(w, jid, "migrated", o, error))
 		goto out;

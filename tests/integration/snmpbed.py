@@ -191,17 +191,19 @@ class SnmpBed:
         return None if v is None else v[1]
 
     def traps(self):
+        """Every trap of snmptrapd's log as {oid: value text}; a long
+        Hex-STRING that snmptrapd wrapped over several lines does not hide
+        the varbinds after it."""
         if not os.path.exists(self.traps_log):
             return []
         out = []
         with open(self.traps_log, errors="replace") as f:
-            for line in f:
-                if not line.startswith("TRAP "):
-                    continue
-                vbs = {}
-                for part in line[5:].rstrip("\n").split("\t"):
-                    m = re.match(r"^\.?([0-9.]+) = (.*)$", part.strip())
-                    if m:
-                        vbs[m.group(1)] = m.group(2)
-                out.append(vbs)
+            text = f.read()
+        for chunk in re.split(r"(?m)^TRAP ", text)[1:]:
+            vbs = {}
+            for part in chunk.split("\t"):
+                m = re.match(r"^\s*\.?([0-9.]+) = (.*)$", part, re.S)
+                if m:
+                    vbs[m.group(1)] = m.group(2).strip()
+            out.append(vbs)
         return out

@@ -15,11 +15,15 @@ host B), real web guests (tests/guest), a real nginx.
 
 Domains vst-migr-*, hostfwd ports 19960-19979 (on 127.0.0.1 for A, on
 127.0.0.2 for B)."""
+import os
 import re
+import signal
+import subprocess
 import time
 
 import pytest
 
+import collectdtest as ct
 import hostb as hostb_bed
 import lb_bed
 import loopbed
@@ -247,6 +251,7 @@ def test_kill9_mid_migration_one_host_runs_it(two_hosts, tmp_path, daemons):
         vstest.wait_for(migrating, 30, interval=0.2, what="the migration under way")
         # VM-MIB: the source's row says migrating(9) (libvirt still says running)
         bed = snmp_bed(tmp_path / "snmp", daemons, hostb, pool)
+        bed.start_trapd()
         def oper_migrating():
             idx = bed.rows_by_name().get(mover)
             w = bed.walk(VM_ENTRY + ".6", check=False) if idx else {}
@@ -292,6 +297,11 @@ def test_kill9_mid_migration_one_host_runs_it(two_hosts, tmp_path, daemons):
         p = pool.pool_status()
         assert p["migration"]["result"] == "failed" and p["last_result"] == "failed", p
         assert "unsafe" in p["last_error"] and p["last_alert"] == "action-failed", p
+        # vsMigrationFailed, naming the domain and its hosts
+        trap = vstest.wait_for(lambda: migration_traps(bed, 11), 20, interval=0.5,
+                               what="vsMigrationFailed")[-1]
+        assert f"{MIG}.1.1" in trap and f"{MIG}.6.1" in trap, trap
+        assert trap[f"{MIG}.6.1"].endswith("3"), trap  # vsMigrationState failed(3)
         assert not pool.act.open_ops(), pool.act.journal_text()
     finally:
         pool.act.proc.stop()
@@ -329,6 +339,231 @@ def test_paths_by_dirty_rate(two_hosts, tmp_path, daemons):
             assert mover in pool.on()[host], pool.on()
         assert seen[2][3], seen  # path 3 switched to post-copy
         # it serves from where it ended
+        addr = vstest.wait_for(lambda: (lambda i: i["address"] if i["host"] == hostb.uri
+                                        else None)(pool.instance(mover)), 30,
+                               what="the member listed on B")
+        status, body = lb_bed.get(f"http://{addr}/cgi-bin/dirty?0", timeout=20)
+        assert status == 200, body
+        assert not pool.act.open_ops(), pool.act.journal_text()
+    finally:
+        pool.act.proc.stop()
+
+
+class Burner:
+    """Keeps a guest's CPU busy: /cgi-bin/burn in a loop, through its
+    address of the moment (a burn in flight goes on inside the guest when
+    it moves)."""
+
+    def __init__(self, address):
+        url = f"http://{address}/cgi-bin/burn?10000000"
+        self.proc = subprocess.Popen(
+            ["bash", "-c", f"while :; do curl -s -m 600 -o /dev/null {url} || sleep 1; done"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+
+    def stop(self):
+        os.killpg(self.proc.pid, signal.SIGTERM)
+        self.proc.wait(10)
+
+
+MIG = VS_MIB + ".1.6.1"  # vsMigrationEntry
+TRAP_OID = "1.3.6.1.6.3.1.1.4.1.0"
+
+
+def migration_traps(bed, notif):
+    """The vsMigrationSucceeded (10) or vsMigrationFailed (11) traps received."""
+    return [t for t in bed.traps() if t.get(TRAP_OID, "").endswith(f"{VS_MIB}.0.{notif}")]
+
+
+def host_load(pool, name):
+    """Percent of host NAME's CPUs its guests use, from virtscaled's status."""
+    h = {h["name"]: h for h in pool.act.status()["hosts"]}[name]
+    return None if h["cpu_idle"] < 0 else 100 - h["cpu_idle"] / 100
+
+
+def test_rebalance_hot_host_once_dry_run_reports(two_hosts, tmp_path, daemons):
+    """Both guests on A, both burning CPU: A is hot (host_cpu_high 35% of
+    its CPUs in 2 of 3 samples), B cool (below 10%). In dry-run the move
+    is reported (status, virtscalectl status, log) and nothing moves; with
+    rebalance = on exactly one guest moves to B, and no other move follows
+    while the load lasts (both hosts busy, neither cool), with no
+    cooldown to hide one."""
+    hostb = two_hosts
+    nginx = lb_bed.Nginx(tmp_path, daemons, port=19996)
+    pool = Pool(tmp_path / "act", daemons, hostb, nginx, "rebal", "19990-19995")
+    pool.act.write_config(rebalance="dry-run", host_cpu_high=35, host_cpu_low=10,
+                          debounce="2/3", rebalance_cooldown=0)
+    pool.act.start()
+    burners = []
+    try:
+        bed = snmp_bed(tmp_path / "snmp", daemons, hostb, pool)
+        bed.start_trapd()
+        # collectd's plugin reads the same status (its actuator socket leads
+        # nowhere: nothing it notices drives this pool)
+        cdir = str(tmp_path / "cd")
+        os.makedirs(cdir)
+        vs_conf = ct.write_vs_config(os.path.join(cdir, "vs.conf"), os.path.join(cdir, "no.sock"),
+                                     pool.act.state, pools=ct.pool_section(
+                                         pool.act.pool_name, pool.act.pool["name_pattern"]))
+        ct.start_collectd(daemons, ct.write_collectd_conf(cdir, vs_conf))
+        pool.wait_settled(2, 2 * BOOT)
+        back = pool.on()["b"][0]
+        r = pool.migrate(back, "a")  # both on A
+        assert r.returncode == 0, r.stdout + r.stderr
+        vstest.wait_for(lambda: all(i["host"] == A and i["address"] in pool.servers()
+                                    for i in pool.pool_status()["instances"]), 30,
+                        what="both members on A, in nginx")
+        assert pool.pool_status().get("rebalances", 0) == 0  # idle: no move
+        on_a = sorted(pool.on()["a"])
+        burners = [Burner(pool.instance(n)["address"]) for n in on_a]
+
+        # dry-run: reported, nothing moved
+        rb = vstest.wait_for(lambda: pool.pool_status().get("rebalance"), 60, interval=0.5,
+                             what="a dry-run rebalance report")
+        assert rb["dry_run"] and rb["domain"] in on_a, rb
+        assert (rb["from"], rb["to"]) == ("a", "b") and rb["from_load"] > 35, rb
+        assert rb["to_load"] < 10, rb
+        print(f"dry run: {rb}")
+        r = pool.act.ctl("status")
+        assert re.search(rf"last rebalance \(dry run\): would migrate {rb['domain']} from a "
+                         r"\(\d+% busy\) to b", r.stdout), r.stdout
+        assert "would migrate" in pool.act.proc.output()
+        # VIRTSCALE-MIB: the row's rebalancing columns, vsRebalanceDryRun true(1)
+        row = vstest.wait_for(lambda: (lambda w: w.get(f"{MIG}.13.1", (0, b""))[1] and w)(
+            bed.walk(MIG, check=False)), 20, interval=0.5, what="vsRebalanceDomain")
+        assert [row[f"{MIG}.{c}.1"][1] for c in (13, 14, 15, 18)] == [
+            rb["domain"].encode(), b"a", b"b", 1], row
+        assert row[f"{MIG}.16.1"][1] > 3500 and row[f"{MIG}.20.1"][1] >= 1, row
+        p = pool.pool_status()
+        assert sorted(pool.on()["a"]) == on_a and pool.on()["b"] == [], pool.on()
+        assert p["migrations"] == 1 and p["migration"]["domain"] == back, p
+
+        # on: exactly one move to B
+        pool.act.proc.stop()
+        pool.act.write_config(rebalance="on")
+        pool.act.start()
+        mg = vstest.wait_for(lambda: (lambda m: m and m["result"] not in ("running",) and m)(
+            pool.pool_status().get("migration")), 120, interval=0.5, what="a rebalancing move")
+        assert mg["result"] == "ok" and (mg["from"], mg["to"]) == ("a", "b"), mg
+        moved = mg["domain"]
+        on = pool.on()
+        assert moved in on_a and (sorted(on["a"]), on["b"]) == (
+            [n for n in on_a if n != moved], [moved]), on
+        p = pool.pool_status()
+        assert p["rebalances"] == 1 and not p["rebalance"]["dry_run"], p
+        # vsMigrationSucceeded with the row's figures; vsRebalanceDryRun false(2)
+        trap = vstest.wait_for(lambda: migration_traps(bed, 10), 20, interval=0.5,
+                               what="vsMigrationSucceeded")[-1]
+        assert f"{MIG}.1.1" in trap and f"{MIG}.8.1" in trap, trap
+        vstest.wait_for(lambda: bed.walk(MIG, check=False).get(f"{MIG}.18.1", (0, 0))[1] == 2,
+                        20, interval=0.5, what="vsRebalanceDryRun false")
+        # collectd: the migration's figures (total, downtime, bytes, passes) and counters
+        name = pool.act.pool_name
+        row = ct.wait_csv(cdir, name, "vs_migration", pred=lambda r: r[1] == mg["total_ms"])
+        assert row[1:] == [mg["total_ms"], mg["downtime_ms"], mg["bytes"], mg["iterations"]], row
+        assert ct.wait_csv(cdir, name, "vs_migration_path")[1:4:2] == [mg["path"], 2]
+        assert ct.wait_csv(cdir, name, "vs_rebalances", pred=lambda r: r[1] == 1)
+        assert ct.wait_csv(cdir, name, "vs_migrations", pred=lambda r: r[1] == 1)
+        # the moved guest burns on at its new address
+        new = vstest.wait_for(lambda: (lambda i: i["address"] if i["host"] == hostb.uri
+                                       else None)(pool.instance(moved)), 30,
+                              what="the moved member listed on B")
+        burners.append(Burner(new))
+        # while the load lasts: no other move, on either host
+        t_end = time.monotonic() + 16  # several 2-of-3 windows of 2 s samples
+        loads = []
+        while time.monotonic() < t_end:
+            p = pool.pool_status()
+            assert p["rebalances"] == 1 and p["migrations"] == 1, p
+            loads.append((host_load(pool, "a"), host_load(pool, "b")))
+            time.sleep(1)
+        print(f"loads after the move (a, b): {loads}")
+        la, lb = loads[-1]
+        assert la > 10 and lb > 10, loads  # still burning on both: neither cool
+        assert pool.on()["b"] == [moved], pool.on()
+        assert not pool.act.open_ops(), pool.act.journal_text()
+    finally:
+        for b in burners:
+            b.stop()
+        pool.act.proc.stop()
+
+
+def test_converges_where_precopy_does_not(two_hosts, tmp_path, daemons, smtp):
+    """A guest dirtying 20 MiB/s, its migration held to 8 MiB/s: plain
+    pre-copy (path 1 forced) never converges (still copying after 12
+    passes; aborted, it stays on A, reported failed and mailed); the same
+    guest moves
+    with migrate_auto_converge (vCPUs slowed), with migrate_max_downtime
+    4000 ms (a longer final pause allowed), and by the dirty rate's own
+    choice (the bounds of test_paths_by_dirty_rate: path 3, post-copy)."""
+    hostb = two_hosts
+    nginx = lb_bed.Nginx(tmp_path, daemons, port=19946)
+    pool = Pool(tmp_path / "act", daemons, hostb, nginx, "conv", "19940-19945")
+    never = {"migrate_dirty_low": 1000, "migrate_dirty_high": 1000}  # always path 1
+    mail = smtp()
+    pool.act.sections["mail"] = mail.config()
+    pool.act.write_config(**never)
+    pool.act.start()
+
+    def restart(**keys):
+        pool.act.proc.stop()
+        pool.act.write_config(**keys)
+        pool.act.start()
+        pool.wait_settled(2, 60)
+
+    def throttled_move(host):
+        here = A if host == "b" else hostb.uri
+        # dirtying again (after a throttled move the guest was seen dirtying nothing)
+        status, body = lb_bed.get(f"http://{pool.instance(mover)['address']}/cgi-bin/dirty?20",
+                                  timeout=20)
+        assert status == 200 and "dirties 20 MiB/s" in body, (status, body)
+        time.sleep(2)
+        vstest.virsh("migrate-setspeed", mover, "8", uri=here)
+        pool.act.send({"v": 1, "type": "migrate", "domain": mover, "to": host})
+        # at 8 MiB/s it takes a while (virtscalectl migrate would give up first)
+        mg = vstest.wait_for(lambda: (lambda m: m and m["result"] not in ("running",) and m)(
+            pool.pool_status().get("migration")), 240, interval=1, what=f"the move to {host}")
+        assert mg["result"] == "ok" and mover in pool.on()[host], (mg, pool.on())
+        print(f"{mg['path']=} {mg['postcopy']=} {mg['iterations']=} {mg['total_ms']=} "
+              f"{mg['downtime_ms']=}")
+        return mg
+
+    try:
+        pool.wait_settled(2, 2 * BOOT)
+        mover = pool.on()["a"][0]
+        addr = pool.instance(mover)["address"]
+        status, body = lb_bed.get(f"http://{addr}/cgi-bin/dirty?20", timeout=20)
+        assert status == 200 and "dirties 20 MiB/s" in body, (status, body)
+        vstest.virsh("migrate-setspeed", mover, "8", uri=A)
+        pool.act.send({"v": 1, "type": "migrate", "domain": mover, "to": "b"})
+
+        def iteration():
+            job = vstest.virsh("domjobinfo", mover, uri=A, check=False).stdout
+            m = re.search(r"^Iteration:\s+(\d+)", job, re.M)
+            return int(m.group(1)) if m and "Unbounded" in job else 0
+        vstest.wait_for(lambda: iteration() >= 12, 120, interval=0.5,
+                        what="12 pre-copy passes")
+        vstest.virsh("domjobabort", mover, uri=A)
+        mg = vstest.wait_for(lambda: (lambda m: m and m["result"] == "failed" and m)(
+            pool.pool_status().get("migration")), 60, interval=0.5, what="the failed record")
+        assert mg["path"] == 1 and not mg["postcopy"], mg
+        assert mover in pool.on()["a"] and mover not in pool.on(everything=True)["b"]
+        assert not pool.act.open_ops(), pool.act.journal_text()
+        # the failure is mailed, naming the guest, its hosts and where it runs
+        body = mail.wait_event("action-failed")[0]["data"]
+        assert f"migrate {mover} from a to b failed: it keeps running where it was" in body, \
+            body
+
+        restart(migrate_auto_converge="yes")
+        mg = throttled_move("b")
+        assert mg["path"] == 1 and not mg["postcopy"], mg
+
+        restart(migrate_auto_converge="no", migrate_max_downtime=4000)
+        mg = throttled_move("a")
+        assert mg["path"] == 1 and not mg["postcopy"] and mg["downtime_ms"] > 300, mg
+
+        restart(migrate_max_downtime=0, migrate_dirty_low=2, migrate_dirty_high=12)
+        mg = throttled_move("b")
+        assert mg["path"] == 3 and mg["postcopy"], mg
         addr = vstest.wait_for(lambda: (lambda i: i["address"] if i["host"] == hostb.uri
                                         else None)(pool.instance(mover)), 30,
                                what="the member listed on B")

@@ -651,6 +651,46 @@ START_TEST(test_migration_round_trip)
 }
 END_TEST
 
+/* A pool's last rebalancing move is written and read back, dry-run or
+ * not; a pool without one has none; a malformed one is an error. */
+START_TEST(test_rebalance_round_trip)
+{
+	g_autoptr(vs_status) s = vs_status_new();
+	vs_pool_status *p = vs_pool_status_new("web");
+	GError *err = NULL;
+
+	p->rebalances = 3;
+	p->rebalance = g_new0(vs_rebalance_status, 1);
+	*p->rebalance = (vs_rebalance_status){.domain = g_strdup("web-01"),
+	                                      .from = g_strdup("a"),
+	                                      .to = g_strdup("b"),
+	                                      .from_load = 92.5,
+	                                      .to_load = 3.25,
+	                                      .dry_run = true,
+	                                      .time = 1764000000.5};
+	g_ptr_array_add(s->pools, p);
+	g_ptr_array_add(s->pools, vs_pool_status_new("db"));
+
+	g_autofree char *json = vs_status_to_json(s);
+	g_autoptr(vs_status) back = vs_status_from_json(json, strlen(json), &err);
+	ck_assert_msg(back != NULL, "%s", err ? err->message : "");
+	const vs_pool_status *bp = back->pools->pdata[0];
+	const vs_rebalance_status *r = bp->rebalance;
+	ck_assert_uint_eq(bp->rebalances, 3);
+	ck_assert_ptr_nonnull(r);
+	ck_assert_str_eq(r->domain, "web-01");
+	ck_assert_str_eq(r->from, "a");
+	ck_assert_str_eq(r->to, "b");
+	ck_assert_double_eq_tol(r->from_load, 92.5, 1e-9);
+	ck_assert_double_eq_tol(r->to_load, 3.25, 1e-9);
+	ck_assert(r->dry_run);
+	ck_assert_double_eq_tol(r->time, 1764000000.5, 1e-3);
+	ck_assert_ptr_null(((const vs_pool_status *)back->pools->pdata[1])->rebalance);
+	const char *bad = "{\"v\":1,\"pools\":[{\"name\":\"web\",\"rebalance\":{\"dry_run\":7}}]}";
+	ck_assert_ptr_null(vs_status_from_json(bad, strlen(bad), NULL));
+}
+END_TEST
+
 START_TEST(test_hosts_round_trip)
 {
 	g_autoptr(vs_status) s = vs_status_new();
@@ -835,6 +875,7 @@ Suite *vs_test_suite(void)
 	tcase_add_test(tc, test_target_source);
 	tcase_add_test(tc, test_hosts_round_trip);
 	tcase_add_test(tc, test_migration_round_trip);
+	tcase_add_test(tc, test_rebalance_round_trip);
 	tcase_add_test(tc, test_write_read);
 	tcase_add_test(tc, test_atomic_replacement);
 	suite_add_tcase(s, tc);

@@ -1,0 +1,209 @@
+#!/usr/bin/python3
+"""bench/migration: live migration of the web guest between two hypervisors
+by path, against plain pre-copy in the same run.
+
+  VS_BUILDDIR=build /usr/bin/python3 bench/migration/run.py [--runs N] [--bandwidth MIBS]
+
+One virtscaled, host A (qemu:///system) and host B (tests/hostb, a second
+libvirtd on this machine), eight pools of one guest each (tests/guest under
+TCG, address = hostfwd): for guests of 256 and 512 MiB, one pool per way
+of moving memory, set with the dirty-rate bounds: "plain" (always path 1,
+pre-copy), "path2" (always pre-copy with XBZRLE, post-copy after
+migrate_max_iterations), "path3" (always post-copy) and "auto" (the
+defaults, 10% and 50% of the guest's memory per second). Each run, for
+each size and each load (idle: nothing dirtied; moderate: 8 MiB/s; heavy:
+32 MiB/s, the most /cgi-bin/dirty does), each pool's guest dirties that
+much and moves to the other host with `virtscalectl migrate`; status.json
+gives libvirt's figures (total time of the job, downtime, bytes, passes)
+and the path taken. A migration still running after --timeout seconds is
+aborted (virsh domjobabort) and counted as not converged. --bandwidth caps
+libvirt's migration speed (MiB/s, 0: none). Prints a markdown table:
+medians, and each figure as a ratio to plain pre-copy of the same size and
+load.
+
+Domains vst-mbench-*, ports 19600-19639; everything is removed, host B
+stopped. Run it under the test lock (flock /tmp/vs-itest.lock).
+"""
+import argparse
+import datetime
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SRC = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(SRC, "tests", "integration"))
+import hostb  # noqa: E402
+import vstest  # noqa: E402
+from actbed import Actuator  # noqa: E402
+
+PREFIX = "vst-mbench-"
+A = "qemu:///system"
+SIZES = (256, 512)
+MODES = {"plain": (1000, 1000), "path2": (0, 1000), "path3": (0, 0), "auto": (10, 50)}
+LOADS = (("idle", 0), ("moderate", 8), ("heavy", 32))
+
+
+def template(size):
+    return f"{PREFIX}{size}-tmpl"
+
+
+def pool_name(size, mode):
+    return f"m{size}-{mode}"
+
+
+def remove_everything(bed):
+    hostb.remove_everywhere(PREFIX, bed)
+
+
+def pool_of(act, name):
+    return next(p for p in act.status()["pools"] if p["name"] == name)
+
+
+def http(address, path, timeout=30):
+    with urllib.request.urlopen(f"http://{address}{path}", timeout=timeout) as r:
+        return r.read().decode()
+
+
+def member(act, pool):
+    p = pool_of(act, pool)
+    inst = [i for i in p["instances"] if i["state"] == "running" and i.get("address")]
+    return inst[0] if inst else None
+
+
+def migrate(act, bed, pool, timeout):
+    """Moves the pool's guest to the other host: its status.json record, or
+    None when it did not converge within @timeout s (then aborted)."""
+    m = member(act, pool)
+    name, here = m["name"], m["host"]
+    to = "b" if here == A else "a"
+    done = {}
+    t = threading.Thread(target=lambda: done.update(r=act.ctl("migrate", name, to)))
+    t.start()
+    t.join(timeout)
+    if t.is_alive():
+        vstest.virsh("domjobabort", name, uri=here, check=False)
+        t.join(120)
+        return None
+    if done["r"].returncode != 0:
+        raise RuntimeError(done["r"].stdout + done["r"].stderr)
+    return pool_of(act, pool)["migration"]
+
+
+def one(act, bed, pool, mib, bandwidth, timeout):
+    m = vstest.wait_for(lambda: member(act, pool), 120, interval=0.2, what=f"{pool} serving")
+    if bandwidth:
+        vstest.virsh("migrate-setspeed", m["name"], str(bandwidth),
+                     uri=m["host"] if m["host"] == A else bed.uri)
+    http(m["address"], f"/cgi-bin/dirty?{mib}")
+    time.sleep(3 if mib else 0.5)
+    try:
+        return migrate(act, bed, pool, timeout)
+    finally:
+        m = vstest.wait_for(lambda: member(act, pool), 120, interval=0.2, what=f"{pool} back")
+        vstest.wait_for(lambda: http(m["address"], "/cgi-bin/dirty?0", timeout=5), 60,
+                        interval=1, what="dirtying stopped")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--runs", type=int, default=1)
+    ap.add_argument("--bandwidth", type=int, default=0, help="MiB/s, 0: no cap")
+    ap.add_argument("--timeout", type=int, default=120)
+    a = ap.parse_args()
+    tmp = tempfile.mkdtemp(prefix="vs-mbench-")
+    bed = hostb.HostB(os.path.join(tmp, "hostb"), port=19639)
+    os.makedirs(bed.dir)
+    bed.start()
+    proc = None
+    rows = {}  # (size, load, mode) -> [record or None]
+    try:
+        remove_everything(bed)
+        for size in SIZES:
+            hostb.define_web_template(template(size), 19600, None, quota=-1, mem_mib=size)
+            hostb.define_web_template(template(size), 19600, bed, quota=-1, mem_mib=size)
+        base = {"min": 1, "max": 1, "policy": "average", "lb": "none", "hosts": "a b",
+                "placement": "fewest", "address": "hostfwd", "probe": "http:/",
+                "probe_timeout": 300, "cooldown": 0, "stabilization": 0, "drain_timeout": 0,
+                "shutdown_timeout": 2, "repeat_interval": 1, "migrate_unsafe": "yes"}
+        pools = {}
+        port = 19601
+        for size in SIZES:
+            for mode, (low, high) in MODES.items():
+                pools[pool_name(size, mode)] = {
+                    **base, "template": template(size),
+                    "name_pattern": f"{PREFIX}{size}{mode}-%02d",
+                    "hostfwd_ports": f"{port}-{port + 3}",
+                    "migrate_dirty_low": low, "migrate_dirty_high": high}
+                port += 4
+        first = pool_name(SIZES[0], "plain")
+        act = Actuator(os.path.join(tmp, "act"), None, "x", pools[first]["hostfwd_ports"],
+                       namespace="mbench", pool=pools[first], sections={
+                           "host a": {"uri": A, "migrate_uri": "tcp://127.0.0.1"},
+                           "host b": {"uri": bed.uri, "hostfwd_address": bed.hostfwd_address,
+                                      "partition": bed.partition,
+                                      "migrate_uri": "tcp://127.0.0.1"},
+                           **{f"pool {n}": p for n, p in pools.items() if n != first}})
+        act.pool_name = first
+        act.pool = pools[first]
+        act.write_config()
+        log = os.path.join(tmp, "virtscaled.log")
+        proc = subprocess.Popen([vstest.build_path("actuator", "virtscaled"), "-f", "-c", act.conf],
+                                stdout=open(log, "wb"), stderr=subprocess.STDOUT,
+                                start_new_session=True)
+        vstest.wait_for(lambda: os.path.exists(act.sock) or proc.poll() is not None, 20,
+                        what="the socket")
+        for n in pools:
+            vstest.wait_for(lambda: member(act, n), 600, interval=0.5, what=f"{n} serving")
+        for i in range(a.runs):
+            for size in SIZES:
+                for load, mib in LOADS:
+                    modes = list(MODES) if i % 2 == 0 else list(reversed(MODES))
+                    for mode in modes:
+                        rec = one(act, bed, pool_name(size, mode), mib, a.bandwidth, a.timeout)
+                        rows.setdefault((size, load, mode), []).append(rec)
+                        print(f"run {i} {size} MiB {load} {mode}: {rec}", file=sys.stderr,
+                              flush=True)
+    finally:
+        if proc:
+            proc.terminate()
+            proc.wait(120)
+        remove_everything(bed)
+        bed.stop()
+
+    med = statistics.median
+    print(f"# bench/migration, {datetime.datetime.utcnow():%Y-%m-%d %H:%M} UTC, "
+          f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}, medians of {a.runs} run(s), "
+          f"bandwidth {a.bandwidth or 'not capped'}{' MiB/s' if a.bandwidth else ''}\n")
+    print("| guest | load | way | path taken | converged | total (ms) | downtime (ms) "
+          "| transferred (MiB) | passes | total / plain | downtime / plain | bytes / plain |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for size in SIZES:
+        for load, mib in LOADS:
+            def fig(mode, key):
+                ok = [r for r in rows[(size, load, mode)] if r and r["result"] == "ok"]
+                return med(r[key] for r in ok) if ok else None
+            for mode in MODES:
+                recs = rows[(size, load, mode)]
+                ok = [r for r in recs if r and r["result"] == "ok"]
+                paths = sorted({f"{r['path']}{'+pc' if r['postcopy'] else ''}" for r in ok})
+                cells = []
+                for key in ("total_ms", "downtime_ms", "bytes"):
+                    v, p = fig(mode, key), fig("plain", key)
+                    cells.append(f"{v / p:.2f}" if v is not None and p else "-")
+                tot, down, byt, it = (fig(mode, k) for k in
+                                      ("total_ms", "downtime_ms", "bytes", "iterations"))
+                print(f"| {size} MiB | {load} ({mib} MiB/s) | {mode} | {','.join(paths) or '-'} "
+                      f"| {len(ok)}/{len(recs)} | {tot if tot is not None else '-'} "
+                      f"| {down if down is not None else '-'} "
+                      f"| {byt / 2**20 if byt is not None else 0:.1f} "
+                      f"| {it if it is not None else '-'} | " + " | ".join(cells) + " |")
+
+
+if __name__ == "__main__":
+    main()
