@@ -37,6 +37,7 @@ typedef struct vs_member {
 	uint64_t cpu_time_ns;
 	int64_t sample_mono_us; /* when cpu_time_ns was read, 0 unknown */
 	unsigned vcpus, vcpus_max;
+	uint64_t mem_kib, mem_max_kib; /* its balloon now and its ceiling, 0 unknown */
 	vs_lb_state lb_state;
 } vs_member;
 
