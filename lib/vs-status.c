@@ -614,6 +614,8 @@ static bool read_vertical(reader *r, JsonObject *po, vs_vertical_status **out)
 		vs_vertical_status_free(v);
 		return false;
 	}
+	if (!v->error)
+		v->error = g_strdup("");
 	v->action = (vs_action)action;
 	v->result = (vs_result)result;
 	v->vcpus = (unsigned)vcpus;
