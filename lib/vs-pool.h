@@ -113,8 +113,5 @@ int vs_pool_view_victim(const vs_pool_view *v);
 const char *vs_pool_view_scale_in_host(const vs_pool_view *v);
 /* Fills the running instances and sessions of each of @hosts (uri set). */
 void vs_pool_view_host_counts(const vs_pool_view *v, vs_placement_host *hosts, size_t n);
-/* The member that gets (@direction +1) or gives up (-1) a vCPU
- * (vs_policy_vertical_vcpu's rule): index into members, -1 when none. */
-int vs_pool_view_vertical_vcpu(const vs_pool_view *v, int direction);
 
 #endif
