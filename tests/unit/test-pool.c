@@ -1,8 +1,9 @@
 /*
  * test-pool.c - pools and their members (lib/vs-pool.c): member names,
  * the membership and "running" rules, the virtscale tag, aggregates, the
- * member a scale-in stops - and that the monitors (a view from a collector snapshot) and the actuator (a view
- * built member by member from what libvirt lists) see the same pool.
+ * member a scale-in stops - and that the monitors (a view from a collector
+ * snapshot) and the actuator (a view built member by member from what
+ * libvirt lists) see the same pool.
  */
 #include "config.h"
 
