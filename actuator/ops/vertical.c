@@ -102,16 +102,20 @@ bool vs_vertical_member(vs_ops_ctx *w, const vs_pool_view *v, const char *name, 
 		vs_virt_set_error(error, "lookup");
 		return false;
 	}
-	vs_journal_op op = {.op = "vertical",
-	                    .pool = w->pool->name,
-	                    .name = m->name,
-	                    .uri = m->host_uri,
-	                    .step = (char *)vs_action_name(o->action)};
+	vs_journal_op op = {
+	    .op = "vertical", .pool = w->pool->name, .name = m->name, .uri = m->host_uri};
 	jid = vs_journal_begin(w->journal, &op, error);
 	if (!jid) {
 		o->step = VS_STEP_JOURNAL;
 		return false;
 	}
+	/* the step names the change and the count it aims at */
+	g_autofree char *step =
+	    cpu ? g_strdup_printf("%s %u", vs_action_name(o->action), m->vcpus + vcpu_step)
+	        : g_strdup(vs_action_name(o->action));
+	if (!vs_ops_journal_step(w, jid, step, o, error))
+		return false;
+	o->step = VS_STEP_VERTICAL;
 	bool ok = apply(w, d, m, vcpu_step, memory_step, done, error);
 	g_autoptr(GError) jerr = NULL;
 
