@@ -68,7 +68,7 @@ def test_busy_member_gains_a_vcpu_and_gives_it_back(make_actuator):
     loses it again once the burn stops; the idle member keeps its one
     vCPU throughout; each step is journaled and closed; nothing is cloned
     and nothing alerts."""
-    a = make_actuator("cpu", "19661-19662", template=True, namespace="vv",
+    a = make_actuator("cpu", "19661-19663", template=True, namespace="vv",
                       pool={"vertical": "vcpu", "vertical_interval": 1,
                             "vertical_debounce": "3/4", "vertical_cpu_high": 60,
                             "vertical_cpu_low": 15, "min": 2, "max": 2, "lb": "none",
