@@ -13,6 +13,12 @@ typedef struct vmember {
 	vs_vertical_step step;   /* what its windows asked for at the last reading */
 	vs_vertical_sample last; /* its last reading */
 	bool read;               /* a reading arrived */
+	/* a step that failed is not asked again while the member has what it
+	 * had then (one alert, not one per window): its direction, and the
+	 * vCPUs or balloon it failed at */
+	int failed_vcpu, failed_memory;
+	unsigned failed_vcpus;
+	uint64_t failed_mem_kib;
 } vmember;
 
 struct vs_pool_vertical {
@@ -48,6 +54,14 @@ static void on_readings(GPtrArray *readings, void *opaque)
 		if (!vm) /* listed no more */
 			continue;
 		vm->step = vs_vertical_push(pv->ctx->pool, &vm->window, &r->s);
+		if (vm->failed_vcpu && r->s.vcpus != vm->failed_vcpus)
+			vm->failed_vcpu = 0;
+		if (vm->failed_memory && r->s.mem_kib != vm->failed_mem_kib)
+			vm->failed_memory = 0;
+		if (vm->failed_vcpu && vm->step.vcpu == vm->failed_vcpu)
+			vm->step.vcpu = 0;
+		if (vm->failed_memory && vm->step.memory == vm->failed_memory)
+			vm->step.memory = 0;
 		vm->last = r->s;
 		vm->read = true;
 		if (vs_vertical_direction(&vm->step))
@@ -222,6 +236,24 @@ void vs_pool_vertical_ended(vs_pool_vertical *pv, const vs_job_result *r)
 	if (vm && r->vertical.changed) { /* newer than its last reading */
 		vm->last.vcpus = r->vertical.vcpus;
 		vm->last.mem_kib = r->vertical.mem_kib;
+	}
+	if (vm && !r->ok && !r->cancelled) {
+		bool cpu = l->action == VS_ACTION_VCPU_ADD || l->action == VS_ACTION_VCPU_REMOVE;
+		int dir =
+		    l->action == VS_ACTION_VCPU_ADD || l->action == VS_ACTION_MEMORY_ADD ? +1 : -1;
+
+		if (cpu) {
+			vm->failed_vcpu = dir;
+			vm->failed_vcpus = vm->last.vcpus;
+		} else {
+			vm->failed_memory = dir;
+			vm->failed_mem_kib = vm->last.mem_kib;
+		}
+		vs_notice(
+		    "pool %s: %s: %s not asked again while it has %u vCPUs and %" G_GUINT64_FORMAT
+		    " KiB",
+		    pv->ctx->pool->name, l->domain, vs_action_name(l->action), vm->last.vcpus,
+		    vm->last.mem_kib);
 	}
 }
 
