@@ -16,7 +16,6 @@ Domains are named vst-vv-*; ports come from 19660-19679.
 import json
 import os
 import re
-import time
 import urllib.request
 
 import pytest
