@@ -553,14 +553,14 @@ bool vs_config_value_starttls(const key_desc *k, void *base, const char *value, 
 	return true;
 }
 
-/* debounce = M/N with 1 <= M <= N <= 64 */
+/* debounce = M/N with 1 <= M <= N <= 64: into debounce_m/_n (no offset),
+ * or into the vs_m_of_n at the key's offset */
 bool vs_config_value_debounce(const key_desc *k, void *base, const char *value, char **msg)
 {
 	vs_pool_config *p = base;
 	unsigned long long m, n;
 	g_auto(GStrv) parts = g_strsplit(value, "/", 3);
 
-	(void)k;
 	if (g_strv_length(parts) != 2 || !parse_decimal(parts[0], &m) ||
 	    !parse_decimal(parts[1], &n)) {
 		*msg = g_strdup_printf("'%s' is not M/N (e.g. 7/10)", value);
@@ -569,6 +569,13 @@ bool vs_config_value_debounce(const key_desc *k, void *base, const char *value, 
 	if (m < 1 || n > 64 || m > n) {
 		*msg = g_strdup_printf("'%s': need 1 <= M <= N <= 64", value);
 		return false;
+	}
+	if (k->offset) {
+		vs_m_of_n *w = (vs_m_of_n *)((char *)base + k->offset);
+
+		w->m = (unsigned)m;
+		w->n = (unsigned)n;
+		return true;
 	}
 	p->debounce_m = (unsigned)m;
 	p->debounce_n = (unsigned)n;

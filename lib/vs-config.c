@@ -45,6 +45,7 @@ static const char *const fast_path_names[] = {"cgroup", "libvirt", NULL};
 static const char *const metric_names[] = {"", "cpu", "sessions", NULL};
 static const char *const weights_names[] = {"none", "ratio", NULL};
 static const char *const vertical_names[] = {"none", "vcpu", "memory", "both", NULL};
+static const char *const scale_order_names[] = {"vertical-first", "horizontal-first", NULL};
 
 #define NOF      0
 #define C(field) offsetof(vs_config, field)
@@ -209,6 +210,20 @@ static const key_desc keys[] = {
     {G_POOL, "clone", vs_config_value_enum, P(clone), "overlay", 0, 0, clone_names, false},
     {G_POOL, "storage_pool", vs_config_value_name, P(storage_pool), "default", 0, 0, NULL, false},
     {G_POOL, "vertical", vs_config_value_vertical, NOF, "none", 0, 0, vertical_names, false},
+    {G_POOL, "vertical_cpu_low", vs_config_value_double, P(vertical_cpu_low), "15", 0, 100, NULL,
+     false},
+    {G_POOL, "vertical_cpu_high", vs_config_value_double, P(vertical_cpu_high), "80", 0, 100, NULL,
+     false},
+    {G_POOL, "vertical_memory_low", vs_config_value_double, P(vertical_memory_low), "15", 0, 100,
+     NULL, false},
+    {G_POOL, "vertical_memory_high", vs_config_value_double, P(vertical_memory_high), "80", 0, 100,
+     NULL, false},
+    {G_POOL, "vertical_debounce", vs_config_value_debounce, P(vertical_debounce), "7/10", 0, 0,
+     NULL, false},
+    {G_POOL, "vertical_interval", vs_config_value_duration, P(vertical_interval), "5", 1, 3600,
+     NULL, false},
+    {G_POOL, "scale_order", vs_config_value_enum, P(scale_order), "vertical-first", 0, 0,
+     scale_order_names, false},
     {G_POOL, "placement", vs_config_value_enum, P(placement), "fewest", 0, 0, placement_names,
      false},
     {G_POOL, "repeat_interval", vs_config_value_duration, P(repeat_interval), "10", 1, 3600, NULL,
@@ -820,6 +835,20 @@ static bool check_pool(parser *ps, vs_pool_config *p, group_lines *gl, GError **
 		fail(ps, error, blame2(gl, G_POOL, "host_cpu_low", "host_cpu_high"),
 		     "%s host_cpu_low: host_cpu_low (%g) must be below host_cpu_high (%g)", label,
 		     p->host_cpu_low, p->host_cpu_high);
+		return false;
+	}
+	if (p->vertical_cpu_low >= p->vertical_cpu_high) {
+		fail(ps, error, blame2(gl, G_POOL, "vertical_cpu_low", "vertical_cpu_high"),
+		     "%s vertical_cpu_low: vertical_cpu_low (%g) must be below vertical_cpu_high "
+		     "(%g)",
+		     label, p->vertical_cpu_low, p->vertical_cpu_high);
+		return false;
+	}
+	if (p->vertical_memory_low >= p->vertical_memory_high) {
+		fail(ps, error, blame2(gl, G_POOL, "vertical_memory_low", "vertical_memory_high"),
+		     "%s vertical_memory_low: vertical_memory_low (%g) must be below "
+		     "vertical_memory_high (%g)",
+		     label, p->vertical_memory_low, p->vertical_memory_high);
 		return false;
 	}
 	if (p->migrate_dirty_low > p->migrate_dirty_high) {

@@ -36,6 +36,12 @@ typedef enum { VS_STARTTLS_NO, VS_STARTTLS_OPTIONAL, VS_STARTTLS_REQUIRED } vs_s
 typedef enum { VS_NGINX_ROUND_ROBIN, VS_NGINX_LEAST_CONN } vs_nginx_method;
 typedef enum { VS_METRIC_NONE, VS_METRIC_CPU, VS_METRIC_SESSIONS, VS_METRIC_RATIO } vs_metric;
 typedef enum { VS_WEIGHTS_NONE, VS_WEIGHTS_RATIO } vs_weights_kind;
+/* which way a pool grows first: a member's vCPUs/memory, or instances */
+typedef enum { VS_ORDER_VERTICAL_FIRST, VS_ORDER_HORIZONTAL_FIRST } vs_scale_order;
+/* an M-of-N window: a breach counts when M of the last N samples are beyond */
+typedef struct vs_m_of_n {
+	unsigned m, n;
+} vs_m_of_n;
 
 /* [host NAME], or one URI of [libvirt] hosts = (then named by its URI) */
 typedef struct vs_host_config {
@@ -119,6 +125,14 @@ typedef struct vs_pool_config {
 	char *storage_pool;          /* storage_pool = default */
 	bool vertical_vcpu;          /* vertical = none | vcpu | memory | both */
 	bool vertical_memory;
+	/* each member's own window on its own load (vs-vertical.h) */
+	double vertical_cpu_low;     /* vertical_cpu_low = 15 (% of its vCPUs) */
+	double vertical_cpu_high;    /* vertical_cpu_high = 80 */
+	double vertical_memory_low;  /* vertical_memory_low = 15 (% of its balloon in use) */
+	double vertical_memory_high; /* vertical_memory_high = 80 */
+	vs_m_of_n vertical_debounce; /* vertical_debounce = 7/10 */
+	unsigned vertical_interval;  /* vertical_interval = 5 (seconds between samples) */
+	vs_scale_order scale_order;  /* scale_order = vertical-first | horizontal-first */
 	vs_placement_kind placement; /* placement = fewest | weighted */
 	unsigned repeat_interval;    /* seconds between repeated notifications, default 10 */
 	int line;                    /* line of the [pool NAME] header */

@@ -432,27 +432,6 @@ vs_verdict vs_policy_threshold_verdict(bool okay, double value, double low)
 }
 
 /**
- * vs_policy_vertical_vcpu:
- * @cfg: the pool (cpu_high, cpu_low)
- * @cpu_percent: the instance's CPU, percent of its vCPUs; <0 unknown
- * @vcpu_current: vCPUs it has now
- * @vcpu_max: vCPUs it may have
- *
- * Returns +1 (add a vCPU), -1 (remove one) or 0.
- */
-int vs_policy_vertical_vcpu(const vs_pool_config *cfg, double cpu_percent, unsigned vcpu_current,
-                            unsigned vcpu_max)
-{
-	if (cpu_percent < 0)
-		return 0;
-	if (cpu_percent > cfg->cpu_high && vcpu_current < vcpu_max)
-		return 1;
-	if (cpu_percent < cfg->cpu_low && vcpu_current > 1)
-		return -1;
-	return 0;
-}
-
-/**
  * vs_policy_lb_weight:
  * @ratio: the instance's sessions / session_capacity; <0 unknown
  *

@@ -18,8 +18,7 @@
  *                bounded by min/max; high at max is VS_VERDICT_AT_MAX.
  *  Scale-in:     the running instance with the fewest sessions (the youngest
  *                among equals) is the one to stop.
- *  Vertical:     +1 vCPU to an instance above cpu_high (up to its maximum),
- *                -1 from one below cpu_low (down to 1).
+ *  Vertical:     per member, on its own load: vs-vertical.h.
  *  Weights:      with weights = ratio, an instance's load-balancer weight
  *                falls as its Ai/SMax rises: busier instances get less new
  *                traffic (Luban's normalised load factors).
@@ -105,14 +104,6 @@ bool vs_policy_stabilized(const vs_pool_config *cfg, int64_t last_high_ms, int64
  * is low; anything else is high.
  */
 vs_verdict vs_policy_threshold_verdict(bool okay, double value, double low);
-
-/*
- * Vertical scaling of one instance (Xen elastic-cloud paper): +1 vCPU when
- * its CPU% (of its vCPUs) is above cpu_high and it is below vcpu_max, -1 when
- * below cpu_low and above 1, else 0. Debounce is the caller's.
- */
-int vs_policy_vertical_vcpu(const vs_pool_config *cfg, double cpu_percent, unsigned vcpu_current,
-                            unsigned vcpu_max);
 
 /* weights = ratio: the load-balancer weight (1..VS_LB_WEIGHT_MAX) of an
  * instance at @ratio (sessions / session_capacity, <0 unknown: the most). */

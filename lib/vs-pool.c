@@ -1,8 +1,7 @@
 /*
  * vs-pool.c - pools and their members (see vs-pool.h): membership, what
- * "running" means, aggregates, and the member a scale-in or a vertical step
- * acts on. Everything here is pure; session counts come from
- * vs-pool-sessions.c.
+ * "running" means, aggregates, and the member a scale-in stops. Everything
+ * here is pure; session counts come from vs-pool-sessions.c.
  *
  * Membership: a domain is a member of a pool when it carries the virtscale
  * metadata tag naming the pool AND its name is the pool's name_pattern with
@@ -548,31 +547,4 @@ const char *vs_pool_view_scale_in_host(const vs_pool_view *v)
 	vs_pool_view_host_counts(v, hosts, n);
 	h = vs_placement_scale_in_host(v->cfg, hosts, n);
 	return h < 0 ? NULL : v->cfg->hosts[h];
-}
-
-/**
- * vs_pool_view_vertical_vcpu:
- * @v: an aggregated view
- * @direction: +1 to add a vCPU, -1 to remove one
- *
- * Returns the index into @v->members of the running member that
- * vs_policy_vertical_vcpu() says should change by @direction - the busiest
- * such member to grow, the idlest to shrink - or -1 when none should.
- */
-int vs_pool_view_vertical_vcpu(const vs_pool_view *v, int direction)
-{
-	int best = -1;
-
-	for (guint i = 0; i < v->members->len; i++) {
-		const vs_member *m = v->members->pdata[i];
-		const vs_member *b = best >= 0 ? v->members->pdata[best] : NULL;
-
-		if (!m->running || vs_policy_vertical_vcpu(v->cfg, m->cpu_percent, m->vcpus,
-		                                           m->vcpus_max) != direction)
-			continue;
-		if (!b || (direction > 0 ? m->cpu_percent > b->cpu_percent
-		                         : m->cpu_percent < b->cpu_percent))
-			best = (int)i;
-	}
-	return best;
 }

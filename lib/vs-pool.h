@@ -37,6 +37,7 @@ typedef struct vs_member {
 	uint64_t cpu_time_ns;
 	int64_t sample_mono_us; /* when cpu_time_ns was read, 0 unknown */
 	unsigned vcpus, vcpus_max;
+	uint64_t mem_kib, mem_max_kib; /* its balloon now and its ceiling, 0 unknown */
 	vs_lb_state lb_state;
 } vs_member;
 
@@ -112,8 +113,5 @@ int vs_pool_view_victim(const vs_pool_view *v);
 const char *vs_pool_view_scale_in_host(const vs_pool_view *v);
 /* Fills the running instances and sessions of each of @hosts (uri set). */
 void vs_pool_view_host_counts(const vs_pool_view *v, vs_placement_host *hosts, size_t n);
-/* The member that gets (@direction +1) or gives up (-1) a vCPU
- * (vs_policy_vertical_vcpu's rule): index into members, -1 when none. */
-int vs_pool_view_vertical_vcpu(const vs_pool_view *v, int direction);
 
 #endif

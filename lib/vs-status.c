@@ -177,6 +177,29 @@ vs_rebalance_status *vs_rebalance_status_copy(const vs_rebalance_status *r)
 	return c;
 }
 
+/** vs_vertical_status_free: frees a vertical step's record (NULL is fine). */
+void vs_vertical_status_free(vs_vertical_status *v)
+{
+	if (!v)
+		return;
+	g_free(v->domain);
+	g_free(v->error);
+	g_free(v);
+}
+
+/** vs_vertical_status_copy: a deep copy, NULL for NULL. */
+vs_vertical_status *vs_vertical_status_copy(const vs_vertical_status *v)
+{
+	vs_vertical_status *c;
+
+	if (!v)
+		return NULL;
+	c = g_memdup2(v, sizeof(*v));
+	c->domain = g_strdup(v->domain);
+	c->error = g_strdup(v->error);
+	return c;
+}
+
 /**
  * vs_pool_status_free:
  * @p: a pool status or NULL
@@ -192,6 +215,7 @@ void vs_pool_status_free(vs_pool_status *p)
 	g_ptr_array_free(p->instances, TRUE);
 	vs_migration_status_free(p->migration);
 	vs_rebalance_status_free(p->rebalance);
+	vs_vertical_status_free(p->vertical);
 	g_free(p);
 }
 
@@ -288,6 +312,10 @@ static void put_instance(JsonBuilder *b, const vs_member *m)
 	put_int(b, "sessions", MAX(m->sessions, -1));
 	put_string(b, "host", m->host_uri);
 	put_bool(b, "lost", m->lost);
+	put_int(b, "vcpus", m->vcpus);
+	put_int(b, "vcpus_max", m->vcpus_max);
+	put_int(b, "memory_kib", (gint64)MIN(m->mem_kib, (uint64_t)G_MAXINT64));
+	put_int(b, "memory_max_kib", (gint64)MIN(m->mem_max_kib, (uint64_t)G_MAXINT64));
 	json_builder_end_object(b);
 }
 
@@ -339,6 +367,20 @@ static void put_rebalance(JsonBuilder *b, const vs_rebalance_status *r)
 	json_builder_end_object(b);
 }
 
+static void put_vertical(JsonBuilder *b, const vs_vertical_status *v)
+{
+	json_builder_set_member_name(b, "vertical");
+	json_builder_begin_object(b);
+	put_text(b, "domain", v->domain);
+	put_string(b, "action", vs_action_name(v->action));
+	put_string(b, "result", vs_result_name(v->result));
+	put_double(b, "time", v->time);
+	put_int(b, "vcpus", v->vcpus);
+	put_int(b, "memory_kib", (gint64)MIN(v->memory_kib, (uint64_t)G_MAXINT64));
+	put_text(b, "error", v->error ? v->error : "");
+	json_builder_end_object(b);
+}
+
 static void put_pool(JsonBuilder *b, const vs_pool_status *p)
 {
 	/* as for instances: one pool the reader cannot name would hide all */
@@ -368,6 +410,9 @@ static void put_pool(JsonBuilder *b, const vs_pool_status *p)
 	put_int(b, "rebalances", (gint64)MIN(p->rebalances, (uint64_t)G_MAXINT64));
 	if (p->rebalance && p->rebalance->domain)
 		put_rebalance(b, p->rebalance);
+	put_int(b, "vertical_steps", (gint64)MIN(p->vertical_steps, (uint64_t)G_MAXINT64));
+	if (p->vertical && p->vertical->domain)
+		put_vertical(b, p->vertical);
 	json_builder_set_member_name(b, "instances");
 	json_builder_begin_array(b);
 	for (guint i = 0; p->instances && i < p->instances->len; i++)
@@ -550,7 +595,7 @@ static vs_member *read_instance(reader *r, JsonNode *node)
 {
 	g_autofree char *name = NULL, *state = NULL, *address = NULL, *host = NULL;
 	unsigned lb = VS_LB_STATE_UNKNOWN;
-	gint64 sessions = -1;
+	gint64 sessions = -1, vcpus = 0, vcpus_max = 0, mem = 0, mem_max = 0;
 	bool lost = false;
 	vs_member *m;
 	JsonObject *o;
@@ -564,7 +609,11 @@ static vs_member *read_instance(reader *r, JsonNode *node)
 	    !get_string(r, o, "address", &address) ||
 	    !get_state(r, o, "lb", &vs_lb_state_table, &lb) ||
 	    !get_int(r, o, "sessions", -1, G_MAXINT, &sessions) ||
-	    !get_string(r, o, "host", &host) || !get_bool(r, o, "lost", &lost))
+	    !get_string(r, o, "host", &host) || !get_bool(r, o, "lost", &lost) ||
+	    !get_int(r, o, "vcpus", 0, G_MAXUINT, &vcpus) ||
+	    !get_int(r, o, "vcpus_max", 0, G_MAXUINT, &vcpus_max) ||
+	    !get_int(r, o, "memory_kib", 0, G_MAXINT64, &mem) ||
+	    !get_int(r, o, "memory_max_kib", 0, G_MAXINT64, &mem_max))
 		return NULL;
 	if (!name || !vs_valid_domain_name(name)) {
 		invalid(r->error, "%s.name: missing or not a valid domain name", r->where);
@@ -577,7 +626,45 @@ static vs_member *read_instance(reader *r, JsonNode *node)
 	vs_member_set_address(m, address);
 	m->lb_state = (vs_lb_state)lb;
 	m->sessions = (int)sessions;
+	m->vcpus = (unsigned)vcpus;
+	m->vcpus_max = (unsigned)vcpus_max;
+	m->mem_kib = (uint64_t)mem;
+	m->mem_max_kib = (uint64_t)mem_max;
 	return m;
+}
+
+/* The optional "vertical" object of a pool (see read_migration). */
+static bool read_vertical(reader *r, JsonObject *po, vs_vertical_status **out)
+{
+	JsonNode *node = json_object_get_member(po, "vertical");
+	vs_vertical_status *v;
+	gint64 vcpus = 0, mem = 0;
+	unsigned action = VS_ACTION_NONE, result = VS_RESULT_NONE;
+	JsonObject *o;
+
+	if (!node || JSON_NODE_HOLDS_NULL(node))
+		return true;
+	if (!JSON_NODE_HOLDS_OBJECT(node))
+		return invalid(r->error, "%s.vertical: must be an object", r->where);
+	o = json_node_get_object(node);
+	v = g_new0(vs_vertical_status, 1);
+	if (!get_string(r, o, "domain", &v->domain) ||
+	    !get_state(r, o, "action", &vs_action_table, &action) ||
+	    !get_state(r, o, "result", &vs_result_table, &result) ||
+	    !get_double(r, o, "time", &v->time) || !get_int(r, o, "vcpus", 0, G_MAXUINT, &vcpus) ||
+	    !get_int(r, o, "memory_kib", 0, G_MAXINT64, &mem) ||
+	    !get_string(r, o, "error", &v->error)) {
+		vs_vertical_status_free(v);
+		return false;
+	}
+	if (!v->error)
+		v->error = g_strdup("");
+	v->action = (vs_action)action;
+	v->result = (vs_result)result;
+	v->vcpus = (unsigned)vcpus;
+	v->memory_kib = (uint64_t)mem;
+	*out = v;
+	return true;
 }
 
 /* The optional "migration" object of a pool; NULL with @r's error set
@@ -650,6 +737,7 @@ static vs_pool_status *read_pool(reader *r, JsonNode *node)
 	vs_pool_status *p = vs_pool_status_new(NULL);
 	gint64 desired = 0, actual = 0, cooldown = 0;
 	gint64 outs = 0, ins = 0, failures = 0, alerts = 0, migrations = 0, rebalances = 0;
+	gint64 vsteps = 0;
 	g_autofree char *source = NULL;
 	unsigned phase = p->phase, action = p->last_action, result = p->last_result;
 	unsigned alert = p->last_alert;
@@ -680,7 +768,9 @@ static vs_pool_status *read_pool(reader *r, JsonNode *node)
 	    !get_int(r, o, "migrations", 0, G_MAXINT64, &migrations) ||
 	    !read_migration(r, o, &p->migration) ||
 	    !get_int(r, o, "rebalances", 0, G_MAXINT64, &rebalances) ||
-	    !read_rebalance(r, o, &p->rebalance))
+	    !read_rebalance(r, o, &p->rebalance) ||
+	    !get_int(r, o, "vertical_steps", 0, G_MAXINT64, &vsteps) ||
+	    !read_vertical(r, o, &p->vertical))
 		goto fail;
 	if (!p->name || !vs_valid_pool_name(p->name)) {
 		invalid(r->error, "%s.name: missing or not a valid pool name", r->where);
@@ -701,6 +791,7 @@ static vs_pool_status *read_pool(reader *r, JsonNode *node)
 	p->last_alert = (vs_alert_kind)alert;
 	p->migrations = (uint64_t)migrations;
 	p->rebalances = (uint64_t)rebalances;
+	p->vertical_steps = (uint64_t)vsteps;
 	instances = get_array(r, o, "instances");
 	if (!instances && json_object_has_member(o, "instances"))
 		goto fail;

@@ -15,8 +15,13 @@
  *                  "path":1,"dirty_rate":2.5,"postcopy":false},"rebalances":1,
  *     "rebalance":{"domain":"web-02","from":"a","to":"b","from_load":92.5,"to_load":3.1,
  *                  "dry_run":false,"time":1764000000.1},
+ *     "vertical_steps":2,
+ *     "vertical":{"domain":"web-01","action":"vcpu-add","result":"ok","time":1764000000.3,
+ *                 "vcpus":2,"memory_kib":131072,"error":""},
  *     "instances":[{"name":"web-01","state":"running","address":"127.0.0.1:18101",
- *                   "lb":"enabled","sessions":12,"host":"qemu:///system","lost":false}]}],
+ *                   "lb":"enabled","sessions":12,"host":"qemu:///system","lost":false,
+ *                   "vcpus":2,"vcpus_max":4,"memory_kib":131072,
+ *                   "memory_max_kib":262144}]}],
  *   "hosts":[{"name":"a","uri":"qemu:///system","answers":true,"lost":false,"down_for":0,
  *     "instances":3,"cpu_idle":9512,"mem_free":6403,"rtt_us":180}]}
  *
@@ -76,6 +81,20 @@ typedef struct vs_rebalance_status {
 void vs_rebalance_status_free(vs_rebalance_status *r);
 vs_rebalance_status *vs_rebalance_status_copy(const vs_rebalance_status *r);
 
+/* A pool's last (or running) vertical step of one member ("vertical"). */
+typedef struct vs_vertical_status {
+	char *domain;
+	vs_action action; /* vcpu-add, vcpu-remove, memory-add, memory-remove */
+	vs_result result;
+	double time;         /* unix seconds it started */
+	unsigned vcpus;      /* the member's vCPUs afterwards, 0 unknown */
+	uint64_t memory_kib; /* its balloon afterwards, 0 unknown */
+	char *error;         /* "" none */
+} vs_vertical_status;
+
+void vs_vertical_status_free(vs_vertical_status *v);
+vs_vertical_status *vs_vertical_status_copy(const vs_vertical_status *v);
+
 typedef struct vs_pool_status {
 	char *name;
 	unsigned desired;
@@ -90,12 +109,15 @@ typedef struct vs_pool_status {
 	uint64_t scale_outs, scale_ins, failures, alerts;
 	vs_alert_kind last_alert;
 	double last_alert_time; /* unix seconds, 0 none */
-	/* of vs_member*: name, state, address, lb_state, sessions, host_uri, lost */
+	/* of vs_member*: name, state, address, lb_state, sessions, host_uri, lost,
+	 * vcpus, vcpus_max, mem_kib, mem_max_kib */
 	GPtrArray *instances;
 	uint64_t migrations;            /* live migrations done */
 	vs_migration_status *migration; /* the last or running one, NULL none */
 	uint64_t rebalances;            /* rebalancing moves decided (made or reported) */
 	vs_rebalance_status *rebalance; /* the last one, NULL none */
+	uint64_t vertical_steps;        /* vCPU or memory changes of a member done */
+	vs_vertical_status *vertical;   /* the last or running one, NULL none */
 } vs_pool_status;
 
 /* A hypervisor as the actuator sees it. */

@@ -190,13 +190,22 @@ static void print_status(const char *json)
 			       po->rebalance->dry_run ? "would migrate" : "migrated",
 			       po->rebalance->domain, po->rebalance->from, po->rebalance->from_load,
 			       po->rebalance->to, po->rebalance->to_load, po->rebalances);
+		if (po->vertical)
+			printf("  last vertical step: %s of %s, %s, %u vCPUs, %" G_GUINT64_FORMAT
+			       " MiB%s%s (%" G_GUINT64_FORMAT " step(s))\n",
+			       vs_action_name(po->vertical->action), po->vertical->domain,
+			       vs_result_name(po->vertical->result), po->vertical->vcpus,
+			       po->vertical->memory_kib / 1024, *po->vertical->error ? ": " : "",
+			       po->vertical->error, po->vertical_steps);
 		for (guint k = 0; k < po->instances->len; k++) {
 			const vs_member *m = po->instances->pdata[k];
 
-			printf("  %-24s %-10s %-22s lb=%-9s sessions=%-4d host=%s%s\n", m->name,
-			       vs_domain_state_name(m->state), m->address ? m->address : "",
-			       vs_lb_state_name(m->lb_state), m->sessions,
-			       host_name_of(st, m->host_uri), m->lost ? " (lost)" : "");
+			printf("  %-24s %-10s %-22s lb=%-9s sessions=%-4d host=%s vcpus=%u/%u "
+			       "memory=%" G_GUINT64_FORMAT "/%" G_GUINT64_FORMAT "MiB%s\n",
+			       m->name, vs_domain_state_name(m->state),
+			       m->address ? m->address : "", vs_lb_state_name(m->lb_state),
+			       m->sessions, host_name_of(st, m->host_uri), m->vcpus, m->vcpus_max,
+			       m->mem_kib / 1024, m->mem_max_kib / 1024, m->lost ? " (lost)" : "");
 		}
 	}
 	print_hosts(st);

@@ -15,17 +15,14 @@ static vs_pool_next scale(vs_next_kind kind, unsigned target, unsigned steps, bo
 	    .kind = kind, .target = target, .steps = MAX(steps, 1u), .notified = notified};
 }
 
-/* High: scale out towards the notifier's desired count; at max, a
- * vertical pool still tries to grow a member (the job alerts when none can
- * grow), others alert at once. */
+/* High: scale out towards the notifier's desired count; at max, alert
+ * (decide-vertical.c may grow a member instead). */
 static vs_pool_next on_high(const vs_pool_config *p, const vs_pool_facts *f)
 {
 	unsigned target = p->max, steps = 1;
 
 	if (f->running >= p->max)
-		return p->vertical_vcpu || p->vertical_memory
-		           ? scale(VS_NEXT_SCALE_OUT, p->max, 1, true)
-		           : (vs_pool_next){.kind = VS_NEXT_ALERT_AT_MAX};
+		return (vs_pool_next){.kind = VS_NEXT_ALERT_AT_MAX};
 	/* the proportional policy's desired count may ask for more than one */
 	if (f->desired > (int)f->running) {
 		target = MIN(p->max, (unsigned)f->desired);
@@ -86,8 +83,7 @@ vs_pool_next vs_pool_decide(const vs_pool_config *cfg, const vs_pool_facts *f)
 	if (f->have_members && (f->verdict == VS_VERDICT_HIGH || f->verdict == VS_VERDICT_AT_MAX) &&
 	    (fresh || f->pending_breach))
 		return on_high(p, f);
-	if (f->have_members && fresh && f->verdict == VS_VERDICT_LOW &&
-	    (f->running > p->min || p->vertical_vcpu || p->vertical_memory) &&
+	if (f->have_members && fresh && f->verdict == VS_VERDICT_LOW && f->running > p->min &&
 	    (!f->last_high_us || vs_policy_stabilized(p, f->last_high_us / 1000, now / 1000)))
 		return on_low(p, f);
 	if (now >= f->next_sync_us)

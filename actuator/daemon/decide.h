@@ -16,13 +16,13 @@
  *   below min / above max   -> converge, whatever the notifications say
  *   in cooldown             -> nothing (a high meanwhile is remembered)
  *   high (fresh, or kept    -> scale out towards the notifier's desired
- *         from the cooldown)   count (max_step_up at once); at max: alert,
- *                              or with vertical scaling a job that grows a
- *                              member first (and alerts when none can)
+ *         from the cooldown)   count (max_step_up at once); at max: alert
  *   low (fresh), stabilized -> scale in towards the notifier's desired
- *                              count (max_step_down at once); at min only
- *                              with vertical scaling (a member shrinks)
+ *                              count (max_step_down at once)
  *   every 10 s              -> sync
+ *
+ * Vertical scaling (a member's own vCPUs or memory) is decided around this,
+ * in decide-vertical.h, by scale_order.
  *
  * A notification is fresh for 3 repeat intervals (at least 10 s): the
  * notifiers repeat a lasting breach, so a stale one is over.
@@ -62,13 +62,15 @@ typedef enum {
 	VS_NEXT_SCALE_IN,
 	VS_NEXT_ALERT_AT_MAX,   /* high at max: tell the administrator */
 	VS_NEXT_MANUAL_REACHED, /* the manual target reached: start a cooldown */
+	VS_NEXT_VERTICAL,       /* a member grows or shrinks (decide-vertical.h) */
 } vs_next_kind;
 
 typedef struct vs_pool_next {
 	vs_next_kind kind;
 	unsigned target; /* scale: towards this many running */
 	unsigned steps;  /* scale: at most this many instances in this action */
-	bool notified;   /* scale: a notification asked (vertical first) */
+	bool notified;   /* scale: a notification asked */
+	int direction;   /* VERTICAL: +1 a member grows, -1 one shrinks */
 } vs_pool_next;
 
 vs_pool_next vs_pool_decide(const vs_pool_config *cfg, const vs_pool_facts *f);

@@ -9,6 +9,7 @@
 
 #include "decide.h"
 #include "pool-machine.h"
+#include "pool-vertical.h"
 #include "precheck.h"
 #include "target-store.h"
 #include "vs-backoff.h"
@@ -58,7 +59,9 @@ struct vs_pool_machine {
 	uint64_t rebalance_seen; /* samples of the first host taken in */
 	vs_rebalance_status *rebalance_last;
 	uint64_t rebalances;
-	bool rebalance_settling; /* a migration touched the hosts: skip one more sample */
+	bool rebalance_settling;    /* a migration touched the hosts: skip one more sample */
+	vs_pool_vertical *vertical; /* NULL: the pool does not scale vertically */
+	int busy_direction;         /* a running vertical job: +1 grows, -1 shrinks */
 };
 
 typedef struct job_call {
@@ -233,7 +236,10 @@ static void end_migration_record(vs_pool_machine *m, const vs_job_result *r)
 		          mg->downtime_ms);
 }
 
-static void start_job(vs_pool_machine *m, vs_job_kind kind, const vs_pool_next *next)
+/* @vjob: a VERTICAL job's member and step (vs_pool_vertical_take), its
+ * domain taken */
+static void start_job_with(vs_pool_machine *m, vs_job_kind kind, const vs_pool_next *next,
+                           vs_job *vjob)
 {
 	job_call *call = g_new0(job_call, 1);
 
@@ -255,15 +261,45 @@ static void start_job(vs_pool_machine *m, vs_job_kind kind, const vs_pool_next *
 		m->migrating_to = g_strdup(call->job.dest_uri);
 		count_migration(m, m->migrating_from, m->migrating_to, +1);
 	}
+	if (kind == VS_JOB_VERTICAL) {
+		call->job.domain = g_steal_pointer(&vjob->domain);
+		call->job.vcpu_step = vjob->vcpu_step;
+		call->job.memory_step = vjob->memory_step;
+		call->job.mem_percent = vjob->mem_percent;
+		m->busy_direction = vjob->vcpu_step ? vjob->vcpu_step : vjob->memory_step;
+	}
 	if (kind != VS_JOB_SYNC) {
 		m->last_action = kind == VS_JOB_SCALE_OUT ? VS_ACTION_SCALE_OUT
 		                 : kind == VS_JOB_MIGRATE ? VS_ACTION_MIGRATE
-		                                          : VS_ACTION_SCALE_IN;
+		                 : kind == VS_JOB_VERTICAL
+		                     ? (call->job.vcpu_step > 0     ? VS_ACTION_VCPU_ADD
+		                        : call->job.vcpu_step < 0   ? VS_ACTION_VCPU_REMOVE
+		                        : call->job.memory_step > 0 ? VS_ACTION_MEMORY_ADD
+		                                                    : VS_ACTION_MEMORY_REMOVE)
+		                     : VS_ACTION_SCALE_IN;
+		if (kind == VS_JOB_VERTICAL)
+			vs_pool_vertical_started(m->vertical, &call->job, m->last_action);
 		m->last_result = VS_RESULT_RUNNING;
 		m->last_time = now_real();
 		vs_act_status_changed(m->act);
 	}
 	g_thread_pool_push(m->worker, call, NULL);
+}
+
+static void start_job(vs_pool_machine *m, vs_job_kind kind, const vs_pool_next *next)
+{
+	start_job_with(m, kind, next, NULL);
+}
+
+/* A member's vCPUs or memory, the one vs_pool_vertical_take() names. */
+static void start_vertical(vs_pool_machine *m, const vs_pool_next *next)
+{
+	vs_job vjob = {0};
+
+	if (!vs_pool_vertical_take(m->vertical, next->direction, &vjob))
+		return;
+	start_job_with(m, VS_JOB_VERTICAL, next, &vjob);
+	g_free(vjob.domain);
 }
 
 static bool was_lost(const vs_pool_view *v, const char *name)
@@ -336,6 +372,7 @@ static void take_members(vs_pool_machine *m, vs_job_result *r)
 	m->view = g_steal_pointer(&r->view);
 	m->facts.running = m->view->n_running;
 	m->facts.have_members = true;
+	vs_pool_vertical_set_members(m->vertical, m->view);
 }
 
 static void job_failed(vs_pool_machine *m, vs_job_result *r, int64_t now)
@@ -407,7 +444,7 @@ static void job_succeeded(vs_pool_machine *m, vs_job_result *r, int64_t now)
 	if (r->acted && r->kind != VS_JOB_MIGRATE) {
 		if (r->kind == VS_JOB_SCALE_OUT)
 			m->scale_outs++;
-		else
+		else if (r->kind == VS_JOB_SCALE_IN)
 			m->scale_ins++;
 		m->last_time = now_real();
 		m->facts.cooldown_until_us = now + (int64_t)m->cfg->cooldown * G_USEC_PER_SEC;
@@ -479,6 +516,8 @@ static gboolean job_done(gpointer data)
 		g_clear_pointer(&m->migrating_from, g_free);
 		g_clear_pointer(&m->migrating_to, g_free);
 	}
+	if (r->kind == VS_JOB_VERTICAL)
+		vs_pool_vertical_ended(m->vertical, r);
 	if (r->reconciled) {
 		g_autofree char *summary =
 		    r->adopted ? g_strdup_printf("pool %s: %u interrupted action(s) settled, %u "
@@ -530,6 +569,12 @@ static void restore_manual_target(vs_pool_machine *m)
 	vs_notice("pool %s: manual target %d restored", m->cfg->name, t);
 }
 
+/* Event loop: a round of readings of the members' load. */
+static void vertical_changed(void *opaque)
+{
+	vs_pool_machine_tick(opaque);
+}
+
 /**
  * vs_pool_machine_new: see pool-machine.h.
  */
@@ -554,6 +599,7 @@ vs_pool_machine *vs_pool_machine_new(vs_act *act, const vs_pool_config *cfg, vs_
 	m->last_alert = VS_ALERT_NONE;
 	m->last_error = g_strdup("");
 	m->worker = g_thread_pool_new(job_thread, m, 1, TRUE, NULL);
+	m->vertical = vs_pool_vertical_new(ctx, vertical_changed, m);
 	return m;
 }
 
@@ -565,6 +611,7 @@ void vs_pool_machine_stop(vs_pool_machine *m)
 	if (m->stopping)
 		return;
 	m->stopping = true;
+	vs_pool_vertical_stop(m->vertical);
 	g_thread_pool_free(m->worker, FALSE, TRUE);
 	m->worker = NULL;
 	while (g_main_context_iteration(NULL, FALSE))
@@ -591,6 +638,7 @@ void vs_pool_machine_free(vs_pool_machine *m)
 	g_free(m->migrating_to);
 	vs_rebalance_state_free(m->rebalance);
 	vs_rebalance_status_free(m->rebalance_last);
+	vs_pool_vertical_free(m->vertical);
 	g_free(m);
 }
 
@@ -816,7 +864,9 @@ void vs_pool_machine_tick(vs_pool_machine *m)
 		return;
 	}
 	m->facts.now_us = g_get_monotonic_time();
-	next = vs_pool_decide(m->cfg, &m->facts);
+	vs_vertical_wants wants = vs_pool_vertical_wants(m->vertical);
+	next =
+	    vs_pool_decide_vertical(m->cfg, &m->facts, &wants, vs_pool_decide(m->cfg, &m->facts));
 	switch (next.kind) {
 	case VS_NEXT_NOTHING:
 		break;
@@ -834,6 +884,9 @@ void vs_pool_machine_tick(vs_pool_machine *m)
 		if (m->facts.now_us >= m->facts.next_sync_us)
 			start_job(m, VS_JOB_SYNC, NULL);
 		break;
+	case VS_NEXT_VERTICAL:
+		start_vertical(m, &next);
+		break;
 	case VS_NEXT_MANUAL_REACHED:
 		/* kept (and shown as the source) until the policy moves the pool */
 		m->facts.manual_reached = true;
@@ -848,6 +901,8 @@ static vs_phase phase_of(const vs_pool_machine *m, int64_t now)
 {
 	if (m->busy && m->busy_kind == VS_JOB_MIGRATE)
 		return VS_PHASE_MIGRATING;
+	if (m->busy && m->busy_kind == VS_JOB_VERTICAL)
+		return m->busy_direction > 0 ? VS_PHASE_SCALING_OUT : VS_PHASE_SCALING_IN;
 	if (m->busy && m->busy_kind == VS_JOB_SCALE_OUT)
 		return VS_PHASE_SCALING_OUT;
 	if (m->busy && m->busy_kind == VS_JOB_SCALE_IN)
@@ -918,5 +973,6 @@ vs_pool_status *vs_pool_machine_status(vs_pool_machine *m)
 			mb->lb_state = VS_LB_STATE_DRAINING;
 		g_ptr_array_add(ps->instances, mb);
 	}
+	vs_pool_vertical_status(m->vertical, ps);
 	return ps;
 }

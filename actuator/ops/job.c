@@ -1,9 +1,9 @@
 /*
  * job.c - what one job of a pool's worker does: settle what interrupted
  * actions left behind, re-read the members from libvirt, act towards the
- * job's target (vertical first when a notification asked and the pool
- * scales vertically; several instances one after the other when the target
- * is more than one away), then read the members again for status.json.
+ * job's target (several instances one after the other when the target is
+ * more than one away; or one member's vCPUs or memory, ops/vertical.c),
+ * then read the members again for status.json.
  */
 #include "config.h"
 
@@ -139,12 +139,6 @@ static void scale(vs_ops_ctx *w, const vs_job *job, vs_pool_view **v, vs_job_res
 	bool out = job->kind == VS_JOB_SCALE_OUT;
 	unsigned running = (*v)->n_running;
 
-	if ((p->vertical_vcpu || p->vertical_memory) && job->notified &&
-	    vs_vertical(w, *v, out ? +1 : -1, &r->outcome, error)) {
-		r->ok = r->acted = true;
-		return;
-	}
-	g_clear_error(error);
 	if (out ? running >= job->target || running >= p->max
 	        : running <= job->target || running <= p->min) {
 		r->ok = true;
@@ -192,6 +186,12 @@ vs_job_result *vs_job_run(vs_ops_ctx *w, const vs_job *job)
 			r->ok = vs_migrate(w, v, job->domain, job->dest_uri, &r->migration,
 			                   &r->outcome, &err);
 			r->acted = r->migration.moved;
+		} else if (job->kind == VS_JOB_VERTICAL) {
+			r->vertical.mem_percent = job->mem_percent;
+			r->ok =
+			    vs_vertical_member(w, v, job->domain, job->vcpu_step, job->memory_step,
+			                       &r->vertical, &r->outcome, &err);
+			r->acted = r->vertical.changed;
 		} else {
 			scale(w, job, &v, r, &err);
 		}

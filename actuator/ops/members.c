@@ -96,6 +96,8 @@ static vs_member *member_of(virDomainPtr dom, const char *uri, const vs_pool_con
 		m->cpu_time_ns = info.cpuTime;
 		m->sample_mono_us = g_get_monotonic_time();
 		m->vcpus = info.nrVirtCpu ? info.nrVirtCpu : 1;
+		m->mem_kib = info.memory;
+		m->mem_max_kib = info.maxMem;
 	}
 	max = virDomainGetVcpusFlags(dom, VIR_DOMAIN_VCPU_MAXIMUM);
 	m->vcpus_max = max > 0 ? (unsigned)max : m->vcpus;

@@ -80,7 +80,16 @@ typedef enum {
 	VS_JOB_SCALE_OUT, /* up to target (or one vCPU first when vertical) */
 	VS_JOB_SCALE_IN,  /* down to target (or one vCPU first when vertical) */
 	VS_JOB_MIGRATE,   /* one member live to another host */
+	VS_JOB_VERTICAL,  /* one member one vCPU or balloon step bigger or smaller */
 } vs_job_kind;
+
+/* What a vertical step did to its member. */
+typedef struct vs_vertical_done {
+	double mem_percent; /* in: the member's memory use when it asked, <0 unknown */
+	bool changed;       /* the member was changed */
+	unsigned vcpus;     /* its vCPUs afterwards */
+	uint64_t mem_kib;   /* its balloon afterwards */
+} vs_vertical_done;
 
 /* What libvirt measured of one migration (0: unknown). */
 typedef struct vs_migration_stats {
@@ -98,8 +107,11 @@ typedef struct vs_job {
 	bool notified;          /* driven by a notification: vertical first */
 	bool precheck;          /* SYNC: check the preconditions of a scale-out too */
 	vs_pool_view *previous; /* the members of the last job, for CPU% (may be NULL) */
-	char *domain;           /* MIGRATE: the member, */
+	char *domain;           /* MIGRATE, VERTICAL: the member, */
 	char *dest_uri;         /* ...and the host it moves to */
+	int vcpu_step;          /* VERTICAL: +1 / -1 vCPU, or */
+	int memory_step;        /* ...+1 / -1 balloon step */
+	double mem_percent;     /* VERTICAL: its memory use, <0 unknown */
 } vs_job;
 
 typedef struct vs_job_result {
@@ -120,6 +132,7 @@ typedef struct vs_job_result {
 	unsigned returned_removed; /* ...and removed (no room below max, or dead) */
 	double seconds;
 	vs_migration_stats migration; /* MIGRATE */
+	vs_vertical_done vertical;    /* VERTICAL */
 } vs_job_result;
 
 vs_job_result *vs_job_run(vs_ops_ctx *w, const vs_job *job);
@@ -158,10 +171,12 @@ GHashTable *vs_members_used_addresses(const vs_ops_ctx *w);
 bool vs_scale_out(vs_ops_ctx *w, const vs_pool_view *v, vs_op_outcome *o, GError **error);
 /* scale-in.c: the member vs_pool_view_victim() names, drained and stopped. */
 bool vs_scale_in(vs_ops_ctx *w, const vs_pool_view *v, vs_op_outcome *o, GError **error);
-/* vertical.c: +1/-1 vCPU (or memory) on the member the policy names;
- * false without @error when none should change. */
-bool vs_vertical(vs_ops_ctx *w, const vs_pool_view *v, int direction, vs_op_outcome *o,
-                 GError **error);
+/* vertical.c: member @name of @v one vCPU more or fewer (@vcpu_step), or
+ * else its balloon one step bigger or smaller (@memory_step), live and
+ * journaled; @done says what it has afterwards. True without a change when
+ * it no longer runs or is at that bound already. */
+bool vs_vertical_member(vs_ops_ctx *w, const vs_pool_view *v, const char *name, int vcpu_step,
+                        int memory_step, vs_vertical_done *done, vs_op_outcome *o, GError **error);
 /* migrate.c: member @name (running in @v) moved live to @dest_uri, the
  * balancer following (old address drained, new one added once it
  * answers, old one removed); @st filled from libvirt's job statistics. */

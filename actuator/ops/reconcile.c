@@ -117,6 +117,18 @@ unsigned vs_reconcile_pool(vs_ops_ctx *w, unsigned *adopted, GError **error)
 			}
 			continue;
 		}
+		if (g_strcmp0(op->op, "vertical") == 0) {
+			/* a live vCPU or balloon change: done or not, libvirt's count
+			 * is the member's now; nothing to undo, nothing to remove */
+			if (vs_journal_end(w->journal, op->id, "finished", &err)) {
+				vs_notice("pool %s: reconcile: vertical step of %s closed as it is",
+				          w->pool->name, op->name);
+				done++;
+			} else {
+				vs_warning("pool %s: reconcile: %s", w->pool->name, err->message);
+			}
+			continue;
+		}
 		bool is_clone = g_strcmp0(op->op, "clone") == 0;
 		const char *kept =
 		    is_clone ? (vs_reconcile_clone_serving(w, op) ? "adopted" : NULL)

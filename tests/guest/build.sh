@@ -21,6 +21,13 @@
 #                     answers "NAME burned N"
 #   /cgi-bin/dirty?N  dirties N MiB of memory per second from now on (0
 #                     stops; at most 32) and answers "NAME dirties N MiB/s"
+#   /cgi-bin/spin?N   keeps one CPU busy for the next N seconds (0 stops, at
+#                     most 3600) and answers "NAME spins N s"
+#   /cgi-bin/cpus     "NAME cpus N online LIST": the processors in
+#                     /proc/cpuinfo and /sys/devices/system/cpu/online
+# A hot-plugged vCPU is onlined by init (a loop writes 1 to each offline
+# cpuN/online; there is no udev); virtio_balloon is loaded, so a balloon
+# change takes effect and the guest reports its memory statistics.
 # NAME is vs.name=NAME from the kernel command line, else the SMBIOS system
 # product name (libvirt <sysinfo type='smbios'> with <os><smbios
 # mode='sysinfo'/>), else "unnamed"; UUID is the SMBIOS system UUID, which
@@ -33,7 +40,9 @@ META=linux-image-cloud-amd64
 # network first (in dependency order), then the power button for virsh shutdown
 NET_MODULES="virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci failover net_failover virtio_net"
 ACPI_MODULES="button evdev"
-MODULES="$NET_MODULES $ACPI_MODULES"
+# the balloon driver: live memory changes and the guest's memory statistics
+BALLOON_MODULES="virtio_balloon"
+MODULES="$NET_MODULES $ACPI_MODULES $BALLOON_MODULES"
 BUSYBOX=/bin/busybox
 
 die() { echo "guest/build.sh: $*" >&2; exit 1; }
@@ -105,7 +114,7 @@ load_modules() {
 		done
 	done
 }
-load_modules NET_MODULES_LIST
+load_modules NET_MODULES_LIST BALLOON_MODULES_LIST
 
 # the name: vs.name= on the command line, else the SMBIOS product name
 name=
@@ -120,7 +129,19 @@ hostname "$name"
 
 echo "virtscale guest $name uuid $uuid" >/www/index.html
 echo "$name" >/www/name
-sed -i "s/@NAME@/$name/" /www/cgi-bin/burn /www/cgi-bin/dirty
+sed -i "s/@NAME@/$name/" /www/cgi-bin/burn /www/cgi-bin/dirty /www/cgi-bin/spin /www/cgi-bin/cpus
+
+# vCPU hotplug: the kernel adds a hot-plugged CPU offline and nothing here
+# runs udev, so bring every offline CPU online (an unplug offlines and
+# ejects the CPU under the kernel's hotplug lock: this loop cannot race it)
+(
+	while :; do
+		for f in /sys/devices/system/cpu/cpu[0-9]*/online; do
+			[ -f "$f" ] && [ "$(cat "$f")" = 0 ] && echo 1 >"$f" 2>/dev/null
+		done
+		sleep 0.5
+	done
+) </dev/null >/dev/null 2>&1 &
 
 ip link set lo up
 i=0
@@ -141,7 +162,8 @@ while ! ls /dev/input/event* >/dev/null 2>&1 && [ $i -lt 50 ]; do sleep 0.1; i=$
 acpid -f -c /etc/acpi -l /dev/console /dev/input/event* >/dev/console 2>&1 &
 while :; do sleep 3600; done
 INIT
-sed -i -e "s/NET_MODULES_LIST/$NET_MODULES/" -e "s/ACPI_MODULES_LIST/$ACPI_MODULES/" "$R/init"
+sed -i -e "s/NET_MODULES_LIST/$NET_MODULES/" -e "s/ACPI_MODULES_LIST/$ACPI_MODULES/" \
+	-e "s/BALLOON_MODULES_LIST/$BALLOON_MODULES/" "$R/init"
 chmod 755 "$R/init"
 
 cat >"$R/www/cgi-bin/burn" <<'BURN'
@@ -191,6 +213,39 @@ fi
 printf 'Content-Type: text/plain\r\n\r\n@NAME@ dirties %s MiB/s\n' "$n"
 DIRTY
 chmod 755 "$R/www/cgi-bin/dirty"
+
+cat >"$R/www/cgi-bin/spin" <<'SPIN'
+#!/bin/sh
+# keeps one CPU busy for N seconds (QUERY_STRING "N" or "n=N", 0 stops, at
+# most 3600) in a background loop; a new request replaces the loop
+n=${QUERY_STRING#n=}
+case "$n" in ''|*[!0-9]*) n=0 ;; esac
+[ "$n" -le 3600 ] || n=3600
+[ -f /tmp/spin.pid ] && kill "$(cat /tmp/spin.pid)" 2>/dev/null
+rm -f /tmp/spin.pid
+if [ "$n" -gt 0 ]; then
+	(
+		end=$(($(date +%s) + n))
+		while [ "$(date +%s)" -lt "$end" ]; do
+			i=0
+			while [ $i -lt 20000 ]; do i=$((i + 1)); done
+		done
+		rm -f /tmp/spin.pid
+	) </dev/null >/dev/null 2>&1 &
+	echo $! >/tmp/spin.pid
+fi
+printf 'Content-Type: text/plain\r\n\r\n@NAME@ spins %s s\n' "$n"
+SPIN
+chmod 755 "$R/www/cgi-bin/spin"
+
+cat >"$R/www/cgi-bin/cpus" <<'CPUS'
+#!/bin/sh
+# the processors the guest's kernel shows: /proc/cpuinfo and the online list
+n=$(grep -c '^processor' /proc/cpuinfo)
+printf 'Content-Type: text/plain\r\n\r\n@NAME@ cpus %s online %s\n' "$n" \
+	"$(cat /sys/devices/system/cpu/online)"
+CPUS
+chmod 755 "$R/www/cgi-bin/cpus"
 
 # ACPI power button (virsh shutdown): busybox acpid runs /etc/acpi/PWRF/00000080
 printf '#!/bin/sh\nexec poweroff -f\n' >"$R/etc/acpi/PWRF/00000080"

@@ -1,115 +1,151 @@
-"""Vertical scaling by virtscaled against real libvirtd + KVM domains: a
-high notification gives one more vCPU (live) to the member the policy names
-- the busiest running member above cpu_high - and to no other.
+"""Vertical scaling per member by virtscaled, against real guests (the web
+guest of tests/guest, under TCG): each member has its own M-of-N window on
+its own CPU%, read by the actuator; the guest that burns CPU gets a second
+vCPU live (libvirt's count and the guest's /proc/cpuinfo agree), gives it
+back once the load stops, and its idle neighbour is never touched.
 
-The pool's two members are defined by the test (tagged for the pool, named
-after its name_pattern): member 01 boots a sector that halts the CPU, member
-02 one that spins (jmp $) and so burns its whole vCPU. Each has 1 vCPU of a
-maximum of 2, so either could be grown: only the CPU the actuator measured
-between two of its own listings tells them apart.
+The two members are defined by the test from the guest's template recipe
+(define-template.sh, 2 vCPUs at most, booted with 1, no CPU cap), tagged
+for the pool and named after its name_pattern, and booted in parallel;
+min = max = 2, so only vertical steps can change the pool. The guest onlines
+a hot-plugged CPU itself (its init) and burns one CPU on demand
+(/cgi-bin/spin?SECONDS); /cgi-bin/cpus reports /proc/cpuinfo.
 
-Shrinking is not tested here: a live vCPU unplug needs the guest's ACPI
-code to eject the CPU (QEMU refuses it otherwise), and these guests have
-no operating system.
-
-Domains are named vst-vx-*; ports come from 19650-19699.
+Domains are named vst-vv-*; ports come from 19660-19679.
 """
-import time
+import json
+import os
+import re
+import urllib.request
 
 import pytest
 
 import vstest
 
-pytestmark = [pytest.mark.usefixtures("libvirtd"),
-              pytest.mark.skipif(not vstest.kvm_usable(), reason="vCPU hotplug needs KVM")]
+pytestmark = [pytest.mark.usefixtures("libvirtd")]
 
+GUEST = os.path.join(vstest.SRCDIR, "tests", "guest")
 META_NS = "https://virtscale.invalid/xmlns/virtscale/1"
+BOOT_TIMEOUT = float(os.environ.get("VS_GUEST_BOOT_TIMEOUT", "120"))
 
 
-@pytest.fixture(scope="module")
-def spin_disk():
-    return vstest.ensure_spin_disk()
+def define_member(name, port, pool):
+    """A web guest with up to 2 vCPUs (1 at boot) and no CPU cap, tagged
+    as a member of @pool serving on 127.0.0.1:@port; not started."""
+    r = vstest.run(["sh", os.path.join(GUEST, "define-template.sh"), name, str(port), "-1",
+                    "128"], check=False, timeout=900, env={**os.environ, "VS_TEST_MAX_VCPUS": "2"})
+    assert r.returncode == 0, f"define-template.sh failed: {r.stdout}{r.stderr}"
+    vstest.virsh("metadata", name, "--config", META_NS, "--key", "virtscale",
+                 "--set", f"<virtscale pool='{pool}' address='127.0.0.1:{port}'/>")
 
 
-def member_metadata(pool, address):
-    return (f"<metadata><vs:virtscale xmlns:vs='{META_NS}' pool='{pool}' "
-            f"address='{address}'/></metadata>")
+def get(port, path, timeout=5):
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=timeout) as r:
+        return r.read().decode()
+
+
+def guest_cpus(port):
+    """The processors in the guest's /proc/cpuinfo, None when it does not answer."""
+    try:
+        m = re.search(r" cpus (\d+) ", get(port, "/cgi-bin/cpus"))
+    except OSError:
+        return None
+    return int(m.group(1)) if m else None
 
 
 def live_vcpus(name):
     return int(vstest.virsh("vcpucount", name, "--live", "--active").stdout.split()[0])
 
 
-def cpu_percent(names, seconds=1.0):
-    """Percent of one host CPU each domain used over @seconds (virsh domstats)."""
-    t0 = time.monotonic()
-    c0 = {n: int(vstest.domstats(n, "cpu-total")["cpu.time"]) for n in names}
-    time.sleep(seconds)
-    c1 = {n: int(vstest.domstats(n, "cpu-total")["cpu.time"]) for n in names}
-    dt = time.monotonic() - t0
-    return {n: (c1[n] - c0[n]) / dt / 1e7 for n in names}
+def instance(st, name):
+    return next(i for i in st["instances"] if i["name"] == name)
 
 
-@pytest.mark.parametrize("pool_max", [2, 3], ids=["at-max", "below-max"])
-def test_high_adds_a_vcpu_to_the_busy_member(make_actuator, spin_disk, pool_max):
-    """A high notification on a pool with vertical = vcpu grows the member
-    the policy names: the spinning member 02 gets a second vCPU live (virsh
-    vcpucount), the idle member 01 keeps its one, no instance is cloned,
-    and status.json says last_action vcpu-add.
-
-    at-max (min = max = 2): horizontal scaling is impossible, so the vCPU is
-    the only capacity the pool can gain. below-max (max 3): vertical comes
-    first, before any clone."""
-    tag = "vmax" if pool_max == 2 else "vout"
-    # the template is defined: below max a clone must stay possible, or the
-    # pool is reported blocked (and alerts) before the first notification
-    a = make_actuator(tag, "19653-19655", template=True, namespace="vx",
-                      pool={"vertical": "vcpu", "cpu_high": 50, "cpu_low": 15,
-                            "stabilization": 0, "min": 2, "max": pool_max, "lb": "none",
-                            "probe": "none", "cooldown": 3})
+def test_busy_member_gains_a_vcpu_and_gives_it_back(make_actuator):
+    """The member that burns a CPU gets a second vCPU (virsh vcpucount
+    --live and the guest's /proc/cpuinfo agree, status.json says so) and
+    loses it again once the burn stops; the idle member keeps its one
+    vCPU throughout; each step is journaled and closed; nothing is cloned
+    and nothing alerts."""
+    a = make_actuator("cpu", "19661-19669", template=True, namespace="vv",
+                      pool={"vertical": "vcpu", "vertical_interval": 1,
+                            "vertical_debounce": "3/4", "vertical_cpu_high": 60,
+                            "vertical_cpu_low": 15, "min": 2, "max": 2, "lb": "none",
+                            "probe": "none", "cooldown": 1, "policy": "average"})
     idle, busy = f"{a.prefix}01", f"{a.prefix}02"
-    vstest.define_domain(idle, vcpus=1, max_vcpus=2,
-                         metadata=member_metadata(a.pool_name, "127.0.0.1:19651"))
-    disk = (f"<disk type='file' device='disk'><driver name='qemu' type='raw'/>"
-            f"<source file='{spin_disk}'/><target dev='vda' bus='virtio'/>"
-            f"<readonly/></disk>")
-    vstest.define_domain(busy, vcpus=1, max_vcpus=2, disk=False, extra_devices=disk,
-                         metadata=member_metadata(a.pool_name, "127.0.0.1:19652"))
-    assert live_vcpus(idle) == 1 and live_vcpus(busy) == 1
-    # firmware done: 01 halted, 02 spinning on its one vCPU (well above
-    # cpu_high, whatever else the shared host runs)
-    seen = []
-
-    def settled():
-        seen.append(cpu_percent([idle, busy]))
-        return seen[-1][idle] < 5 and seen[-1][busy] > 60 and seen[-1]
-    try:
-        load = vstest.wait_for(settled, 60, 0, what="01 idle and 02 busy")
-    except AssertionError as e:
-        raise AssertionError(f"{e}; % of a CPU measured: {seen[-5:]}") from None
-
+    ports = {idle: 19661, busy: 19662}
+    for name, port in ports.items():
+        define_member(name, port, a.pool_name)
+    for name in ports:
+        vstest.virsh("start", name)
+    for name, port in ports.items():
+        vstest.wait_for(lambda: guest_cpus(port) == 1, BOOT_TIMEOUT, 0.5,
+                        what=f"{name} to boot and answer with 1 CPU")
     a.start()
-    # the first listing (the start-up sync) sees both members running
-    vstest.wait_for(lambda: (lambda st: st["actual"] == 2 and len(st["instances"]) == 2)(
-        a.pool_status()), 30, 0.2, what="the first sync to list both members")
-    # the job the notification starts lists the members again: the CPU
-    # of each is measured over the time since the sync
-    time.sleep(3)
-    a.notify("high")
+    vstest.wait_for(lambda: len(a.pool_status()["instances"]) == 2, 30, 0.2,
+                    what="the first sync to list both members")
+
+    assert "spins 120 s" in get(ports[busy], "/cgi-bin/spin?120")
+    vstest.wait_for(lambda: live_vcpus(busy) == 2, 60, 0.5,
+                    what=f"{busy} to get a second vCPU; log:\n{a.proc.output()[-3000:]}")
+    vstest.wait_for(lambda: guest_cpus(ports[busy]) == 2, 15, 0.5,
+                    what=f"{busy}'s kernel to show the second CPU")
     st = vstest.wait_for(
-        lambda: (lambda st: st if st["last_result"] not in ("none", "running") or
-                 st["alerts"] else None)(a.pool_status()),
-        30, 0.2, what="the actuator to act on the high notification")
-    assert st["last_action"] == "vcpu-add" and st["last_result"] == "ok", (
-        f"the high notification did not grow {busy}: pool status {st}; "
-        f"% of a CPU before the start {load}; log:\n{a.proc.output()[-3000:]}")
-    assert live_vcpus(busy) == 2, vstest.virsh("vcpucount", busy).stdout
-    assert live_vcpus(idle) == 1, vstest.virsh("vcpucount", idle).stdout
+        lambda: (lambda s: s if s.get("vertical", {}).get("result") == "ok" else None)(
+            a.pool_status()), 10, 0.2, what="status to show the vertical step")
+    assert st["vertical"]["domain"] == busy and st["vertical"]["action"] == "vcpu-add", st
+    assert st["vertical"]["vcpus"] == 2 and st["vertical_steps"] == 1, st
+    assert instance(st, busy)["vcpus"] == 2 and instance(st, busy)["vcpus_max"] == 2, st
+    assert instance(st, idle)["vcpus"] == 1, st
+    assert live_vcpus(idle) == 1 and guest_cpus(ports[idle]) == 1
     assert f"{busy} now has 2 vCPUs" in a.proc.output()
-    # capacity was added to a member, not by cloning one
-    assert a.defined() == [idle, busy] and st["actual"] == 2
-    assert st["failures"] == 0 and st["alerts"] == 0, st
-    assert st["phase"] in ("cooldown", "idle"), st
-    # and so does the published status.json
-    vstest.wait_for(lambda: a.status_file_pool().get("last_action") == "vcpu-add", 5,
-                    what="status.json to say vcpu-add")
+    out = a.ctl("status").stdout
+    assert re.search(rf"^  {busy} .* vcpus=2/2 memory=128/128MiB$", out, re.M), out
+    assert re.search(rf"^  {idle} .* vcpus=1/2 ", out, re.M), out
+    assert f"last vertical step: vcpu-add of {busy}, ok, 2 vCPUs" in out, out
+
+    # the load stops: the second vCPU goes (the guest ejects it) once the
+    # window has seen enough idle samples
+    assert "spins 0 s" in get(ports[busy], "/cgi-bin/spin?0")
+    st = vstest.wait_for(
+        lambda: (lambda s: s if s["vertical"]["action"] == "vcpu-remove" and
+                 s["vertical"]["result"] in ("ok", "failed") else None)(a.pool_status()),
+        75, 0.5, what=f"{busy} to give its second vCPU back")
+    assert st["vertical"]["domain"] == busy, st
+    if st["vertical"]["result"] == "failed":
+        # libvirt 9.0 + QEMU 7.2 under TCG: the guest offlines and ejects
+        # the CPU and QEMU drops it, but libvirt's wait for the device's
+        # removal times out and its live count stays at 2. The actuator
+        # reports the step failed, alerts once and does not ask again while
+        # the member has 2 vCPUs.
+        assert "unplug request timed out" in st["vertical"]["error"], st
+        vstest.wait_for(lambda: guest_cpus(ports[busy]) == 1, 15, 0.5,
+                        what=f"{busy}'s kernel to drop the second CPU")
+        assert live_vcpus(idle) == 1 and guest_cpus(ports[idle]) == 1
+        assert f"{idle} now has" not in a.proc.output()
+        assert f"{busy}: vcpu-remove not asked again while it has 2 vCPUs" in a.proc.output()
+        st = a.pool_status()
+        assert st["failures"] == 1 and st["vertical_steps"] == 1, st
+        assert st["last_alert"] in ("action-failed", "recovered"), st
+        assert a.open_ops() == [], a.open_ops()
+        pytest.xfail("libvirt timed out on the guest's vCPU eject and still counts "
+                     f"{live_vcpus(busy)} live vCPUs; the guest shows "
+                     f"{guest_cpus(ports[busy])}")
+    vstest.wait_for(lambda: live_vcpus(busy) == 1, 10, 0.5,
+                    what=f"libvirt to count {busy}'s vCPU out")
+    vstest.wait_for(lambda: guest_cpus(ports[busy]) == 1, 15, 0.5,
+                    what=f"{busy}'s kernel to drop the second CPU")
+    assert st["vertical"]["vcpus"] == 1, st
+    assert st["vertical_steps"] == 2 and instance(st, busy)["vcpus"] == 1, st
+    # the idle neighbour was never touched, nothing was cloned, nothing failed
+    assert live_vcpus(idle) == 1 and guest_cpus(ports[idle]) == 1
+    assert f"{idle} now has" not in a.proc.output()
+    assert st["failures"] == 0 and st["alerts"] == 0 and st["scale_outs"] == 0, st
+    assert sorted(n for n in a.defined() if a.member_name(n)) == [idle, busy]
+    # journaled: two vertical operations, both closed
+    ops = [json.loads(ln) for ln in a.journal_text().splitlines() if '"vertical"' in ln]
+    assert len([o for o in ops if o.get("op") == "vertical"]) == 2, a.journal_text()
+    assert a.open_ops() == [], a.open_ops()
+    # and the published file says the same
+    vstest.wait_for(lambda: a.status_file_pool().get("vertical_steps") == 2, 5,
+                    what="status.json to count two vertical steps")

@@ -275,23 +275,6 @@ START_TEST(high_at_max_alerts)
 }
 END_TEST
 
-/* A pool that scales vertically still answers a high at max and a low at
- * min: its job tries to grow or shrink a member first. */
-START_TEST(vertical_pool_acts_at_its_bounds)
-{
-	const vs_pool_config *p;
-	g_autoptr(vs_config) c = vs_test_pool("min = 2\nmax = 4\nvertical = vcpu\n", &p);
-	vs_pool_facts f = notified(quiet_facts(), VS_VERDICT_HIGH, S(1), -1);
-
-	f.running = 4;
-	assert_scale(vs_pool_decide(p, &f), VS_NEXT_SCALE_OUT, 4, 1, true);
-	f = notified(f, VS_VERDICT_LOW, S(1), -1);
-	f.last_high_us = 0;
-	f.running = 2;
-	assert_scale(vs_pool_decide(p, &f), VS_NEXT_SCALE_IN, 2, 1, true);
-}
-END_TEST
-
 /* A high that arrived during the cooldown is acted on once it is over,
  * even when the notifier has not repeated it since. */
 START_TEST(pending_breach_after_cooldown)
@@ -481,7 +464,6 @@ Suite *vs_test_suite(void)
 	tcase_add_test(tc, cooldown);
 	tcase_add_test(tc, high_scales_out);
 	tcase_add_test(tc, high_at_max_alerts);
-	tcase_add_test(tc, vertical_pool_acts_at_its_bounds);
 	tcase_add_test(tc, pending_breach_after_cooldown);
 	tcase_add_test(tc, stale_notification_ignored);
 	tcase_add_test(tc, low_scales_in);

@@ -612,23 +612,6 @@ START_TEST(victim_lowest_known_cpu)
 }
 END_TEST
 
-START_TEST(vertical_vcpu)
-{
-	const vs_pool_config *cfg;
-	/* the Xen paper's bounds */
-	g_autoptr(vs_config) c = vs_test_pool("cpu_high = 80\ncpu_low = 15\n", &cfg);
-
-	ck_assert_int_eq(vs_policy_vertical_vcpu(cfg, 85, 1, 4), 1);
-	ck_assert_int_eq(vs_policy_vertical_vcpu(cfg, 85, 4, 4), 0);
-	ck_assert_int_eq(vs_policy_vertical_vcpu(cfg, 80, 1, 4), 0);
-	ck_assert_int_eq(vs_policy_vertical_vcpu(cfg, 10, 2, 4), -1);
-	ck_assert_int_eq(vs_policy_vertical_vcpu(cfg, 10, 1, 4), 0);
-	ck_assert_int_eq(vs_policy_vertical_vcpu(cfg, 15, 2, 4), 0);
-	ck_assert_int_eq(vs_policy_vertical_vcpu(cfg, 50, 2, 4), 0);
-	ck_assert_int_eq(vs_policy_vertical_vcpu(cfg, -1, 2, 4), 0);
-}
-END_TEST
-
 START_TEST(metric_names)
 {
 	ck_assert_str_eq(vs_metric_name(VS_METRIC_NONE), "none");
@@ -667,7 +650,6 @@ Suite *vs_test_suite(void)
 	tcase_add_test(tc, lb_weight);
 	tcase_add_test(tc, victim_rule);
 	tcase_add_test(tc, victim_lowest_known_cpu);
-	tcase_add_test(tc, vertical_vcpu);
 	tcase_add_test(tc, metric_names);
 	suite_add_tcase(s, tc);
 	return s;

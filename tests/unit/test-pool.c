@@ -1,9 +1,9 @@
 /*
  * test-pool.c - pools and their members (lib/vs-pool.c): member names,
  * the membership and "running" rules, the virtscale tag, aggregates, the
- * member a scale-in stops and the one a vertical step changes - and that
- * the monitors (a view from a collector snapshot) and the actuator (a view
- * built member by member from what libvirt lists) see the same pool.
+ * member a scale-in stops - and that the monitors (a view from a collector
+ * snapshot) and the actuator (a view built member by member from what
+ * libvirt lists) see the same pool.
  */
 #include "config.h"
 
@@ -202,8 +202,8 @@ END_TEST
  * One hypervisor listing, seen by the monitors (collector snapshot ->
  * vs_pool_view_from_snapshot) and by the actuator (each listed domain's
  * tag read and checked, then vs_pool_view_new + vs_pool_view_add, as
- * actuator/ops/members.c does): the same members, running count, victim
- * and vertical choice.
+ * actuator/ops/members.c does): the same members, running count and
+ * victim.
  */
 typedef struct listed_domain {
 	const char *host;
@@ -312,10 +312,6 @@ static void assert_same_pool(const vs_pool_view *a, const vs_pool_view *b)
 	ck_assert_double_eq_tol(a->avg_sessions, b->avg_sessions, 1e-9);
 	ck_assert_uint_eq(a->total_sessions, b->total_sessions);
 	ck_assert_str_eq(name_at(a, vs_pool_view_victim(a)), name_at(b, vs_pool_view_victim(b)));
-	ck_assert_str_eq(name_at(a, vs_pool_view_vertical_vcpu(a, 1)),
-	                 name_at(b, vs_pool_view_vertical_vcpu(b, 1)));
-	ck_assert_str_eq(name_at(a, vs_pool_view_vertical_vcpu(a, -1)),
-	                 name_at(b, vs_pool_view_vertical_vcpu(b, -1)));
 }
 
 START_TEST(monitors_and_actuator_agree)
@@ -351,9 +347,6 @@ START_TEST(monitors_and_actuator_agree)
 	assert_same_pool(seen, acted);
 	/* without sessions: the lowest CPU (web-05, 5%) */
 	ck_assert_str_eq(name_at(seen, vs_pool_view_victim(seen)), "web-05");
-	/* vertical: web-10 is at 85% with room; web-05 at 5% has 2 vCPUs */
-	ck_assert_str_eq(name_at(seen, vs_pool_view_vertical_vcpu(seen, 1)), "web-10");
-	ck_assert_str_eq(name_at(seen, vs_pool_view_vertical_vcpu(seen, -1)), "web-05");
 
 	/* with the session counts: the fewest sessions */
 	count_sessions(seen);
@@ -449,8 +442,6 @@ START_TEST(empty_pool)
 	ck_assert_double_lt(v->avg_cpu, 0);
 	ck_assert_double_lt(v->avg_sessions, 0);
 	ck_assert_int_eq(vs_pool_view_victim(v), -1);
-	ck_assert_int_eq(vs_pool_view_vertical_vcpu(v, 1), -1);
-	ck_assert_int_eq(vs_pool_view_vertical_vcpu(v, -1), -1);
 }
 END_TEST
 
@@ -507,60 +498,6 @@ START_TEST(view_victim_lowest_known_cpu)
 }
 END_TEST
 
-START_TEST(vertical_choice)
-{
-	const vs_pool_config *pool;
-	g_autoptr(vs_config) c = vs_test_pool("cpu_high = 80\ncpu_low = 20\n", &pool);
-	g_autoptr(vs_pool_view) v = vs_pool_view_new(pool);
-	vs_member *m;
-
-	/* busy, with room: 01 (85%), 02 (95%, the busiest); 03 busy but full */
-	m = vs_test_member(pool, "web-01", VIR_DOMAIN_RUNNING, 85);
-	m->vcpus_max = 4;
-	vs_pool_view_add(v, m);
-	m = vs_test_member(pool, "web-02", VIR_DOMAIN_RUNNING, 95);
-	m->vcpus_max = 2;
-	vs_pool_view_add(v, m);
-	m = vs_test_member(pool, "web-03", VIR_DOMAIN_RUNNING, 99);
-	m->vcpus = m->vcpus_max = 4;
-	vs_pool_view_add(v, m);
-	/* idle with vCPUs to give: 04 (10%), 05 (5%, the idlest); 06 has one */
-	m = vs_test_member(pool, "web-04", VIR_DOMAIN_RUNNING, 10);
-	m->vcpus = m->vcpus_max = 2;
-	vs_pool_view_add(v, m);
-	m = vs_test_member(pool, "web-05", VIR_DOMAIN_BLOCKED, 5);
-	m->vcpus = m->vcpus_max = 3;
-	vs_pool_view_add(v, m);
-	m = vs_test_member(pool, "web-06", VIR_DOMAIN_RUNNING, 1);
-	vs_pool_view_add(v, m);
-	/* not running: never chosen */
-	m = vs_test_member(pool, "web-07", VIR_DOMAIN_PAUSED, 100);
-	m->vcpus_max = 8;
-	vs_pool_view_add(v, m);
-	m = vs_test_member(pool, "web-08", VIR_DOMAIN_SHUTOFF, 0);
-	m->vcpus = m->vcpus_max = 8;
-	vs_pool_view_add(v, m);
-	vs_pool_view_aggregate(v);
-
-	ck_assert_str_eq(name_at(v, vs_pool_view_vertical_vcpu(v, 1)), "web-02");
-	ck_assert_str_eq(name_at(v, vs_pool_view_vertical_vcpu(v, -1)), "web-05");
-
-	/* nobody beyond the bounds: none either way */
-	g_autoptr(vs_pool_view) calm = vs_pool_view_new(pool);
-	m = vs_test_member(pool, "web-01", VIR_DOMAIN_RUNNING, 50);
-	m->vcpus = 2;
-	m->vcpus_max = 4;
-	vs_pool_view_add(calm, m);
-	m = vs_test_member(pool, "web-02", VIR_DOMAIN_RUNNING, -1);
-	m->vcpus = 2;
-	m->vcpus_max = 4;
-	vs_pool_view_add(calm, m);
-	vs_pool_view_aggregate(calm);
-	ck_assert_int_eq(vs_pool_view_vertical_vcpu(calm, 1), -1);
-	ck_assert_int_eq(vs_pool_view_vertical_vcpu(calm, -1), -1);
-}
-END_TEST
-
 START_TEST(copy_is_deep)
 {
 	const vs_pool_config *pool;
@@ -600,7 +537,6 @@ Suite *vs_test_suite(void)
 	tcase_add_test(tc, empty_pool);
 	tcase_add_test(tc, victim);
 	tcase_add_test(tc, view_victim_lowest_known_cpu);
-	tcase_add_test(tc, vertical_choice);
 	tcase_add_test(tc, copy_is_deep);
 	suite_add_tcase(s, tc);
 	return s;

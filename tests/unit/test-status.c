@@ -691,6 +691,61 @@ START_TEST(test_rebalance_round_trip)
 }
 END_TEST
 
+/* A pool's last vertical step and each instance's vCPUs and memory are
+ * written and read back; an older writer's document (none of them) reads
+ * as unknown. */
+START_TEST(test_vertical_round_trip)
+{
+	g_autoptr(vs_status) s = vs_status_new();
+	vs_pool_status *p = vs_pool_status_new("web");
+	vs_member *m = vs_member_new("web-01", "qemu:///system");
+	GError *err = NULL;
+
+	m->vcpus = 2;
+	m->vcpus_max = 4;
+	m->mem_kib = 131072;
+	m->mem_max_kib = 262144;
+	g_ptr_array_add(p->instances, m);
+	p->vertical_steps = 3;
+	p->vertical = g_new0(vs_vertical_status, 1);
+	*p->vertical = (vs_vertical_status){.domain = g_strdup("web-01"),
+	                                    .action = VS_ACTION_VCPU_REMOVE,
+	                                    .result = VS_RESULT_FAILED,
+	                                    .time = 1764000000.5,
+	                                    .vcpus = 2,
+	                                    .memory_kib = 131072,
+	                                    .error = g_strdup("setvcpus: timed out")};
+	g_ptr_array_add(s->pools, p);
+
+	g_autofree char *json = vs_status_to_json(s);
+	g_autoptr(vs_status) back = vs_status_from_json(json, strlen(json), &err);
+	ck_assert_msg(back != NULL, "%s", err ? err->message : "");
+	const vs_pool_status *bp = back->pools->pdata[0];
+	const vs_member *bm = bp->instances->pdata[0];
+	ck_assert_uint_eq(bm->vcpus, 2);
+	ck_assert_uint_eq(bm->vcpus_max, 4);
+	ck_assert_uint_eq(bm->mem_kib, 131072);
+	ck_assert_uint_eq(bm->mem_max_kib, 262144);
+	ck_assert_uint_eq(bp->vertical_steps, 3);
+	ck_assert_ptr_nonnull(bp->vertical);
+	ck_assert_str_eq(bp->vertical->domain, "web-01");
+	ck_assert_int_eq(bp->vertical->action, VS_ACTION_VCPU_REMOVE);
+	ck_assert_int_eq(bp->vertical->result, VS_RESULT_FAILED);
+	ck_assert_uint_eq(bp->vertical->vcpus, 2);
+	ck_assert_uint_eq(bp->vertical->memory_kib, 131072);
+	ck_assert_str_eq(bp->vertical->error, "setvcpus: timed out");
+	const char *old = "{\"v\":1,\"pools\":[{\"name\":\"web\",\"instances\":"
+	                  "[{\"name\":\"web-01\"}]}]}";
+	g_autoptr(vs_status) o = vs_status_from_json(old, strlen(old), &err);
+	ck_assert_msg(o != NULL, "%s", err ? err->message : "");
+	bp = o->pools->pdata[0];
+	ck_assert_ptr_null(bp->vertical);
+	ck_assert_uint_eq(((const vs_member *)bp->instances->pdata[0])->vcpus, 0);
+	const char *bad = "{\"v\":1,\"pools\":[{\"name\":\"web\",\"vertical\":[]}]}";
+	ck_assert_ptr_null(vs_status_from_json(bad, strlen(bad), NULL));
+}
+END_TEST
+
 START_TEST(test_hosts_round_trip)
 {
 	g_autoptr(vs_status) s = vs_status_new();
@@ -876,6 +931,7 @@ Suite *vs_test_suite(void)
 	tcase_add_test(tc, test_hosts_round_trip);
 	tcase_add_test(tc, test_migration_round_trip);
 	tcase_add_test(tc, test_rebalance_round_trip);
+	tcase_add_test(tc, test_vertical_round_trip);
 	tcase_add_test(tc, test_write_read);
 	tcase_add_test(tc, test_atomic_replacement);
 	suite_add_tcase(s, tc);
