@@ -35,6 +35,7 @@ typedef enum { VS_STARTTLS_NO, VS_STARTTLS_OPTIONAL, VS_STARTTLS_REQUIRED } vs_s
 typedef enum { VS_NGINX_ROUND_ROBIN, VS_NGINX_LEAST_CONN } vs_nginx_method;
 typedef enum { VS_METRIC_NONE, VS_METRIC_CPU, VS_METRIC_SESSIONS, VS_METRIC_RATIO } vs_metric;
 typedef enum { VS_WEIGHTS_NONE, VS_WEIGHTS_RATIO } vs_weights_kind;
+typedef enum { VS_WARM_PAUSED, VS_WARM_SAVED } vs_warm_mode;
 
 /* [host NAME], or one URI of [libvirt] hosts = (then named by its URI) */
 typedef struct vs_host_config {
@@ -112,7 +113,17 @@ typedef struct vs_pool_config {
 	bool vertical_memory;
 	vs_placement_kind placement; /* placement = fewest | weighted */
 	unsigned repeat_interval;    /* seconds between repeated notifications, default 10 */
-	int line;                    /* line of the [pool NAME] header */
+	/* warm instances: cloned, booted until they answer, then paused or
+	 * saved, out of the balancer and not counted until a scale-out takes one */
+	unsigned warm;             /* warm = 0 */
+	vs_warm_mode warm_mode;    /* warm_mode = paused | saved */
+	unsigned warm_memory;      /* warm_memory = 0: MiB of warm instances per host, 0 no bound */
+	unsigned step;             /* step = 1: instances an average/ratio high asks for */
+	unsigned max_parallel;     /* max_parallel = 1: clones booting at once in one action */
+	unsigned stabilization_up; /* stabilization_up = 0: seconds a high lasts before scale-out */
+	unsigned busy_sessions;    /* busy_sessions = 0: a victim with more waits (0: no bound) */
+	unsigned warmup;           /* warmup = 0: seconds a new member's metrics do not count */
+	int line;                  /* line of the [pool NAME] header */
 } vs_pool_config;
 
 typedef struct vs_config {

@@ -165,9 +165,12 @@ static void print_status(const char *json)
 	for (guint i = 0; i < st->pools->len; i++) {
 		const vs_pool_status *po = st->pools->pdata[i];
 
-		printf("pool %s: %s, %u running, desired %u (%s), cooldown %u s\n", po->name,
+		printf("pool %s: %s, %u running, desired %u (%s), cooldown %u s", po->name,
 		       vs_phase_name(po->phase), po->actual, po->desired,
 		       vs_target_source_name(po->target_source), po->cooldown_left);
+		if (po->warm)
+			printf(", warm %u", po->warm);
+		printf("\n");
 		printf("  last action: %s (%s)%s%s\n", vs_action_name(po->last_action),
 		       vs_result_name(po->last_result), *po->last_error ? ": " : "",
 		       po->last_error);
@@ -189,7 +192,10 @@ static void print_status(const char *json)
 			printf("  %-24s %-10s %-22s lb=%-9s sessions=%-4d host=%s%s\n", m->name,
 			       vs_domain_state_name(m->state), m->address ? m->address : "",
 			       vs_lb_state_name(m->lb_state), m->sessions,
-			       host_name_of(st, m->host_uri), m->lost ? " (lost)" : "");
+			       host_name_of(st, m->host_uri),
+			       m->lost   ? " (lost)"
+			       : m->warm ? " (warm)"
+			                 : "");
 		}
 	}
 	print_hosts(st);

@@ -81,8 +81,10 @@ vs_pool_next vs_pool_decide(const vs_pool_config *cfg, const vs_pool_facts *f)
 		return scale(VS_NEXT_SCALE_OUT, p->min, 1, false);
 	if (f->have_members && f->running > p->max)
 		return scale(VS_NEXT_SCALE_IN, p->max, 1, false);
+	bool warm = f->have_members && f->warm_needed && now >= f->warm_retry_us;
+
 	if (now < f->cooldown_until_us)
-		return (vs_pool_next){.kind = VS_NEXT_NOTHING};
+		return (vs_pool_next){.kind = warm ? VS_NEXT_WARM : VS_NEXT_NOTHING};
 	if (f->have_members && (f->verdict == VS_VERDICT_HIGH || f->verdict == VS_VERDICT_AT_MAX) &&
 	    (fresh || f->pending_breach))
 		return on_high(p, f);
@@ -90,6 +92,8 @@ vs_pool_next vs_pool_decide(const vs_pool_config *cfg, const vs_pool_facts *f)
 	    (f->running > p->min || p->vertical_vcpu || p->vertical_memory) &&
 	    (!f->last_high_us || vs_policy_stabilized(p, f->last_high_us / 1000, now / 1000)))
 		return on_low(p, f);
+	if (warm)
+		return (vs_pool_next){.kind = VS_NEXT_WARM};
 	if (now >= f->next_sync_us)
 		return (vs_pool_next){.kind = VS_NEXT_SYNC};
 	return (vs_pool_next){.kind = VS_NEXT_NOTHING};

@@ -22,6 +22,8 @@
  *   low (fresh), stabilized -> scale in towards the notifier's desired
  *                              count (max_step_down at once); at min only
  *                              with vertical scaling (a member shrinks)
+ *   warm pool short/stale   -> its upkeep, also in a cooldown (one
+ *                              instance per job: a high gets in between)
  *   every 10 s              -> sync
  *
  * A notification is fresh for 3 repeat intervals (at least 10 s): the
@@ -47,14 +49,16 @@ typedef struct vs_pool_facts {
 	int64_t retry_after_us;    /* after a failure, no job before this */
 	int64_t cooldown_until_us; /* after an action */
 	int64_t next_sync_us;
-	int manual_target;    /* -1 none */
-	bool manual_reached;  /* the manual target was reached once */
-	vs_verdict verdict;   /* of the last notification */
-	int64_t verdict_us;   /* when it arrived */
-	int64_t last_high_us; /* when the last high arrived */
-	bool pending_breach;  /* a high arrived during the cooldown */
-	int desired;          /* the last notification's desired count, -1 none */
-	int refill_target;    /* running before a host was lost, -1 none */
+	int manual_target;     /* -1 none */
+	bool manual_reached;   /* the manual target was reached once */
+	vs_verdict verdict;    /* of the last notification */
+	int64_t verdict_us;    /* when it arrived */
+	int64_t last_high_us;  /* when the last high arrived */
+	bool pending_breach;   /* a high arrived during the cooldown */
+	int desired;           /* the last notification's desired count, -1 none */
+	int refill_target;     /* running before a host was lost, -1 none */
+	bool warm_needed;      /* the warm pool is short or holds stale instances */
+	int64_t warm_retry_us; /* after a failed upkeep, none before this */
 } vs_pool_facts;
 
 typedef enum {
@@ -64,6 +68,7 @@ typedef enum {
 	VS_NEXT_SCALE_IN,
 	VS_NEXT_ALERT_AT_MAX,   /* high at max: tell the administrator */
 	VS_NEXT_MANUAL_REACHED, /* the manual target reached: start a cooldown */
+	VS_NEXT_WARM,           /* the warm pool's upkeep (one instance per job) */
 } vs_next_kind;
 
 typedef struct vs_pool_next {

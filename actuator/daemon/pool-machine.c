@@ -34,6 +34,7 @@ struct vs_pool_machine {
 	vs_pool_facts facts;      /* now_us is set when deciding */
 	vs_backoff retry;         /* after failed jobs */
 	vs_pool_view *view;       /* the members of the last job, NULL before */
+	unsigned warm_ready;      /* warm instances ready, as the last job counted */
 	vs_target_store *targets; /* the manual targets, kept across restarts */
 	char *draining;           /* the member a running scale-in drains */
 	/* for status.json */
@@ -220,7 +221,7 @@ static void start_job(vs_pool_machine *m, vs_job_kind kind, const vs_pool_next *
 		call->job.dest_uri = g_steal_pointer(&m->migrate_uri);
 		start_migration_record(m, call->job.domain, call->job.dest_uri);
 	}
-	if (kind != VS_JOB_SYNC) {
+	if (kind != VS_JOB_SYNC && kind != VS_JOB_WARM) {
 		m->last_action = kind == VS_JOB_SCALE_OUT ? VS_ACTION_SCALE_OUT
 		                 : kind == VS_JOB_MIGRATE ? VS_ACTION_MIGRATE
 		                                          : VS_ACTION_SCALE_IN;
@@ -301,6 +302,26 @@ static void take_members(vs_pool_machine *m, vs_job_result *r)
 	m->view = g_steal_pointer(&r->view);
 	m->facts.running = m->view->n_running;
 	m->facts.have_members = true;
+}
+
+/* The warm pool after a job: what is ready, whether upkeep is due. */
+static void take_warm(vs_pool_machine *m, const vs_job_result *r, int64_t now)
+{
+	const vs_pool_config *p = m->cfg;
+
+	if (!p->warm)
+		return;
+	if (r->kind == VS_JOB_WARM && !r->ok && !r->cancelled) {
+		vs_warning("pool %s: warm pool upkeep failed at step %s: %s", p->name,
+		           vs_op_step_name(r->outcome.step), r->error ? r->error : "failed");
+		m->facts.warm_retry_us = now + VS_SYNC_INTERVAL_US;
+	}
+	if (!r->view && r->kind != VS_JOB_WARM)
+		return;
+	m->warm_ready = r->warm_ready;
+	m->facts.warm_needed =
+	    r->warm_stale ||
+	    (r->warm_ready < p->warm && m->facts.running + r->warm_ready < p->max + p->warm);
 }
 
 static void job_failed(vs_pool_machine *m, vs_job_result *r, int64_t now)
@@ -430,6 +451,7 @@ static gboolean job_done(gpointer data)
 	m->busy = false;
 	g_clear_pointer(&m->draining, g_free);
 	take_members(m, r);
+	take_warm(m, r, now);
 	if (r->kind == VS_JOB_MIGRATE)
 		end_migration_record(m, r);
 	if (r->reconciled) {
@@ -446,7 +468,11 @@ static gboolean job_done(gpointer data)
 		m->facts.synced = r->ok || m->facts.synced;
 		m->facts.next_sync_us = now + VS_SYNC_INTERVAL_US;
 	}
-	if (!r->ok && r->cancelled) {
+	if (r->kind == VS_JOB_WARM) {
+		/* the warm pool's upkeep is no action of the pool: no cooldown,
+		 * no backoff of scaling; a failure is retried after a sync
+		 * interval */
+	} else if (!r->ok && r->cancelled) {
 		/* not a failure of the action: no alert, no backoff to carry */
 		vs_notice("pool %s: %s stopped at step %s: virtscaled is stopping", m->cfg->name,
 		          vs_action_name(r->outcome.action), vs_op_step_name(r->outcome.step));
@@ -652,6 +678,9 @@ void vs_pool_machine_tick(vs_pool_machine *m)
 	case VS_NEXT_SCALE_IN:
 		start_job(m, VS_JOB_SCALE_IN, &next);
 		break;
+	case VS_NEXT_WARM:
+		start_job(m, VS_JOB_WARM, NULL);
+		break;
 	case VS_NEXT_ALERT_AT_MAX:
 		alert_at_max(m);
 		if (m->facts.now_us >= m->facts.next_sync_us)
@@ -711,6 +740,7 @@ vs_pool_status *vs_pool_machine_status(vs_pool_machine *m)
 	int64_t now = g_get_monotonic_time();
 
 	ps->actual = m->facts.running;
+	ps->warm = m->warm_ready;
 	ps->desired = desired_of(m);
 	ps->target_source = source_of(m, ps->desired);
 	ps->phase = phase_of(m, now);

@@ -33,6 +33,7 @@ static const char *const step_names[] = {
     [VS_STEP_VERTICAL] = "vertical",
     [VS_STEP_PRECHECK] = "precheck",
     [VS_STEP_MIGRATE] = "migrate",
+    [VS_STEP_WARM] = "warm",
 };
 
 /**
@@ -192,6 +193,13 @@ vs_job_result *vs_job_run(vs_ops_ctx *w, const vs_job *job)
 			r->ok = vs_migrate(w, v, job->domain, job->dest_uri, &r->migration,
 			                   &r->outcome, &err);
 			r->acted = r->migration.moved;
+		} else if (job->kind == VS_JOB_WARM) {
+			r->ok = vs_warm_fill(w, v, &r->outcome, &err);
+			/* the warm pool changed, the running members did not: the
+			 * view is read again below all the same */
+			r->acted = false;
+			if (!relist(w, &v, &scratch, NULL))
+				g_clear_pointer(&v, vs_pool_view_free);
 		} else {
 			scale(w, job, &v, r, &err);
 		}
@@ -202,6 +210,8 @@ vs_job_result *vs_job_run(vs_ops_ctx *w, const vs_job *job)
 		if (v)
 			vs_reconcile_read_lb(w, v);
 	}
+	if (v && w->pool->warm)
+		vs_warm_count(w, v, &r->warm_ready, &r->warm_stale);
 	r->view = g_steal_pointer(&v);
 done:
 	vs_pool_view_free(v);

@@ -17,7 +17,7 @@
 
 /* The volumes of @dom that are ours to delete: in the pool's storage pool
  * and named after the domain (as scale-out names them). */
-static char **owned_volumes(virConnectPtr c, virDomainPtr dom, const char *spname)
+char **vs_owned_volumes(virConnectPtr c, virDomainPtr dom, const char *spname)
 {
 	GPtrArray *out = g_ptr_array_new();
 	char *xml = virDomainGetXMLDesc(dom, VIR_DOMAIN_XML_INACTIVE);
@@ -143,7 +143,7 @@ bool vs_scale_in_member(vs_ops_ctx *w, const vs_member *m, vs_op_outcome *o, GEr
 		vs_virt_set_error(error, m->name);
 		return false;
 	}
-	vols = owned_volumes(c, dom, spname);
+	vols = vs_owned_volumes(c, dom, spname);
 	vs_journal_op op = {.op = "scale-in",
 	                    .pool = p->name,
 	                    .name = m->name,
