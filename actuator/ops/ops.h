@@ -170,6 +170,12 @@ bool vs_scale_out_clone(vs_ops_ctx *w, const vs_pool_view *v, bool warm, vs_op_o
 /* Takes a ready warm instance of @v: restored or resumed, probed, added to
  * the balancer. 1 taken, 0 none ready, -1 failed (the instance removed). */
 int vs_warm_take(vs_ops_ctx *w, const vs_pool_view *v, vs_op_outcome *o, GError **error);
+/* Should scale-in victim @m go back to the warm pool (made from the
+ * current template, and the warm pool short)? */
+bool vs_warm_wants(vs_ops_ctx *w, const vs_pool_view *v, const vs_member *m);
+/* Drained member @m, out of the balancer, paused and tagged warm. */
+bool vs_warm_return(vs_ops_ctx *w, virDomainPtr dom, const vs_member *m, vs_op_outcome *o,
+                    GError **error);
 /* A warm clone that answers its probe, paused or saved (warm_mode). */
 bool vs_warm_park(vs_ops_ctx *w, virDomainPtr dom, vs_op_outcome *o, GError **error);
 /* Room for one more paused warm instance on @uri within warm_memory. */

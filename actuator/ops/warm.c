@@ -92,6 +92,46 @@ void vs_warm_count(vs_ops_ctx *w, const vs_pool_view *v, unsigned *ready, unsign
 }
 
 /**
+ * vs_warm_wants: see ops.h.
+ */
+bool vs_warm_wants(vs_ops_ctx *w, const vs_pool_view *v, const vs_member *m)
+{
+	vs_virt *host = m && m->template_id ? vs_ops_host(w, m->host_uri) : NULL;
+	g_autoptr(virConnect) c = host ? vs_virt_get(host, NULL, NULL) : NULL;
+	g_autofree char *id = c ? template_identity(w, c) : NULL;
+	unsigned ready, stale;
+
+	if (!w->pool->warm || !id || g_strcmp0(id, m->template_id) != 0)
+		return false;
+	vs_warm_count(w, v, &ready, &stale);
+	return ready < w->pool->warm;
+}
+
+/**
+ * vs_warm_return: see ops.h.
+ */
+bool vs_warm_return(vs_ops_ctx *w, virDomainPtr dom, const vs_member *m, vs_op_outcome *o,
+                    GError **error)
+{
+	g_autofree char *tag =
+	    vs_domain_tag_xml_full(w->pool->name, m->address, m->template_id, true);
+
+	o->step = VS_STEP_WARM;
+	/* tagged first: the suspend event makes every monitor re-read it */
+	if (virDomainSetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT, tag, "vs", VS_METADATA_NS,
+	                         VIR_DOMAIN_AFFECT_LIVE | VIR_DOMAIN_AFFECT_CONFIG) < 0) {
+		vs_virt_set_error(error, "tag");
+		return false;
+	}
+	if (virDomainSuspend(dom) < 0) {
+		vs_virt_set_error(error, "suspend");
+		return false;
+	}
+	vs_info("pool %s: %s returned to the warm pool (paused)", w->pool->name, m->name);
+	return true;
+}
+
+/**
  * vs_warm_park: see ops.h. Paused, the guest keeps its memory and resumes
  * in tens of milliseconds; saved, it holds no memory and restores in about
  * a second.
