@@ -121,9 +121,9 @@ typedef struct vs_pool_config {
 	unsigned step;             /* step = 1: instances an average/ratio high asks for */
 	unsigned max_parallel;     /* max_parallel = 1: clones booting at once in one action */
 	unsigned stabilization_up; /* stabilization_up = 0: seconds a high lasts before scale-out */
-	unsigned busy_sessions;    /* busy_sessions = 0: a victim with more waits (0: no bound) */
-	unsigned warmup;           /* warmup = 0: seconds a new member's metrics do not count */
-	int line;                  /* line of the [pool NAME] header */
+	unsigned busy_sessions; /* busy_sessions = 0: a drained victim stops at most with these */
+	unsigned warmup;        /* warmup = 0: seconds a new member's CPU is not averaged */
+	int line;               /* line of the [pool NAME] header */
 } vs_pool_config;
 
 typedef struct vs_config {

@@ -469,19 +469,16 @@ void vs_pool_view_aggregate(vs_pool_view *v)
 		if (!m->running)
 			continue;
 		v->n_running++;
-		/* counted, but the figures of a member still warming up (its
-		 * start-up CPU) stay out of the averages and the policy */
+		/* counted, but the CPU of a member still warming up (its
+		 * start-up work) stays out of the averages and the policy, as
+		 * an unknown figure; its sessions count (it takes its share) */
 		double cpu = m->warming ? -1 : m->cpu_percent;
 
-		if (m->warming)
-			sessions = -1;
 		g_array_append_val(v->sample_cpu, cpu);
 		g_array_append_val(v->sample_sessions, sessions);
 		g_array_append_val(v->sample_member, i);
-		if (m->warming)
-			continue;
-		if (m->cpu_percent >= 0) {
-			cpu_sum += m->cpu_percent;
+		if (cpu >= 0) {
+			cpu_sum += cpu;
 			cpu_n++;
 		}
 		if (m->sessions >= 0) {

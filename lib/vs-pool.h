@@ -40,7 +40,7 @@ typedef struct vs_member {
 	vs_lb_state lb_state;
 	bool warm;         /* a warm instance (its tag says so): never running, not counted */
 	char *template_id; /* the template it was cloned from (its tag), NULL unknown */
-	bool warming;      /* joined less than warmup ago: its metrics do not count */
+	bool warming;      /* started less than warmup ago: its CPU is not averaged */
 } vs_member;
 
 vs_member *vs_member_new(const char *name, const char *host_uri);

@@ -15,8 +15,9 @@
  *                              when the policy moves the pool
  *   below min / above max   -> converge, whatever the notifications say
  *   in cooldown             -> nothing (a high meanwhile is remembered)
- *   high (fresh, or kept    -> scale out towards the notifier's desired
- *         from the cooldown)   count (max_step_up at once); at max: alert,
+ *   high (fresh, or kept    -> once it has lasted stabilization_up, scale
+ *         from the cooldown)   out towards the notifier's desired count (or
+ *                              step more; max_step_up at once); at max: alert,
  *                              or with vertical scaling a job that grows a
  *                              member first (and alerts when none can)
  *   low (fresh), stabilized -> scale in towards the notifier's desired
@@ -57,6 +58,7 @@ typedef struct vs_pool_facts {
 	bool pending_breach;   /* a high arrived during the cooldown */
 	int desired;           /* the last notification's desired count, -1 none */
 	int refill_target;     /* running before a host was lost, -1 none */
+	int64_t high_since_us; /* when the current run of highs began, 0 none */
 	bool warm_needed;      /* the warm pool is short or holds stale instances */
 	int64_t warm_retry_us; /* after a failed upkeep, none before this */
 } vs_pool_facts;

@@ -582,11 +582,18 @@ void vs_pool_machine_notify(vs_pool_machine *m, const vs_notification *n)
 	if (n->verdict == VS_VERDICT_UNKNOWN)
 		return;
 	if (high) {
+		bool was_high = (m->facts.verdict == VS_VERDICT_HIGH ||
+		                 m->facts.verdict == VS_VERDICT_AT_MAX) &&
+		                m->facts.verdict_us;
+
+		if (!was_high || !m->facts.high_since_us)
+			m->facts.high_since_us = now;
 		m->facts.last_high_us = now;
 		if (now < m->facts.cooldown_until_us)
 			m->facts.pending_breach = true;
 	} else {
 		m->facts.pending_breach = false;
+		m->facts.high_since_us = 0;
 		if (m->facts.verdict == VS_VERDICT_HIGH || m->facts.verdict == VS_VERDICT_AT_MAX)
 			maybe_recovered(m, "no longer high");
 	}

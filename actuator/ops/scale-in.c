@@ -82,7 +82,9 @@ static bool drain(vs_ops_ctx *w, const vs_member *m, uint64_t jid, vs_op_outcome
 		vs_warning("pool %s: drain %s: %s", w->pool->name, m->address, lerr->message);
 	if (w->draining)
 		w->draining(m->name, w->opaque);
-	if (!vs_lb_wait_drained(w->lb, m->address, w->pool->drain_timeout, w->stop, &derr)) {
+	/* busy_sessions: the member may stop with that many still open */
+	if (!vs_lb_wait_drained_to(w->lb, m->address, w->pool->busy_sessions,
+	                           w->pool->drain_timeout, w->stop, &derr)) {
 		if (g_error_matches(derr, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
 			g_propagate_error(error, g_steal_pointer(&derr));
 			return false;

@@ -15,6 +15,10 @@
 
 #include <libvirt/virterror.h>
 
+/* The balancer of a pool is driven by one thread at a time; the clones of
+ * a parallel scale-out (job.c) take turns for it. */
+static GMutex lb_lock;
+
 /* A clone in the making: what each step needs from the ones before. */
 typedef struct clone_plan {
 	vs_ops_ctx *w;
@@ -317,10 +321,10 @@ static bool bring_up(vs_ops_ctx *w, virDomainPtr dom, uint64_t jid, char **addre
 	if (warm)
 		return vs_warm_park(w, dom, o, error);
 	o->step = VS_STEP_LB_ADD;
-	if (!vs_lb_add(w->lb, *address, true, error))
-		return false;
-	*lb_added = true;
-	return true;
+	g_mutex_lock(&lb_lock);
+	*lb_added = vs_lb_add(w->lb, *address, true, error);
+	g_mutex_unlock(&lb_lock);
+	return *lb_added;
 }
 
 /* keep_stopped: a member on @uri shut off by an earlier scale-in restarts
@@ -367,8 +371,11 @@ static void roll_back(clone_plan *p)
 {
 	g_autoptr(GError) err = NULL;
 
-	if (p->lb_added && p->address)
+	if (p->lb_added && p->address) {
+		g_mutex_lock(&lb_lock);
 		vs_lb_remove(p->w->lb, p->address, NULL);
+		g_mutex_unlock(&lb_lock);
+	}
 	g_clear_pointer(&p->domain, virDomainFree);
 	if (!vs_destroy_instance(p->w, p->uri, p->name, p->storage_pool, (char **)p->vols->pdata,
 	                         true, &err)) {
