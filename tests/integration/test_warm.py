@@ -58,14 +58,16 @@ class Bed:
         st = self.a.pool_status()
         return sorted(i["name"] for i in st["instances"] if i.get("warm"))
 
+    def settled(self, running, warm):
+        """The pool's status once @running serve, @warm are ready and no
+        job or journaled operation is under way; else None."""
+        st = self.a.pool_status()
+        return st if (st["actual"] == running and st["warm"] == warm and
+                      len(self.warm_names()) == warm and
+                      st["phase"] in ("idle", "cooldown") and not self.a.open_ops()) else None
+
     def wait_settled(self, running, warm, timeout):
-        """Until @running serve and @warm are ready, and no job runs."""
-        def ok():
-            st = self.a.pool_status()
-            return (st["actual"] == running and st["warm"] == warm and
-                    len(self.warm_names()) == warm and st["phase"] in ("idle", "cooldown") and
-                    not self.a.open_ops() and st)
-        return vstest.wait_for(ok, timeout, interval=0.5,
+        return vstest.wait_for(lambda: self.settled(running, warm), timeout, interval=0.5,
                                what=f"{running} running and {warm} warm")
 
     def scale_out_served(self, limit):
@@ -171,7 +173,7 @@ def test_warm_paused_then_saved(tmp_path, daemons):
         vstest.virsh("desc", a.template, "--config", "--new-desc", "changed")
         a.start()
         vstest.wait_for(lambda: not (set(b.warm_names()) & set(warm)) and
-                        b.wait_settled(running, 2, 1), 240, interval=1,
+                        b.settled(running, 2), 240, interval=1,
                         what="the warm instances replaced")
         new_ids = {warm_tag(n)[1] for n in b.warm_names()}
         assert len(new_ids) == 1 and not (new_ids & ids)
