@@ -185,6 +185,28 @@ def test_warm_paused_then_saved(tmp_path, daemons):
         assert took < 3.0, took
         b.wait_settled(running + 1, 2, 120)
         assert b.leftovers() == (set(), set())
+
+        # a load step that needs 4 more instances: one action adds 4, the two
+        # warm ones first, then two clones booting side by side
+        running += 1
+        a.proc.stop()
+        a.write_config(max=running + 4, max_step_up=4, max_parallel=4)
+        a.start()
+        b.wait_settled(running, 2, 60)
+        t0 = time.monotonic()
+        a.send({"v": 1, "type": "pool", "pool": a.pool_name, "state": "high",
+                "desired": running + 4})
+        st = vstest.wait_for(lambda: (lambda s: s["actual"] == running + 4 and
+                                      s["phase"] != "scaling-out" and s)(a.pool_status()),
+                             120, interval=0.5, what=f"{running + 4} running")
+        print(f"4 more instances (2 warm, 2 cold in parallel) in {time.monotonic() - t0:.1f} s")
+        assert st["scale_outs"] == 1, st
+        log = a.proc.output()
+        assert "4 of 4 instance(s) added in one action" in log, log
+        assert log.count("warm instance") >= 2 and log.count("is serving at") >= 4, log
+        upstream = b.ng.upstream_text()
+        assert sum(f"server {i['address']};" in upstream for i in st["instances"]
+                   if not i.get("warm")) == running + 4
         print(f"first warm pool ready after {t_ready:.1f} s")
     finally:
         if a.proc:
