@@ -40,7 +40,7 @@ while [ $# -gt 0 ]; do
 	--hosts) n_hosts=${2:-}; shift 2 ;;
 	--no-setup) do_setup=0; shift ;;
 	--out) out=${2:-}; shift 2 ;;
-	-h | --help) sed -n '2,25p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,26p' "$0"; exit 0 ;;
 	*) echo "usage: $0 [--lb nginx|apache] [--hosts 1|2] [--no-setup] [--out DIR]" >&2; exit 2 ;;
 	esac
 done
