@@ -88,13 +88,16 @@ class Bed:
         return took, before[got]
 
     def leftovers(self):
-        """Domains and volumes of ours that are neither a member nor warm."""
+        """What is neither a serving member nor a ready warm instance: the
+        pool's domains in any other state or unknown to virtscaled, and
+        volumes of no domain."""
         st = self.a.pool_status()
-        known = {i["name"] for i in st["instances"]}
+        ok = {i["name"] for i in st["instances"]
+              if (i["state"] in ("running", "idle") and not i.get("warm")) or
+              (i.get("warm") and i["state"] in ("paused", "shut off"))}
         doms = set(self.a.defined())
         vols = {v.rsplit(".", 1)[0] for v in self.a.volumes()}
-        return doms - known, vols - doms
-
+        return doms - ok, vols - doms
 
 def test_warm_paused_then_saved(tmp_path, daemons):
     t_start = time.monotonic()
