@@ -316,12 +316,12 @@ static void take_warm(vs_pool_machine *m, const vs_job_result *r, int64_t now)
 		           vs_op_step_name(r->outcome.step), r->error ? r->error : "failed");
 		m->facts.warm_retry_us = now + VS_SYNC_INTERVAL_US;
 	}
-	if (!r->view && r->kind != VS_JOB_WARM)
+	if (!r->view)
 		return;
 	m->warm_ready = r->warm_ready;
 	m->facts.warm_needed =
 	    r->warm_stale ||
-	    (r->warm_ready < p->warm && m->facts.running + r->warm_ready < p->max + p->warm);
+	    (r->warm_ready < p->warm && r->view->n_running + r->warm_ready < p->max + p->warm);
 }
 
 static void job_failed(vs_pool_machine *m, vs_job_result *r, int64_t now)
@@ -450,8 +450,8 @@ static gboolean job_done(gpointer data)
 
 	m->busy = false;
 	g_clear_pointer(&m->draining, g_free);
+	take_warm(m, r, now); /* before take_members() takes the view */
 	take_members(m, r);
-	take_warm(m, r, now);
 	if (r->kind == VS_JOB_MIGRATE)
 		end_migration_record(m, r);
 	if (r->reconciled) {
