@@ -136,7 +136,8 @@ def test_warm_paused_then_saved(tmp_path, daemons):
         print(f"warm paused: notification -> served through nginx in {took:.3f} s")
         assert took < 1.0, took
         assert domstate(name) == "running" and warm_tag(name)[0] is None
-        st = a.wait_running(2, 10)
+        st = vstest.wait_for(lambda: (lambda s: s["actual"] == 2 and s)(a.pool_status()), 10,
+                             what="2 running")
         assert name in [i["name"] for i in st["instances"] if not i.get("warm")]
         # refilled in the background: back to 2 warm
         b.wait_settled(2, 2, 120)
