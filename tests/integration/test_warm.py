@@ -176,8 +176,9 @@ def test_warm_paused_then_saved(tmp_path, daemons):
         a.write_config(warm_mode="saved")
         vstest.virsh("desc", a.template, "--config", "--new-desc", "changed")
         a.start()
-        vstest.wait_for(lambda: not (set(b.warm_names()) & set(warm)) and
-                        b.settled(running, 2), 240, interval=1,
+        # names are reused (lowest free number): the template identity tells
+        vstest.wait_for(lambda: b.settled(running, 2) and
+                        not ({warm_tag(n)[1] for n in b.warm_names()} & ids), 240, interval=1,
                         what="the warm instances replaced")
         new_ids = {warm_tag(n)[1] for n in b.warm_names()}
         assert len(new_ids) == 1 and not (new_ids & ids)
