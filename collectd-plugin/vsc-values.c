@@ -237,8 +237,9 @@ static double verdict_gauge(vs_verdict v)
  *
  * Per running member with a session count (plugin_instance = domain):
  * current_sessions, vs_ratio. Per pool (plugin_instance = pool):
- * vs_instances, vs_pool_cpu, vs_pool_sessions, vs_pool_ratio,
- * vs_policy_state, vs_notifications per verdict.
+ * vs_instances, vs_warm (warm instances, not counted in vs_instances),
+ * vs_pool_cpu, vs_pool_sessions, vs_pool_ratio, vs_policy_state,
+ * vs_notifications per verdict.
  */
 unsigned vsc_values_dispatch_pools(vsc_values *v, const vs_pools_report *r, cdtime_t interval)
 {
@@ -265,6 +266,7 @@ unsigned vsc_values_dispatch_pools(vsc_values *v, const vs_pools_report *r, cdti
 		}
 		n += submit_gauge2(pool, "vs_instances", NULL, view->n_running, p->decision.desired,
 		                   t, interval);
+		n += submit_gauge(pool, "vs_warm", NULL, view->n_warm, t, interval);
 		n += submit_gauge(pool, "vs_pool_cpu", NULL, or_nan(view->avg_cpu), t, interval);
 		n += submit_gauge2(pool, "vs_pool_sessions", NULL, or_nan(view->avg_sessions),
 		                   p->sessions_ok ? view->total_sessions : NAN, t, interval);

@@ -65,6 +65,9 @@ static void read_metadata(xml_ctx *x, const char **names, const char **values)
 	g_free(x->d->meta_address);
 	vs_domain_tag_accept(attr(names, values, "pool"), attr(names, values, "address"),
 	                     &x->d->meta_pool, &x->d->meta_address);
+	g_autofree char *template_id = NULL;
+	vs_domain_tag_accept_warm(attr(names, values, "warm"), NULL, &x->d->meta_warm,
+	                          &template_id);
 }
 
 static void read_disk_source(vs_disk_stats *disk, const char **names, const char **values)
@@ -276,6 +279,7 @@ bool vs_collect_parse_domain_xml(vs_domain_stats *d, const char *xml, GError **e
 	tmp.os_type = NULL;
 	tmp.meta_pool = NULL;
 	tmp.meta_address = NULL;
+	tmp.meta_warm = false;
 	tmp.vcpu_current = 0;
 	GMarkupParseContext *ctx = g_markup_parse_context_new(&parser, 0, &x, NULL);
 	bool ok = g_markup_parse_context_parse(ctx, xml, -1, error) &&
@@ -309,6 +313,7 @@ bool vs_collect_parse_domain_xml(vs_domain_stats *d, const char *xml, GError **e
 	d->os_type = tmp.os_type;
 	d->meta_pool = tmp.meta_pool;
 	d->meta_address = tmp.meta_address;
+	d->meta_warm = tmp.meta_warm;
 	d->mem_max_kib = tmp.mem_max_kib;
 	d->vcpu_max = tmp.vcpu_max;
 	d->vcpu_current = tmp.vcpu_current;

@@ -46,6 +46,7 @@ static const char *const metric_names[] = {"", "cpu", "sessions", NULL};
 static const char *const weights_names[] = {"none", "ratio", NULL};
 static const char *const vertical_names[] = {"none", "vcpu", "memory", "both", NULL};
 static const char *const scale_order_names[] = {"vertical-first", "horizontal-first", NULL};
+static const char *const warm_mode_names[] = {"paused", "saved", NULL};
 
 #define NOF      0
 #define C(field) offsetof(vs_config, field)
@@ -228,6 +229,16 @@ static const key_desc keys[] = {
      false},
     {G_POOL, "repeat_interval", vs_config_value_duration, P(repeat_interval), "10", 1, 3600, NULL,
      false},
+    {G_POOL, "warm", vs_config_value_uint, P(warm), "0", 0, 1000, NULL, false},
+    {G_POOL, "warm_mode", vs_config_value_enum, P(warm_mode), "paused", 0, 0, warm_mode_names,
+     false},
+    {G_POOL, "warm_memory", vs_config_value_uint, P(warm_memory), "0", 0, 16777216, NULL, false},
+    {G_POOL, "step", vs_config_value_uint, P(step), "1", 1, 1000, NULL, false},
+    {G_POOL, "max_parallel", vs_config_value_uint, P(max_parallel), "1", 1, 64, NULL, false},
+    {G_POOL, "stabilization_up", vs_config_value_duration, P(stabilization_up), "0", 0, 86400, NULL,
+     false},
+    {G_POOL, "busy_sessions", vs_config_value_uint, P(busy_sessions), "0", 0, 1000000, NULL, false},
+    {G_POOL, "warmup", vs_config_value_duration, P(warmup), "0", 0, 86400, NULL, false},
 };
 #undef C
 #undef P

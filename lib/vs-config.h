@@ -42,6 +42,7 @@ typedef enum { VS_ORDER_VERTICAL_FIRST, VS_ORDER_HORIZONTAL_FIRST } vs_scale_ord
 typedef struct vs_m_of_n {
 	unsigned m, n;
 } vs_m_of_n;
+typedef enum { VS_WARM_PAUSED, VS_WARM_SAVED } vs_warm_mode;
 
 /* [host NAME], or one URI of [libvirt] hosts = (then named by its URI) */
 typedef struct vs_host_config {
@@ -135,7 +136,17 @@ typedef struct vs_pool_config {
 	vs_scale_order scale_order;  /* scale_order = vertical-first | horizontal-first */
 	vs_placement_kind placement; /* placement = fewest | weighted */
 	unsigned repeat_interval;    /* seconds between repeated notifications, default 10 */
-	int line;                    /* line of the [pool NAME] header */
+	/* warm instances: cloned, booted until they answer, then paused or
+	 * saved, out of the balancer and not counted until a scale-out takes one */
+	unsigned warm;             /* warm = 0 */
+	vs_warm_mode warm_mode;    /* warm_mode = paused | saved */
+	unsigned warm_memory;      /* warm_memory = 0: MiB of warm instances per host, 0 no bound */
+	unsigned step;             /* step = 1: instances an average/ratio high asks for */
+	unsigned max_parallel;     /* max_parallel = 1: clones booting at once in one action */
+	unsigned stabilization_up; /* stabilization_up = 0: seconds a high lasts before scale-out */
+	unsigned busy_sessions; /* busy_sessions = 0: a drained victim stops at most with these */
+	unsigned warmup;        /* warmup = 0: seconds a new member's CPU is not averaged */
+	int line;               /* line of the [pool NAME] header */
 } vs_pool_config;
 
 typedef struct vs_config {

@@ -75,6 +75,7 @@ typedef struct vs_domain_stats {
 	 * actuator created; NULL on others. */
 	char *meta_pool;
 	char *meta_address;      /* backend address:port */
+	bool meta_warm;          /* a warm instance (warm='yes') */
 	int64_t sample_mono_us;  /* g_get_monotonic_time() of the fast sample */
 	int64_t slow_mono_us;    /* of the last monitor-bound sample, 0 = never */
 	int64_t started_real_us; /* wall-clock of the last start seen, 0 = unknown */

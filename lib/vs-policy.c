@@ -189,7 +189,9 @@ static void evaluate_average(const vs_pool_config *cfg, const vs_policy_sample *
 		d->threshold_high = cfg->cpu_high;
 		d->threshold_low = cfg->cpu_low;
 	}
-	d->desired = d->raw_high ? s->n_running + 1 : d->raw_low ? s->n_running - 1 : s->n_running;
+	d->desired = d->raw_high  ? s->n_running + MAX(cfg->step, 1u)
+	             : d->raw_low ? s->n_running - 1
+	                          : s->n_running;
 }
 
 /*
@@ -226,7 +228,9 @@ static void evaluate_ratio(const vs_pool_config *cfg, const vs_policy_sample *s,
 	d->raw_high = min1 >= cfg->ratio_high;
 	d->raw_low = below >= 2;
 	d->value = d->raw_low ? min2 : min1;
-	d->desired = d->raw_high ? s->n_running + 1 : d->raw_low ? s->n_running - 1 : s->n_running;
+	d->desired = d->raw_high  ? s->n_running + MAX(cfg->step, 1u)
+	             : d->raw_low ? s->n_running - 1
+	                          : s->n_running;
 }
 
 /* Keeps @desired as a recommendation made at @now_ms (ring buffer). */

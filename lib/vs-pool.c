@@ -169,10 +169,68 @@ bool vs_domain_tag_accept(const char *pool_attr, const char *address_attr, char 
  */
 char *vs_domain_tag_xml(const char *pool, const char *address)
 {
-	if (!address)
-		return g_markup_printf_escaped("<%s pool='%s'/>", VS_METADATA_KEY, pool);
-	return g_markup_printf_escaped("<%s pool='%s' address='%s'/>", VS_METADATA_KEY, pool,
-	                               address);
+	return vs_domain_tag_xml_full(pool, address, NULL, false);
+}
+
+/**
+ * vs_domain_tag_accept_warm:
+ * @warm_attr: the tag's warm attribute (may be NULL)
+ * @template_attr: its template attribute (may be NULL)
+ * @warm: set to true when @warm_attr is "yes"
+ * @template_id: set to a copy of a valid @template_attr, else NULL
+ */
+void vs_domain_tag_accept_warm(const char *warm_attr, const char *template_attr, bool *warm,
+                               char **template_id)
+{
+	size_t n = template_attr ? strlen(template_attr) : 0;
+	bool ok = n > 0 && n <= 64;
+
+	for (size_t i = 0; ok && i < n; i++)
+		ok = g_ascii_isxdigit(template_attr[i]);
+	*warm = g_strcmp0(warm_attr, "yes") == 0;
+	*template_id = ok ? g_strdup(template_attr) : NULL;
+}
+
+/**
+ * vs_domain_tag_xml_full:
+ * @pool: a valid pool name
+ * @address: its backend address, or NULL
+ * @template_id: the identity of its template, or NULL
+ * @warm: a warm instance
+ *
+ * Returns the tag element, newly allocated.
+ */
+char *vs_domain_tag_xml_full(const char *pool, const char *address, const char *template_id,
+                             bool warm)
+{
+	GString *s = g_string_new(NULL);
+	g_autofree char *p = g_markup_printf_escaped("<%s pool='%s'", VS_METADATA_KEY, pool);
+
+	g_string_append(s, p);
+	if (address) {
+		g_autofree char *a = g_markup_printf_escaped(" address='%s'", address);
+		g_string_append(s, a);
+	}
+	if (template_id) {
+		g_autofree char *t = g_markup_printf_escaped(" template='%s'", template_id);
+		g_string_append(s, t);
+	}
+	if (warm)
+		g_string_append(s, " warm='yes'");
+	g_string_append(s, "/>");
+	return g_string_free(s, FALSE);
+}
+
+/**
+ * vs_template_identity:
+ * @template_xml: the template's inactive XML
+ *
+ * Returns its identity (SHA-256 in hex): a clone made from another
+ * version of the template has another.
+ */
+char *vs_template_identity(const char *template_xml)
+{
+	return g_compute_checksum_for_string(G_CHECKSUM_SHA256, template_xml, -1);
 }
 
 /**
@@ -221,6 +279,7 @@ vs_member *vs_member_copy(const vs_member *m)
 	c->name = g_strdup(m->name);
 	c->host_uri = g_strdup(m->host_uri);
 	c->address = g_strdup(m->address);
+	c->template_id = g_strdup(m->template_id);
 	return c;
 }
 
@@ -235,6 +294,7 @@ void vs_member_free(vs_member *m)
 	g_free(m->name);
 	g_free(m->host_uri);
 	g_free(m->address);
+	g_free(m->template_id);
 	g_free(m);
 }
 
@@ -287,7 +347,7 @@ vs_pool_view *vs_pool_view_new(const vs_pool_config *pool)
  */
 void vs_pool_view_add(vs_pool_view *v, vs_member *m)
 {
-	m->running = !m->lost && vs_pool_member_running(m->state);
+	m->running = !m->lost && !m->warm && vs_pool_member_running(m->state);
 	g_ptr_array_add(v->members, m);
 }
 
@@ -304,6 +364,7 @@ vs_pool_view *vs_pool_view_from_snapshot(const vs_pool_config *pool, const vs_sn
 {
 	vs_pool_view *v = vs_pool_view_new(pool);
 	g_autoptr(GHashTable) lost = g_hash_table_new(g_str_hash, g_str_equal);
+	int64_t now_real = g_get_real_time();
 
 	for (guint i = 0; snap && snap->hosts && i < snap->hosts->len; i++) {
 		const vs_host_status *h = g_ptr_array_index(snap->hosts, i);
@@ -330,6 +391,9 @@ vs_pool_view *vs_pool_view_from_snapshot(const vs_pool_config *pool, const vs_sn
 		m->vcpus = d->vcpu_current;
 		m->vcpus_max = d->vcpu_max;
 		m->lost = g_hash_table_contains(lost, d->host_uri);
+		m->warm = d->meta_warm;
+		m->warming = pool->warmup && d->started_real_us &&
+		             now_real - d->started_real_us < (int64_t)pool->warmup * G_USEC_PER_SEC;
 		vs_member_set_address(m, d->meta_address);
 		vs_pool_view_add(v, m);
 	}
@@ -393,20 +457,27 @@ void vs_pool_view_aggregate(vs_pool_view *v)
 	g_array_set_size(v->sample_sessions, 0);
 	g_array_set_size(v->sample_member, 0);
 	v->n_running = 0;
+	v->n_warm = 0;
 	v->total_sessions = 0;
 	v->min_ratio = v->max_ratio = -1;
 	for (guint i = 0; i < v->members->len; i++) {
 		const vs_member *m = v->members->pdata[i];
 		double sessions = m->sessions; /* <0 unknown */
 
+		v->n_warm += m->warm && !m->lost;
 		if (!m->running)
 			continue;
 		v->n_running++;
-		g_array_append_val(v->sample_cpu, m->cpu_percent);
+		/* counted, but the CPU of a member still warming up (its
+		 * start-up work) stays out of the averages and the policy, as
+		 * an unknown figure; its sessions count (it takes its share) */
+		double cpu = m->warming ? -1 : m->cpu_percent;
+
+		g_array_append_val(v->sample_cpu, cpu);
 		g_array_append_val(v->sample_sessions, sessions);
 		g_array_append_val(v->sample_member, i);
-		if (m->cpu_percent >= 0) {
-			cpu_sum += m->cpu_percent;
+		if (cpu >= 0) {
+			cpu_sum += cpu;
 			cpu_n++;
 		}
 		if (m->sessions >= 0) {

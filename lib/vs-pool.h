@@ -39,6 +39,9 @@ typedef struct vs_member {
 	unsigned vcpus, vcpus_max;
 	uint64_t mem_kib, mem_max_kib; /* its balloon now and its ceiling, 0 unknown */
 	vs_lb_state lb_state;
+	bool warm;         /* a warm instance (its tag says so): never running, not counted */
+	char *template_id; /* the template it was cloned from (its tag), NULL unknown */
+	bool warming;      /* started less than warmup ago: its CPU is not averaged */
 } vs_member;
 
 vs_member *vs_member_new(const char *name, const char *host_uri);
@@ -53,6 +56,7 @@ typedef struct vs_pool_view {
 	GPtrArray *members; /* of vs_member*, by index, then name */
 	/* vs_pool_view_aggregate(): */
 	unsigned n_running;
+	unsigned n_warm;             /* warm instances (not lost): vs_member.warm */
 	double avg_cpu;              /* over running members with a CPU figure, <0 none */
 	double avg_sessions;         /* over running members with a session count, <0 none */
 	double min_ratio, max_ratio; /* over running members with a session count, <0 none */
@@ -80,6 +84,19 @@ bool vs_domain_tag_accept(const char *pool_attr, const char *address_attr, char 
                           char **address);
 /* Writing: the element for virDomainSetMetadata(), escaped. */
 char *vs_domain_tag_xml(const char *pool, const char *address);
+/*
+ * The tag's two optional attributes: template='ID' (the identity of the
+ * template the clone was made from, vs_template_identity()) and warm='yes'
+ * (a warm instance: paused or saved, out of the balancer, not counted).
+ * Reading: *@warm is true only for "yes", *@template_id a copy of a valid ID
+ * (1 to 64 hex digits) or NULL.
+ */
+void vs_domain_tag_accept_warm(const char *warm_attr, const char *template_attr, bool *warm,
+                               char **template_id);
+char *vs_domain_tag_xml_full(const char *pool, const char *address, const char *template_id,
+                             bool warm);
+/* The identity of a template: the SHA-256 of its inactive XML, in hex. */
+char *vs_template_identity(const char *template_xml);
 
 /* Does @pool keep members on the hypervisor @uri? */
 bool vs_pool_on_host(const vs_pool_config *pool, const char *uri);

@@ -316,6 +316,7 @@ static void put_instance(JsonBuilder *b, const vs_member *m)
 	put_int(b, "vcpus_max", m->vcpus_max);
 	put_int(b, "memory_kib", (gint64)MIN(m->mem_kib, (uint64_t)G_MAXINT64));
 	put_int(b, "memory_max_kib", (gint64)MIN(m->mem_max_kib, (uint64_t)G_MAXINT64));
+	put_bool(b, "warm", m->warm);
 	json_builder_end_object(b);
 }
 
@@ -391,6 +392,7 @@ static void put_pool(JsonBuilder *b, const vs_pool_status *p)
 	put_int(b, "desired", p->desired);
 	put_string(b, "target_source", vs_target_source_name(p->target_source));
 	put_int(b, "actual", p->actual);
+	put_int(b, "warm", p->warm);
 	put_string(b, "phase", vs_phase_name(p->phase));
 	put_int(b, "cooldown_left", p->cooldown_left);
 	put_string(b, "last_action", vs_action_name(p->last_action));
@@ -596,7 +598,7 @@ static vs_member *read_instance(reader *r, JsonNode *node)
 	g_autofree char *name = NULL, *state = NULL, *address = NULL, *host = NULL;
 	unsigned lb = VS_LB_STATE_UNKNOWN;
 	gint64 sessions = -1, vcpus = 0, vcpus_max = 0, mem = 0, mem_max = 0;
-	bool lost = false;
+	bool lost = false, warm = false;
 	vs_member *m;
 	JsonObject *o;
 
@@ -613,7 +615,8 @@ static vs_member *read_instance(reader *r, JsonNode *node)
 	    !get_int(r, o, "vcpus", 0, G_MAXUINT, &vcpus) ||
 	    !get_int(r, o, "vcpus_max", 0, G_MAXUINT, &vcpus_max) ||
 	    !get_int(r, o, "memory_kib", 0, G_MAXINT64, &mem) ||
-	    !get_int(r, o, "memory_max_kib", 0, G_MAXINT64, &mem_max))
+	    !get_int(r, o, "memory_max_kib", 0, G_MAXINT64, &mem_max) ||
+	    !get_bool(r, o, "warm", &warm))
 		return NULL;
 	if (!name || !vs_valid_domain_name(name)) {
 		invalid(r->error, "%s.name: missing or not a valid domain name", r->where);
@@ -622,7 +625,8 @@ static vs_member *read_instance(reader *r, JsonNode *node)
 	m = vs_member_new(name, host);
 	m->state = vs_domain_state_from_name(state);
 	m->lost = lost;
-	m->running = !lost && vs_pool_member_running(m->state);
+	m->warm = warm;
+	m->running = !lost && !warm && vs_pool_member_running(m->state);
 	vs_member_set_address(m, address);
 	m->lb_state = (vs_lb_state)lb;
 	m->sessions = (int)sessions;
@@ -735,7 +739,7 @@ static bool read_rebalance(reader *r, JsonObject *po, vs_rebalance_status **out)
 static vs_pool_status *read_pool(reader *r, JsonNode *node)
 {
 	vs_pool_status *p = vs_pool_status_new(NULL);
-	gint64 desired = 0, actual = 0, cooldown = 0;
+	gint64 desired = 0, actual = 0, cooldown = 0, warm = 0;
 	gint64 outs = 0, ins = 0, failures = 0, alerts = 0, migrations = 0, rebalances = 0;
 	gint64 vsteps = 0;
 	g_autofree char *source = NULL;
@@ -753,6 +757,7 @@ static vs_pool_status *read_pool(reader *r, JsonNode *node)
 	    !get_int(r, o, "desired", 0, G_MAXUINT, &desired) ||
 	    !get_string(r, o, "target_source", &source) ||
 	    !get_int(r, o, "actual", 0, G_MAXUINT, &actual) ||
+	    !get_int(r, o, "warm", 0, G_MAXUINT, &warm) ||
 	    !get_state(r, o, "phase", &vs_phase_table, &phase) ||
 	    !get_int(r, o, "cooldown_left", 0, G_MAXUINT, &cooldown) ||
 	    !get_state(r, o, "last_action", &vs_action_table, &action) ||
@@ -780,6 +785,7 @@ static vs_pool_status *read_pool(reader *r, JsonNode *node)
 	/* absent (an older writer) or a newer writer's name: unknown */
 	p->target_source = vs_target_source_from_name(source);
 	p->actual = (unsigned)actual;
+	p->warm = (unsigned)warm;
 	p->phase = (vs_phase)phase;
 	p->cooldown_left = (unsigned)cooldown;
 	p->last_action = (vs_action)action;

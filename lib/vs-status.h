@@ -6,7 +6,8 @@
  * writer writes only what a reader accepts.
  *
  *  {"v":1,"time":1764000000.5,"pid":123,
- *   "pools":[{"name":"web","desired":3,"target_source":"manual","actual":3,"phase":"idle",
+ *   "pools":[{"name":"web","desired":3,"target_source":"manual","actual":3,"warm":2,
+ *     "phase":"idle",
  *     "cooldown_left":12,"last_action":"scale-out","last_result":"ok",
  *     "last_time":1764000000.1,"last_error":"","scale_outs":4,"scale_ins":1,
  *     "failures":0,"alerts":0,"last_alert":"none","last_alert_time":0,"migrations":1,
@@ -21,7 +22,7 @@
  *     "instances":[{"name":"web-01","state":"running","address":"127.0.0.1:18101",
  *                   "lb":"enabled","sessions":12,"host":"qemu:///system","lost":false,
  *                   "vcpus":2,"vcpus_max":4,"memory_kib":131072,
- *                   "memory_max_kib":262144}]}],
+ *                   "memory_max_kib":262144,"warm":false}]}],
  *   "hosts":[{"name":"a","uri":"qemu:///system","answers":true,"lost":false,"down_for":0,
  *     "instances":3,"cpu_idle":9512,"mem_free":6403,"rtt_us":180}]}
  *
@@ -100,6 +101,7 @@ typedef struct vs_pool_status {
 	unsigned desired;
 	vs_target_source target_source;
 	unsigned actual;
+	unsigned warm; /* warm instances ready (not counted in actual) */
 	vs_phase phase;
 	unsigned cooldown_left;
 	vs_action last_action;

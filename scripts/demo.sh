@@ -12,7 +12,8 @@
 #   nginx (or Apache with its balancer-manager) on 127.0.0.1:18080,
 #   collectd with virtscale.so (values to csv, notifications to virtscaled),
 #   virtscaled with the pool "vsdemo": min 2, max 6, policy average,
-#   address = hostfwd (clones listen on 127.0.0.1:18100-18199).
+#   address = hostfwd (clones listen on 127.0.0.1:18100-18199), 2 warm
+#   instances (paused; VSDEMO_WARM=0 for none) and 2 instances per high.
 # With --hosts 2 the pool spans two hypervisors: this machine's libvirtd
 # (host a) and a second libvirtd started by tests/hostb/start.sh (host b,
 # qemu+tcp://127.0.0.1:18010/system, its clones on 127.0.0.2), placement
@@ -39,7 +40,7 @@ while [ $# -gt 0 ]; do
 	--hosts) n_hosts=${2:-}; shift 2 ;;
 	--no-setup) do_setup=0; shift ;;
 	--out) out=${2:-}; shift 2 ;;
-	-h | --help) sed -n '2,25p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,26p' "$0"; exit 0 ;;
 	*) echo "usage: $0 [--lb nginx|apache] [--hosts 1|2] [--no-setup] [--out DIR]" >&2; exit 2 ;;
 	esac
 done
@@ -62,6 +63,7 @@ CPU_QUOTA=${VSDEMO_CPU_QUOTA:-30000}   # µs per 100 ms: 30% of a host CPU per g
 THINK_MS=${VSDEMO_THINK_MS:-10000}     # mean think time of a client
 PAGE=${VSDEMO_PAGE:-/cgi-bin/burn?300} # CPU per request in the guest
 HIGH_CLIENTS=${VSDEMO_CLIENTS:-275}
+WARM=${VSDEMO_WARM:-2}                 # warm instances kept ready (0: none)
 PY=/usr/bin/python3
 T0=$(date +%s)
 
@@ -263,6 +265,13 @@ probe = http:/
 probe_timeout = 300
 drain_timeout = 5
 shutdown_timeout = 5
+; warm instances: booted ahead and paused, a scale-out resumes one in well
+; under a second; a high asks for two more at once, clones boot side by side
+warm = $WARM
+warm_mode = paused
+step = 2
+max_step_up = 4
+max_parallel = 4
 EOF
 	if [ "$n_hosts" -eq 2 ]; then
 		cat <<EOF

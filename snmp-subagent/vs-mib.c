@@ -61,6 +61,7 @@ static void add_pool_measures(vs_mib_builder *b, const vs_pool_config *cfg, cons
 	pool_int(b, VS_POOL_STATE, idx, ASN_INTEGER,
 	         vs_verdict_mib(p ? p->verdict : VS_VERDICT_UNKNOWN));
 	pool_int(b, VS_POOL_SESSIONS, idx, ASN_GAUGE, v ? v->total_sessions : 0);
+	pool_int(b, VS_POOL_WARM, idx, ASN_GAUGE, v ? v->n_warm : 0);
 }
 
 /* The columns the actuator's status gives (NULL: the actuator is absent). */
@@ -151,6 +152,7 @@ static void add_backend_rows(vs_mib_builder *b, vs_agent *a, const vs_pool_repor
 		               vs_host_index(a, m->host_uri));
 		vs_mib_add_string(b, COL(VS_BACKEND_HOST), 4, idx, 2,
 		                  m->host_uri ? vs_config_host_name(a->cfg, m->host_uri) : "");
+		vs_mib_add_int(b, COL(VS_BACKEND_WARM), 4, idx, 2, ASN_INTEGER, m->warm ? 1 : 2);
 #undef COL
 	}
 }

@@ -79,6 +79,7 @@ enum {
 	VS_POOL_ALERTS,
 	VS_POOL_LAST_ALERT,
 	VS_POOL_LAST_ALERT_TIME,
+	VS_POOL_WARM,
 };
 
 enum {
@@ -95,6 +96,7 @@ enum {
 	VS_BACKEND_CPU,
 	VS_BACKEND_HOST_INDEX,
 	VS_BACKEND_HOST,
+	VS_BACKEND_WARM,
 };
 
 /* vsHostTable columns */

@@ -165,9 +165,12 @@ static void print_status(const char *json)
 	for (guint i = 0; i < st->pools->len; i++) {
 		const vs_pool_status *po = st->pools->pdata[i];
 
-		printf("pool %s: %s, %u running, desired %u (%s), cooldown %u s\n", po->name,
+		printf("pool %s: %s, %u running, desired %u (%s), cooldown %u s", po->name,
 		       vs_phase_name(po->phase), po->actual, po->desired,
 		       vs_target_source_name(po->target_source), po->cooldown_left);
+		if (po->warm)
+			printf(", warm %u", po->warm);
+		printf("\n");
 		printf("  last action: %s (%s)%s%s\n", vs_action_name(po->last_action),
 		       vs_result_name(po->last_result), *po->last_error ? ": " : "",
 		       po->last_error);
@@ -205,7 +208,10 @@ static void print_status(const char *json)
 			       m->name, vs_domain_state_name(m->state),
 			       m->address ? m->address : "", vs_lb_state_name(m->lb_state),
 			       m->sessions, host_name_of(st, m->host_uri), m->vcpus, m->vcpus_max,
-			       m->mem_kib / 1024, m->mem_max_kib / 1024, m->lost ? " (lost)" : "");
+			       m->mem_kib / 1024, m->mem_max_kib / 1024,
+			       m->lost   ? " (lost)"
+			       : m->warm ? " (warm)"
+			                 : "");
 		}
 	}
 	print_hosts(st);

@@ -19,16 +19,30 @@ static vs_pool_next scale(vs_next_kind kind, unsigned target, unsigned steps, bo
  * (decide-vertical.c may grow a member instead). */
 static vs_pool_next on_high(const vs_pool_config *p, const vs_pool_facts *f)
 {
-	unsigned target = p->max, steps = 1;
+	unsigned target, steps;
 
 	if (f->running >= p->max)
 		return (vs_pool_next){.kind = VS_NEXT_ALERT_AT_MAX};
-	/* the proportional policy's desired count may ask for more than one */
+	/* the notifier's desired count (the proportional policy's
+	 * ceil(n x metric / target), the others' n + step) or, from a
+	 * notification without one, step more towards max; at most
+	 * max_step_up at once */
 	if (f->desired > (int)f->running) {
 		target = MIN(p->max, (unsigned)f->desired);
-		steps = MIN(MAX(p->max_step_up, 1u), target - f->running);
+		steps = target - f->running;
+	} else {
+		target = p->max;
+		steps = MIN(MAX(p->step, 1u), target - f->running);
 	}
+	steps = MIN(MAX(p->max_step_up, 1u), steps);
 	return scale(VS_NEXT_SCALE_OUT, target, steps, true);
+}
+
+/* stabilization_up: a high acts once it has lasted that long. */
+static bool high_stabilized(const vs_pool_config *p, const vs_pool_facts *f)
+{
+	return !p->stabilization_up || !f->high_since_us ||
+	       f->now_us - f->high_since_us >= (int64_t)p->stabilization_up * G_USEC_PER_SEC;
 }
 
 static vs_pool_next on_low(const vs_pool_config *p, const vs_pool_facts *f)
@@ -78,14 +92,18 @@ vs_pool_next vs_pool_decide(const vs_pool_config *cfg, const vs_pool_facts *f)
 		return scale(VS_NEXT_SCALE_OUT, p->min, 1, false);
 	if (f->have_members && f->running > p->max)
 		return scale(VS_NEXT_SCALE_IN, p->max, 1, false);
+	bool warm = f->have_members && f->warm_needed && now >= f->warm_retry_us;
+
 	if (now < f->cooldown_until_us)
-		return (vs_pool_next){.kind = VS_NEXT_NOTHING};
+		return (vs_pool_next){.kind = warm ? VS_NEXT_WARM : VS_NEXT_NOTHING};
 	if (f->have_members && (f->verdict == VS_VERDICT_HIGH || f->verdict == VS_VERDICT_AT_MAX) &&
-	    (fresh || f->pending_breach))
+	    (fresh || f->pending_breach) && high_stabilized(p, f))
 		return on_high(p, f);
 	if (f->have_members && fresh && f->verdict == VS_VERDICT_LOW && f->running > p->min &&
 	    (!f->last_high_us || vs_policy_stabilized(p, f->last_high_us / 1000, now / 1000)))
 		return on_low(p, f);
+	if (warm)
+		return (vs_pool_next){.kind = VS_NEXT_WARM};
 	if (now >= f->next_sync_us)
 		return (vs_pool_next){.kind = VS_NEXT_SYNC};
 	return (vs_pool_next){.kind = VS_NEXT_NOTHING};

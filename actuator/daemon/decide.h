@@ -15,10 +15,14 @@
  *                              when the policy moves the pool
  *   below min / above max   -> converge, whatever the notifications say
  *   in cooldown             -> nothing (a high meanwhile is remembered)
- *   high (fresh, or kept    -> scale out towards the notifier's desired
- *         from the cooldown)   count (max_step_up at once); at max: alert
+ *   high (fresh, or kept    -> once it has lasted stabilization_up, scale
+ *         from the cooldown)   out towards the notifier's desired count (or
+ *                              step more; max_step_up at once); at max: alert
+ *                              (decide-vertical.c may grow a member first)
  *   low (fresh), stabilized -> scale in towards the notifier's desired
  *                              count (max_step_down at once)
+ *   warm pool short/stale   -> its upkeep, also in a cooldown (one
+ *                              instance per job: a high gets in between)
  *   every 10 s              -> sync
  *
  * Vertical scaling (a member's own vCPUs or memory) is decided around this,
@@ -45,14 +49,17 @@ typedef struct vs_pool_facts {
 	int64_t retry_after_us;    /* after a failure, no job before this */
 	int64_t cooldown_until_us; /* after an action */
 	int64_t next_sync_us;
-	int manual_target;    /* -1 none */
-	bool manual_reached;  /* the manual target was reached once */
-	vs_verdict verdict;   /* of the last notification */
-	int64_t verdict_us;   /* when it arrived */
-	int64_t last_high_us; /* when the last high arrived */
-	bool pending_breach;  /* a high arrived during the cooldown */
-	int desired;          /* the last notification's desired count, -1 none */
-	int refill_target;    /* running before a host was lost, -1 none */
+	int manual_target;     /* -1 none */
+	bool manual_reached;   /* the manual target was reached once */
+	vs_verdict verdict;    /* of the last notification */
+	int64_t verdict_us;    /* when it arrived */
+	int64_t last_high_us;  /* when the last high arrived */
+	bool pending_breach;   /* a high arrived during the cooldown */
+	int desired;           /* the last notification's desired count, -1 none */
+	int refill_target;     /* running before a host was lost, -1 none */
+	int64_t high_since_us; /* when the current run of highs began, 0 none */
+	bool warm_needed;      /* the warm pool is short or holds stale instances */
+	int64_t warm_retry_us; /* after a failed upkeep, none before this */
 } vs_pool_facts;
 
 typedef enum {
@@ -63,6 +70,7 @@ typedef enum {
 	VS_NEXT_ALERT_AT_MAX,   /* high at max: tell the administrator */
 	VS_NEXT_MANUAL_REACHED, /* the manual target reached: start a cooldown */
 	VS_NEXT_VERTICAL,       /* a member grows or shrinks (decide-vertical.h) */
+	VS_NEXT_WARM,           /* the warm pool's upkeep (one instance per job) */
 } vs_next_kind;
 
 typedef struct vs_pool_next {

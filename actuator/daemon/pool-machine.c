@@ -36,6 +36,7 @@ struct vs_pool_machine {
 	vs_pool_facts facts;      /* now_us is set when deciding */
 	vs_backoff retry;         /* after failed jobs */
 	vs_pool_view *view;       /* the members of the last job, NULL before */
+	unsigned warm_ready;      /* warm instances ready, as the last job counted */
 	vs_target_store *targets; /* the manual targets, kept across restarts */
 	char *draining;           /* the member a running scale-in drains */
 	/* for status.json */
@@ -268,7 +269,7 @@ static void start_job_with(vs_pool_machine *m, vs_job_kind kind, const vs_pool_n
 		call->job.mem_percent = vjob->mem_percent;
 		m->busy_direction = vjob->vcpu_step ? vjob->vcpu_step : vjob->memory_step;
 	}
-	if (kind != VS_JOB_SYNC) {
+	if (kind != VS_JOB_SYNC && kind != VS_JOB_WARM) {
 		m->last_action = kind == VS_JOB_SCALE_OUT ? VS_ACTION_SCALE_OUT
 		                 : kind == VS_JOB_MIGRATE ? VS_ACTION_MIGRATE
 		                 : kind == VS_JOB_VERTICAL
@@ -373,6 +374,26 @@ static void take_members(vs_pool_machine *m, vs_job_result *r)
 	m->facts.running = m->view->n_running;
 	m->facts.have_members = true;
 	vs_pool_vertical_set_members(m->vertical, m->view);
+}
+
+/* The warm pool after a job: what is ready, whether upkeep is due. */
+static void take_warm(vs_pool_machine *m, const vs_job_result *r, int64_t now)
+{
+	const vs_pool_config *p = m->cfg;
+
+	if (!p->warm)
+		return;
+	if (r->kind == VS_JOB_WARM && !r->ok && !r->cancelled) {
+		vs_warning("pool %s: warm pool upkeep failed at step %s: %s", p->name,
+		           vs_op_step_name(r->outcome.step), r->error ? r->error : "failed");
+		m->facts.warm_retry_us = now + (int64_t)p->sync_interval * G_USEC_PER_SEC;
+	}
+	if (!r->view)
+		return;
+	m->warm_ready = r->warm_ready;
+	m->facts.warm_needed =
+	    r->warm_stale ||
+	    (r->warm_ready < p->warm && r->view->n_running + r->warm_ready < p->max + p->warm);
 }
 
 static void job_failed(vs_pool_machine *m, vs_job_result *r, int64_t now)
@@ -509,6 +530,7 @@ static gboolean job_done(gpointer data)
 
 	m->busy = false;
 	g_clear_pointer(&m->draining, g_free);
+	take_warm(m, r, now); /* before take_members() takes the view */
 	take_members(m, r);
 	if (r->kind == VS_JOB_MIGRATE) {
 		end_migration_record(m, r);
@@ -532,7 +554,11 @@ static gboolean job_done(gpointer data)
 		m->facts.synced = r->ok || m->facts.synced;
 		m->facts.next_sync_us = now + (int64_t)m->cfg->sync_interval * G_USEC_PER_SEC;
 	}
-	if (!r->ok && r->cancelled) {
+	if (r->kind == VS_JOB_WARM) {
+		/* the warm pool's upkeep is no action of the pool: no cooldown,
+		 * no backoff of scaling; a failure is retried after a sync
+		 * interval */
+	} else if (!r->ok && r->cancelled) {
 		/* not a failure of the action: no alert, no backoff to carry */
 		vs_notice("pool %s: %s stopped at step %s: virtscaled is stopping", m->cfg->name,
 		          vs_action_name(r->outcome.action), vs_op_step_name(r->outcome.step));
@@ -655,11 +681,18 @@ void vs_pool_machine_notify(vs_pool_machine *m, const vs_notification *n)
 	if (n->verdict == VS_VERDICT_UNKNOWN)
 		return;
 	if (high) {
+		bool was_high = (m->facts.verdict == VS_VERDICT_HIGH ||
+		                 m->facts.verdict == VS_VERDICT_AT_MAX) &&
+		                m->facts.verdict_us;
+
+		if (!was_high || !m->facts.high_since_us)
+			m->facts.high_since_us = now;
 		m->facts.last_high_us = now;
 		if (now < m->facts.cooldown_until_us)
 			m->facts.pending_breach = true;
 	} else {
 		m->facts.pending_breach = false;
+		m->facts.high_since_us = 0;
 		if (m->facts.verdict == VS_VERDICT_HIGH || m->facts.verdict == VS_VERDICT_AT_MAX)
 			maybe_recovered(m, "no longer high");
 	}
@@ -879,6 +912,9 @@ void vs_pool_machine_tick(vs_pool_machine *m)
 	case VS_NEXT_SCALE_IN:
 		start_job(m, VS_JOB_SCALE_IN, &next);
 		break;
+	case VS_NEXT_WARM:
+		start_job(m, VS_JOB_WARM, NULL);
+		break;
 	case VS_NEXT_ALERT_AT_MAX:
 		alert_at_max(m);
 		if (m->facts.now_us >= m->facts.next_sync_us)
@@ -943,6 +979,7 @@ vs_pool_status *vs_pool_machine_status(vs_pool_machine *m)
 	int64_t now = g_get_monotonic_time();
 
 	ps->actual = m->facts.running;
+	ps->warm = m->warm_ready;
 	ps->desired = desired_of(m);
 	ps->target_source = source_of(m, ps->desired);
 	ps->phase = phase_of(m, now);

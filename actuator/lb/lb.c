@@ -261,6 +261,16 @@ static bool lb_busy(vs_lb *lb, const char *address, unsigned *busy, GError **err
 bool vs_lb_wait_drained(vs_lb *lb, const char *address, unsigned timeout_s, GCancellable *cancel,
                         GError **error)
 {
+	return vs_lb_wait_drained_to(lb, address, 0, timeout_s, cancel, error);
+}
+
+/**
+ * vs_lb_wait_drained_to: vs_lb_wait_drained(), done once the busy count is
+ * at most @max_busy.
+ */
+bool vs_lb_wait_drained_to(vs_lb *lb, const char *address, unsigned max_busy, unsigned timeout_s,
+                           GCancellable *cancel, GError **error)
+{
 	if (!lb_check_address(address, error))
 		return false;
 	gint64 deadline = g_get_monotonic_time() + (gint64)timeout_s * G_USEC_PER_SEC;
@@ -268,7 +278,7 @@ bool vs_lb_wait_drained(vs_lb *lb, const char *address, unsigned timeout_s, GCan
 		unsigned busy;
 		if (!lb_busy(lb, address, &busy, error))
 			return false;
-		if (busy == 0)
+		if (busy <= max_busy)
 			return true;
 		if (g_get_monotonic_time() >= deadline) {
 			g_set_error(error, VS_LB_ERROR, VS_LB_ERROR_TIMEOUT,

@@ -112,5 +112,8 @@ bool vs_lb_same_address(const char *a, const char *b);
  */
 bool vs_lb_wait_drained(vs_lb *lb, const char *address, unsigned timeout_s, GCancellable *cancel,
                         GError **error);
+/* The same, done once at most @max_busy sessions are left. */
+bool vs_lb_wait_drained_to(vs_lb *lb, const char *address, unsigned max_busy, unsigned timeout_s,
+                           GCancellable *cancel, GError **error);
 
 #endif

@@ -175,6 +175,19 @@ char *vs_clone_xml_rewrite(const char *xml, const char *name, const GPtrArray *d
                            const char *pool, const char *address, const vs_pool_config *cfg,
                            GError **error)
 {
+	return vs_clone_xml_rewrite_tagged(xml, name, disks, pool, address, NULL, false, cfg,
+	                                   error);
+}
+
+/**
+ * vs_clone_xml_rewrite_tagged: vs_clone_xml_rewrite(), the tag also naming
+ * the template's identity @template_id (NULL: none) and, with @warm, the
+ * clone a warm instance.
+ */
+char *vs_clone_xml_rewrite_tagged(const char *xml, const char *name, const GPtrArray *disks,
+                                  const char *pool, const char *address, const char *template_id,
+                                  bool warm, const vs_pool_config *cfg, GError **error)
+{
 	xmlDocPtr doc = parse_xml(xml, error);
 	if (!doc)
 		return NULL;
@@ -246,6 +259,10 @@ char *vs_clone_xml_rewrite(const char *xml, const char *name, const GPtrArray *d
 	xmlSetProp(tag, BAD_CAST "pool", BAD_CAST pool);
 	if (address)
 		xmlSetProp(tag, BAD_CAST "address", BAD_CAST address);
+	if (template_id)
+		xmlSetProp(tag, BAD_CAST "template", BAD_CAST template_id);
+	if (warm)
+		xmlSetProp(tag, BAD_CAST "warm", BAD_CAST "yes");
 
 	if (cfg->address == VS_ADDRESS_HOSTFWD && address)
 		vs_clone_xml_set_hostfwd(doc, root, address, cfg);

@@ -27,6 +27,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(vs_clone_disk, vs_clone_disk_free)
 char *vs_clone_xml_rewrite(const char *xml, const char *name, const GPtrArray *disks,
                            const char *pool, const char *address, const vs_pool_config *cfg,
                            GError **error);
+char *vs_clone_xml_rewrite_tagged(const char *xml, const char *name, const GPtrArray *disks,
+                                  const char *pool, const char *address, const char *template_id,
+                                  bool warm, const vs_pool_config *cfg, GError **error);
 /* The host side of the domain's hostfwd rule set to @address (a
  * user-mode NIC added when it has none); a migration's destination XML
  * uses it too. */

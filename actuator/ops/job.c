@@ -33,6 +33,7 @@ static const char *const step_names[] = {
     [VS_STEP_VERTICAL] = "vertical",
     [VS_STEP_PRECHECK] = "precheck",
     [VS_STEP_MIGRATE] = "migrate",
+    [VS_STEP_WARM] = "warm",
 };
 
 /**
@@ -103,6 +104,72 @@ static bool precheck(vs_ops_ctx *w, const vs_pool_view *v, vs_job_result *r, GEr
 	return false;
 }
 
+/* One clone of a parallel scale-out, in a thread of its own. */
+typedef struct parallel_clone {
+	vs_ops_ctx *w;
+	const vs_pool_view *v;
+	vs_op_outcome outcome;
+	GError *error;
+	bool ok;
+} parallel_clone;
+
+static gpointer parallel_clone_run(gpointer data)
+{
+	parallel_clone *c = data;
+
+	c->ok = vs_scale_out_clone(c->w, c->v, false, &c->outcome, &c->error);
+	return NULL;
+}
+
+/* max_parallel > 1: @n instances at once: warm ones first (each taken in
+ * tens of milliseconds), then clones booting side by side, at most
+ * max_parallel in flight; each clone is journaled on its own. The first
+ * failure is the job's (the others are kept: each rolled itself back or
+ * serves). */
+static bool out_parallel(vs_ops_ctx *w, const vs_pool_view *v, unsigned n, vs_job_result *r,
+                         GError **error)
+{
+	unsigned par = MAX(w->pool->max_parallel, 1u), done = 0;
+	bool ok = true;
+
+	while (done < n && w->pool->warm) {
+		int t = vs_warm_take(w, v, &r->outcome, error);
+
+		if (t < 0 && g_error_matches(*error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+			return false;
+		g_clear_error(error);
+		if (t <= 0)
+			break;
+		done++;
+	}
+	while (ok && done < n) {
+		unsigned batch = MIN(par, n - done);
+		g_autofree parallel_clone *c = g_new0(parallel_clone, batch);
+		g_autofree GThread **th = g_new0(GThread *, batch);
+
+		for (unsigned i = 0; i < batch; i++) {
+			c[i] = (parallel_clone){.w = w, .v = v};
+			th[i] = g_thread_new("vs-clone", parallel_clone_run, &c[i]);
+		}
+		for (unsigned i = 0; i < batch; i++) {
+			g_thread_join(th[i]);
+			if (c[i].ok) {
+				done++;
+			} else if (ok) {
+				ok = false;
+				r->outcome = c[i].outcome;
+				g_propagate_error(error, c[i].error);
+				c[i].error = NULL;
+			}
+			g_clear_error(&c[i].error);
+		}
+	}
+	r->outcome.action = VS_ACTION_SCALE_OUT;
+	vs_info("pool %s: %u of %u instance(s) added in one action (max_parallel %u)",
+	        w->pool->name, done, n, par);
+	return ok;
+}
+
 /* Instances added or removed one after the other, up to the job's steps;
  * before each instance added, its preconditions. */
 static bool horizontal(vs_ops_ctx *w, const vs_job *job, vs_pool_view **v, vs_job_result *r,
@@ -113,6 +180,17 @@ static bool horizontal(vs_ops_ctx *w, const vs_job *job, vs_pool_view **v, vs_jo
 	bool out = job->kind == VS_JOB_SCALE_OUT;
 	unsigned start = (*v)->n_running;
 
+	/* in parallel only where clones cannot race for the same thing: a
+	 * kept instance to restart, or a host's room under host_max */
+	if (out && w->pool->max_parallel > 1 && job->steps > 1 && !w->pool->keep_stopped &&
+	    !w->pool->host_max && start < job->target) {
+		if (!precheck(w, *v, r, error)) {
+			o->action = VS_ACTION_SCALE_OUT;
+			o->step = VS_STEP_PRECHECK;
+			return false;
+		}
+		return out_parallel(w, *v, MIN(job->steps, job->target - start), r, error);
+	}
 	for (unsigned k = 0; k < job->steps; k++) {
 		if (k > 0 && !relist(w, v, o, error))
 			return false;
@@ -192,6 +270,13 @@ vs_job_result *vs_job_run(vs_ops_ctx *w, const vs_job *job)
 			    vs_vertical_member(w, v, job->domain, job->vcpu_step, job->memory_step,
 			                       &r->vertical, &r->outcome, &err);
 			r->acted = r->vertical.changed;
+		} else if (job->kind == VS_JOB_WARM) {
+			r->ok = vs_warm_fill(w, v, &r->outcome, &err);
+			/* the warm pool changed, the running members did not: the
+			 * view is read again below all the same */
+			r->acted = false;
+			if (!relist(w, &v, &scratch, NULL))
+				g_clear_pointer(&v, vs_pool_view_free);
 		} else {
 			scale(w, job, &v, r, &err);
 		}
@@ -202,6 +287,8 @@ vs_job_result *vs_job_run(vs_ops_ctx *w, const vs_job *job)
 		if (v)
 			vs_reconcile_read_lb(w, v);
 	}
+	if (v && w->pool->warm)
+		vs_warm_count(w, v, &r->warm_ready, &r->warm_stale);
 	r->view = g_steal_pointer(&v);
 done:
 	vs_pool_view_free(v);

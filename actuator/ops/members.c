@@ -53,8 +53,23 @@ const vs_host_config *vs_ops_host_config(const vs_ops_ctx *w, const char *uri)
  */
 bool vs_domain_tag(virDomainPtr dom, char **pool, char **address)
 {
+	bool warm;
+	g_autofree char *template_id = NULL;
+
+	return vs_domain_tag_full(dom, pool, address, &template_id, &warm);
+}
+
+/**
+ * vs_domain_tag_full: vs_domain_tag(), with the tag's template identity
+ * (NULL when it has none) and whether it marks a warm instance.
+ */
+bool vs_domain_tag_full(virDomainPtr dom, char **pool, char **address, char **template_id,
+                        bool *warm)
+{
 	*pool = NULL;
 	*address = NULL;
+	*template_id = NULL;
+	*warm = false;
 	char *xml = virDomainGetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT, VS_METADATA_NS, 0);
 	if (!xml) {
 		virResetLastError();
@@ -68,9 +83,15 @@ bool vs_domain_tag(virDomainPtr dom, char **pool, char **address)
 	xmlNodePtr root = xmlDocGetRootElement(doc);
 	xmlChar *p = root ? xmlGetProp(root, BAD_CAST "pool") : NULL;
 	xmlChar *a = root ? xmlGetProp(root, BAD_CAST "address") : NULL;
+	xmlChar *t = root ? xmlGetProp(root, BAD_CAST "template") : NULL;
+	xmlChar *wa = root ? xmlGetProp(root, BAD_CAST "warm") : NULL;
 	bool ours = vs_domain_tag_accept((const char *)p, (const char *)a, pool, address);
+	if (ours)
+		vs_domain_tag_accept_warm((const char *)wa, (const char *)t, warm, template_id);
 	xmlFree(p);
 	xmlFree(a);
+	xmlFree(t);
+	xmlFree(wa);
 	xmlFreeDoc(doc);
 	return ours;
 }
@@ -78,17 +99,20 @@ bool vs_domain_tag(virDomainPtr dom, char **pool, char **address)
 /* One listed domain as a member, or NULL when it is not one of @pool. */
 static vs_member *member_of(virDomainPtr dom, const char *uri, const vs_pool_config *pool)
 {
-	g_autofree char *tag_pool = NULL, *tag_address = NULL;
+	g_autofree char *tag_pool = NULL, *tag_address = NULL, *template_id = NULL;
 	unsigned index;
 	virDomainInfo info;
 	vs_member *m;
+	bool warm;
 	int max;
 
-	if (!vs_domain_tag(dom, &tag_pool, &tag_address) ||
+	if (!vs_domain_tag_full(dom, &tag_pool, &tag_address, &template_id, &warm) ||
 	    !vs_pool_is_member(pool, virDomainGetName(dom), tag_pool, &index))
 		return NULL;
 	m = vs_member_new(virDomainGetName(dom), uri);
 	m->index = index;
+	m->warm = warm;
+	m->template_id = g_steal_pointer(&template_id);
 	vs_member_set_address(m, tag_address);
 	virDomainGetUUIDString(dom, m->uuid_str);
 	if (virDomainGetInfo(dom, &info) == 0) {

@@ -48,6 +48,7 @@ typedef enum {
 	VS_STEP_VERTICAL, /* changing a member's vCPUs or memory */
 	VS_STEP_PRECHECK, /* a precondition of the scale-out (precheck.h) */
 	VS_STEP_MIGRATE,  /* libvirt's live migration itself */
+	VS_STEP_WARM,     /* pausing or saving a warm instance */
 } vs_op_step;
 
 const char *vs_op_step_name(vs_op_step step);
@@ -81,6 +82,7 @@ typedef enum {
 	VS_JOB_SCALE_IN,  /* down to target (or one vCPU first when vertical) */
 	VS_JOB_MIGRATE,   /* one member live to another host */
 	VS_JOB_VERTICAL,  /* one member one vCPU or balloon step bigger or smaller */
+	VS_JOB_WARM,      /* the warm pool's upkeep: stale ones replaced, one more made */
 } vs_job_kind;
 
 /* What a vertical step did to its member. */
@@ -133,6 +135,8 @@ typedef struct vs_job_result {
 	double seconds;
 	vs_migration_stats migration; /* MIGRATE */
 	vs_vertical_done vertical;    /* VERTICAL */
+	unsigned warm_ready;          /* warm instances ready afterwards (warm > 0) */
+	unsigned warm_stale;          /* ...and stale ones still to replace */
 } vs_job_result;
 
 vs_job_result *vs_job_run(vs_ops_ctx *w, const vs_job *job);
@@ -155,6 +159,8 @@ const vs_host_config *vs_ops_host_config(const vs_ops_ctx *w, const char *uri);
 /* Reads our tag of @dom: true when it has one, with its pool and address
  * (validated: the tag is in XML anyone with libvirt access can edit). */
 bool vs_domain_tag(virDomainPtr dom, char **pool, char **address);
+bool vs_domain_tag_full(virDomainPtr dom, char **pool, char **address, char **template_id,
+                        bool *warm);
 /* The pool's members on every host it lives on, with state, vCPUs, CPU%
  * (against @previous), sessions from the pool's source and their balancer
  * state. NULL with @error when a host does not answer, until it has not
@@ -169,6 +175,33 @@ GHashTable *vs_members_used_addresses(const vs_ops_ctx *w);
 /* ---- the actions ---- */
 /* scale-out.c: one running instance more (restart a kept one, or clone). */
 bool vs_scale_out(vs_ops_ctx *w, const vs_pool_view *v, vs_op_outcome *o, GError **error);
+/* scale-out.c: one clone made a running member, or with @warm a warm
+ * instance (warm.c parks it). */
+bool vs_scale_out_clone(vs_ops_ctx *w, const vs_pool_view *v, bool warm, vs_op_outcome *o,
+                        GError **error);
+/* ---- warm instances (warm.c) ---- */
+/* Takes a ready warm instance of @v: restored or resumed, probed, added to
+ * the balancer. 1 taken, 0 none ready, -1 failed (the instance removed). */
+int vs_warm_take(vs_ops_ctx *w, const vs_pool_view *v, vs_op_outcome *o, GError **error);
+/* Should scale-in victim @m go back to the warm pool (made from the
+ * current template, and the warm pool short)? */
+bool vs_warm_wants(vs_ops_ctx *w, const vs_pool_view *v, const vs_member *m);
+/* Drained member @m, out of the balancer, paused and tagged warm. */
+bool vs_warm_return(vs_ops_ctx *w, virDomainPtr dom, const vs_member *m, vs_op_outcome *o,
+                    GError **error);
+/* A warm clone that answers its probe, paused or saved (warm_mode). */
+bool vs_warm_park(vs_ops_ctx *w, virDomainPtr dom, vs_op_outcome *o, GError **error);
+/* Room for one more paused warm instance on @uri within warm_memory. */
+bool vs_warm_budget_allows(vs_ops_ctx *w, const vs_pool_view *v, virConnectPtr conn,
+                           const char *uri, GError **error);
+/* The warm instances of @v: @ready (usable, of the current template) and
+ * @stale (another template's, or in a state no scale-out can take). */
+void vs_warm_count(vs_ops_ctx *w, const vs_pool_view *v, unsigned *ready, unsigned *stale);
+/* The warm pool's upkeep: stale instances removed, then one instance made
+ * when fewer than warm are ready (never above max + warm). */
+bool vs_warm_fill(vs_ops_ctx *w, const vs_pool_view *v, vs_op_outcome *o, GError **error);
+/* scale-in.c: the volumes of @dom that are ours to delete. */
+char **vs_owned_volumes(virConnectPtr c, virDomainPtr dom, const char *spname);
 /* scale-in.c: the member vs_pool_view_victim() names, drained and stopped. */
 bool vs_scale_in(vs_ops_ctx *w, const vs_pool_view *v, vs_op_outcome *o, GError **error);
 /* vertical.c: member @name of @v one vCPU more or fewer (@vcpu_step), or

@@ -129,7 +129,11 @@ unsigned vs_reconcile_pool(vs_ops_ctx *w, unsigned *adopted, GError **error)
 			}
 			continue;
 		}
-		bool is_clone = g_strcmp0(op->op, "clone") == 0;
+		/* an interrupted resume of a warm instance is settled like a
+		 * clone: kept when it serves, else removed; a warm instance's
+		 * removal is finished */
+		bool is_clone = g_strcmp0(op->op, "clone") == 0 || g_strcmp0(op->op, "resume") == 0;
+		bool is_warm_remove = g_strcmp0(op->op, "warm-remove") == 0;
 		const char *kept =
 		    is_clone ? (vs_reconcile_clone_serving(w, op) ? "adopted" : NULL)
 		             : (vs_reconcile_scale_in_untouched(w, op) ? "given up" : NULL);
@@ -150,7 +154,7 @@ unsigned vs_reconcile_pool(vs_ops_ctx *w, unsigned *adopted, GError **error)
 		}
 		if (op->address)
 			vs_lb_remove(w->lb, op->address, NULL);
-		bool undefine = is_clone || !w->pool->keep_stopped;
+		bool undefine = is_clone || is_warm_remove || !w->pool->keep_stopped;
 		if (vs_destroy_instance(w, op->uri, op->name, op->vol_pool, op->vols, undefine,
 		                        &err) &&
 		    vs_journal_end(w->journal, op->id, is_clone ? "rolled-back" : "finished",

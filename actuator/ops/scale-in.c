@@ -17,7 +17,7 @@
 
 /* The volumes of @dom that are ours to delete: in the pool's storage pool
  * and named after the domain (as scale-out names them). */
-static char **owned_volumes(virConnectPtr c, virDomainPtr dom, const char *spname)
+char **vs_owned_volumes(virConnectPtr c, virDomainPtr dom, const char *spname)
 {
 	GPtrArray *out = g_ptr_array_new();
 	char *xml = virDomainGetXMLDesc(dom, VIR_DOMAIN_XML_INACTIVE);
@@ -82,7 +82,9 @@ static bool drain(vs_ops_ctx *w, const vs_member *m, uint64_t jid, vs_op_outcome
 		vs_warning("pool %s: drain %s: %s", w->pool->name, m->address, lerr->message);
 	if (w->draining)
 		w->draining(m->name, w->opaque);
-	if (!vs_lb_wait_drained(w->lb, m->address, w->pool->drain_timeout, w->stop, &derr)) {
+	/* busy_sessions: the member may stop with that many still open */
+	if (!vs_lb_wait_drained_to(w->lb, m->address, w->pool->busy_sessions,
+	                           w->pool->drain_timeout, w->stop, &derr)) {
 		if (g_error_matches(derr, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
 			g_propagate_error(error, g_steal_pointer(&derr));
 			return false;
@@ -109,16 +111,28 @@ static void roll_back(vs_ops_ctx *w, const vs_member *m, uint64_t jid)
 		vs_warning("pool %s: %s", w->pool->name, err->message);
 }
 
+static bool scale_in(vs_ops_ctx *w, const vs_member *m, bool to_warm, vs_op_outcome *o,
+                     GError **error);
+
 /** vs_scale_in: removes one running instance; see the file comment. */
 bool vs_scale_in(vs_ops_ctx *w, const vs_pool_view *v, vs_op_outcome *o, GError **error)
 {
 	int victim = vs_pool_view_victim(v);
+	const vs_member *m = victim >= 0 ? v->members->pdata[victim] : NULL;
 
-	return vs_scale_in_member(w, victim >= 0 ? v->members->pdata[victim] : NULL, o, error);
+	return scale_in(w, m, vs_warm_wants(w, v, m), o, error);
 }
 
 /** vs_scale_in_member: removes member @m; see the file comment. */
 bool vs_scale_in_member(vs_ops_ctx *w, const vs_member *m, vs_op_outcome *o, GError **error)
+{
+	return scale_in(w, m, false, o, error);
+}
+
+/* Member @m drained and stopped, or with @to_warm drained, out of the
+ * balancer and paused as a warm instance. */
+static bool scale_in(vs_ops_ctx *w, const vs_member *m, bool to_warm, vs_op_outcome *o,
+                     GError **error)
 {
 	const vs_pool_config *p = w->pool;
 	const char *spname = p->storage_pool ? p->storage_pool : "default";
@@ -143,7 +157,7 @@ bool vs_scale_in_member(vs_ops_ctx *w, const vs_member *m, vs_op_outcome *o, GEr
 		vs_virt_set_error(error, m->name);
 		return false;
 	}
-	vols = owned_volumes(c, dom, spname);
+	vols = vs_owned_volumes(c, dom, spname);
 	vs_journal_op op = {.op = "scale-in",
 	                    .pool = p->name,
 	                    .name = m->name,
@@ -162,6 +176,19 @@ bool vs_scale_in_member(vs_ops_ctx *w, const vs_member *m, vs_op_outcome *o, GEr
 		if (o->step == VS_STEP_JOURNAL)
 			roll_back(w, m, jid);
 		return false;
+	}
+	if (to_warm) {
+		o->step = VS_STEP_LB_REMOVE;
+		if (m->address && !vs_lb_remove(w->lb, m->address, error))
+			return false;
+		if (!vs_ops_journal_step(w, jid, "lb-removed", o, error) ||
+		    !vs_warm_return(w, dom, m, o, error))
+			return false;
+		if (!vs_journal_end(w->journal, jid, "warm", error)) {
+			o->step = VS_STEP_JOURNAL;
+			return false;
+		}
+		return true;
 	}
 	o->step = VS_STEP_SHUTDOWN;
 	if (!stop_domain(dom, p->shutdown_timeout, w->stop, error))

@@ -15,6 +15,10 @@
 
 #include <libvirt/virterror.h>
 
+/* The balancer of a pool is driven by one thread at a time; the clones of
+ * a parallel scale-out (job.c) take turns for it. */
+static GMutex lb_lock;
+
 /* A clone in the making: what each step needs from the ones before. */
 typedef struct clone_plan {
 	vs_ops_ctx *w;
@@ -31,6 +35,8 @@ typedef struct clone_plan {
 	char *address;
 	uint64_t journal_id;
 	bool lb_added;
+	bool warm;         /* a warm instance: parked once it answers, not in the balancer */
+	char *template_id; /* the template's identity, recorded in the clone's tag */
 } clone_plan;
 
 static void clone_plan_clear(clone_plan *p)
@@ -44,6 +50,7 @@ static void clone_plan_clear(clone_plan *p)
 		g_ptr_array_unref(p->vols);
 	g_free(p->name);
 	g_free(p->address);
+	g_free(p->template_id);
 }
 
 static virStorageVolPtr find_volume_by_path(virConnectPtr c, const char *path)
@@ -191,6 +198,7 @@ static bool step_template(clone_plan *p, GError **error)
 		vs_virt_set_error(error, "template XML");
 		return false;
 	}
+	p->template_id = vs_template_identity(p->template_xml);
 	p->disks = vs_clone_xml_disks(p->template_xml, error);
 	return p->disks != NULL;
 }
@@ -263,8 +271,8 @@ static bool step_define(clone_plan *p, virStoragePoolPtr sp, GError **error)
 	if (!vs_ops_journal_step(p->w, p->journal_id, "volumes", p->o, error))
 		return false;
 	p->o->step = VS_STEP_DEFINE;
-	xml = vs_clone_xml_rewrite(p->template_xml, p->name, p->disks, pool->name, p->address, pool,
-	                           error);
+	xml = vs_clone_xml_rewrite_tagged(p->template_xml, p->name, p->disks, pool->name,
+	                                  p->address, p->template_id, p->warm, pool, error);
 	if (!xml)
 		return false;
 	p->domain = virDomainDefineXML(p->conn, xml);
@@ -281,7 +289,7 @@ static bool step_define(clone_plan *p, virStoragePoolPtr sp, GError **error)
 /* Steps "start", "address", "probe", "lb-add": starts @dom, learns its
  * address unless it has one, waits for the probe, adds it to the balancer. */
 static bool bring_up(vs_ops_ctx *w, virDomainPtr dom, uint64_t jid, char **address, bool *lb_added,
-                     vs_op_outcome *o, GError **error)
+                     const char *template_id, bool warm, vs_op_outcome *o, GError **error)
 {
 	const vs_pool_config *p = w->pool;
 
@@ -300,7 +308,7 @@ static bool bring_up(vs_ops_ctx *w, virDomainPtr dom, uint64_t jid, char **addre
 		*address = vs_address_from_libvirt(dom, p, p->probe_timeout, w->stop, error);
 		if (!*address)
 			return false;
-		tag = vs_domain_tag_xml(p->name, *address);
+		tag = vs_domain_tag_xml_full(p->name, *address, template_id, warm);
 		virDomainSetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT, tag, "vs", VS_METADATA_NS,
 		                     VIR_DOMAIN_AFFECT_LIVE | VIR_DOMAIN_AFFECT_CONFIG);
 		virResetLastError();
@@ -310,11 +318,13 @@ static bool bring_up(vs_ops_ctx *w, virDomainPtr dom, uint64_t jid, char **addre
 		return false;
 	if (!vs_ops_journal_step(w, jid, "probed", o, error))
 		return false;
+	if (warm)
+		return vs_warm_park(w, dom, o, error);
 	o->step = VS_STEP_LB_ADD;
-	if (!vs_lb_add(w->lb, *address, true, error))
-		return false;
-	*lb_added = true;
-	return true;
+	g_mutex_lock(&lb_lock);
+	*lb_added = vs_lb_add(w->lb, *address, true, error);
+	g_mutex_unlock(&lb_lock);
+	return *lb_added;
 }
 
 /* keep_stopped: a member on @uri shut off by an earlier scale-in restarts
@@ -325,10 +335,10 @@ static int restart_kept(vs_ops_ctx *w, const vs_pool_view *v, const char *uri, v
 {
 	for (guint i = 0; i < v->members->len; i++) {
 		const vs_member *m = v->members->pdata[i];
-		vs_virt *host =
-		    m->state == VIR_DOMAIN_SHUTOFF && !m->lost && g_strcmp0(m->host_uri, uri) == 0
-		        ? vs_ops_host(w, m->host_uri)
-		        : NULL;
+		vs_virt *host = m->state == VIR_DOMAIN_SHUTOFF && !m->lost && !m->warm &&
+		                        g_strcmp0(m->host_uri, uri) == 0
+		                    ? vs_ops_host(w, m->host_uri)
+		                    : NULL;
 		g_autoptr(virConnect) c = NULL;
 		g_autoptr(virDomain) d = NULL;
 		g_autofree char *addr = NULL;
@@ -345,7 +355,7 @@ static int restart_kept(vs_ops_ctx *w, const vs_pool_view *v, const char *uri, v
 		if (!d)
 			continue;
 		addr = g_strdup(m->address);
-		ok = bring_up(w, d, 0, &addr, &lb_added, o, error);
+		ok = bring_up(w, d, 0, &addr, &lb_added, m->template_id, false, o, error);
 		if (!ok)
 			virDomainDestroy(d);
 		vs_info("pool %s: restarted kept instance %s: %s", w->pool->name, m->name,
@@ -361,8 +371,11 @@ static void roll_back(clone_plan *p)
 {
 	g_autoptr(GError) err = NULL;
 
-	if (p->lb_added && p->address)
+	if (p->lb_added && p->address) {
+		g_mutex_lock(&lb_lock);
 		vs_lb_remove(p->w->lb, p->address, NULL);
+		g_mutex_unlock(&lb_lock);
+	}
 	g_clear_pointer(&p->domain, virDomainFree);
 	if (!vs_destroy_instance(p->w, p->uri, p->name, p->storage_pool, (char **)p->vols->pdata,
 	                         true, &err)) {
@@ -401,14 +414,17 @@ static bool allocate_and_define(clone_plan *p, virStoragePoolPtr sp, GError **er
 }
 
 /**
- * vs_scale_out: adds one running instance to the pool. On failure the
- * outcome names the step and everything made so far is removed again (or
- * left journaled for reconcile when libvirt cannot be reached).
+ * vs_scale_out_clone: one clone of the template, made a running member
+ * (in the balancer) or, with @warm, a warm instance (paused or saved once
+ * it answers, out of the balancer). On failure the outcome names the step
+ * and everything made so far is removed again (or left journaled for
+ * reconcile when libvirt cannot be reached).
  */
-bool vs_scale_out(vs_ops_ctx *w, const vs_pool_view *v, vs_op_outcome *o, GError **error)
+bool vs_scale_out_clone(vs_ops_ctx *w, const vs_pool_view *v, bool warm, vs_op_outcome *o,
+                        GError **error)
 {
 	const vs_pool_config *pool = w->pool;
-	clone_plan p = {.w = w, .o = o};
+	clone_plan p = {.w = w, .o = o, .warm = warm};
 	g_autoptr(virStoragePool) sp = NULL;
 	bool ok = false;
 
@@ -423,7 +439,7 @@ bool vs_scale_out(vs_ops_ctx *w, const vs_pool_view *v, vs_op_outcome *o, GError
 		return false;
 	}
 	p.uri = vs_virt_uri(p.host);
-	if (pool->keep_stopped) {
+	if (pool->keep_stopped && !warm) {
 		int r = restart_kept(w, v, p.uri, o, error);
 		if (r != 0)
 			return r > 0;
@@ -436,6 +452,10 @@ bool vs_scale_out(vs_ops_ctx *w, const vs_pool_view *v, vs_op_outcome *o, GError
 		return false;
 	if (!step_template(&p, error))
 		goto out;
+	if (warm && !vs_warm_budget_allows(w, v, p.conn, p.uri, error)) {
+		o->step = VS_STEP_PRECHECK;
+		goto out;
+	}
 	o->step = VS_STEP_STORAGE;
 	sp = virStoragePoolLookupByName(p.conn, p.storage_pool);
 	if (!sp) {
@@ -446,20 +466,44 @@ bool vs_scale_out(vs_ops_ctx *w, const vs_pool_view *v, vs_op_outcome *o, GError
 	virResetLastError();
 	if (!allocate_and_define(&p, sp, error))
 		goto out;
-	if (!bring_up(w, p.domain, p.journal_id, &p.address, &p.lb_added, o, error))
+	if (!bring_up(w, p.domain, p.journal_id, &p.address, &p.lb_added, p.template_id, warm, o,
+	              error))
 		goto out;
-	if (!vs_journal_end(w->journal, p.journal_id, "ok", error)) {
+	if (!vs_journal_end(w->journal, p.journal_id, warm ? "warm" : "ok", error)) {
 		/* unrecorded, a serving clone would look half-made to the next
 		 * reconcile: undo it now, while we know what it is */
 		o->step = VS_STEP_JOURNAL;
 		g_prefix_error(error, "cannot record the finished clone %s: ", p.name);
 		goto out;
 	}
-	vs_info("pool %s: %s is serving at %s", pool->name, p.name, p.address ? p.address : "-");
+	if (warm)
+		vs_info("pool %s: %s is warm (%s)", pool->name, p.name,
+		        pool->warm_mode == VS_WARM_SAVED ? "saved" : "paused");
+	else
+		vs_info("pool %s: %s is serving at %s", pool->name, p.name,
+		        p.address ? p.address : "-");
 	ok = true;
 out:
 	if (!ok && p.journal_id)
 		roll_back(&p);
 	clone_plan_clear(&p);
 	return ok;
+}
+
+/**
+ * vs_scale_out: adds one running instance to the pool: a warm instance
+ * when one is ready (vs_warm_take), else a new clone.
+ */
+bool vs_scale_out(vs_ops_ctx *w, const vs_pool_view *v, vs_op_outcome *o, GError **error)
+{
+	if (w->pool->warm) {
+		int r = vs_warm_take(w, v, o, error);
+
+		if (r > 0)
+			return true;
+		if (r < 0 && g_error_matches(*error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+			return false;
+		g_clear_error(error);
+	}
+	return vs_scale_out_clone(w, v, false, o, error);
 }

@@ -119,8 +119,8 @@ def monitor(a):
     last_print = -99
     events = open(a.events, "a")
     out = open(a.out, "w")
-    out.write("t,clients,instances,cpu,sessions,latency_ms,phase\n")
-    header = " time  clients  instances  avg-cpu%  sessions/inst  probe-ms  actuator"
+    out.write("t,clients,instances,cpu,sessions,latency_ms,phase,warm\n")
+    header = " time  clients  instances  warm  avg-cpu%  sessions/inst  probe-ms  actuator"
     print(header, flush=True)
     while not os.path.exists(a.stop_file):
         t = time.monotonic() - t0
@@ -132,21 +132,27 @@ def monitor(a):
         cpu = cpu[1] if cpu else None
         sess = sess[1] if sess else None
         running = None
+        warm = None
         phase = "-"
         if pool:
-            running = sum(1 for i in pool["instances"] if i["state"] == "running")
+            # a warm instance (paused or saved, or booting to become one) is
+            # not serving: counted apart
+            running = sum(1 for i in pool["instances"]
+                          if i["state"] == "running" and not i.get("warm"))
+            warm = pool.get("warm", 0)
             phase = pool["phase"]
             now_inst = {i["name"]: i for i in pool["instances"]}
             host_of = {h["uri"]: h["name"] for h in st.get("hosts", [])}
             for name, i in now_inst.items():
-                if name not in seen and i["state"] == "running":
+                if name not in seen and i["state"] == "running" and not i.get("warm"):
                     log(f"  + {name} serving at {i.get('address') or '?'} on host "
                         f"{host_of.get(i.get('host'), i.get('host') or '?')} "
                         f"(now {running} running)")
                     events.write(f"{t:.1f} +{name}\n")
                     seen[name] = i
             for name in list(seen):
-                if name not in now_inst or now_inst[name]["state"] != "running":
+                if (name not in now_inst or now_inst[name]["state"] != "running" or
+                        now_inst[name].get("warm")):
                     log(f"  - {name} removed (now {running} running)")
                     events.write(f"{t:.1f} -{name}\n")
                     del seen[name]
@@ -169,7 +175,8 @@ def monitor(a):
         lat = prober.latency_ms
         out.write(f"{t:.1f},{clients},{'' if running is None else running},"
                   f"{'' if cpu is None else f'{cpu:.1f}'},{'' if sess is None else f'{sess:.1f}'},"
-                  f"{'' if lat is None else f'{lat:.0f}'},{phase}\n")
+                  f"{'' if lat is None else f'{lat:.0f}'},{phase},"
+                  f"{'' if warm is None else warm}\n")
         out.flush()
         for pt, ms in prober.points[n_points:]:
             probes.write(f"{pt:.1f},{'' if ms is None else f'{ms:.0f}'},"
@@ -178,7 +185,8 @@ def monitor(a):
         probes.flush()
         if t - last_print >= a.every:
             last_print = t
-            print(f"{t:5.0f}  {clients:7d}  {fmt(running):>9}  {fmt(cpu, '{:.1f}'):>8}  "
+            print(f"{t:5.0f}  {clients:7d}  {fmt(running):>9}  {fmt(warm):>4}  "
+                  f"{fmt(cpu, '{:.1f}'):>8}  "
                   f"{fmt(sess, '{:.1f}'):>13}  {fmt(lat, '{:.0f}', 'fail'):>8}  {phase}",
                   flush=True)
         time.sleep(max(0.0, 1.0 - ((time.monotonic() - t0) - t)))
@@ -354,6 +362,7 @@ set ylabel 'instances'
 set y2label 'sessions / instance'
 set yrange [0:7]
 plot '{a.csv}' using 1:3 with steps lw 2 lc rgb '#2ca02c' title 'running instances', \\
+     '' using 1:8 with steps lw 1 dt 3 lc rgb '#8c564b' title 'warm instances', \\
      '' using 1:5 axes x1y2 with lines lc rgb '#9467bd' title 'sessions per instance (collectd)'
 set ylabel 'probe latency (ms)'
 unset y2label

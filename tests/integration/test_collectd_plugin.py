@@ -125,6 +125,7 @@ def test_pool_notifications(tmp, plugin_domains, daemons):
         # both members running and counted: instances 2, no sessions yet
         ct.wait_csv(tmp, "vstcdweb", "vs_instances", timeout=40, pred=lambda r: r[1] == 2)
         ct.wait_csv(tmp, "vst-cd-web-01", "current_sessions", pred=lambda r: r[1] == 0)
+        ct.wait_csv(tmp, "vstcdweb", "vs_warm", pred=lambda r: r[1] == 0)  # no warm instance
         time.sleep(2)
         assert act.messages(pool="vstcdweb") == [], act.lines
 

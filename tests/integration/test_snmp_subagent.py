@@ -341,6 +341,7 @@ def test_virtscale_pool_tables(vm_mib_domains, tmp_path, daemons):
     srv.listen(16)
     port = srv.getsockname()[1]
     member = PREFIX + "web-01"
+    warm = PREFIX + "web-02"
     meta = (f"<metadata><vs:virtscale xmlns:vs='https://virtscale.invalid/xmlns/virtscale/1' "
             f"pool='vstsnmp' address='127.0.0.1:{port}'/></metadata>")
     pool = {"pool vstsnmp": {"template": f"{PREFIX}web-tmpl", "name_pattern": f"{PREFIX}web-%02d",
@@ -349,6 +350,10 @@ def test_virtscale_pool_tables(vm_mib_domains, tmp_path, daemons):
     clients = []
     try:
         vstest.define_domain(member, disk=False, metadata=meta)
+        # a warm instance (tagged warm, paused): not running, counted apart
+        warm_meta = meta.replace(f"127.0.0.1:{port}'", "127.0.0.1:9' warm='yes'")
+        vstest.define_domain(warm, disk=False, metadata=warm_meta)
+        vstest.virsh("suspend", warm)
         for _ in range(3):
             c = socket.create_connection(("127.0.0.1", port))
             clients.append(c)
@@ -396,6 +401,13 @@ def test_virtscale_pool_tables(vm_mib_domains, tmp_path, daemons):
         assert w[f"{entry}.8.1.1"][1] == 10
         assert w[f"{entry}.9.1.1"][1] == 3000    # 30.00 % of capacity
         assert w[f"{entry}.11.1.1"][1] == 1      # running
+        assert w[f"{entry}.15.1.1"][1] == 2      # vsBackendWarm: a member
+        w = vstest.wait_for(lambda: (lambda w: w if w.get(f"{pool}.26.1", (0, 0))[1] == 1
+                                     else None)(bed.walk(VS_MIB)), 10, what="vsPoolWarm 1")
+        assert w[f"{entry}.2.1.2"][1] == warm.encode()
+        assert w[f"{entry}.11.1.2"][1] == 2      # not running
+        assert w[f"{entry}.15.1.2"][1] == 1      # vsBackendWarm
+        assert w[f"{pool}.5.1"][1] == 1          # still one instance
 
         # the actuator's published state fills the actuator columns; a new
         # failed action is notified (vsActionFailed)
@@ -462,6 +474,7 @@ def test_virtscale_pool_tables(vm_mib_domains, tmp_path, daemons):
             c.close()
         srv.close()
         vstest.remove_domain(member)
+        vstest.remove_domain(warm)
 
 
 SANITIZER_REPORTS = ("AddressSanitizer", "LeakSanitizer", "ThreadSanitizer",

@@ -1071,6 +1071,44 @@ START_TEST(test_enum_names)
 }
 END_TEST
 
+/* Warm instances and multi-step scaling: defaults, values, ranges. */
+START_TEST(test_warm_and_step_keys)
+{
+	g_autoptr(vs_config) d = load_ok(POOL_OK);
+	const vs_pool_config *p = d->pools->pdata[0];
+
+	ck_assert_uint_eq(p->warm, 0);
+	ck_assert_int_eq(p->warm_mode, VS_WARM_PAUSED);
+	ck_assert_uint_eq(p->warm_memory, 0);
+	ck_assert_uint_eq(p->step, 1);
+	ck_assert_uint_eq(p->max_parallel, 1);
+	ck_assert_uint_eq(p->stabilization_up, 0);
+	ck_assert_uint_eq(p->busy_sessions, 0);
+	ck_assert_uint_eq(p->warmup, 0);
+
+	g_autoptr(vs_config) c =
+	    load_ok(POOL_OK "warm = 2\nwarm_mode = saved\nwarm_memory = 512\nstep = 3\n"
+	                    "max_parallel = 4\nstabilization_up = 60\nbusy_sessions = 5\n"
+	                    "warmup = 30\n");
+	p = c->pools->pdata[0];
+	ck_assert_uint_eq(p->warm, 2);
+	ck_assert_int_eq(p->warm_mode, VS_WARM_SAVED);
+	ck_assert_uint_eq(p->warm_memory, 512);
+	ck_assert_uint_eq(p->step, 3);
+	ck_assert_uint_eq(p->max_parallel, 4);
+	ck_assert_uint_eq(p->stabilization_up, 60);
+	ck_assert_uint_eq(p->busy_sessions, 5);
+	ck_assert_uint_eq(p->warmup, 30);
+
+	expect_error(POOL_OK "warm = -1\n", "t.conf:4: [pool web] warm:");
+	expect_error(POOL_OK "warm = 1001\n", "t.conf:4: [pool web] warm:");
+	expect_error(POOL_OK "warm_mode = frozen\n", "t.conf:4: [pool web] warm_mode:");
+	expect_error(POOL_OK "step = 0\n", "t.conf:4: [pool web] step:");
+	expect_error(POOL_OK "max_parallel = 0\n", "t.conf:4: [pool web] max_parallel:");
+	expect_error(POOL_OK "max_parallel = 65\n", "t.conf:4: [pool web] max_parallel:");
+}
+END_TEST
+
 Suite *vs_test_suite(void)
 {
 	Suite *s = suite_create("config");
@@ -1100,6 +1138,7 @@ Suite *vs_test_suite(void)
 	tcase_add_test(tc, test_every_key_documented);
 	tcase_add_test(tc, test_mutation_fuzz);
 	tcase_add_test(tc, test_enum_names);
+	tcase_add_test(tc, test_warm_and_step_keys);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -449,6 +449,80 @@ START_TEST(policy_and_actuator_stabilize_alike)
 }
 END_TEST
 
+/* step: a high without a desired count asks for step instances at once,
+ * within max_step_up and max; the policy's desired count wins when larger.
+ * A load step needing 4 more adds all 4 in one action. */
+START_TEST(step_and_desired_count)
+{
+	const vs_pool_config *p, *q;
+	g_autoptr(vs_config) c = vs_test_pool("max = 10\nstep = 3\nmax_step_up = 4\n", &p);
+	g_autoptr(vs_config) c2 = vs_test_pool("max = 8\nstep = 3\nmax_step_up = 2\n", &q);
+	vs_pool_facts f = notified(quiet_facts(), VS_VERDICT_HIGH, S(1), -1);
+
+	assert_scale(vs_pool_decide(p, &f), VS_NEXT_SCALE_OUT, 10, 3, true);
+	/* bounded by max_step_up */
+	assert_scale(vs_pool_decide(q, &f), VS_NEXT_SCALE_OUT, 8, 2, true);
+	/* bounded by max */
+	f.running = 9;
+	assert_scale(vs_pool_decide(p, &f), VS_NEXT_SCALE_OUT, 10, 1, true);
+	/* the proportional policy: ceil(3 x 130 / 50) = 8 wanted, 4 at once */
+	f.running = 3;
+	f.desired = 8;
+	assert_scale(vs_pool_decide(p, &f), VS_NEXT_SCALE_OUT, 8, 4, true);
+	/* 4 more exactly: one action adds 4 */
+	f.desired = 7;
+	assert_scale(vs_pool_decide(p, &f), VS_NEXT_SCALE_OUT, 7, 4, true);
+}
+END_TEST
+
+/* stabilization_up: a high acts once it has lasted that long; the window
+ * runs from the first high of the run. */
+START_TEST(scale_out_stabilization)
+{
+	const vs_pool_config *p;
+	g_autoptr(vs_config) c = vs_test_pool("stabilization_up = 20\n", &p);
+	vs_pool_facts f = notified(quiet_facts(), VS_VERDICT_HIGH, S(1), -1);
+
+	f.high_since_us = f.now_us - S(5);
+	ck_assert_int_eq(vs_pool_decide(p, &f).kind, VS_NEXT_NOTHING);
+	f.high_since_us = f.now_us - S(19);
+	ck_assert_int_eq(vs_pool_decide(p, &f).kind, VS_NEXT_NOTHING);
+	f.high_since_us = f.now_us - S(20);
+	assert_scale(vs_pool_decide(p, &f), VS_NEXT_SCALE_OUT, 6, 1, true);
+	/* scale-in keeps its own window (stabilization) */
+	f = notified(quiet_facts(), VS_VERDICT_LOW, S(1), -1);
+	f.last_high_us = 0;
+	ck_assert_int_eq(vs_pool_decide(p, &f).kind, VS_NEXT_SCALE_IN);
+}
+END_TEST
+
+/* The warm pool's upkeep: when short, also during a cooldown, never before
+ * a high or low that is due, not before its retry time. */
+START_TEST(warm_upkeep)
+{
+	const vs_pool_config *p;
+	g_autoptr(vs_config) c = vs_test_pool("warm = 2\n", &p);
+	vs_pool_facts f = quiet_facts();
+
+	ck_assert_int_eq(vs_pool_decide(p, &f).kind, VS_NEXT_NOTHING);
+	f.warm_needed = true;
+	ck_assert_int_eq(vs_pool_decide(p, &f).kind, VS_NEXT_WARM);
+	f.cooldown_until_us = f.now_us + S(10);
+	ck_assert_int_eq(vs_pool_decide(p, &f).kind, VS_NEXT_WARM);
+	f.cooldown_until_us = 0;
+	f = notified(f, VS_VERDICT_HIGH, S(1), -1);
+	ck_assert_int_eq(vs_pool_decide(p, &f).kind, VS_NEXT_SCALE_OUT);
+	f = notified(f, VS_VERDICT_OK, S(1), -1);
+	f.warm_retry_us = f.now_us + S(5);
+	ck_assert_int_eq(vs_pool_decide(p, &f).kind, VS_NEXT_NOTHING);
+	f.warm_retry_us = f.now_us;
+	ck_assert_int_eq(vs_pool_decide(p, &f).kind, VS_NEXT_WARM);
+	/* below min first */
+	f.running = 1;
+	ck_assert_int_eq(vs_pool_decide(p, &f).kind, VS_NEXT_SCALE_OUT);
+}
+END_TEST
+
 Suite *vs_test_suite(void)
 {
 	Suite *s = suite_create("decide");
@@ -469,6 +543,9 @@ Suite *vs_test_suite(void)
 	tcase_add_test(tc, low_scales_in);
 	tcase_add_loop_test(tc, low_waits_for_stabilization, 0, 3);
 	tcase_add_test(tc, periodic_sync);
+	tcase_add_test(tc, step_and_desired_count);
+	tcase_add_test(tc, scale_out_stabilization);
+	tcase_add_test(tc, warm_upkeep);
 	tcase_add_loop_test(tc, policy_and_actuator_stabilize_alike, 0, 3);
 	suite_add_tcase(s, tc);
 	return s;

@@ -622,6 +622,24 @@ START_TEST(metric_names)
 }
 END_TEST
 
+/* step: a high of the average or ratio policy asks for step instances. */
+START_TEST(step_desired)
+{
+	const vs_pool_config *avg, *ratio;
+	g_autoptr(vs_config) c1 =
+	    vs_test_pool("policy = average\ndebounce = 1/1\nstep = 4\n", &avg);
+	g_autoptr(vs_config) c2 = vs_test_pool(
+	    "policy = ratio\ndebounce = 1/1\nstep = 3\nsession_capacity = 10\n", &ratio);
+	vs_policy_state st;
+	const double cpu_hot[] = {90, 95}, sess[] = {9, 9};
+
+	vs_policy_state_init(&st, avg);
+	ck_assert_uint_eq(eval(avg, &st, 0, 2, cpu_hot, NULL).desired, 6);
+	vs_policy_state_init(&st, ratio);
+	ck_assert_uint_eq(eval(ratio, &st, 0, 2, cpu_hot, sess).desired, 5);
+}
+END_TEST
+
 Suite *vs_test_suite(void)
 {
 	Suite *s = suite_create("policy");
@@ -651,6 +669,7 @@ Suite *vs_test_suite(void)
 	tcase_add_test(tc, victim_rule);
 	tcase_add_test(tc, victim_lowest_known_cpu);
 	tcase_add_test(tc, metric_names);
+	tcase_add_test(tc, step_desired);
 	suite_add_tcase(s, tc);
 	return s;
 }

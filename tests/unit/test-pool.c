@@ -521,6 +521,58 @@ START_TEST(copy_is_deep)
 }
 END_TEST
 
+/* Warm instances: the tag's warm and template attributes, never running,
+ * counted apart; a member still warming up keeps its CPU out of the
+ * averages and the policy. */
+START_TEST(warm_and_warmup)
+{
+	const vs_pool_config *pool;
+	g_autoptr(vs_config) c = vs_test_pool("warmup = 30\n", &pool);
+	g_autoptr(vs_snapshot) snap = vs_snapshot_new();
+	g_autoptr(vs_pool_view) v = NULL;
+	g_autofree char *tid = NULL, *bad = NULL, *xml = NULL, *id = NULL, *id2 = NULL;
+	bool warm;
+	vs_domain_stats *d;
+
+	vs_domain_tag_accept_warm("yes", "0123abcdef", &warm, &tid);
+	ck_assert(warm);
+	ck_assert_str_eq(tid, "0123abcdef");
+	vs_domain_tag_accept_warm("no", "xyz'", &warm, &bad);
+	ck_assert(!warm);
+	ck_assert_ptr_null(bad);
+	xml = vs_domain_tag_xml_full("web", "127.0.0.1:18101", "ab12", true);
+	ck_assert_str_eq(xml, "<virtscale pool='web' address='127.0.0.1:18101' template='ab12' "
+	                      "warm='yes'/>");
+	id = vs_template_identity("<domain/>");
+	id2 = vs_template_identity("<domain><description>x</description></domain>");
+	ck_assert_uint_eq(strlen(id), 64);
+	ck_assert_str_ne(id, id2);
+
+	vs_test_snapshot_domain(snap, VS_TEST_HOST, "web-01", VIR_DOMAIN_RUNNING, 20, "web",
+	                        "127.0.0.1:18101");
+	d = vs_test_snapshot_domain(snap, VS_TEST_HOST, "web-02", VIR_DOMAIN_RUNNING, 95, "web",
+	                            "127.0.0.1:18102");
+	d->started_real_us = g_get_real_time() - 5 * G_USEC_PER_SEC; /* warming up */
+	d = vs_test_snapshot_domain(snap, VS_TEST_HOST, "web-03", VIR_DOMAIN_PAUSED, 0, "web",
+	                            "127.0.0.1:18103");
+	d->meta_warm = true;
+	d = vs_test_snapshot_domain(snap, VS_TEST_HOST, "web-04", VIR_DOMAIN_RUNNING, 50, "web",
+	                            "127.0.0.1:18104");
+	d->meta_warm = true; /* a warm one still booting */
+	v = vs_pool_view_from_snapshot(pool, snap);
+	ck_assert_uint_eq(v->members->len, 4);
+	ck_assert_uint_eq(v->n_running, 2);
+	ck_assert_uint_eq(v->n_warm, 2);
+	ck_assert(member_named(v, "web-02")->warming);
+	ck_assert(!member_named(v, "web-04")->running);
+	/* web-02's start-up CPU stays out */
+	ck_assert_double_eq_tol(v->avg_cpu, 20, 1e-9);
+	vs_policy_sample s = vs_pool_view_sample(v, 0, false);
+	ck_assert_uint_eq(s.n_running, 2);
+	ck_assert_double_lt(s.cpu[1], 0);
+}
+END_TEST
+
 Suite *vs_test_suite(void)
 {
 	Suite *s = suite_create("pool");
@@ -538,6 +590,7 @@ Suite *vs_test_suite(void)
 	tcase_add_test(tc, victim);
 	tcase_add_test(tc, view_victim_lowest_known_cpu);
 	tcase_add_test(tc, copy_is_deep);
+	tcase_add_test(tc, warm_and_warmup);
 	suite_add_tcase(s, tc);
 	return s;
 }
