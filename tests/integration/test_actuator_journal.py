@@ -43,20 +43,22 @@ def small_tmpfs(path, size="512k"):
 
 
 def fill_up(directory):
-    """Writes a file into @directory until the file system is full; returns it."""
+    """Writes a file into @directory until the file system is full; returns it.
+    Unbuffered: a buffered writer keeps the part of a short write it could
+    not place and raises ENOSPC again when it is closed."""
     filler = os.path.join(directory, "filler")
-    with open(filler, "wb") as f:
-        try:
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        for chunk in (b"\0" * 65536, b"\0" * 512):  # then the last partial chunk
             while True:
-                f.write(b"\0" * 65536)
-                f.flush()
-        except OSError as e:
-            assert e.errno == errno.ENOSPC, e
-    with contextlib.suppress(OSError):
-        with open(filler, "ab") as f:  # the last partial chunk
-            while True:
-                f.write(b"\0" * 512)
-                f.flush()
+                try:
+                    if os.write(fd, chunk) == 0:
+                        break
+                except OSError as e:
+                    assert e.errno == errno.ENOSPC, e
+                    break
+    finally:
+        os.close(fd)
     return filler
 
 
