@@ -57,6 +57,24 @@ bool vs_ops_journal_step(vs_ops_ctx *w, uint64_t jid, const char *step, vs_op_ou
 	return false;
 }
 
+/**
+ * vs_ops_journal_member: see ops.h.
+ */
+uint64_t vs_ops_journal_member(vs_ops_ctx *w, const char *what, const vs_member *m,
+                               const char *vol_pool, char **vols, vs_op_outcome *o, GError **error)
+{
+	vs_journal_op op = {.op = (char *)what,
+	                    .pool = w->pool->name,
+	                    .name = m->name,
+	                    .uri = m->host_uri,
+	                    .vol_pool = (char *)vol_pool,
+	                    .vols = vols,
+	                    .address = m->address};
+
+	o->step = VS_STEP_JOURNAL;
+	return vs_journal_begin(w->journal, &op, error);
+}
+
 /** vs_job_result_free: frees a job's result. */
 void vs_job_result_free(vs_job_result *r)
 {

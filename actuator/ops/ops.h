@@ -148,6 +148,11 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(vs_job_result, vs_job_result_free)
  * cannot: an unrecorded step is a crash away from a leak. */
 bool vs_ops_journal_step(vs_ops_ctx *w, uint64_t jid, const char *step, vs_op_outcome *o,
                          GError **error);
+/* job.c: records operation @what ("scale-in", "resume", ...) of member @m
+ * with the volumes @vols of storage pool @vol_pool before its first step;
+ * its id, 0 (the outcome at step "journal") when it cannot be recorded. */
+uint64_t vs_ops_journal_member(vs_ops_ctx *w, const char *what, const vs_member *m,
+                               const char *vol_pool, char **vols, vs_op_outcome *o, GError **error);
 
 /* ---- members as libvirt lists them now (members.c) ---- */
 /* The hypervisor @uri among the configured ones, or NULL. */

@@ -158,15 +158,7 @@ static bool scale_in(vs_ops_ctx *w, const vs_member *m, bool to_warm, vs_op_outc
 		return false;
 	}
 	vols = vs_owned_volumes(c, dom, spname);
-	vs_journal_op op = {.op = "scale-in",
-	                    .pool = p->name,
-	                    .name = m->name,
-	                    .uri = m->host_uri,
-	                    .vol_pool = (char *)spname,
-	                    .vols = vols,
-	                    .address = m->address};
-	o->step = VS_STEP_JOURNAL;
-	jid = vs_journal_begin(w->journal, &op, error);
+	jid = vs_ops_journal_member(w, "scale-in", m, spname, vols, o, error);
 	if (!jid)
 		return false;
 	/* from here on a failure stays journaled: reconcile finishes it */

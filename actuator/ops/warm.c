@@ -268,15 +268,7 @@ static bool take_one(vs_ops_ctx *w, const vs_member *m, vs_op_outcome *o, GError
 		return false;
 	}
 	vols = vs_owned_volumes(c, d, spname);
-	vs_journal_op op = {.op = "resume",
-	                    .pool = p->name,
-	                    .name = m->name,
-	                    .uri = m->host_uri,
-	                    .vol_pool = (char *)spname,
-	                    .vols = vols,
-	                    .address = m->address};
-	o->step = VS_STEP_JOURNAL;
-	jid = vs_journal_begin(w->journal, &op, error);
+	jid = vs_ops_journal_member(w, "resume", m, spname, vols, o, error);
 	if (!jid)
 		return false;
 	if (!bring_in(w, c, m, jid, &lb_added, o, error) ||
@@ -334,15 +326,7 @@ static bool remove_stale(vs_ops_ctx *w, const vs_member *m, vs_op_outcome *o, GE
 		return false;
 	}
 	vols = vs_owned_volumes(c, d, spname);
-	vs_journal_op op = {.op = "warm-remove",
-	                    .pool = w->pool->name,
-	                    .name = m->name,
-	                    .uri = m->host_uri,
-	                    .vol_pool = (char *)spname,
-	                    .vols = vols,
-	                    .address = m->address};
-	o->step = VS_STEP_JOURNAL;
-	jid = vs_journal_begin(w->journal, &op, error);
+	jid = vs_ops_journal_member(w, "warm-remove", m, spname, vols, o, error);
 	if (!jid)
 		return false;
 	o->step = VS_STEP_UNDEFINE;
