@@ -393,8 +393,8 @@ static void stats_from_libvirt(GPtrArray *doms, GPtrArray *caches, unsigned grou
 	if (!doms->len)
 		return;
 	g_ptr_array_add(doms, NULL);
-	int n = virDomainListGetStats((virDomainPtr *)doms->pdata, VIR_DOMAIN_STATS_CPU_TOTAL,
-	                              &recs, VIR_CONNECT_GET_ALL_DOMAINS_STATS_NOWAIT);
+	int n = virDomainListGetStats((virDomainPtr *)doms->pdata, groups, &recs,
+	                              VIR_CONNECT_GET_ALL_DOMAINS_STATS_NOWAIT);
 	int64_t now = g_get_monotonic_time();
 	/* each record to its cache entry by UUID: one lookup, not a pass over
 	 * every entry (all the host's domains when the cgroups are unreadable) */
