@@ -172,7 +172,9 @@ def test_pool_notifications(tmp, plugin_domains, daemons):
                              timeout=10, what="threshold notification")[-1]
         assert th["plugin"] == "virtscale" and th["type_name"] == "vs_ratio"
         assert th["severity"] == "warning" and th["metric"] == "vs_ratio"
-        assert th["value"] == pytest.approx(0.7) and th["threshold_high"] == pytest.approx(0.5)
+        # the value when the threshold was crossed: the held connections may
+        # not all be counted yet in that sample (6 or 7 of 10)
+        assert 0.5 < th["value"] <= 0.7 + 1e-9 and th["threshold_high"] == pytest.approx(0.5)
 
         # at max: FAILURE
         backends[2].hold(8)

@@ -559,7 +559,11 @@ def test_converges_where_precopy_does_not(two_hosts, tmp_path, daemons, smtp):
 
         restart(migrate_auto_converge="no", migrate_max_downtime=4000)
         mg = throttled_move("a")
-        assert mg["path"] == 1 and not mg["postcopy"] and mg["downtime_ms"] > 300, mg
+        # max_downtime is a ceiling, not a target: the final pause may be
+        # short; what it buys is that pre-copy stops in far fewer passes
+        # than the 12 the unlimited one was still copying after
+        assert mg["path"] == 1 and not mg["postcopy"], mg
+        assert mg["iterations"] < 12 and mg["downtime_ms"] <= 4000, mg
 
         restart(migrate_max_downtime=0, migrate_dirty_low=2, migrate_dirty_high=12)
         mg = throttled_move("b")
