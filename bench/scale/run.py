@@ -34,7 +34,6 @@ import argparse
 import concurrent.futures
 import glob
 import importlib.util
-import math
 import os
 import shutil
 import signal
@@ -50,7 +49,7 @@ SRCDIR = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(SRCDIR, "tests", "integration"))
 import collectdtest as ct  # noqa: E402
 import vstest  # noqa: E402
-from snmpbed import COL, VM_ENTRY, VM_MIB, VS_MIB, SnmpBed, snmp_env  # noqa: E402
+from snmpbed import COL, VM_ENTRY, VM_MIB, SnmpBed, snmp_env  # noqa: E402
 
 
 def _load(name, path):
@@ -222,35 +221,8 @@ def collection(tmp, window, warmup, reps):
 
 def snmp_walks(bed, static_exe, daemons, repeat):
     """The snmp-walk bench's measure, for whatever domains the host has."""
-    argv = walkbench.walk_argv
-    vb_ours = sum(walkbench.timed(argv(bed.agent_port, oid))[1] for oid in (VM_MIB, VS_MIB))
-    rows = math.ceil(vb_ours / walkbench.COLUMNS)
-    static = daemons([static_exe, bed.sock, str(rows)], name=f"static-table-{rows}",
-                     env=dict(os.environ, MIBS=""))
-    vstest.wait_for(lambda: subprocess.run(argv(bed.agent_port, walkbench.STATIC_OID + ".1.1.2"),
-                                           capture_output=True, text=True,
-                                           env=snmp_env()).stdout.count("\n") == rows,
-                    30, what="the static table")
-    get = ["snmpget", "-v2c", "-c", "public", "-On", "-t", "5", "-r", "0",
-           f"127.0.0.1:{bed.agent_port}", "1.3.6.1.2.1.1.3.0"]
-    base, ours, anchor = [], [], []
-    for _ in range(repeat):
-        base.append(walkbench.timed(get)[0])
-        t1, c1 = walkbench.timed(argv(bed.agent_port, VM_MIB))
-        t2, c2 = walkbench.timed(argv(bed.agent_port, VS_MIB))
-        ours.append((t1 + t2, c1 + c2))
-        anchor.append(walkbench.timed(argv(bed.agent_port, walkbench.STATIC_OID)))
-    static.stop()
-    b = statistics.median(base)
-    t_ours = statistics.median(t for t, _ in ours)
-    vb = statistics.median(c for _, c in ours)
-    t_anchor = statistics.median(t for t, _ in anchor)
-    vb_anchor = statistics.median(c for _, c in anchor)
-    per_ours = max(t_ours - 2 * b, 1e-9) / vb
-    per_anchor = max(t_anchor - b, 1e-9) / vb_anchor
-    return {"vb": vb, "vb_anchor": vb_anchor, "t_ours": t_ours, "t_anchor": t_anchor,
-            "base": b, "us_ours": per_ours * 1e6, "us_anchor": per_anchor * 1e6,
-            "ratio": per_ours / per_anchor}
+    r = walkbench.walks_against_static(bed, static_exe, daemons, repeat)
+    return dict(r, us_ours=r["per_ours"] * 1e6, us_anchor=r["per_anchor"] * 1e6)
 
 
 def plugin_collectd(tmp):
