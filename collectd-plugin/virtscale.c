@@ -95,9 +95,14 @@ static int virtscale_config(oconfig_item_t *ci)
 	return load_config();
 }
 
-/* Collector thread, after every snapshot: hand it to the pool monitor. */
+/* Collector thread (or libvirt's event thread, right after a lifecycle
+ * event), after every snapshot: the state and CPU of a domain that appeared
+ * or changed state go to collectd at once; the snapshot goes to the pool
+ * monitor. */
 static void on_snapshot(vs_snapshot *snap, void *opaque)
 {
+	if (values)
+		vsc_values_dispatch_changes(values, snap, read_interval);
 	if (usage)
 		vs_usage_store_offer(usage, snap);
 	if (pools)

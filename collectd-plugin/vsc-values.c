@@ -23,9 +23,14 @@ typedef struct sent_mark {
 	int64_t fast_mono_us;
 	int64_t slow_mono_us;
 	uint64_t seen_generation;
+	int state;   /* the domain state of the last fast values sent */
+	bool active; /* whether they had the CPU values of a running domain */
 } sent_mark;
 
 struct vsc_values {
+	/* the read thread and the collector thread (vsc_values_dispatch_changes)
+	 * both send domain values: one of them at a time decides what is new */
+	GMutex lock;
 	GHashTable *sent; /* "uri\nname" -> sent_mark */
 	uint64_t pools_generation;
 	bool pools_sent;
@@ -40,6 +45,7 @@ vsc_values *vsc_values_new(void)
 {
 	vsc_values *v = g_new0(vsc_values, 1);
 
+	g_mutex_init(&v->lock);
 	v->sent = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	return v;
 }
@@ -52,6 +58,7 @@ void vsc_values_free(vsc_values *v)
 	if (!v)
 		return;
 	g_hash_table_unref(v->sent);
+	g_mutex_clear(&v->lock);
 	if (v->host_instances)
 		g_ptr_array_unref(v->host_instances);
 	g_free(v);
@@ -174,6 +181,41 @@ static unsigned dispatch_slow(const vs_domain_stats *d, cdtime_t t, cdtime_t iv)
 	return n;
 }
 
+/* The mark of @d in @v, made when absent. Call with v->lock held. */
+static sent_mark *mark_of(vsc_values *v, const vs_domain_stats *d)
+{
+	g_autofree char *key = g_strconcat(d->host_uri ? d->host_uri : "", "\n", d->name, NULL);
+	sent_mark *m = g_hash_table_lookup(v->sent, key);
+
+	if (!m) {
+		m = g_new0(sent_mark, 1);
+		m->state = -1;
+		g_hash_table_insert(v->sent, g_steal_pointer(&key), m);
+	}
+	return m;
+}
+
+static int64_t fast_sample_us(const vs_snapshot *snap, const vs_domain_stats *d)
+{
+	return d->sample_mono_us ? d->sample_mono_us : snap->taken_mono_us;
+}
+
+/* The fast values of @d if its sample is new. Call with v->lock held. */
+static unsigned send_fast(const vs_snapshot *snap, const vs_domain_stats *d, sent_mark *m,
+                          cdtime_t interval)
+{
+	int64_t fast = fast_sample_us(snap, d);
+
+	/* never older than what was sent: the two threads may hold snapshots
+	 * of different ages, and collectd refuses a value older than the last */
+	if (fast <= m->fast_mono_us)
+		return 0;
+	m->fast_mono_us = fast;
+	m->state = d->state;
+	m->active = d->id >= 0;
+	return dispatch_fast(d, sample_time(snap, fast), interval);
+}
+
 /**
  * vsc_values_dispatch_domains:
  * @v: what was sent before
@@ -189,23 +231,14 @@ unsigned vsc_values_dispatch_domains(vsc_values *v, const vs_snapshot *snap, cdt
 	GHashTableIter it;
 	gpointer value;
 
+	g_mutex_lock(&v->lock);
 	for (guint i = 0; i < snap->domains->len; i++) {
 		const vs_domain_stats *d = g_ptr_array_index(snap->domains, i);
-		g_autofree char *key =
-		    g_strconcat(d->host_uri ? d->host_uri : "", "\n", d->name, NULL);
-		sent_mark *m = g_hash_table_lookup(v->sent, key);
-		int64_t fast = d->sample_mono_us ? d->sample_mono_us : snap->taken_mono_us;
+		sent_mark *m = mark_of(v, d);
 
-		if (!m) {
-			m = g_new0(sent_mark, 1);
-			g_hash_table_insert(v->sent, g_steal_pointer(&key), m);
-		}
-		m->seen_generation = snap->generation;
-		if (fast != m->fast_mono_us) {
-			n += dispatch_fast(d, sample_time(snap, fast), interval);
-			m->fast_mono_us = fast;
-		}
-		if (d->id >= 0 && d->slow_mono_us > 0 && d->slow_mono_us != m->slow_mono_us) {
+		m->seen_generation = MAX(m->seen_generation, snap->generation);
+		n += send_fast(snap, d, m, interval);
+		if (d->id >= 0 && d->slow_mono_us > m->slow_mono_us) {
 			n += dispatch_slow(d, sample_time(snap, d->slow_mono_us), interval);
 			m->slow_mono_us = d->slow_mono_us;
 		}
@@ -213,8 +246,42 @@ unsigned vsc_values_dispatch_domains(vsc_values *v, const vs_snapshot *snap, cdt
 	/* Forget domains that went away, so a re-created one starts afresh. */
 	g_hash_table_iter_init(&it, v->sent);
 	while (g_hash_table_iter_next(&it, NULL, &value))
-		if (((sent_mark *)value)->seen_generation != snap->generation)
+		if (((sent_mark *)value)->seen_generation < snap->generation)
 			g_hash_table_iter_remove(&it);
+	g_mutex_unlock(&v->lock);
+	return n;
+}
+
+/**
+ * vsc_values_dispatch_changes:
+ * @v: what was sent
+ * @snap: a snapshot just published (collector thread)
+ * @interval: the read interval
+ *
+ * Sends at once the fast values (state, CPU) of each domain that is new,
+ * whose state differs from the last state sent or that became active (its
+ * first CPU figures), provided its sample is new:
+ * a started domain's first value follows the lifecycle event and the
+ * collector's refresh it triggers, not the next read interval. The read
+ * callback skips what was sent here. Returns how many value lists collectd
+ * accepted.
+ */
+unsigned vsc_values_dispatch_changes(vsc_values *v, const vs_snapshot *snap, cdtime_t interval)
+{
+	unsigned n = 0;
+
+	g_mutex_lock(&v->lock);
+	for (guint i = 0; i < snap->domains->len; i++) {
+		const vs_domain_stats *d = g_ptr_array_index(snap->domains, i);
+		sent_mark *m = mark_of(v, d);
+
+		m->seen_generation = MAX(m->seen_generation, snap->generation);
+		/* a start shows as two snapshots: the event's (state running, no
+		 * CPU figures yet) and the refresh it triggers (the first ones) */
+		if (m->state != d->state || m->active != (d->id >= 0))
+			n += send_fast(snap, d, m, interval);
+	}
+	g_mutex_unlock(&v->lock);
 	return n;
 }
 

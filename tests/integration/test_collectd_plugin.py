@@ -82,6 +82,41 @@ def test_values_match_domstats(tmp, plugin_domains, daemons):
     assert "AddressSanitizer" not in cd.output() and "runtime error" not in cd.output()
 
 
+def test_started_domain_value_follows_the_event(tmp, plugin_domains, daemons):
+    """With a 10 s read interval, a domain started right after a read has
+    its state and first CPU value in collectd within seconds: the lifecycle
+    event triggers a refresh whose values are dispatched at once, and the
+    next read does not send them again (collectd would log "value too old")."""
+    dom = vstest.define_domain("vst-cd-evt-a", start=False)
+    marker = vstest.define_domain("vst-cd-evt-b")  # running: a row at every read
+    vs_conf = ct.write_vs_config(os.path.join(tmp, "vs.conf"), os.path.join(tmp, "act.sock"),
+                                 tmp, refresh=10, slow=10)
+    conf = ct.write_collectd_conf(tmp, vs_conf, interval=10, plugin_block=(
+        "  ForwardNotifications false\n  ForwardThresholds false"))
+    cd = ct.start_collectd(daemons, conf)
+    first = ct.wait_csv(tmp, dom, "domain_state", timeout=40, what="the shut-off state")
+    assert first[1] == 5, first  # VIR_DOMAIN_SHUTOFF
+    # a read writes the running domain's next row: start right after it, so
+    # the read after that is about 10 s away
+    seen_b = ct.wait_csv(tmp, marker, "virt_cpu_total", timeout=40)
+    ct.wait_csv(tmp, marker, "virt_cpu_total", timeout=25, pred=lambda r: r[0] > seen_b[0],
+                what="a read")
+    t0 = time.time()
+    vstest.virsh("start", dom)
+    cpu = ct.wait_csv(tmp, dom, "virt_cpu_total", timeout=20, what="the first CPU value")
+    seen = time.time() - t0
+    assert seen < 5, f"first value {seen:.1f} s after virsh start, as late as a read"
+    assert ct.csv_last(tmp, dom, "domain_state")[1] == 1  # running, sent with it
+    # the read after the start sends only newer samples
+    ct.wait_csv(tmp, dom, "virt_cpu_total", timeout=25, pred=lambda r: r[0] > cpu[0],
+                what="the next read's CPU value")
+    rows = ct.csv_rows(tmp, dom, "virt_cpu_total")
+    assert [r[0] for r in rows] == sorted(set(r[0] for r in rows)), rows
+    out = cd.output()
+    assert "too old" not in out, out[-3000:]
+    assert "AddressSanitizer" not in out and "runtime error" not in out
+
+
 # collectd's own threshold plugin on a virtscale value: its notifications
 # are forwarded to the actuator as "threshold" messages.
 THRESHOLDS = """
