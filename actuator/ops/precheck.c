@@ -19,10 +19,16 @@ static bool failed(const char *check, GError *err, char **condition, GError **er
 	return false;
 }
 
-/* The template exists on @c and is shut off; the storage pool is active. */
-static bool check_host(vs_ops_ctx *w, virConnectPtr c, char **condition, GError **error)
+/*
+ * The template exists on @c (the host @uri, which placement chose: the
+ * operator defines it on each host of the pool) and is shut off; the
+ * storage pool is active. The errors name the host.
+ */
+static bool check_host(vs_ops_ctx *w, virConnectPtr c, const char *uri, char **condition,
+                       GError **error)
 {
 	const vs_pool_config *pool = w->pool;
+	const char *host = vs_config_host_name(w->cfg, uri);
 	const char *storage = pool->storage_pool ? pool->storage_pool : "default";
 	g_autoptr(virDomain) tmpl = virDomainLookupByName(c, pool->template_name);
 	g_autoptr(virStoragePool) sp = NULL;
@@ -31,23 +37,24 @@ static bool check_host(vs_ops_ctx *w, virConnectPtr c, char **condition, GError 
 
 	if (!tmpl) {
 		vs_virt_set_error(&err, "template missing");
-		g_prefix_error(&err, "%s: ", pool->template_name);
+		g_prefix_error(&err, "%s on host %s: ", pool->template_name, host);
 		return failed("template", err, condition, error);
 	}
 	if (virDomainGetState(tmpl, &state, &reason, 0) == 0 && state != VIR_DOMAIN_SHUTOFF) {
 		g_set_error(&err, VS_ACT_ERROR, VS_ACT_ERROR_STATE,
-		            "%s is not shut off: its disk would change under the clone",
-		            pool->template_name);
+		            "%s on host %s is not shut off: its disk would change under the clone",
+		            pool->template_name, host);
 		return failed("template", err, condition, error);
 	}
 	sp = virStoragePoolLookupByName(c, storage);
 	if (!sp) {
 		vs_virt_set_error(&err, "storage pool");
-		g_prefix_error(&err, "%s: ", storage);
+		g_prefix_error(&err, "%s on host %s: ", storage, host);
 		return failed("storage", err, condition, error);
 	}
 	if (virStoragePoolIsActive(sp) != 1) {
-		g_set_error(&err, VS_ACT_ERROR, VS_ACT_ERROR_STATE, "%s is not active", storage);
+		g_set_error(&err, VS_ACT_ERROR, VS_ACT_ERROR_STATE, "%s on host %s is not active",
+		            storage, host);
 		return failed("storage", err, condition, error);
 	}
 	return true;
@@ -92,7 +99,7 @@ bool vs_precheck_scale_out(vs_ops_ctx *w, const vs_pool_view *v, char **conditio
 
 		if (!c)
 			return failed("hypervisor", err, condition, error);
-		if (!check_host(w, c, condition, error))
+		if (!check_host(w, c, vs_virt_uri(host), condition, error))
 			return false;
 		/* the port the clone would get: a balancer may already have
 		 * its worker (Apache reuses it, no growth slot needed) */

@@ -7,7 +7,8 @@ summary table, the SNMP tables and the plot.
       Once a second: instances (virtscalectl status), average CPU and sessions
       (the collectd plugin's csv values), latency of a probe request through
       the load balancer, the current number of clients; prints a line every
-      few seconds and every scaling action as it happens; writes CSV rows.
+      few seconds (ending with the serving instances on each host) and
+      every scaling action as it happens; writes CSV rows.
   vsdemo.py summary PHASE_FILE...      markdown table of the wrk phases
   vsdemo.py snmp-tables --port P --mib MIBFILE
       walks the VIRTSCALE-MIB pool and backend tables (numeric OIDs: Debian
@@ -107,6 +108,22 @@ def fmt(x, spec="{:.0f}", none="-"):
     return none if x is None or x != x else spec.format(x)
 
 
+def serving(inst):
+    """Running, not warm, not on a lost host: an instance the balancer uses."""
+    return inst["state"] == "running" and not inst.get("warm") and not inst.get("lost")
+
+
+def per_host_names(pool, hosts):
+    """The serving instances of @pool on each host, in the configuration's
+    order: "a: vsdemo-02 | b: vsdemo-01 vsdemo-03"."""
+    names = {h["uri"]: [] for h in hosts}
+    for i in sorted(pool["instances"], key=lambda i: i["name"]):
+        if serving(i):
+            names.setdefault(i.get("host") or "?", []).append(i["name"])
+    label = {h["uri"]: h["name"] for h in hosts}
+    return " | ".join(f"{label.get(uri, uri)}: {' '.join(ns) or '-'}" for uri, ns in names.items())
+
+
 def monitor(a):
     t0 = time.monotonic()
     prober = Prober(a.url, t0)
@@ -120,7 +137,8 @@ def monitor(a):
     events = open(a.events, "a")
     out = open(a.out, "w")
     out.write("t,clients,instances,cpu,sessions,latency_ms,phase,warm\n")
-    header = " time  clients  instances  warm  avg-cpu%  sessions/inst  probe-ms  actuator"
+    header = (" time  clients  instances  warm  avg-cpu%  sessions/inst  probe-ms  actuator"
+              "  per host")
     print(header, flush=True)
     while not os.path.exists(a.stop_file):
         t = time.monotonic() - t0
@@ -134,26 +152,29 @@ def monitor(a):
         running = None
         warm = None
         phase = "-"
+        per_host = ""
         if pool:
             # a warm instance (paused or saved, or booting to become one) is
-            # not serving: counted apart
-            running = sum(1 for i in pool["instances"]
-                          if i["state"] == "running" and not i.get("warm"))
+            # not serving: counted apart; a lost host's instance is not
+            # serving either
+            running = sum(1 for i in pool["instances"] if serving(i))
             warm = pool.get("warm", 0)
             phase = pool["phase"]
             now_inst = {i["name"]: i for i in pool["instances"]}
             host_of = {h["uri"]: h["name"] for h in st.get("hosts", [])}
+            per_host = per_host_names(pool, st.get("hosts", []))
             for name, i in now_inst.items():
-                if name not in seen and i["state"] == "running" and not i.get("warm"):
+                if name not in seen and serving(i):
                     log(f"  + {name} serving at {i.get('address') or '?'} on host "
                         f"{host_of.get(i.get('host'), i.get('host') or '?')} "
                         f"(now {running} running)")
                     events.write(f"{t:.1f} +{name}\n")
                     seen[name] = i
             for name in list(seen):
-                if (name not in now_inst or now_inst[name]["state"] != "running" or
-                        now_inst[name].get("warm")):
-                    log(f"  - {name} removed (now {running} running)")
+                if name not in now_inst or not serving(now_inst[name]):
+                    gone = "lost with its host" if now_inst.get(name, {}).get("lost") \
+                        else "removed"
+                    log(f"  - {name} {gone} (now {running} running)")
                     events.write(f"{t:.1f} -{name}\n")
                     del seen[name]
             c = (pool["scale_outs"], pool["scale_ins"], pool["failures"], pool["alerts"])
@@ -187,8 +208,8 @@ def monitor(a):
             last_print = t
             print(f"{t:5.0f}  {clients:7d}  {fmt(running):>9}  {fmt(warm):>4}  "
                   f"{fmt(cpu, '{:.1f}'):>8}  "
-                  f"{fmt(sess, '{:.1f}'):>13}  {fmt(lat, '{:.0f}', 'fail'):>8}  {phase}",
-                  flush=True)
+                  f"{fmt(sess, '{:.1f}'):>13}  {fmt(lat, '{:.0f}', 'fail'):>8}  {phase:<8}"
+                  f"  {per_host}", flush=True)
         time.sleep(max(0.0, 1.0 - ((time.monotonic() - t0) - t)))
     prober.running = False
     out.close()

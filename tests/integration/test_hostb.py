@@ -95,6 +95,10 @@ def test_host_b_is_its_own_hypervisor(hostb):
     assert b_uuid == env["HOST_UUID"] and b_uuid != a_uuid
     pid = hostb.pid()
     assert pid and pid != vstest.libvirtd_pid()
+    # it listens on loopback TCP only, on the bed's port
+    listening = [line.split()[3] for line in vstest.run(["ss", "-Hltnp"]).stdout.splitlines()
+                 if f"pid={pid}," in line]
+    assert listening == [f"127.0.0.1:{hostb.port}"], listening
     assert os.readlink(f"/proc/{pid}/ns/mnt") != os.readlink("/proc/self/ns/mnt")
     info = hostb.virsh("pool-info", "default").stdout
     assert "running" in info and "Autostart:      yes" in info, info

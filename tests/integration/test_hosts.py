@@ -14,7 +14,11 @@ TCP), real web guests (tests/guest), a real nginx and a real SMTP server.
 - an SNMP walk (vsHostTable, the backends' host) and the collectd values
   show both hosts.
 
-Domains vst-hosts-*, hostfwd ports 19930-19959 (on 127.0.0.1 for A, on
+- a returned host's instance adopted when max leaves room for it.
+- the template is the operator's, on each host: missing on B, a scale-out
+  placed there is blocked naming B.
+
+Domains vst-hosts-*, hostfwd ports 19920-19959 (on 127.0.0.1 for A, on
 127.0.0.2 for B)."""
 import json
 import os
@@ -267,6 +271,9 @@ def test_host_b_killed_failover_and_return(two_hosts, tmp_path, daemons, smtp):
         body = [m["msg"].get_body().get_content() for m in mail.messages()
                 if m["msg"]["X-Virtscale-Event"] == "host-lost"][0]
         assert lost in body and "b" in body, body
+        body = [m["msg"].get_body().get_content() for m in mail.messages()
+                if m["msg"]["X-Virtscale-Event"] == "host-back"][0]
+        assert "0 of its instance(s) kept, 1 removed" in body, body
         # nothing twice, nothing leaked: two domains on A, their volumes only
         assert names_on(A, True) == pool.on()["a"]
         vols = loopbed.volumes(PREFIX + "fail-")
@@ -278,6 +285,94 @@ def test_host_b_killed_failover_and_return(two_hosts, tmp_path, daemons, smtp):
         pool.act.proc.stop()
         if not hostb.answers():
             hostb.restart()
+
+
+def test_host_b_returns_with_room_its_instance_is_adopted(two_hosts, tmp_path, daemons, smtp):
+    """The other way back: host B lost and the pool refilled on A, but max
+    leaves room for B's old instance, which still runs and answers its
+    probe: it is adopted (the same domain, not a new one), served by nginx
+    again, and the host-back mail says so; max still holds."""
+    hostb = two_hosts
+    mail = smtp()
+    nginx = lb_bed.Nginx(tmp_path, daemons, port=19928)
+    pool = Pool(tmp_path / "act", daemons, hostb, "back",
+                {"hosts": "a b", "min": 2, "max": 3, "host_max": 2,
+                 "hostfwd_ports": "19920-19923", "lb": "nginx"},
+                sections={"nginx": nginx.nginx_keys,
+                          "libvirt": {"host_grace": 6},
+                          "mail": {"server": f"127.0.0.1:{mail.port}", "to": "ops@localhost",
+                                   "rate_limit": 0}}).start()
+    try:
+        pool.wait(2, 2 * BOOT)
+        before = pool.on()
+        assert len(before["a"]) == 1 and len(before["b"]) == 1, before
+        back = before["b"][0]
+        back_uuid = uuid_on(hostb.uri, back)
+
+        hostb.kill9()
+        def refilled():
+            p = pool.status()["pools"][0]
+            insts = {i["name"]: i for i in p["instances"]}
+            return (p["actual"] == 2 and insts.get(back, {}).get("lost") and
+                    len(pool.on()["a"]) == 2 and p["phase"] in ("idle", "cooldown"))
+        vstest.wait_for(refilled, 6 + BOOT, interval=1, what="the pool refilled on host A")
+        vstest.wait_for(lambda: "host-lost" in mail.events(), 30, what="the host-lost mail")
+
+        peak = []
+        hostb.restart()
+        def adopted():
+            p = pool.status()["pools"][0]
+            insts = {i["name"]: i for i in p["instances"]}
+            servers = re.findall(r"server (127\.0\.0\.\d+:\d+)", nginx.upstream_text())
+            peak.append(len(servers))
+            return (back in insts and not insts[back].get("lost") and
+                    insts[back]["host"] == hostb.uri and p["actual"] == 3 and
+                    any(s.startswith("127.0.0.2:") for s in servers) and p)
+        vstest.wait_for(adopted, 120, interval=0.5, what="host B's old instance adopted")
+        assert max(peak) <= 3, peak  # never more than max in the balancer
+        # the very domain that ran before the outage, nothing made anew on B
+        assert names_on(hostb.uri, True) == [back]
+        assert uuid_on(hostb.uri, back) == back_uuid
+        assert len(pool.on()["a"]) == 2
+        vstest.wait_for(lambda: "host-back" in mail.events(), 30, what="the host-back mail")
+        body = [m["msg"].get_body().get_content() for m in mail.messages()
+                if m["msg"]["X-Virtscale-Event"] == "host-back"][0]
+        assert "1 of its instance(s) kept, 0 removed" in body, body
+        # traffic through nginx reaches host B's guest again
+        seen = loopbed.answered_by(nginx.url, 30)
+        assert back_uuid in seen, seen
+        assert not pool.act.open_ops(), pool.act.journal_text()
+    finally:
+        pool.act.proc.stop()
+        if not hostb.answers():
+            hostb.restart()
+
+
+def test_template_is_the_operators_on_each_host(hostb, tmp_path, daemons):
+    """virtscale copies no template between hosts: the operator defines it,
+    with the same name, on each host of the pool. With it on host A only, a
+    scale-out that placement sends to host B is blocked naming the template
+    and host B, and nothing is made on either host; once the template is
+    defined on B, the clone starts there."""
+    remove_everything(hostb)
+    define_template(19959)  # host A only
+    pool = Pool(tmp_path / "act", daemons, hostb, "tpl",
+                {"hosts": "b a", "min": 0, "max": 1, "hostfwd_ports": "19924-19924",
+                 "lb": "none"}).start()
+    try:
+        pool.scale(1)
+        p = vstest.wait_for(lambda: (lambda p: p if "blocked" in (p["last_error"] or "") else None)(
+            pool.status()["pools"][0]), 30, what="the scale-out blocked")
+        assert f"{TEMPLATE} on host b" in p["last_error"], p["last_error"]
+        assert "template" in p["last_error"], p["last_error"]
+        assert names_on(A, True) == [] and names_on(hostb.uri, True) == []
+        assert loopbed.volumes(PREFIX + "tpl-") == []
+        define_template(19959, hostb)
+        pool.wait(1, BOOT)
+        assert pool.on() == {"a": [], "b": [f"{PREFIX}tpl-01"]}, pool.on()
+    finally:
+        pool.act.proc.stop()
+        remove_everything(hostb)
 
 
 def test_status_json_hosts_match_config(two_hosts, tmp_path, daemons):

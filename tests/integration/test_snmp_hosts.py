@@ -198,6 +198,13 @@ def test_host_table_traps_and_rows(members, tmp_path, daemons):
         rows = bed.rows_by_name()
         assert "test" in rows and all(n in rows for n in members)
         before = bed.walk(VM_MIB)
+        # VM-MIB's hypervisor group describes the first configured host (a,
+        # the real QEMU), not the test driver (b) nor the dead one
+        a_version = re.search(r"Running hypervisor: QEMU (\S+)", vstest.virsh("version").stdout)
+        assert before[VM_MIB + ".1.1.1.0"][1].startswith(b"QEMU via libvirt "), \
+            before[VM_MIB + ".1.1.1.0"]
+        assert before[VM_MIB + ".1.1.2.0"][1] == a_version.group(1).encode()
+        assert before[VM_MIB + ".1.1.4.0"][1] > 0                    # vmHvUpTime
 
         # the relay host answers: vsHostBack; it lists host a's domains
         # again, with the same UUIDs: still one row per UUID
