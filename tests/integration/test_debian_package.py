@@ -20,6 +20,7 @@ import pytest
 import actbed
 import collectdtest
 import test_command_line
+import test_install_layout
 import test_mibs
 import vstest
 from snmpbed import SnmpBed, VM_MIB
@@ -140,6 +141,7 @@ def test_installed_layout(installed):
     every = [f for fs in installed.values() for f in fs]
     assert not [f for f in every if f.endswith(".la")]
     assert "/usr/lib/collectd/virtscale.so" in installed["collectd-virtscale"]
+    test_install_layout.check_plugin_never_exits("/usr/lib/collectd/virtscale.so")
     assert "/usr/share/collectd/virtscale-types.db" in installed["collectd-virtscale"]
     assert "/usr/share/snmp/mibs/virtscale/VM-MIB.txt" in installed["virtscale-snmp"]
     # the shared configuration is a conffile of the common package
