@@ -1063,26 +1063,6 @@ vs_config *vs_config_load(const char *path, GError **error)
 }
 
 /**
- * vs_config_load_or_exit:
- * @program: prefix of the message (the program's name)
- * @path: the file; NULL means VS_DEFAULT_CONFIG_FILE
- *
- * vs_config_load(), or "PROGRAM: FILE:LINE: ..." on stderr and
- * exit(VS_EXIT_CONFIG) before the caller starts anything.
- */
-vs_config *vs_config_load_or_exit(const char *program, const char *path)
-{
-	g_autoptr(GError) err = NULL;
-	vs_config *cfg = vs_config_load(path, &err);
-
-	if (!cfg) {
-		fprintf(stderr, "%s: %s\n", program ? program : "virtscale", err->message);
-		exit(VS_EXIT_CONFIG);
-	}
-	return cfg;
-}
-
-/**
  * vs_config_free:
  * @cfg: a configuration or NULL
  *

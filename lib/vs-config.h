@@ -224,7 +224,9 @@ vs_config *vs_config_load_from_data(const char *data, gsize len, const char *nam
 
 /*
  * vs_config_load_or_exit: vs_config_load(), or print the error on stderr
- * prefixed by @program and exit(VS_EXIT_CONFIG).
+ * prefixed by @program and exit(VS_EXIT_CONFIG). For programs only: it is
+ * in lib/vs-daemon.c (libvsmain), which the collectd plugin does not link,
+ * since a plugin that exits takes collectd down with it.
  */
 vs_config *vs_config_load_or_exit(const char *program, const char *path);
 

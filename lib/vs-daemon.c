@@ -133,6 +133,26 @@ void vs_daemon_init(vs_daemon *d, const char *program, const char *summary, int 
 	d->cfg = vs_config_load_or_exit(program, d->config_path);
 }
 
+/**
+ * vs_config_load_or_exit:
+ * @program: prefix of the message (the program's name)
+ * @path: the file; NULL means VS_DEFAULT_CONFIG_FILE
+ *
+ * vs_config_load(), or "PROGRAM: FILE:LINE: ..." on stderr and
+ * exit(VS_EXIT_CONFIG) before the caller starts anything.
+ */
+vs_config *vs_config_load_or_exit(const char *program, const char *path)
+{
+	g_autoptr(GError) err = NULL;
+	vs_config *cfg = vs_config_load(path, &err);
+
+	if (!cfg) {
+		fprintf(stderr, "%s: %s\n", program ? program : "virtscale", err->message);
+		exit(VS_EXIT_CONFIG);
+	}
+	return cfg;
+}
+
 static void remove_pidfile_at_exit(void)
 {
 	if (held_pidfile && getpid() == held_pidfile_owner)

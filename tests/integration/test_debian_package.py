@@ -3,7 +3,7 @@ builds them from a clean copy of the tree (lintian clean), `apt-get install
 ./...deb` installs them, the installed programs run against the real
 daemons (the subagent answers through snmpd, collectd loads the installed
 plugin, virtscaled scales a pool, virtscalectl drives it), and `apt-get
-purge` leaves nothing behind: no package, no file, no group, no state.
+purge` leaves nothing behind: no package, no file, no user or group, no state.
 
 The packages are built once for the module (about a minute), by the
 README's quick start itself, without their unit tests (make check runs
@@ -12,6 +12,7 @@ installation here (no systemd: the units are enabled, not started)."""
 import glob
 import grp
 import os
+import pwd
 import stat
 import subprocess
 
@@ -20,6 +21,7 @@ import pytest
 import actbed
 import collectdtest
 import test_command_line
+import test_install_layout
 import test_mibs
 import vstest
 from snmpbed import SnmpBed, VM_MIB
@@ -120,6 +122,8 @@ def installed(debs):
     assert not already, f"virtscale packages are installed on this machine already: {already}"
     assert "virtscale" not in {g.gr_name for g in grp.getgrall()}, \
         "a group virtscale exists already: the purge check would remove it"
+    assert "virtscale-notify" not in {p.pw_name for p in pwd.getpwall()}, \
+        "a user virtscale-notify exists already: the purge check would remove it"
     r = subprocess.run(["apt-get", "install", "-y", "-q", "--no-install-recommends",
                         *debs.values()], capture_output=True, text=True, env=APT_ENV,
                        timeout=600)
@@ -140,6 +144,7 @@ def test_installed_layout(installed):
     every = [f for fs in installed.values() for f in fs]
     assert not [f for f in every if f.endswith(".la")]
     assert "/usr/lib/collectd/virtscale.so" in installed["collectd-virtscale"]
+    test_install_layout.check_plugin_never_exits("/usr/lib/collectd/virtscale.so")
     assert "/usr/share/collectd/virtscale-types.db" in installed["collectd-virtscale"]
     assert "/usr/share/snmp/mibs/virtscale/VM-MIB.txt" in installed["virtscale-snmp"]
     # the shared configuration is a conffile of the common package
@@ -149,8 +154,13 @@ def test_installed_layout(installed):
     r = vstest.run(["/usr/bin/virtscalectl", "-c", "/etc/virtscale/virtscale.conf",
                     "check-config"], check=False)
     assert r.returncode == 0, r.stderr
-    # the socket's group, the state directory
-    assert grp.getgrnam("virtscale").gr_gid < 1000
+    # the socket's group and the user of the exec hooks (in that group only,
+    # no login), the state directory
+    group = grp.getgrnam("virtscale")
+    assert group.gr_gid < 1000
+    notify = pwd.getpwnam("virtscale-notify")
+    assert notify.pw_uid < 1000 and notify.pw_gid == group.gr_gid, notify
+    assert notify.pw_shell == "/usr/sbin/nologin" and not os.path.exists(notify.pw_dir), notify
     st = os.stat("/var/lib/virtscale")
     assert stat.S_ISDIR(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o750
     # units installed and enabled the Debian way, nothing started
@@ -268,6 +278,7 @@ def test_purge_leaves_nothing_behind(installed):
     for unit in UNITS:
         assert not os.path.lexists(f"/etc/systemd/system/multi-user.target.wants/{unit}")
     assert "virtscale" not in {g.gr_name for g in grp.getgrall()}
+    assert "virtscale-notify" not in {p.pw_name for p in pwd.getpwall()}
 
 
 def test_package_version_and_dist_list():
@@ -298,7 +309,7 @@ def quick_start_lines():
 def test_readme_quick_start(quick_start):
     """Every line of the README's quick start succeeded as written, the
     packages it installed were all installed, and their purge (the
-    fixture's) removed them and their group."""
+    fixture's) removed them, their user and their group."""
     results, states, _ = quick_start
     for line, r in results:
         assert r.returncode == 0, (line, r.stdout[-4000:], r.stderr[-4000:])
@@ -309,3 +320,4 @@ def test_readme_quick_start(quick_start):
     assert states == {p: "ii" for p in PACKAGES}, states
     assert not [p for p in PACKAGES if package_status(p)]
     assert "virtscale" not in {g.gr_name for g in grp.getgrall()}
+    assert "virtscale-notify" not in {p.pw_name for p in pwd.getpwall()}

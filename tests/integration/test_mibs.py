@@ -9,6 +9,7 @@ import glob
 import os
 import re
 import subprocess
+import tempfile
 
 import vstest
 
@@ -42,6 +43,23 @@ def staged_mib_dir(destdir):
 def check_mib_dir(mib_dir):
     """The checks of this module on an installed directory of our MIBs (the
     package test runs them on /usr/share/snmp/mibs/virtscale)."""
+    with tempfile.TemporaryDirectory() as d:
+        check_mib_dir_alone(mib_dir, netsnmp_env(d))
+
+
+def netsnmp_env(d):
+    """The environment of a net-snmp tool whose configuration and persistent
+    files are in the directory @d, not the host's: neither /etc/snmp's
+    snmp.conf nor /var/lib/snmp can add a module, a directory or a message
+    (a tool that finds no cert_indexes in its persistent directory creates
+    it and says so on stderr: whenever /var/lib/snmp had been emptied, the
+    first check failed)."""
+    os.makedirs(os.path.join(d, "cert_indexes"), exist_ok=True)
+    return dict(os.environ, MIBS="", MIBDIRS="", SNMPCONFPATH=d, SNMP_PERSISTENT_DIR=d)
+
+
+def check_mib_dir_alone(mib_dir, env):
+    """check_mib_dir(), the net-snmp tools run with @env."""
     for module in ROOTS:
         path = os.path.join(mib_dir, f"{module}.txt")
         # smilint: our directory only (its SMIPATH replaces libsmi's default)
@@ -53,8 +71,7 @@ def check_mib_dir(mib_dir):
         names = defined_names(path)
         t = subprocess.run(["snmptranslate", "-M", f"{mib_dir}:{NETSNMP_MIBS}", "-m", "ALL",
                             "-On", *(f"{module}::{n}" for n in names)],
-                           capture_output=True, text=True, timeout=60,
-                           env=dict(os.environ, MIBS="", MIBDIRS=""))
+                           capture_output=True, text=True, timeout=60, env=env)
         assert t.returncode == 0 and t.stderr == "", t.stderr
         oids = [line for line in t.stdout.splitlines() if line.strip()]
         assert len(oids) == len(names), (names, oids)
@@ -91,7 +108,9 @@ def test_snmp_conf_snippet_loads_the_modules_by_name(tmp_path):
     conf_dir.mkdir()
     (conf_dir / "snmp.conf").write_text(
         "mibs :\n" + snippet.replace("/usr/share/snmp/mibs/virtscale", mib_dir))
-    env = {k: v for k, v in os.environ.items() if k not in ("MIBS", "MIBDIRS")}
+    # the modules come from snmp.conf alone: no MIBS or MIBDIRS
+    env = {k: v for k, v in netsnmp_env(str(tmp_path / "persistent")).items()
+           if k not in ("MIBS", "MIBDIRS")}
     env.update(SNMPCONFPATH=str(conf_dir), HOME=str(tmp_path))
     r = subprocess.run(["snmptranslate", "-On", "VIRTSCALE-MIB::vsPoolTable",
                         "VM-MIB::vmTable"], capture_output=True, text=True, env=env, timeout=60)
