@@ -12,8 +12,10 @@ Real libvirtd + QEMU domains (vst-snmp-bNN, halt disk, tap NIC), a real snmpd
 on 127.0.0.1:19120 (AgentX on a private socket). Prints a markdown table.
 """
 import argparse
+import glob
 import math
 import os
+import resource
 import shutil
 import signal
 import statistics
@@ -75,6 +77,39 @@ def timed(argv):
     return dt, r.stdout.count("\n")
 
 
+def cpu_ns(pid):
+    """CPU time of every thread of @pid so far, in ns: the sum of
+    /proc/PID/task/*/schedstat, the scheduler's own count of what
+    /proc/PID/stat reports as utime+stime in 10 ms ticks (too coarse for a
+    walk of a few ms)."""
+    total = 0
+    for path in glob.glob(f"/proc/{pid}/task/*/schedstat"):
+        try:
+            with open(path) as f:
+                total += int(f.read().split()[0])
+        except (OSError, IndexError, ValueError):
+            pass  # a thread gone between the listing and the read
+    return total
+
+
+def children_cpu():
+    """CPU seconds (user + system) of every waited-for child so far: the
+    walking client's, read before and after each walk."""
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
+def timed_cpu(argv, pids):
+    """timed(@argv), plus the CPU the client used and the CPU each process of
+    @pids ({name: pid}) used meanwhile (s)."""
+    before = {k: cpu_ns(p) for k, p in pids.items()}
+    c0 = children_cpu()
+    dt, count = timed(argv)
+    cpu = {k: (cpu_ns(p) - before[k]) / 1e9 for k, p in pids.items()}
+    cpu["client"] = children_cpu() - c0
+    return dt, count, cpu
+
+
 def walk_argv(port, oid, timeout=5):
     return ["snmpbulkwalk", "-v2c", "-c", "public", "-On", "-Cr50", "-t", str(timeout), "-r",
             "0", f"127.0.0.1:{port}", oid]
@@ -88,40 +123,92 @@ def measure(bed, static_exe, daemons, n, repeat):
     return dict(walks_against_static(bed, static_exe, daemons, repeat), n=n)
 
 
-def walks_against_static(bed, static_exe, daemons, repeat):
+def our_varbinds(bed):
+    return sum(timed(walk_argv(bed.agent_port, oid))[1] for oid in (VM_MIB, VS_MIB))
+
+
+def stable_varbinds(bed, slow, max_wait):
+    """The number of varbinds of our full walk once it stops growing: the
+    same count in two walks at least one slow interval (@slow s: disks, NICs
+    and every other slow group) apart, within @max_wait s (then the last
+    count). Returns (count, seconds waited)."""
+    t0 = time.monotonic()
+    prev = our_varbinds(bed)
+    while True:
+        time.sleep(slow + 0.5)
+        count = our_varbinds(bed)
+        if count == prev or time.monotonic() - t0 > max_wait:
+            return count, time.monotonic() - t0
+        prev = count
+
+
+def walks_against_static(bed, static_exe, daemons, repeat, slow=1, idle=5):
     """Our two walks (VM-MIB, VIRTSCALE-MIB) and the static table's walk, a
     table sized to the same varbinds behind the same snmpd, interleaved
-    @repeat times; medians, and the cost per varbind of each."""
-    vb_ours = sum(timed(walk_argv(bed.agent_port, oid))[1] for oid in (VM_MIB, VS_MIB))
-    rows = math.ceil(vb_ours / COLUMNS)
+    @repeat times; medians, and the cost per varbind of each. The table is
+    sized once our walk has its every row (stable_varbinds, @slow the
+    subagent's slow_interval).
+
+    With the wall time, the CPU time each process spends per varbind: the
+    subagent (virtscale-snmp) in our walks, the static-table process in the
+    anchor's, snmpd in each, and the walking client in each. Every one of
+    those processes also works when nobody walks (virtscale-snmp rebuilds its
+    views every refresh, every process answers AgentX pings): that rate,
+    measured over @idle s with no walk, times the walks' wall time, is
+    subtracted."""
+    vb_stable, waited = stable_varbinds(bed, slow, max_wait=max(60, 6 * slow))
+    rows = math.ceil(vb_stable / COLUMNS)
     static = daemons([static_exe, bed.sock, str(rows)], name=f"static-table-{rows}",
                      env=dict(os.environ, MIBS=""))
     vstest.wait_for(lambda: subprocess.run(walk_argv(bed.agent_port, STATIC_OID + ".1.1.2"),
                                            capture_output=True, text=True,
                                            env=snmp_env()).stdout.count("\n") == rows,
                     30, what="the static table")
+    pids = {"sub": bed.sub.proc.pid, "snmpd": bed.snmpd.proc.pid, "static": static.proc.pid}
+    before = {k: cpu_ns(p) for k, p in pids.items()}
+    t0 = time.monotonic()
+    time.sleep(idle)
+    t_idle = time.monotonic() - t0
+    rate = {k: (cpu_ns(p) - before[k]) / 1e9 / t_idle for k, p in pids.items()}
     base, ours, anchor = [], [], []
     get = ["snmpget", "-v2c", "-c", "public", "-On", "-t", "5", "-r", "0",
            f"127.0.0.1:{bed.agent_port}", "1.3.6.1.2.1.1.3.0"]
     for _ in range(repeat):  # interleaved: the machine is shared
-        base.append(timed(get)[0])
-        t1, c1 = timed(walk_argv(bed.agent_port, VM_MIB))
-        t2, c2 = timed(walk_argv(bed.agent_port, VS_MIB))
-        ours.append((t1 + t2, c1 + c2))
-        anchor.append(timed(walk_argv(bed.agent_port, STATIC_OID)))
+        base.append(timed_cpu(get, {}))
+        w1 = timed_cpu(walk_argv(bed.agent_port, VM_MIB), pids)
+        w2 = timed_cpu(walk_argv(bed.agent_port, VS_MIB), pids)
+        ours.append((w1[0] + w2[0], w1[1] + w2[1], {k: w1[2][k] + w2[2][k] for k in w1[2]}))
+        anchor.append(timed_cpu(walk_argv(bed.agent_port, STATIC_OID), pids))
     static.stop()
-    b = statistics.median(base)
-    t_ours = statistics.median(t for t, _ in ours)
-    vb = statistics.median(c for _, c in ours)
-    t_anchor = statistics.median(t for t, _ in anchor)
-    vb_anchor = statistics.median(c for _, c in anchor)
+    b = statistics.median(t for t, _, _ in base)
+    t_ours = statistics.median(t for t, _, _ in ours)
+    vb = statistics.median(c for _, c, _ in ours)
+    t_anchor = statistics.median(t for t, _, _ in anchor)
+    vb_anchor = statistics.median(c for _, c, _ in anchor)
     # a walk costs one process start (b, the median of a one-varbind get);
     # ours is two walks (VM-MIB, VIRTSCALE-MIB), the anchor one
     per_ours = max(t_ours - 2 * b, 1e-9) / vb
     per_anchor = max(t_anchor - b, 1e-9) / vb_anchor
-    return {"vb": vb, "vb_anchor": vb_anchor, "t_ours": t_ours, "t_anchor": t_anchor,
-            "base": b, "per_ours": per_ours, "per_anchor": per_anchor,
-            "ratio": per_ours / per_anchor}
+
+    def cpu_per_vb(walks, proc, starts):
+        """CPU s per varbind of @proc over all @walks, less its idle rate
+        (the client: less the CPU of @starts one-varbind gets)."""
+        total = sum(c[proc] for _, _, c in walks)
+        if proc == "client":
+            total -= starts * sum(c["client"] for _, _, c in base)
+        else:
+            total -= rate[proc] * sum(t for t, _, _ in walks)
+        return total / sum(c for _, c, _ in walks)
+
+    cpu = {"sub": cpu_per_vb(ours, "sub", 2), "static": cpu_per_vb(anchor, "static", 1),
+           "snmpd_ours": cpu_per_vb(ours, "snmpd", 2),
+           "snmpd_anchor": cpu_per_vb(anchor, "snmpd", 1),
+           "client_ours": cpu_per_vb(ours, "client", 2),
+           "client_anchor": cpu_per_vb(anchor, "client", 1)}
+    return {"vb": vb, "vb_anchor": vb_anchor, "vb_stable": vb_stable, "waited": waited,
+            "t_ours": t_ours, "t_anchor": t_anchor, "base": b, "per_ours": per_ours,
+            "per_anchor": per_anchor, "ratio": per_ours / per_anchor, "cpu": cpu,
+            "idle_rate": rate}
 
 
 def stall(bed, seconds):
@@ -185,6 +272,15 @@ def main():
               f"{r['per_ours'] * 1e6:.1f} / {r['per_anchor'] * 1e6:.1f} | "
               f"{r['ratio']:.2f}x |")
     print(f"\n(process start, subtracted per walk: {results[0]['base'] * 1e3:.1f} ms)\n")
+    print("| domains | CPU µs per varbind: virtscale-snmp / static table | ratio | "
+          "snmpd (ours / anchor) | client (ours / anchor) |")
+    print("|---|---|---|---|---|")
+    for r in results:
+        c = {k: v * 1e6 for k, v in r["cpu"].items()}
+        print(f"| {r['n']} | {c['sub']:.1f} / {c['static']:.1f} | {c['sub'] / (c['static'] or math.nan):.2f}x | "
+              f"{c['snmpd_ours']:.1f} / {c['snmpd_anchor']:.1f} | "
+              f"{c['client_ours']:.1f} / {c['client_anchor']:.1f} |")
+    print()
     if stalls:
         print("| libvirtd stopped | walks | failed | longest walk ms | unfrozen walk ms | "
               "ratio | subagent alive |")
