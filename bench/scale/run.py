@@ -414,13 +414,15 @@ def report(res, args):
     print("\nThe same walks, CPU time per varbind of each process (µs; each process's "
           "rate with no walk subtracted; the client's own start subtracted):\n")
     print("| N | virtscale-snmp | static table (anchor) | ratio | snmpd serving ours / anchor "
-          "| client ours / anchor |")
-    print("|---|---|---|---|---|---|")
+          "| client ours / anchor | virtscale-snmp with no walk, ms/s (per domain) |")
+    print("|---|---|---|---|---|---|---|")
     for n in sizes:
         c = res[n]["cpu_us"]
+        idle = res[n]["idle_rate"]["sub"] * 1e3
         print(f"| {n} | {c['sub']:.2f} | {c['static']:.2f} | {div(c['sub'], c['static']):.2f}x | "
               f"{c['snmpd_ours']:.2f} / {c['snmpd_anchor']:.2f} | "
-              f"{c['client_ours']:.2f} / {c['client_anchor']:.2f} |")
+              f"{c['client_ours']:.2f} / {c['client_anchor']:.2f} | "
+              f"{idle:.2f} ({idle / n:.3f}) |")
     print("\ncollectd read threads, CPU per 1 s interval, and RSS:\n")
     print("| N | virtscale.so ms | stock virt ms (anchor) | ratio | virtscale.so µs per domain "
           "| RSS KiB: virtscale-snmp / collectd + virtscale.so / collectd + virt |")

@@ -142,6 +142,65 @@ def stable_varbinds(bed, slow, max_wait):
         prev = count
 
 
+def get_argv(port):
+    """A one-varbind get: what starting a walk process costs."""
+    return ["snmpget", "-v2c", "-c", "public", "-On", "-t", "5", "-r", "0", f"127.0.0.1:{port}",
+            "1.3.6.1.2.1.1.3.0"]
+
+
+def start_static(bed, static_exe, daemons, rows):
+    """The static table of @rows rows behind bed's snmpd, once it answers."""
+    static = daemons([static_exe, bed.sock, str(rows)], name=f"static-table-{rows}",
+                     env=dict(os.environ, MIBS=""))
+    vstest.wait_for(lambda: subprocess.run(walk_argv(bed.agent_port, STATIC_OID + ".1.1.2"),
+                                           capture_output=True, text=True,
+                                           env=snmp_env()).stdout.count("\n") == rows,
+                    30, what="the static table")
+    return static
+
+
+def idle_rates(pids, seconds):
+    """CPU s per s each process of @pids uses over @seconds with no walk."""
+    before = {k: cpu_ns(p) for k, p in pids.items()}
+    t0 = time.monotonic()
+    time.sleep(seconds)
+    dt = time.monotonic() - t0
+    return {k: (cpu_ns(p) - before[k]) / 1e9 / dt for k, p in pids.items()}
+
+
+def cpu_per_vb(walks, base, rate, proc, starts):
+    """CPU s per varbind of @proc over all @walks (timed_cpu results), less
+    its idle @rate times the walks' duration; the client's: less the CPU of
+    @starts one-varbind gets (@base) per walk."""
+    n = len(walks)
+    total = sum(c[proc] for _, _, c in walks)
+    if proc == "client":
+        total -= starts * n * statistics.mean(c["client"] for _, _, c in base)
+    else:
+        total -= rate[proc] * sum(t for t, _, _ in walks)
+    return total / sum(c for _, c, _ in walks)
+
+
+def static_alone(bed, static_exe, daemons, rows, repeat, idle=3):
+    """The anchor's path alone (no subagent walked, whatever domains run):
+    walks of a static table of @rows rows behind snmpd; the wall time and the
+    CPU per varbind of the static table's process, snmpd and the client."""
+    static = start_static(bed, static_exe, daemons, rows)
+    pids = {"snmpd": bed.snmpd.proc.pid, "static": static.proc.pid}
+    rate = idle_rates(pids, idle)
+    base, walks = [], []
+    for _ in range(repeat):
+        base.append(timed_cpu(get_argv(bed.agent_port), {}))
+        walks.append(timed_cpu(walk_argv(bed.agent_port, STATIC_OID), pids))
+    static.stop()
+    b = statistics.median(t for t, _, _ in base)
+    t = statistics.median(t for t, _, _ in walks)
+    vb = statistics.median(c for _, c, _ in walks)
+    return {"rows": rows, "vb": vb, "t": t, "per": max(t - b, 1e-9) / vb,
+            "cpu": {k: cpu_per_vb(walks, base, rate, k, 1)
+                    for k in ("static", "snmpd", "client")}}
+
+
 def walks_against_static(bed, static_exe, daemons, repeat, slow=1, idle=5):
     """Our two walks (VM-MIB, VIRTSCALE-MIB) and the static table's walk, a
     table sized to the same varbinds behind the same snmpd, interleaved
@@ -157,24 +216,12 @@ def walks_against_static(bed, static_exe, daemons, repeat, slow=1, idle=5):
     measured over @idle s with no walk, times the walks' wall time, is
     subtracted."""
     vb_stable, waited = stable_varbinds(bed, slow, max_wait=max(60, 6 * slow))
-    rows = math.ceil(vb_stable / COLUMNS)
-    static = daemons([static_exe, bed.sock, str(rows)], name=f"static-table-{rows}",
-                     env=dict(os.environ, MIBS=""))
-    vstest.wait_for(lambda: subprocess.run(walk_argv(bed.agent_port, STATIC_OID + ".1.1.2"),
-                                           capture_output=True, text=True,
-                                           env=snmp_env()).stdout.count("\n") == rows,
-                    30, what="the static table")
+    static = start_static(bed, static_exe, daemons, math.ceil(vb_stable / COLUMNS))
     pids = {"sub": bed.sub.proc.pid, "snmpd": bed.snmpd.proc.pid, "static": static.proc.pid}
-    before = {k: cpu_ns(p) for k, p in pids.items()}
-    t0 = time.monotonic()
-    time.sleep(idle)
-    t_idle = time.monotonic() - t0
-    rate = {k: (cpu_ns(p) - before[k]) / 1e9 / t_idle for k, p in pids.items()}
+    rate = idle_rates(pids, idle)
     base, ours, anchor = [], [], []
-    get = ["snmpget", "-v2c", "-c", "public", "-On", "-t", "5", "-r", "0",
-           f"127.0.0.1:{bed.agent_port}", "1.3.6.1.2.1.1.3.0"]
     for _ in range(repeat):  # interleaved: the machine is shared
-        base.append(timed_cpu(get, {}))
+        base.append(timed_cpu(get_argv(bed.agent_port), {}))
         w1 = timed_cpu(walk_argv(bed.agent_port, VM_MIB), pids)
         w2 = timed_cpu(walk_argv(bed.agent_port, VS_MIB), pids)
         ours.append((w1[0] + w2[0], w1[1] + w2[1], {k: w1[2][k] + w2[2][k] for k in w1[2]}))
@@ -190,21 +237,12 @@ def walks_against_static(bed, static_exe, daemons, repeat, slow=1, idle=5):
     per_ours = max(t_ours - 2 * b, 1e-9) / vb
     per_anchor = max(t_anchor - b, 1e-9) / vb_anchor
 
-    def cpu_per_vb(walks, proc, starts):
-        """CPU s per varbind of @proc over all @walks, less its idle rate
-        (the client: less the CPU of @starts one-varbind gets)."""
-        total = sum(c[proc] for _, _, c in walks)
-        if proc == "client":
-            total -= starts * sum(c["client"] for _, _, c in base)
-        else:
-            total -= rate[proc] * sum(t for t, _, _ in walks)
-        return total / sum(c for _, c, _ in walks)
-
-    cpu = {"sub": cpu_per_vb(ours, "sub", 2), "static": cpu_per_vb(anchor, "static", 1),
-           "snmpd_ours": cpu_per_vb(ours, "snmpd", 2),
-           "snmpd_anchor": cpu_per_vb(anchor, "snmpd", 1),
-           "client_ours": cpu_per_vb(ours, "client", 2),
-           "client_anchor": cpu_per_vb(anchor, "client", 1)}
+    cpu = {"sub": cpu_per_vb(ours, base, rate, "sub", 2),
+           "static": cpu_per_vb(anchor, base, rate, "static", 1),
+           "snmpd_ours": cpu_per_vb(ours, base, rate, "snmpd", 2),
+           "snmpd_anchor": cpu_per_vb(anchor, base, rate, "snmpd", 1),
+           "client_ours": cpu_per_vb(ours, base, rate, "client", 2),
+           "client_anchor": cpu_per_vb(anchor, base, rate, "client", 1)}
     return {"vb": vb, "vb_anchor": vb_anchor, "vb_stable": vb_stable, "waited": waited,
             "t_ours": t_ours, "t_anchor": t_anchor, "base": b, "per_ours": per_ours,
             "per_anchor": per_anchor, "ratio": per_ours / per_anchor, "cpu": cpu,
@@ -234,13 +272,40 @@ def stall(bed, seconds):
             "normal": statistics.median(normal), "alive": bed.sub.alive()}
 
 
+def main_static(args):
+    tmp = tempfile.mkdtemp(prefix="vs-snmp-bench-")
+    daemons = Daemons(tmp)
+    results = []
+    try:
+        static_exe = build_static_table(tmp)
+        bed = SnmpBed(tmp, daemons, agent_port=19120, trap_port=19121)
+        bed.start_snmpd()
+        for rows in args.static_only:
+            results.append(static_alone(bed, static_exe, daemons, rows, args.repeat))
+    finally:
+        daemons.stop_all()
+        shutil.rmtree(tmp, ignore_errors=True)
+    print("| rows | varbinds | walk ms | µs per varbind | CPU µs per varbind: static table / "
+          "snmpd / client |")
+    print("|---|---|---|---|---|")
+    for r in results:
+        c = {k: v * 1e6 for k, v in r["cpu"].items()}
+        print(f"| {r['rows']} | {r['vb']:.0f} | {r['t'] * 1e3:.1f} | {r['per'] * 1e6:.1f} | "
+              f"{c['static']:.2f} / {c['snmpd']:.2f} / {c['client']:.2f} |")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--domains", type=int, nargs="+", default=[10, 50])
     ap.add_argument("--stall", type=int, nargs="*", default=[5, 10, 30])
     ap.add_argument("--repeat", type=int, default=15)
     ap.add_argument("--keep", action="store_true", help="keep the bench domains")
+    ap.add_argument("--static-only", type=int, nargs="+", metavar="ROWS",
+                    help="no domains, no subagent: walk static tables of ROWS rows each "
+                    "(in this order) and print their wall and CPU time per varbind")
     args = ap.parse_args()
+    if args.static_only:
+        return main_static(args)
 
     # SIGTERM runs the clean-up below too (daemons, domains)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
