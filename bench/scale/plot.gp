@@ -3,9 +3,9 @@
 # Columns: see the first line of the .dat file.
 if (!exists("dat")) dat = 'docs/scale.dat'
 if (!exists("out")) out = 'docs/scale.png'
-set terminal pngcairo size 1200,1400 font ",10"
+set terminal pngcairo size 1200,1800 font ",10"
 set output out
-set multiplot layout 3,2 title "virtscale cost against running halt-disk KVM domains on one host (bench/scale/run.py)"
+set multiplot layout 4,2 title "virtscale cost against running halt-disk KVM domains on one host (bench/scale/run.py)"
 set logscale x
 set xrange [8:240]
 set xtics (10, 50, 100, 200)
@@ -25,6 +25,15 @@ set title "SNMP walk (VM-MIB + VIRTSCALE-MIB) per varbind"
 set ylabel "µs per varbind"
 plot dat u 1:6 w lp lw 2 t "virtscale-snmp", \
      dat u 1:7 w lp lw 2 t "static table, same size (anchor)"
+
+set title "SNMP walk: CPU time per varbind of each process"
+set ylabel "µs of CPU per varbind"
+plot dat u 1:18 w lp lw 2 t "virtscale-snmp", \
+     dat u 1:19 w lp lw 2 t "static table's process (anchor)", \
+     dat u 1:20 w lp lw 1 t "snmpd, serving ours", \
+     dat u 1:21 w lp lw 1 dt 2 t "snmpd, serving the anchor", \
+     dat u 1:22 w lp lw 1 t "client (snmpbulkwalk), ours", \
+     dat u 1:23 w lp lw 1 dt 2 t "client, the anchor"
 
 set title "Full walk time"
 set ylabel "ms per walk"

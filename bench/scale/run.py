@@ -13,8 +13,10 @@ batches and the machine left to settle, then:
               collecting; reported per domain
   snmp        a full snmpbulkwalk -Cr50 of VM-MIB + VIRTSCALE-MIB through snmpd
               and virtscale-snmp, against an equally sized static table
-              (bench/snmp-walk/static-table.c) behind the same snmpd: us per
-              varbind and walk time
+              (bench/snmp-walk/static-table.c) behind the same snmpd, sized
+              once our walk stops growing: us per varbind and walk time, and
+              the CPU time per varbind of virtscale-snmp, the static table's
+              process, snmpd and the walking client in the same walks
   dispatch    CPU of collectd's read threads per interval with virtscale.so
               (default cadence), against the stock virt plugin's read threads
               in the collection window above
@@ -34,6 +36,7 @@ import argparse
 import concurrent.futures
 import glob
 import importlib.util
+import json
 import os
 import shutil
 import signal
@@ -68,6 +71,7 @@ TICK = os.sysconf("SC_CLK_TCK")
 DUMP = vstest.build_path("tests", "tools", "vs-collect-dump")
 MEM_MIB = 48
 BATCH = 20
+SLOW = 10  # virtscale-snmp's and virtscale.so's slow_interval (s)
 
 
 def log(msg):
@@ -221,15 +225,17 @@ def collection(tmp, window, warmup, reps):
 
 def snmp_walks(bed, static_exe, daemons, repeat):
     """The snmp-walk bench's measure, for whatever domains the host has."""
-    r = walkbench.walks_against_static(bed, static_exe, daemons, repeat)
-    return dict(r, us_ours=r["per_ours"] * 1e6, us_anchor=r["per_anchor"] * 1e6)
+    r = walkbench.walks_against_static(bed, static_exe, daemons, repeat, slow=SLOW, idle=SLOW)
+    log(f"walks: {r['vb_stable']} varbinds, stable after {r['waited']:.0f} s")
+    return dict(r, us_ours=r["per_ours"] * 1e6, us_anchor=r["per_anchor"] * 1e6,
+                cpu_us={k: v * 1e6 for k, v in r["cpu"].items()})
 
 
 def plugin_collectd(tmp):
     """collectd with virtscale.so at its default cadence (1 s, monitor groups
     10 s), csv into tmp/csv (for the first-value time), no other plugin."""
     vs_conf = ct.write_vs_config(os.path.join(tmp, "vs.conf"), os.path.join(tmp, "a.sock"), tmp,
-                                 slow=10)
+                                 slow=SLOW)
     conf = ct.write_collectd_conf(tmp, vs_conf, plugin_block="  ForwardNotifications false\n"
                                   "  ForwardThresholds false")
     text = open(conf).read().replace("LoadPlugin load\n", "")
@@ -280,7 +286,7 @@ def services(tmp, static_exe, n, args):
     cd = None
     try:
         bed = SnmpBed(d, daemons, agent_port=19130, trap_port=19131,
-                      sections={"libvirt": {"slow_interval": 10}})
+                      sections={"libvirt": {"slow_interval": SLOW}})
         bed.start_snmpd()
         bed.start_subagent()
         names = [f"{PREFIX}{i:03d}" for i in range(n)]
@@ -329,7 +335,17 @@ def main():
     ap.add_argument("--walks", type=int, default=5)
     ap.add_argument("--starts", type=int, default=2)
     ap.add_argument("--dat", help="write one line per N here (plot.gp's input)")
+    ap.add_argument("--raw", help="write every figure measured here (JSON), after each N")
+    ap.add_argument("--report-from", metavar="RAW",
+                    help="measure nothing: print the tables (and --dat) of a --raw file")
     args = ap.parse_args()
+    if args.report_from:
+        with open(args.report_from) as f:
+            raw = json.load(f)
+        res = {int(n): r for n, r in raw["res"].items()}
+        args.starts = raw["starts"]
+        report(res, args)
+        return
     if not os.access(DUMP, os.X_OK):
         sys.exit(f"build first: {DUMP} missing (set VS_BUILDDIR)")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
@@ -356,6 +372,9 @@ def main():
             r["running"] = running
             res[n] = r
             log(f"N={n} done: {r!r}")
+            if args.raw:
+                with open(args.raw, "w") as f:
+                    json.dump({"starts": args.starts, "res": res}, f, indent=1)
     except Exception:  # what was measured is still reported
         traceback.print_exc()
     finally:
@@ -392,6 +411,18 @@ def report(res, args):
         print(f"| {n} | {r['vb']:.0f} / {r['vb_anchor']:.0f} | {r['t_ours'] * 1e3:.1f} / "
               f"{r['t_anchor'] * 1e3:.1f} | {r['us_ours']:.1f} / {r['us_anchor']:.1f} | "
               f"{r['ratio']:.2f}x | {r['t_ours'] * 1e3 / n:.2f} |")
+    print("\nThe same walks, CPU time per varbind of each process (µs; each process's "
+          "rate with no walk subtracted; the client's own start subtracted):\n")
+    print("| N | virtscale-snmp | static table (anchor) | ratio | snmpd serving ours / anchor "
+          "| client ours / anchor | virtscale-snmp with no walk, ms/s (per domain) |")
+    print("|---|---|---|---|---|---|---|")
+    for n in sizes:
+        c = res[n]["cpu_us"]
+        idle = res[n]["idle_rate"]["sub"] * 1e3
+        print(f"| {n} | {c['sub']:.2f} | {c['static']:.2f} | {div(c['sub'], c['static']):.2f}x | "
+              f"{c['snmpd_ours']:.2f} / {c['snmpd_anchor']:.2f} | "
+              f"{c['client_ours']:.2f} / {c['client_anchor']:.2f} | "
+              f"{idle:.2f} ({idle / n:.3f}) |")
     print("\ncollectd read threads, CPU per 1 s interval, and RSS:\n")
     print("| N | virtscale.so ms | stock virt ms (anchor) | ratio | virtscale.so µs per domain "
           "| RSS KiB: virtscale-snmp / collectd + virtscale.so / collectd + virt |")
@@ -416,6 +447,9 @@ def report(res, args):
             ("collection every group", lambda r: r["all"]["total"] / r["n"]),
             ("collection default", lambda r: r["default"]["total"] / r["n"]),
             ("µs per varbind", lambda r: r["us_ours"]),
+            ("virtscale-snmp CPU per varbind", lambda r: r["cpu_us"]["sub"]),
+            ("static table CPU per varbind", lambda r: r["cpu_us"]["static"]),
+            ("snmpd CPU per varbind (ours)", lambda r: r["cpu_us"]["snmpd_ours"]),
             ("walk per domain", lambda r: r["t_ours"] / r["n"]),
             ("dispatch per domain", lambda r: r["plugin_reader"] / r["n"]),
             ("start → row", lambda r: med(s[1] for s in r["starts"])),
@@ -431,7 +465,9 @@ def report(res, args):
             f.write("# N stock_ms/s/dom all_ms/s/dom default_ms/s/dom idle_ms/s/dom "
                     "us/vb_ours us/vb_anchor walk_ms_ours walk_ms_anchor reader_ms_ours "
                     "reader_ms_stock rss_sub rss_plugin rss_stock start_virsh_ms start_row_ms "
-                    "start_value_ms\n")
+                    "start_value_ms cpu_us/vb_sub cpu_us/vb_static cpu_us/vb_snmpd_ours "
+                    "cpu_us/vb_snmpd_anchor cpu_us/vb_client_ours cpu_us/vb_client_anchor "
+                    "varbinds_ours varbinds_anchor\n")
             for n in sizes:
                 r = res[n]
                 st = r["starts"]
@@ -441,7 +477,10 @@ def report(res, args):
                     r["us_ours"], r["us_anchor"], r["t_ours"] * 1e3, r["t_anchor"] * 1e3,
                     r["plugin_reader"] * 1e3, r["stock"]["reader"] * 1e3, r["sub_rss"],
                     r["plugin_rss"], r["stock_rss"], *(med(s[i] for s in st) * 1e3
-                                                       for i in range(3)))) + "\n")
+                                                       for i in range(3)),
+                    *(r["cpu_us"][k] for k in ("sub", "static", "snmpd_ours", "snmpd_anchor",
+                                               "client_ours", "client_anchor")),
+                    r["vb"], r["vb_anchor"])) + "\n")
 
 
 if __name__ == "__main__":
