@@ -13,6 +13,7 @@ import glob
 import grp
 import os
 import pwd
+import shutil
 import stat
 import subprocess
 
@@ -209,6 +210,77 @@ def test_installed_subagent_answers_through_snmpd(installed, tmp_path, daemons, 
     assert VM_MIB + ".1.2.0" in bed.walk(VM_MIB + ".1.2")
 
 
+def readme_block(marker):
+    """The shell lines of the README between <!-- MARKER begin/end -->."""
+    with open(os.path.join(vstest.SRCDIR, "README.md")) as f:
+        text = f.read()
+    block = text.split(f"<!-- {marker} begin -->", 1)[1].split(f"<!-- {marker} end -->", 1)[0]
+    return block.strip().strip("`").strip() + "\n"
+
+
+def unit_exec_start(unit):
+    """ExecStart= of an installed unit, as argv."""
+    with open(f"/lib/systemd/system/{unit}") as f:
+        line = [x for x in f if x.startswith("ExecStart=")][0]
+    return line.split("=", 1)[1].split()
+
+
+def test_readme_snmpd_wiring_on_debians_own_config(installed, tmp_path, daemons):
+    """The README's snmpd lines, run as written, make Debian's stock
+    snmpd.conf (AgentX master, community public on 127.0.0.1, view
+    systemonly) serve both MIBs from the installed subagent started as its
+    unit starts it; the tools name the objects with Debian's snmp.conf plus
+    the shipped snippet."""
+    dropin = "/etc/snmp/snmpd.conf.d/virtscale.conf"
+    assert not os.path.exists(dropin), "a virtscale snmpd drop-in is there already"
+    made_run = not os.path.isdir("/run/virtscale")
+    conf_dir = tmp_path / "snmpconf"
+    conf_dir.mkdir()
+    with open("/etc/snmp/snmp.conf") as f, \
+            open("/usr/share/doc/virtscale-snmp/examples/snmp.conf.virtscale") as g:
+        (conf_dir / "snmp.conf").write_text(f.read() + "\n" + g.read())
+    env = {k: v for k, v in os.environ.items() if k not in ("MIBS", "MIBDIRS")}
+    env["SNMPCONFPATH"] = str(conf_dir)
+
+    def get(*oids):
+        return subprocess.run(["snmpget", "-v2c", "-c", "public", "127.0.0.1", *oids],
+                              capture_output=True, text=True, timeout=30, env=env)
+
+    try:
+        r = subprocess.run(["bash", "-e"], input=readme_block("wiring-snmpd"), text=True,
+                           capture_output=True, timeout=30)
+        assert r.returncode == 0 and os.path.exists(dropin), r.stderr
+        persistent = tmp_path / "snmp-persistent"
+        persistent.mkdir()
+        daemons(["/usr/sbin/snmpd", "-f", "-Lo", "-C", "-c", "/etc/snmp/snmpd.conf",
+                 "-p", str(tmp_path / "snmpd.pid")], name="snmpd-stock",
+                env=dict(os.environ, SNMP_PERSISTENT_DIR=str(persistent)))
+        os.makedirs("/run/virtscale", exist_ok=True)  # systemd's RuntimeDirectory=
+        argv = unit_exec_start("virtscale-snmp.service")
+        assert argv[0] == "/usr/sbin/virtscale-snmp", argv
+        sub = daemons(argv, name="virtscale-snmp-unit")
+
+        def both():
+            r = get("VM-MIB::vmNumber.0", "VIRTSCALE-MIB::vsPoolName.1")
+            return r if r.returncode == 0 and "No Such" not in r.stdout else None
+        r = vstest.wait_for(both, timeout=60, interval=0.5,
+                            what="both MIBs through Debian's snmpd")
+        assert r.stderr == "", r.stderr
+        assert "VM-MIB::vmNumber.0 = INTEGER:" in r.stdout, r.stdout
+        # the example pool of the installed /etc/virtscale/virtscale.conf
+        assert "VIRTSCALE-MIB::vsPoolName.1 = STRING: " in r.stdout and "web" in r.stdout, \
+            r.stdout
+        assert sub.alive(), sub.output()
+        # Debian's own objects are served as before
+        r = get(".1.3.6.1.2.1.1.6.0")  # sysLocation
+        assert r.returncode == 0 and "STRING:" in r.stdout, r.stdout + r.stderr
+    finally:
+        if os.path.exists(dropin):
+            os.unlink(dropin)
+        if made_run and os.path.isdir("/run/virtscale"):
+            shutil.rmtree("/run/virtscale")
+
+
 def test_installed_collectd_plugin(installed, tmp_path, daemons):
     pool = "vst-deb-cd"
     conf_dir = str(tmp_path)
@@ -245,6 +317,53 @@ LoadPlugin virtscale
     row = collectdtest.wait_csv(conf_dir, pool, "vs_instances", timeout=30)
     assert row[1] == 0, row
     assert "plugin \"virtscale\" successfully loaded" in cd.output(), cd.output()[-3000:]
+
+
+def test_readme_collectd_wiring(installed, tmp_path, daemons):
+    """The README's collectd line, run as written, puts the shipped example
+    where Debian's collectd.conf includes it (<Include
+    "/etc/collectd/collectd.conf.d">, as the collectd package's file does):
+    collectd loads the installed plugin with the installed
+    /etc/virtscale/virtscale.conf and dispatches its example pool."""
+    conf_d = "/etc/collectd/collectd.conf.d"
+    dropin = os.path.join(conf_d, "virtscale.conf")
+    assert not os.path.exists(dropin), "a virtscale collectd drop-in is there already"
+    made = [d for d in ("/etc/collectd", conf_d) if not os.path.isdir(d)]
+    os.makedirs(conf_d, exist_ok=True)  # the collectd package's directory
+    try:
+        r = subprocess.run(["bash", "-e"], input=readme_block("wiring-collectd"), text=True,
+                           capture_output=True, timeout=30)
+        assert r.returncode == 0 and os.path.exists(dropin), r.stderr
+        conf = tmp_path / "collectd.conf"
+        conf.write_text(f"""Hostname "vstcd"
+FQDNLookup false
+BaseDir "{tmp_path}"
+PIDFile "{tmp_path}/collectd.pid"
+PluginDir "/usr/lib/collectd"
+Interval 1
+LoadPlugin logfile
+<Plugin logfile>
+  LogLevel info
+  File STDOUT
+</Plugin>
+LoadPlugin csv
+<Plugin csv>
+  DataDir "{tmp_path}/csv"
+</Plugin>
+<Include "{conf_d}">
+  Filter "*.conf"
+</Include>
+""")
+        cd = daemons([collectdtest.COLLECTD, "-f", "-C", str(conf)], name="collectd-dropin")
+        row = collectdtest.wait_csv(str(tmp_path), "web", "vs_instances", timeout=30)
+        assert row[1] == 0, row  # no member of the example pool here
+        assert "plugin \"virtscale\" successfully loaded" in cd.output(), cd.output()[-3000:]
+        assert "/etc/virtscale/virtscale.conf" in cd.output(), cd.output()[-3000:]
+    finally:
+        if os.path.exists(dropin):
+            os.unlink(dropin)
+        for d in reversed(made):
+            os.rmdir(d)
 
 
 def test_installed_virtscaled_scales_a_pool(installed, make_actuator, monkeypatch):
