@@ -18,14 +18,17 @@ gives libvirt's figures (total time of the job, downtime, bytes, passes)
 and the path taken. A migration still running after --timeout seconds is
 aborted (virsh domjobabort) and counted as not converged. --bandwidth caps
 libvirt's migration speed (MiB/s, 0: none). Prints a markdown table:
-medians, and each figure as a ratio to plain pre-copy of the same size and
-load.
+medians, and each figure as a ratio to plain pre-copy's median of the same size
+and load, and each way's total time as a ratio to plain's in the same run.
+Cells are medians over the converged runs with (min-max) beside them, the
+run-to-run spread.
 
 Domains vst-mbench-*, ports 19600-19639; everything is removed, host B
 stopped. Run it under the test lock (flock /tmp/vs-itest.lock).
 """
 import argparse
 import datetime
+import json
 import os
 import statistics
 import subprocess
@@ -115,7 +118,9 @@ def main():
     ap.add_argument("--runs", type=int, default=1)
     ap.add_argument("--bandwidth", type=int, default=0, help="MiB/s, 0: no cap")
     ap.add_argument("--timeout", type=int, default=120)
+    ap.add_argument("--raw", help="also write every run's records here (JSON)")
     a = ap.parse_args()
+    started = time.monotonic()
     tmp = tempfile.mkdtemp(prefix="vs-mbench-")
     bed = hostb.HostB(os.path.join(tmp, "hostb"), port=19639)
     os.makedirs(bed.dir)
@@ -176,34 +181,61 @@ def main():
         remove_everything(bed)
         bed.stop()
 
+    if a.raw:
+        with open(a.raw, "w") as f:
+            json.dump([[size, load, mode, recs] for (size, load, mode), recs in rows.items()], f)
+    report(rows, a.runs, time.monotonic() - started, a.bandwidth)
+
+
+def report(rows, runs, elapsed, bandwidth):
     med = statistics.median
+
+    def spread(vals, fmt):
+        """median (min-max) of @vals, or "-" """
+        vals = [v for v in vals if v is not None]
+        if not vals:
+            return "-"
+        m = fmt.format(med(vals))
+        return m if len(vals) == 1 else f"{m} ({fmt.format(min(vals))}-{fmt.format(max(vals))})"
+
     print(f"# bench/migration, {datetime.datetime.utcnow():%Y-%m-%d %H:%M} UTC, "
-          f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}, medians of {a.runs} run(s), "
-          f"bandwidth {a.bandwidth or 'not capped'}{' MiB/s' if a.bandwidth else ''}\n")
+          f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}, {runs} run(s) in "
+          f"{elapsed:.0f} s, "
+          f"bandwidth {bandwidth or 'not capped'}{' MiB/s' if bandwidth else ''}\n")
+    print("Cells: median over the converged runs (min-max); ratios: median of the way / "
+          "median of plain; total / plain per run: that run's ratio, median (min-max).\n")
     print("| guest | load | way | path taken | converged | total (ms) | downtime (ms) "
-          "| transferred (MiB) | passes | total / plain | downtime / plain | bytes / plain |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+          "| transferred (MiB) | passes | total / plain | downtime / plain | bytes / plain "
+          "| total / plain per run |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for size in SIZES:
         for load, mib in LOADS:
+            def ok_recs(mode):
+                return [r for r in rows[(size, load, mode)] if r and r["result"] == "ok"]
+
             def fig(mode, key):
-                ok = [r for r in rows[(size, load, mode)] if r and r["result"] == "ok"]
+                ok = ok_recs(mode)
                 return med(r[key] for r in ok) if ok else None
             for mode in MODES:
                 recs = rows[(size, load, mode)]
-                ok = [r for r in recs if r and r["result"] == "ok"]
+                ok = ok_recs(mode)
                 paths = sorted({f"{r['path']}{'+pc' if r['postcopy'] else ''}" for r in ok})
                 cells = []
                 for key in ("total_ms", "downtime_ms", "bytes"):
                     v, p = fig(mode, key), fig("plain", key)
                     cells.append(f"{v / p:.2f}" if v is not None and p else "-")
-                tot, down, byt, it = (fig(mode, k) for k in
-                                      ("total_ms", "downtime_ms", "bytes", "iterations"))
+                per_run = [r["total_ms"] / p["total_ms"]
+                           for r, p in zip(recs, rows[(size, load, "plain")])
+                           if r and p and r["result"] == "ok" and p["result"] == "ok"
+                           and p["total_ms"]]
+                cells.append(spread(per_run, "{:.2f}"))
                 print(f"| {size} MiB | {load} ({mib} MiB/s) | {mode} | {','.join(paths) or '-'} "
-                      f"| {len(ok)}/{len(recs)} | {tot if tot is not None else '-'} "
-                      f"| {down if down is not None else '-'} "
-                      f"| {byt / 2**20 if byt is not None else 0:.1f} "
-                      f"| {it if it is not None else '-'} | " + " | ".join(cells) + " |")
-
+                      f"| {len(ok)}/{len(recs)} "
+                      f"| {spread([r['total_ms'] for r in ok], '{:.0f}')} "
+                      f"| {spread([r['downtime_ms'] for r in ok], '{:.0f}')} "
+                      f"| {spread([r['bytes'] / 2**20 for r in ok], '{:.1f}')} "
+                      f"| {spread([r['iterations'] for r in ok], '{:.0f}')} | "
+                      + " | ".join(cells) + " |")
 
 if __name__ == "__main__":
     main()
