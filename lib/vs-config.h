@@ -109,12 +109,14 @@ typedef struct vs_pool_config {
 	/* live migration's path by the guest's dirty rate, in percent of its
 	 * memory per second: below low pre-copy, up to high pre-copy with
 	 * XBZRLE then post-copy after max_iterations, above high post-copy */
-	double migrate_dirty_low;        /* migrate_dirty_low = 10 */
-	double migrate_dirty_high;       /* migrate_dirty_high = 50 */
-	unsigned migrate_xbzrle_cache;   /* migrate_xbzrle_cache = 4 (MiB) */
-	unsigned migrate_max_iterations; /* migrate_max_iterations = 9 */
-	bool migrate_auto_converge;      /* migrate_auto_converge = no */
-	unsigned migrate_max_downtime;   /* migrate_max_downtime = 0 (ms, 0: libvirt's) */
+	double migrate_dirty_low;                 /* migrate_dirty_low = 10 */
+	double migrate_dirty_high;                /* migrate_dirty_high = 50 */
+	unsigned migrate_xbzrle_cache;            /* migrate_xbzrle_cache = 4 (MiB) */
+	unsigned migrate_max_iterations;          /* migrate_max_iterations = 9 */
+	bool migrate_auto_converge;               /* migrate_auto_converge = no */
+	unsigned migrate_auto_converge_initial;   /* = 0 (%, 0: libvirt's) */
+	unsigned migrate_auto_converge_increment; /* = 0 (%, 0: libvirt's) */
+	unsigned migrate_max_downtime;            /* migrate_max_downtime = 0 (ms, 0: libvirt's) */
 	/* rebalancing between the pool's hosts (vs-rebalance.h): a host whose
 	 * guests use more than host_cpu_high percent of its CPUs in M of N
 	 * samples (debounce) gives one instance to a host below host_cpu_low */

@@ -231,8 +231,17 @@ static virDomainPtr migrate_along(vs_ops_ctx *w, virDomainPtr dom, virConnectPtr
 
 	if (p->migrate_unsafe)
 		flags |= VIR_MIGRATE_UNSAFE;
-	if (p->migrate_auto_converge)
+	if (p->migrate_auto_converge) {
 		flags |= VIR_MIGRATE_AUTO_CONVERGE;
+		if (p->migrate_auto_converge_initial)
+			virTypedParamsAddInt(&params, &n, &max,
+			                     VIR_MIGRATE_PARAM_AUTO_CONVERGE_INITIAL,
+			                     (int)p->migrate_auto_converge_initial);
+		if (p->migrate_auto_converge_increment)
+			virTypedParamsAddInt(&params, &n, &max,
+			                     VIR_MIGRATE_PARAM_AUTO_CONVERGE_INCREMENT,
+			                     (int)p->migrate_auto_converge_increment);
+	}
 	bool postcopy = postcopy_ok && path != VS_MIGRATE_PATH_PRECOPY;
 
 	if (postcopy)

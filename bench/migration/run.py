@@ -2,7 +2,9 @@
 """bench/migration: live migration of the web guest between two hypervisors
 by path, against plain pre-copy in the same run.
 
-  VS_BUILDDIR=build /usr/bin/python3 bench/migration/run.py [--runs N] [--bandwidth MIBS]
+  VS_BUILDDIR=build-bench /usr/bin/python3 bench/migration/run.py [--runs N]
+      [--bandwidth MIBS] [--raw FILE]
+  /usr/bin/python3 bench/migration/run.py --report FILE
 
 One virtscaled, host A (qemu:///system) and host B (tests/hostb, a second
 libvirtd on this machine), eight pools of one guest each (tests/guest under
@@ -18,14 +20,21 @@ gives libvirt's figures (total time of the job, downtime, bytes, passes)
 and the path taken. A migration still running after --timeout seconds is
 aborted (virsh domjobabort) and counted as not converged. --bandwidth caps
 libvirt's migration speed (MiB/s, 0: none). Prints a markdown table:
-medians, and each figure as a ratio to plain pre-copy of the same size and
-load.
+medians, and each figure as a ratio to plain pre-copy's median of the same size
+and load, and each way's total time as a ratio to plain's in the same run.
+Cells are medians over the converged runs with (min-max) beside them, the
+run-to-run spread. A converged migration without libvirt's figures (after
+post-copy the destination may not report its completed job: virtscaled
+then records 0 bytes and its own clock) counts as converged, not in the
+figures. --raw keeps every run's records; --report prints their table
+again.
 
 Domains vst-mbench-*, ports 19600-19639; everything is removed, host B
 stopped. Run it under the test lock (flock /tmp/vs-itest.lock).
 """
 import argparse
 import datetime
+import json
 import os
 import statistics
 import subprocess
@@ -115,7 +124,17 @@ def main():
     ap.add_argument("--runs", type=int, default=1)
     ap.add_argument("--bandwidth", type=int, default=0, help="MiB/s, 0: no cap")
     ap.add_argument("--timeout", type=int, default=120)
+    ap.add_argument("--raw", help="also write every run's records here (JSON)")
+    ap.add_argument("--report", metavar="RAW",
+                    help="only print the table of the records --raw wrote there")
     a = ap.parse_args()
+    if a.report:
+        with open(a.report) as f:
+            rows = {(size, load, mode): recs for size, load, mode, recs in json.load(f)}
+        print(f"# bench/migration, the records of {a.report}\n")
+        report(rows)
+        return
+    started = time.monotonic()
     tmp = tempfile.mkdtemp(prefix="vs-mbench-")
     bed = hostb.HostB(os.path.join(tmp, "hostb"), port=19639)
     os.makedirs(bed.dir)
@@ -176,33 +195,71 @@ def main():
         remove_everything(bed)
         bed.stop()
 
-    med = statistics.median
+    if a.raw:
+        with open(a.raw, "w") as f:
+            json.dump([[size, load, mode, recs] for (size, load, mode), recs in rows.items()], f)
     print(f"# bench/migration, {datetime.datetime.utcnow():%Y-%m-%d %H:%M} UTC, "
-          f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}, medians of {a.runs} run(s), "
-          f"bandwidth {a.bandwidth or 'not capped'}{' MiB/s' if a.bandwidth else ''}\n")
+          f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}, {a.runs} run(s) in "
+          f"{time.monotonic() - started:.0f} s, bandwidth "
+          f"{a.bandwidth or 'not capped'}{' MiB/s' if a.bandwidth else ''}\n")
+    report(rows)
+
+
+def figures(r):
+    """Has libvirt's figures: a converged migration whose completed job
+    libvirt reported (after post-copy the destination may not have them;
+    then virtscaled records 0 bytes and its own clock)."""
+    return r and r["result"] == "ok" and r["bytes"] > 0
+
+
+def report(rows):
+    med = statistics.median
+
+    def spread(vals, fmt):
+        """median (min-max) of @vals, or "-" """
+        vals = [v for v in vals if v is not None]
+        if not vals:
+            return "-"
+        m = fmt.format(med(vals))
+        return m if len(vals) == 1 else f"{m} ({fmt.format(min(vals))}-{fmt.format(max(vals))})"
+
+    print("Cells: median over the converged runs with libvirt's figures (min-max); ratios: "
+          "median of the way / median of plain; total / plain per run: that run's ratio, "
+          "median (min-max); converged: runs that converged / runs (of which without "
+          "libvirt's figures).\n")
     print("| guest | load | way | path taken | converged | total (ms) | downtime (ms) "
-          "| transferred (MiB) | passes | total / plain | downtime / plain | bytes / plain |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+          "| transferred (MiB) | passes | total / plain | downtime / plain | bytes / plain "
+          "| total / plain per run |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for size in SIZES:
         for load, mib in LOADS:
+            def ok_recs(mode):
+                return [r for r in rows[(size, load, mode)] if figures(r)]
+
             def fig(mode, key):
-                ok = [r for r in rows[(size, load, mode)] if r and r["result"] == "ok"]
+                ok = ok_recs(mode)
                 return med(r[key] for r in ok) if ok else None
             for mode in MODES:
                 recs = rows[(size, load, mode)]
-                ok = [r for r in recs if r and r["result"] == "ok"]
-                paths = sorted({f"{r['path']}{'+pc' if r['postcopy'] else ''}" for r in ok})
+                ok = ok_recs(mode)
+                conv = [r for r in recs if r and r["result"] == "ok"]
+                paths = sorted({f"{r['path']}{'+pc' if r['postcopy'] else ''}" for r in conv})
                 cells = []
                 for key in ("total_ms", "downtime_ms", "bytes"):
                     v, p = fig(mode, key), fig("plain", key)
                     cells.append(f"{v / p:.2f}" if v is not None and p else "-")
-                tot, down, byt, it = (fig(mode, k) for k in
-                                      ("total_ms", "downtime_ms", "bytes", "iterations"))
+                per_run = [r["total_ms"] / p["total_ms"]
+                           for r, p in zip(recs, rows[(size, load, "plain")])
+                           if figures(r) and figures(p)]
+                cells.append(spread(per_run, "{:.2f}"))
                 print(f"| {size} MiB | {load} ({mib} MiB/s) | {mode} | {','.join(paths) or '-'} "
-                      f"| {len(ok)}/{len(recs)} | {tot if tot is not None else '-'} "
-                      f"| {down if down is not None else '-'} "
-                      f"| {byt / 2**20 if byt is not None else 0:.1f} "
-                      f"| {it if it is not None else '-'} | " + " | ".join(cells) + " |")
+                      f"| {len(conv)}/{len(recs)}"
+                      f"{f' ({len(conv) - len(ok)} without)' if len(conv) > len(ok) else ''} "
+                      f"| {spread([r['total_ms'] for r in ok], '{:.0f}')} "
+                      f"| {spread([r['downtime_ms'] for r in ok], '{:.0f}')} "
+                      f"| {spread([r['bytes'] / 2**20 for r in ok], '{:.1f}')} "
+                      f"| {spread([r['iterations'] for r in ok], '{:.0f}')} | "
+                      + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":

@@ -487,14 +487,24 @@ def test_rebalance_hot_host_once_dry_run_reports(two_hosts, tmp_path, daemons):
         pool.act.proc.stop()
 
 
+# Passes after which plain pre-copy of test_converges_where_precopy_does_not
+# is taken as never converging: each pass after the first sends the 20 MiB
+# the guest rewrote meanwhile (2.5 s at 8 MiB/s), never under the 2.4 MiB
+# libvirt's 300 ms final pause allows at that speed. With
+# migrate_max_downtime 4000 the same move ends after 5.
+NEVER_PASSES = 8
+
+
 def test_converges_where_precopy_does_not(two_hosts, tmp_path, daemons, smtp):
     """A guest dirtying 20 MiB/s, its migration held to 8 MiB/s: plain
-    pre-copy (path 1 forced) never converges (still copying after 12
-    passes; aborted, it stays on A, reported failed and mailed); the same
-    guest moves
-    with migrate_auto_converge (vCPUs slowed), with migrate_max_downtime
-    4000 ms (a longer final pause allowed), and by the dirty rate's own
-    choice (the bounds of test_paths_by_dirty_rate: path 3, post-copy)."""
+    pre-copy (path 1 forced) never converges (still copying after
+    NEVER_PASSES passes; aborted, it stays on A, reported failed and
+    mailed); the same guest moves with migrate_auto_converge (vCPUs
+    slowed from 60% at once, 20% more a pass, with
+    migrate_auto_converge_initial and _increment: libvirt's own start is
+    20%, 10% more a pass), with migrate_max_downtime 4000 ms (a longer
+    final pause allowed), and by the dirty rate's own choice (the bounds
+    of test_paths_by_dirty_rate: path 3, post-copy)."""
     hostb = two_hosts
     nginx = lb_bed.Nginx(tmp_path, daemons, port=19946)
     pool = Pool(tmp_path / "act", daemons, hostb, nginx, "conv", "19940-19945")
@@ -510,7 +520,9 @@ def test_converges_where_precopy_does_not(two_hosts, tmp_path, daemons, smtp):
         pool.act.start()
         pool.wait_settled(2, 60)
 
-    def throttled_move(host):
+    def throttled_move(host, throttles=None):
+        """Moves the guest at 8 MiB/s while it dirties 20 MiB/s; the auto-converge
+        throttles libvirt's job showed on the way go to @throttles."""
         here = A if host == "b" else hostb.uri
         # dirtying again (after a throttled move the guest was seen dirtying nothing)
         status, body = lb_bed.get(f"http://{pool.instance(mover)['address']}/cgi-bin/dirty?20",
@@ -519,9 +531,17 @@ def test_converges_where_precopy_does_not(two_hosts, tmp_path, daemons, smtp):
         time.sleep(2)
         vstest.virsh("migrate-setspeed", mover, "8", uri=here)
         pool.act.send({"v": 1, "type": "migrate", "domain": mover, "to": host})
+
+        def ended():
+            if throttles is not None:
+                job = vstest.virsh("domjobinfo", mover, uri=here, check=False).stdout
+                m = re.search(r"^Auto converge throttle:\s+(\d+)", job, re.M)
+                if m and int(m.group(1)) and int(m.group(1)) not in throttles:
+                    throttles.append(int(m.group(1)))
+            m = pool.pool_status().get("migration")
+            return m and m["result"] != "running" and m
         # at 8 MiB/s it takes a while (virtscalectl migrate would give up first)
-        mg = vstest.wait_for(lambda: (lambda m: m and m["result"] not in ("running",) and m)(
-            pool.pool_status().get("migration")), 240, interval=1, what=f"the move to {host}")
+        mg = vstest.wait_for(ended, 240, interval=0.5, what=f"the move to {host}")
         assert mg["result"] == "ok" and mover in pool.on()[host], (mg, pool.on())
         print(f"{mg['path']=} {mg['postcopy']=} {mg['iterations']=} {mg['total_ms']=} "
               f"{mg['downtime_ms']=}")
@@ -540,8 +560,8 @@ def test_converges_where_precopy_does_not(two_hosts, tmp_path, daemons, smtp):
             job = vstest.virsh("domjobinfo", mover, uri=A, check=False).stdout
             m = re.search(r"^Iteration:\s+(\d+)", job, re.M)
             return int(m.group(1)) if m and "Unbounded" in job else 0
-        vstest.wait_for(lambda: iteration() >= 12, 120, interval=0.5,
-                        what="12 pre-copy passes")
+        vstest.wait_for(lambda: iteration() >= NEVER_PASSES, 120, interval=0.5,
+                        what=f"{NEVER_PASSES} pre-copy passes")
         vstest.virsh("domjobabort", mover, uri=A)
         mg = vstest.wait_for(lambda: (lambda m: m and m["result"] == "failed" and m)(
             pool.pool_status().get("migration")), 60, interval=0.5, what="the failed record")
@@ -553,17 +573,22 @@ def test_converges_where_precopy_does_not(two_hosts, tmp_path, daemons, smtp):
         assert f"migrate {mover} from a to b failed: it keeps running where it was" in body, \
             body
 
-        restart(migrate_auto_converge="yes")
-        mg = throttled_move("b")
+        restart(migrate_auto_converge="yes", migrate_auto_converge_initial=60,
+                migrate_auto_converge_increment=20)
+        throttles = []
+        mg = throttled_move("b", throttles)
         assert mg["path"] == 1 and not mg["postcopy"], mg
+        # libvirt slowed the vCPUs down from 60% (its own start is 20%)
+        print(f"auto-converge throttles seen: {throttles}")
+        assert throttles and throttles[0] >= 60, throttles
 
         restart(migrate_auto_converge="no", migrate_max_downtime=4000)
         mg = throttled_move("a")
         # max_downtime is a ceiling, not a target: the final pause may be
-        # short; what it buys is that pre-copy stops in far fewer passes
-        # than the 12 the unlimited one was still copying after
+        # short; what it buys is that pre-copy stops in fewer passes than
+        # the NEVER_PASSES the unlimited one was still copying after
         assert mg["path"] == 1 and not mg["postcopy"], mg
-        assert mg["iterations"] < 12 and mg["downtime_ms"] <= 4000, mg
+        assert mg["iterations"] < NEVER_PASSES and mg["downtime_ms"] <= 4000, mg
 
         restart(migrate_max_downtime=0, migrate_dirty_low=2, migrate_dirty_high=12)
         mg = throttled_move("b")
