@@ -8,6 +8,7 @@
 
 #include <glib.h>
 #include <math.h>
+#include <string.h>
 
 /**
  * vs_vertical_window_init:
@@ -147,6 +148,26 @@ uint64_t vs_vertical_memory_target(const vs_pool_config *cfg, uint64_t cur_kib, 
 
 	target = MAX(target, MAX(floor_kib, keep));
 	return target < cur_kib ? target : cur_kib;
+}
+
+/**
+ * vs_vertical_tcg_domain: see vs-vertical.h.
+ */
+bool vs_vertical_tcg_domain(const char *xml)
+{
+	const char *p = xml ? strstr(xml, "<domain") : NULL;
+	const char *end = p ? strchr(p, '>') : NULL;
+
+	if (!end)
+		return false;
+	for (const char *t = p + strlen("<domain"); t + 6 < end; t++) {
+		if (!g_ascii_isspace(t[0]) || strncmp(t + 1, "type=", 5) != 0)
+			continue;
+		char q = t[6];
+
+		return (q == '\'' || q == '"') && strncmp(t + 7, "qemu", 4) == 0 && t[11] == q;
+	}
+	return false;
 }
 
 /**

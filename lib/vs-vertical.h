@@ -77,6 +77,13 @@ double vs_vertical_memory_percent(uint64_t available, uint64_t usable, uint64_t 
 uint64_t vs_vertical_memory_target(const vs_pool_config *cfg, uint64_t cur_kib, uint64_t max_kib,
                                    double used_percent, int direction);
 
+/* Is the domain of @xml (virDomainGetXMLDesc) emulated by TCG (<domain
+ * type='qemu'>)? Its vCPUs are not hot-unplugged: QEMU 7.2 never reports
+ * such a vCPU's removal (no DEVICE_DELETED for its alias), so libvirt keeps
+ * counting it, and once libvirt counts again (a libvirtd restart) plugging
+ * it back crashes QEMU. */
+bool vs_vertical_tcg_domain(const char *xml);
+
 /*
  * The order (scale_order): may a member grow (@direction +1) or shrink (-1)
  * now, with @running instances? vertical-first: always; horizontal-first:

@@ -11,6 +11,11 @@ min = max = 2, so only vertical steps can change the pool. The guest onlines
 a hot-plugged CPU itself (its init) and burns one CPU on demand
 (/cgi-bin/spin?SECONDS); /cgi-bin/cpus reports /proc/cpuinfo.
 
+Under TCG (these guests) the actuator does not unplug a vCPU (QEMU never
+reports its removal to libvirt): the giving back is an expected failure.
+An idle member is ballooned down a quarter of its maximum per step
+(vertical = memory), which libvirt's balloon and the guest's kernel show.
+
 Domains are named vst-vv-*; ports come from 19660-19679.
 """
 import json
@@ -113,24 +118,31 @@ def test_busy_member_gains_a_vcpu_and_gives_it_back(make_actuator):
         75, 0.5, what=f"{busy} to give its second vCPU back")
     assert st["vertical"]["domain"] == busy, st
     if st["vertical"]["result"] == "failed":
-        # libvirt 9.0 + QEMU 7.2 under TCG: the guest offlines and ejects
-        # the CPU and QEMU drops it, but libvirt's wait for the device's
-        # removal times out and its live count stays at 2. The actuator
-        # reports the step failed, alerts once and does not ask again while
-        # the member has 2 vCPUs.
-        assert "unplug request timed out" in st["vertical"]["error"], st
-        vstest.wait_for(lambda: guest_cpus(ports[busy]) == 1, 15, 0.5,
-                        what=f"{busy}'s kernel to drop the second CPU")
+        # libvirt 9.0 + QEMU 7.2 under TCG (measured by hand, `virsh
+        # qemu-monitor-event --loop` during `virsh setvcpus DOM 1 --live`):
+        # 0.05-0.13 s after device_del the guest has ejected the CPU (ACPI
+        # _OST eject success; DEVICE_DELETED for .../vcpu1/lapic only;
+        # query-cpus-fast lists one CPU), but no DEVICE_DELETED for "vcpu1"
+        # ever comes (watched 45 s), so libvirt's 5 s wait times out and its
+        # live count stays at 2; a libvirtd restart recounts 1, and then
+        # `virsh setvcpus DOM 2 --live` crashes QEMU. So the actuator does
+        # not unplug a TCG domain's vCPU: the step fails once (one alert),
+        # is not asked again while the member has 2 vCPUs, and libvirt and
+        # the guest both keep 2.
+        assert "no vCPU unplug under TCG" in st["vertical"]["error"], st
+        assert live_vcpus(busy) == 2 and guest_cpus(ports[busy]) == 2
         assert live_vcpus(idle) == 1 and guest_cpus(ports[idle]) == 1
         assert f"{idle} now has" not in a.proc.output()
-        assert f"{busy}: vcpu-remove not asked again while it has 2 vCPUs" in a.proc.output()
+        vstest.wait_for(
+            lambda: f"{busy}: vcpu-remove not asked again while it has 2 vCPUs" in
+            a.proc.output(), 5, 0.2, what="the failed step to be held back")
         st = a.pool_status()
         assert st["failures"] == 1 and st["vertical_steps"] == 1, st
         assert st["last_alert"] in ("action-failed", "recovered"), st
         assert a.open_ops() == [], a.open_ops()
-        pytest.xfail("libvirt timed out on the guest's vCPU eject and still counts "
-                     f"{live_vcpus(busy)} live vCPUs; the guest shows "
-                     f"{guest_cpus(ports[busy])}")
+        pytest.xfail("QEMU 7.2 under TCG never sends DEVICE_DELETED for an unplugged vCPU "
+                     "(only for its lapic), so libvirt 9.0 would go on counting it: the "
+                     "actuator does not unplug vCPUs of TCG domains")
     vstest.wait_for(lambda: live_vcpus(busy) == 1, 10, 0.5,
                     what=f"libvirt to count {busy}'s vCPU out")
     vstest.wait_for(lambda: guest_cpus(ports[busy]) == 1, 15, 0.5,
@@ -149,3 +161,68 @@ def test_busy_member_gains_a_vcpu_and_gives_it_back(make_actuator):
     # and the published file says the same
     vstest.wait_for(lambda: a.status_file_pool().get("vertical_steps") == 2, 5,
                     what="status.json to count two vertical steps")
+
+
+def memstat(name):
+    """virsh dommemstat of @name as a dict of KiB."""
+    out = vstest.virsh("dommemstat", name).stdout
+    return {k: int(v) for k, v in (ln.split() for ln in out.splitlines() if ln.strip())}
+
+
+def memory_use(st):
+    """The percent of the memory the guest sees that it uses, as virtscaled
+    reads it from the balloon statistics; None before the guest reports."""
+    free = st.get("usable") or st.get("unused")
+    if not st.get("available") or not free:
+        return None
+    return 100.0 * (st["available"] - free) / st["available"]
+
+
+def test_idle_member_is_ballooned_down_by_a_step(make_actuator):
+    """A member that uses little of its 128 MiB is ballooned down by one
+    step, a quarter of its maximum (32 MiB): virsh dommemstat's actual and
+    the memory the guest sees both drop by it, status.json and virtscalectl
+    say so, the step is journaled and closed; never below what the guest
+    uses divided by vertical_memory_high, never below a quarter."""
+    a = make_actuator("mem", "19671-19673", template=True, namespace="vv",
+                      pool={"vertical": "memory", "vertical_interval": 1,
+                            "vertical_debounce": "3/4", "vertical_memory_low": 60,
+                            "vertical_memory_high": 90, "min": 1, "max": 1, "lb": "none",
+                            "probe": "none", "cooldown": 1, "policy": "average"})
+    name, port = f"{a.prefix}01", 19671
+    define_member(name, port, a.pool_name)
+    vstest.virsh("start", name)
+    vstest.wait_for(lambda: guest_cpus(port) == 1, BOOT_TIMEOUT, 0.5,
+                    what=f"{name} to boot and answer")
+    # the balloon driver reports every 5 s (<stats period='5'/>)
+    before = vstest.wait_for(lambda: (lambda s: s if memory_use(s) is not None else None)(
+        memstat(name)), 30, 0.5, what=f"{name}'s balloon statistics")
+    assert before["actual"] == 128 * 1024, before
+    assert memory_use(before) < 60, f"the idle guest uses too much to be ballooned: {before}"
+    a.start()
+    st = vstest.wait_for(
+        lambda: (lambda s: s if (s.get("vertical") or {}).get("action") == "memory-remove" and
+                 s["vertical"]["result"] in ("ok", "failed") else None)(a.pool_status()),
+        60, 0.2, what=f"{name} to be ballooned down; log:\n{a.proc.output()[-3000:]}")
+    assert st["vertical"]["result"] == "ok" and st["vertical"]["domain"] == name, st
+    assert st["vertical"]["memory_kib"] == 96 * 1024, st
+    assert f"{name} balloon 131072 -> 98304 KiB (of 131072)" in a.proc.output()
+    # the guest's own view: its kernel has 32 MiB less
+    vstest.wait_for(
+        lambda: (lambda s: s if s["available"] <= before["available"] - 31 * 1024 else None)(
+            memstat(name)), 15, 0.5, what=f"{name}'s kernel to see 32 MiB less")
+    # more steps may follow while the guest still uses little: none by more
+    # than a quarter, none below a quarter, and libvirt's balloon is the last
+    def settled():
+        steps = [(int(f), int(t)) for f, t in
+                 re.findall(rf"{name} balloon (\d+) -> (\d+) KiB", a.proc.output())]
+        return steps if steps and memstat(name)["actual"] == steps[-1][1] else None
+    steps = vstest.wait_for(settled, 15, 0.5, what="libvirt's balloon to be the last step's")
+    assert steps[0] == (128 * 1024, 96 * 1024), steps
+    assert all(0 < f - t <= 32 * 1024 and t >= 32 * 1024 for f, t in steps), steps
+    st = a.pool_status()
+    assert st["scale_outs"] == 0 and st["failures"] == 0 and st["alerts"] == 0, st
+    assert st["vertical_steps"] >= len(steps), st
+    vstest.wait_for(lambda: a.open_ops() == [], 10, 0.2, what="every vertical step closed")
+    out = a.ctl("status").stdout
+    assert f"last vertical step: memory-remove of {name}, ok" in out, out

@@ -334,6 +334,22 @@ START_TEST(instances_first_when_they_must)
 }
 END_TEST
 
+/* vCPUs of a TCG domain are not unplugged: its type is read from the XML */
+START_TEST(tcg_domain)
+{
+	ck_assert(vs_vertical_tcg_domain("<domain type='qemu' id='3'>\n  <name>a</name>"));
+	ck_assert(vs_vertical_tcg_domain("<domain type=\"qemu\">"));
+	ck_assert(vs_vertical_tcg_domain("<domain id='3' type='qemu' xmlns:qemu='x'>"));
+	ck_assert(!vs_vertical_tcg_domain("<domain type='kvm' id='3'><name>qemu</name>"));
+	ck_assert(!vs_vertical_tcg_domain("<domain type='qemux'>"));
+	ck_assert(!vs_vertical_tcg_domain("<domain xmlns:qemu='type=qemu'><x type='qemu'/>"));
+	ck_assert(!vs_vertical_tcg_domain("<domain>"));
+	ck_assert(!vs_vertical_tcg_domain("<domain type='qemu'"));
+	ck_assert(!vs_vertical_tcg_domain(""));
+	ck_assert(!vs_vertical_tcg_domain(NULL));
+}
+END_TEST
+
 Suite *vs_test_suite(void)
 {
 	Suite *s = suite_create("vertical");
@@ -347,6 +363,7 @@ Suite *vs_test_suite(void)
 	tcase_add_test(tc, order_vertical_first);
 	tcase_add_test(tc, order_horizontal_first);
 	tcase_add_test(tc, instances_first_when_they_must);
+	tcase_add_test(tc, tcg_domain);
 	suite_add_tcase(s, tc);
 	return s;
 }
