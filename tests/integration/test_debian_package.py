@@ -281,22 +281,16 @@ def test_readme_snmpd_wiring_on_debians_own_config(installed, tmp_path, daemons)
             shutil.rmtree("/run/virtscale")
 
 
-def test_installed_collectd_plugin(installed, tmp_path, daemons):
-    pool = "vst-deb-cd"
-    conf_dir = str(tmp_path)
-    vs_conf = collectdtest.write_vs_config(
-        os.path.join(conf_dir, "virtscale.conf"), actuator_socket=os.path.join(conf_dir, "a.sock"),
-        state_dir=os.path.join(conf_dir, "state"),
-        pools=collectdtest.pool_section(pool, "vst-deb-cd-%02d"))
+def installed_collectd_conf(conf_dir, tail):
+    """A collectd.conf in @conf_dir with collectd's own plugin directory (the
+    installed plugin), a log on stdout and csv files, then @tail."""
     conf = os.path.join(conf_dir, "collectd.conf")
-    # collectd's own plugin directory and types: the installed plugin
     with open(conf, "w") as f:
         f.write(f"""Hostname "vstcd"
 FQDNLookup false
 BaseDir "{conf_dir}"
 PIDFile "{conf_dir}/collectd.pid"
 PluginDir "/usr/lib/collectd"
-TypesDB "/usr/share/collectd/types.db" "/usr/share/collectd/virtscale-types.db"
 Interval 1
 LoadPlugin logfile
 <Plugin logfile>
@@ -307,6 +301,19 @@ LoadPlugin csv
 <Plugin csv>
   DataDir "{conf_dir}/csv"
 </Plugin>
+""" + tail)
+    return conf
+
+
+def test_installed_collectd_plugin(installed, tmp_path, daemons):
+    pool = "vst-deb-cd"
+    conf_dir = str(tmp_path)
+    vs_conf = collectdtest.write_vs_config(
+        os.path.join(conf_dir, "virtscale.conf"), actuator_socket=os.path.join(conf_dir, "a.sock"),
+        state_dir=os.path.join(conf_dir, "state"),
+        pools=collectdtest.pool_section(pool, "vst-deb-cd-%02d"))
+    conf = installed_collectd_conf(conf_dir, f"""\
+TypesDB "/usr/share/collectd/types.db" "/usr/share/collectd/virtscale-types.db"
 LoadPlugin virtscale
 <Plugin virtscale>
   ConfigFile "{vs_conf}"
@@ -334,27 +341,12 @@ def test_readme_collectd_wiring(installed, tmp_path, daemons):
         r = subprocess.run(["bash", "-e"], input=readme_block("wiring-collectd"), text=True,
                            capture_output=True, timeout=30)
         assert r.returncode == 0 and os.path.exists(dropin), r.stderr
-        conf = tmp_path / "collectd.conf"
-        conf.write_text(f"""Hostname "vstcd"
-FQDNLookup false
-BaseDir "{tmp_path}"
-PIDFile "{tmp_path}/collectd.pid"
-PluginDir "/usr/lib/collectd"
-Interval 1
-LoadPlugin logfile
-<Plugin logfile>
-  LogLevel info
-  File STDOUT
-</Plugin>
-LoadPlugin csv
-<Plugin csv>
-  DataDir "{tmp_path}/csv"
-</Plugin>
+        conf = installed_collectd_conf(str(tmp_path), f"""\
 <Include "{conf_d}">
   Filter "*.conf"
 </Include>
 """)
-        cd = daemons([collectdtest.COLLECTD, "-f", "-C", str(conf)], name="collectd-dropin")
+        cd = daemons([collectdtest.COLLECTD, "-f", "-C", conf], name="collectd-dropin")
         row = collectdtest.wait_csv(str(tmp_path), "web", "vs_instances", timeout=30)
         assert row[1] == 0, row  # no member of the example pool here
         assert "plugin \"virtscale\" successfully loaded" in cd.output(), cd.output()[-3000:]
