@@ -189,7 +189,8 @@ bool vs_scale_out_clone(vs_ops_ctx *w, const vs_pool_view *v, bool warm, vs_op_o
  * the balancer. 1 taken, 0 none ready, -1 failed (the instance removed). */
 int vs_warm_take(vs_ops_ctx *w, const vs_pool_view *v, vs_op_outcome *o, GError **error);
 /* Should scale-in victim @m go back to the warm pool (made from the
- * current template, and the warm pool short)? */
+ * current template, the warm pool short, and room for one more paused
+ * instance on its host within warm_memory)? */
 bool vs_warm_wants(vs_ops_ctx *w, const vs_pool_view *v, const vs_member *m);
 /* Drained member @m, out of the balancer, paused and tagged warm. */
 bool vs_warm_return(vs_ops_ctx *w, virDomainPtr dom, const vs_member *m, vs_op_outcome *o,

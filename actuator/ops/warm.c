@@ -91,6 +91,37 @@ void vs_warm_count(vs_ops_ctx *w, const vs_pool_view *v, unsigned *ready, unsign
 	}
 }
 
+/* Room within warm_memory on @uri (@conn) for one more warm instance that
+ * holds its memory: each warm instance there that is not shut off (paused,
+ * or still booting to be parked) is counted at the template's maximum
+ * memory. */
+static bool paused_room(vs_ops_ctx *w, const vs_pool_view *v, virConnectPtr conn, const char *uri,
+                        GError **error)
+{
+	const vs_pool_config *p = w->pool;
+	g_autoptr(virDomain) tmpl = NULL;
+	unsigned long kib;
+	unsigned paused = 0;
+
+	if (!p->warm_memory)
+		return true;
+	tmpl = virDomainLookupByName(conn, p->template_name);
+	kib = tmpl ? virDomainGetMaxMemory(tmpl) : 0;
+	virResetLastError();
+	for (guint i = 0; v && i < v->members->len; i++) {
+		const vs_member *m = v->members->pdata[i];
+
+		paused += m->warm && !m->lost && m->state != VIR_DOMAIN_SHUTOFF &&
+		          g_strcmp0(m->host_uri, uri) == 0;
+	}
+	if ((uint64_t)(paused + 1) * kib <= (uint64_t)p->warm_memory * 1024)
+		return true;
+	g_set_error(error, VS_ACT_ERROR, VS_ACT_ERROR_EXHAUSTED,
+	            "warm_memory = %u MiB on %s holds %u paused instance(s) of %lu MiB",
+	            p->warm_memory, uri, paused, kib / 1024);
+	return false;
+}
+
 /**
  * vs_warm_wants: see ops.h.
  */
@@ -104,7 +135,8 @@ bool vs_warm_wants(vs_ops_ctx *w, const vs_pool_view *v, const vs_member *m)
 	if (!w->pool->warm || !id || g_strcmp0(id, m->template_id) != 0)
 		return false;
 	vs_warm_count(w, v, &ready, &stale);
-	return ready < w->pool->warm;
+	/* returned paused whatever warm_mode says: within warm_memory */
+	return ready < w->pool->warm && paused_room(w, v, c, m->host_uri, NULL);
 }
 
 /**
@@ -149,33 +181,12 @@ bool vs_warm_park(vs_ops_ctx *w, virDomainPtr dom, vs_op_outcome *o, GError **er
 }
 
 /**
- * vs_warm_budget_allows: see ops.h. Saved instances hold no memory; each
- * paused one is counted at the template's maximum memory.
+ * vs_warm_budget_allows: see ops.h. Saved instances hold no memory.
  */
 bool vs_warm_budget_allows(vs_ops_ctx *w, const vs_pool_view *v, virConnectPtr conn,
                            const char *uri, GError **error)
 {
-	const vs_pool_config *p = w->pool;
-	g_autoptr(virDomain) tmpl = NULL;
-	unsigned long kib;
-	unsigned paused = 0;
-
-	if (!p->warm_memory || p->warm_mode == VS_WARM_SAVED)
-		return true;
-	tmpl = virDomainLookupByName(conn, p->template_name);
-	kib = tmpl ? virDomainGetMaxMemory(tmpl) : 0;
-	virResetLastError();
-	for (guint i = 0; v && i < v->members->len; i++) {
-		const vs_member *m = v->members->pdata[i];
-
-		paused += m->warm && !m->lost && g_strcmp0(m->host_uri, uri) == 0;
-	}
-	if ((uint64_t)(paused + 1) * kib <= (uint64_t)p->warm_memory * 1024)
-		return true;
-	g_set_error(error, VS_ACT_ERROR, VS_ACT_ERROR_EXHAUSTED,
-	            "warm_memory = %u MiB on %s holds %u paused instance(s) of %lu MiB",
-	            p->warm_memory, uri, paused, kib / 1024);
-	return false;
+	return w->pool->warm_mode == VS_WARM_SAVED || paused_room(w, v, conn, uri, error);
 }
 
 /* A warm instance that failed on its way in: out of the balancer, removed

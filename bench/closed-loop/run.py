@@ -10,6 +10,18 @@ Part 2: the same load against a pool virtscale scales between 2 and 6
 nginx and for Apache: availability, response time once scaled out, time to
 the first and to the last scale-out, scaling actions (no flapping).
 
+Part 3 (--ramp): the demo's load step (scripts/demo.sh: wrk with
+scripts/demo/think.lua, 10 clients, then 275 clients each thinking a random
+0..20 s between requests) against the pool of 2..6, once scaling out cold
+one instance per action (warm = 0, step = 1: the anchor) and once with warm
+instances and several instances per action (the demo's: warm = 2 paused,
+step = 2, max_parallel = 4; --ramp-configs cold,warm:W:S,... for others),
+in the same run: requests of the high phase answered, mean and p99 latency
+(wrk's, per request), time from the load step to each scale-out and to the
+pool's final size. Its timeline (every
+0.5 s: running, warm, phase, and the latency of a lone probe request through
+the balancer) goes to ramp-CONFIG.csv in the log directory.
+
 Real everything: TCG web guests from tests/guest (CPU-capped through
 <cputune>), siege as in the thesis (every client waits a random 0..DELAY s
 before each request, one connection per request, 10 s timeout), nginx 1.22 /
@@ -17,16 +29,19 @@ httpd 2.4, collectd, virtscaled. Anchor of the ratios: the fixed 5 guests
 with round-robin, measured in the same run.
 
   bench/closed-loop/run.sh [--seconds 40] [--clients 275] [--delay 14]
+  bench/closed-loop/run.sh --skip-fixed --lbs none --ramp   # part 3 only
 
 Domains vsdemo-b*, ports 18200-18299.
 """
 import argparse
 import os
 import signal
+import statistics
 import sys
 import tempfile
 import threading
 import time
+import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(os.path.dirname(HERE))
@@ -179,6 +194,106 @@ def autoscale_run(a, tmp, daemons, lb_name, url, lb_section):
             "running": len(loop.running_of(st))}
 
 
+def ramp_config(label):
+    """cold: warm = 0, one instance per action (the anchor); warm:W:S: W
+    warm instances (paused), S instances per high (the demo's is warm:2:2)."""
+    if label == "cold":
+        return {"warm": 0, "step": 1, "max_step_up": 1, "max_parallel": 1}
+    _, w, n = label.split(":")
+    return {"warm": int(w), "warm_mode": "paused", "step": int(n),
+            "max_step_up": max(int(n), 4), "max_parallel": 4}
+
+
+class Probe(threading.Thread):
+    """One request at a time through the balancer, every 0.5 s at most:
+    (seconds since t0, latency in s or None when it failed)."""
+
+    def __init__(self, url, t0):
+        super().__init__(daemon=True)
+        self.url, self.t0, self.points, self.running = url, t0, [], True
+
+    def run(self):
+        while self.running:
+            t = time.monotonic()
+            try:
+                with urllib.request.urlopen(self.url, timeout=60) as r:
+                    r.read()
+                    ok = r.status == 200
+            except OSError:
+                ok = False
+            dt = time.monotonic() - t
+            self.points.append((t - self.t0, dt if ok else None))
+            time.sleep(max(0.0, 0.5 - dt))
+
+
+def ramp_run(a, tmp, daemons, nginx, label, extra):
+    """The demo's load step against the pool of 2..6 with @extra keys: 10
+    clients for a.ramp_low seconds, then a.clients for a.ramp_seconds."""
+    loopbed.remove_everything(PREFIX + "0")  # clones only, the template stays
+    loopbed.remove_everything(PREFIX + "1")
+    with open(nginx.upstream_file, "w") as f:
+        f.write(lb_bed.NGINX_PLACEHOLDER)
+    nginx.daemon.signal(signal.SIGHUP)
+    keys = dict(pool_keys(a, 2, 6, "nginx"), **extra)
+    loop = loopbed.Loop(os.path.join(tmp, f"ramp-{label}"), daemons, POOL, keys,
+                        nginx_section(nginx, "least_conn"), SNMP_PORT)
+    loop.start(snmp=False, collectd=False)
+    warm = extra.get("warm", 0)
+    say(f"ramp {label}: waiting for 2 running and {warm} warm")
+    vstest.wait_for(lambda: (lambda st: st["actual"] == 2 and st.get("warm", 0) == warm and
+                             st["phase"] in ("idle", "cooldown") and st)(loop.status()),
+                    900, interval=1, what=f"2 running and {warm} warm")
+    loop.start_collectd()
+    time.sleep(5)
+    st0 = loop.status()
+    url = nginx.url + a.page
+    logs = os.path.join(loop.tmp, "wrk")
+    os.makedirs(logs, exist_ok=True)
+    say(f"ramp {label}: 10 clients for {a.ramp_low} s")
+    w = loopbed.Wrk(url, 10, os.path.join(logs, "low.txt"), think_ms=a.think_ms, timeout=60)
+    time.sleep(a.ramp_low)
+    low = w.stop()
+    say(f"ramp {label}: {a.clients} clients for {a.ramp_seconds} s")
+    t0 = time.monotonic()
+    w = loopbed.Wrk(url, a.clients, os.path.join(logs, "high.txt"), think_ms=a.think_ms,
+                    timeout=60)
+    probe = Probe(url, t0)
+    probe.start()
+    timeline, outs, out_times = [], st0["scale_outs"], []
+    while time.monotonic() - t0 < a.ramp_seconds:
+        time.sleep(0.5)
+        t = time.monotonic() - t0
+        st = loop.status()
+        if st["scale_outs"] > outs:
+            outs = st["scale_outs"]
+            out_times.append((t, st["actual"]))
+            say(f"  scale-out #{len(out_times)} done at {t:.1f} s: {st['actual']} running, "
+                f"{st.get('warm', 0)} warm")
+        lat = [d for (pt, d) in probe.points if pt > t - 0.5 and d is not None]
+        timeline.append((t, st["actual"], st.get("warm", 0), st["phase"],
+                         max(lat) if lat else None))
+    high = w.stop()
+    probe.running = False
+    st = loop.status()
+    loop.stop_actuator()
+    loop.collectd.stop()
+    with open(os.path.join(tmp, f"ramp-{label}.csv"), "w") as f:
+        f.write("t_s,running,warm,phase,probe_s\n")
+        for t, n, wn, ph, lat in timeline:
+            f.write(f"{t:.1f},{n},{wn},{ph},{'' if lat is None else f'{lat:.3f}'}\n")
+        for t, lat in probe.points:
+            f.write(f"# probe {t:.2f} {'failed' if lat is None else f'{lat:.3f}'}\n")
+    final = max(n for _, n, _, _, _ in timeline)
+    reached = next((t for t, n, _, _, _ in timeline if n == final), None)
+    slow = [pt for pt, d in probe.points if d is None or d > 2]
+    answered = [d for _, d in probe.points if d is not None]
+    say(f"ramp {label}: high phase {high}")
+    return {"low": low, "high": high, "outs": out_times, "final": final, "reached": reached,
+            "ins": st["scale_ins"] - st0["scale_ins"], "failures": st["failures"] - st0["failures"],
+            "probe_p99": statistics.quantiles(answered, n=100)[98] if len(answered) > 2 else None,
+            "probe_slow": (min(slow), max(slow)) if slow else None}
+
+
 def availability(*runs):
     ok = sum(r["successful_transactions"] for r in runs)
     total = ok + sum(r["failed_transactions"] for r in runs)
@@ -197,7 +312,14 @@ def main():
     ap.add_argument("--max-scale-seconds", type=int, default=180,
                     help="longest load while the pool scales out")
     ap.add_argument("--skip-fixed", action="store_true")
-    ap.add_argument("--lbs", default="nginx,apache")
+    ap.add_argument("--lbs", default="nginx,apache", help="the autoscaled runs; none: none")
+    ap.add_argument("--ramp", action="store_true", help="part 3: the demo's load step")
+    ap.add_argument("--ramp-configs", default="cold,warm:2:2",
+                    help="cold and/or warm:WARM:STEP, comma-separated")
+    ap.add_argument("--ramp-low", type=int, default=15, help="seconds of 10 clients")
+    ap.add_argument("--ramp-seconds", type=int, default=120, help="seconds of the high phase")
+    ap.add_argument("--think-ms", type=int, default=10000,
+                    help="part 3: mean think time of a client (the demo's)")
     a = ap.parse_args()
     if os.geteuid() != 0:
         sys.exit("run as root (libvirt domains)")
@@ -218,7 +340,7 @@ def main():
                 for method in ("round-robin", "least_conn"):
                     rows[(n, method)] = fixed_run(a, tmp, daemons, nginx, n, method)
         auto = {}
-        for lb_name in a.lbs.split(","):
+        for lb_name in (a.lbs.split(",") if a.lbs != "none" else []):
             if lb_name == "nginx":
                 auto["nginx"] = autoscale_run(a, tmp, daemons, "nginx", nginx.url,
                                               nginx_section(nginx, "least_conn"))
@@ -227,6 +349,11 @@ def main():
                                        growth=16)
                 auto["apache"] = autoscale_run(a, tmp, daemons, "apache", apache.url,
                                                apache_section(apache))
+        ramp = {}
+        if a.ramp:
+            for label in a.ramp_configs.split(","):
+                ramp[label] = ramp_run(a, tmp, daemons, nginx, label.replace(":", "-"),
+                                       ramp_config(label))
     finally:
         daemons.stop_all()
         loopbed.remove_everything(PREFIX)
@@ -261,6 +388,30 @@ def main():
             la = "-" if x["last"] is None else f"{x['last']:.0f} s"
             print(f"| {lb_name} | {availability(x['a'], x['b']):.1f}% | {f} | {la} | {x['outs']} | "
                   f"{x['ins']} | {x['failures']} |")
+    if ramp:
+        anchor = ramp.get("cold")
+        print(f"\nLoad step (the demo's): wrk, 10 clients for {a.ramp_low} s, then {a.clients} "
+              f"clients for {a.ramp_seconds} s, each thinking 0..{2 * a.think_ms / 1000:.0f} s "
+              f"between requests, page {a.page}; pool 2..6 behind nginx least_conn; anchor = "
+              "cold, one instance per action, same run\n")
+        print("| configuration | high phase: answered | requests | mean | p99 | ratio of p99 "
+              "to anchor | scale-outs done at (s after the step: running) | final size "
+              "reached | lone probe: p99, slow (> 2 s) from .. to |")
+        print("|---|---:|---:|---:|---:|---:|---|---:|---|")
+        for label, x in ramp.items():
+            h = x["high"]
+            keys = ramp_config(label)
+            name = (f"warm = {keys['warm']} {keys.get('warm_mode', '')}, step = {keys['step']}, "
+                    f"max_parallel = {keys['max_parallel']}")
+            r99 = (f"{h['p99_ms'] / anchor['high']['p99_ms']:.2f}"
+                   if anchor and anchor["high"].get("p99_ms") else "-")
+            outs = ", ".join(f"{t:.1f}: {n}" for t, n in x["outs"]) or "-"
+            slow = ("-" if not x["probe_slow"] else
+                    f"{x['probe_slow'][0]:.0f} .. {x['probe_slow'][1]:.0f} s")
+            p99p = "-" if x["probe_p99"] is None else f"{x['probe_p99']:.2f} s"
+            print(f"| {name} ({label}) | {loopbed.availability(h):.2f}% | {h['requests']:.0f} | "
+                  f"{h['mean_ms'] / 1000:.2f} s | {h['p99_ms'] / 1000:.2f} s | {r99} | {outs} | "
+                  f"{x['final']} at {x['reached']:.1f} s | {p99p}, {slow} |")
     return 0
 
 

@@ -3,9 +3,11 @@ until they answer, then paused or saved), out of the balancer and not
 counted; a scale-out notification takes one and the new backend serves
 through nginx within 1 s (paused) or 3 s (saved); the warm pool is refilled;
 a kill -9 of virtscaled in the middle of a resume converges with nothing
-left behind; a changed template replaces the warm instances.
+left behind; a changed template replaces the warm instances. A scale-in
+while the warm pool is short returns its victim to it (drained, out of
+nginx, paused, counted as warm), unless warm_memory has no room for it.
 
-One pool (and its guests' boots) serves every check, in order."""
+One pool (and its guests' boots) serves every check of a test, in order."""
 import json
 import os
 import re
@@ -47,9 +49,9 @@ def uuid_answering(url):
 
 
 class Bed:
-    def __init__(self, tmp_path, daemons, pool):
+    def __init__(self, tmp_path, daemons, pool, tag="wp"):
         self.ng = lb_bed.Nginx(tmp_path / "ngx", daemons, port=NGINX_PORT)
-        self.a = Actuator(tmp_path / "act", daemons, "wp", PORTS, namespace="warm",
+        self.a = Actuator(tmp_path / "act", daemons, tag, PORTS, namespace="warm",
                           pool=pool, sections={"nginx": dict(self.ng.nginx_keys)})
         self.a.cleanup()
         loopbed.define_template(self.a.template, TEMPLATE_PORT)
@@ -98,6 +100,7 @@ class Bed:
         doms = set(self.a.defined())
         vols = {v.rsplit(".", 1)[0] for v in self.a.volumes()}
         return doms - ok, vols - doms
+
 
 def test_warm_paused_then_saved(tmp_path, daemons):
     t_start = time.monotonic()
@@ -213,6 +216,77 @@ def test_warm_paused_then_saved(tmp_path, daemons):
         assert sum(f"server {i['address']};" in upstream for i in st["instances"]
                    if not i.get("warm")) == running + 4
         print(f"first warm pool ready after {t_ready:.1f} s")
+    finally:
+        if a.proc:
+            a.proc.stop()
+        a.cleanup()
+        vstest.remove_domain(a.template)
+
+
+def test_scale_in_returns_to_short_warm_pool(tmp_path, daemons):
+    b = Bed(tmp_path, daemons, {
+        "min": 1, "max": 3, "warm": 1, "warm_mode": "paused", "lb": "nginx",
+        "probe": "http:/", "probe_timeout": 60, "cooldown": 0, "repeat_interval": 1},
+        tag="wr")
+    a = b.a
+    try:
+        a.start()
+        st0 = b.wait_settled(1, 1, 240)
+        member = [i["name"] for i in st0["instances"] if not i.get("warm")][0]
+        first_warm = b.warm_names()[0]
+        # a high takes the warm instance; a low sent while it is being
+        # taken scales in at once, before the warm pool's refill: the
+        # victim finds the warm pool short (0 of 1 ready)
+        a.notify("high")
+        vstest.wait_for(lambda: any(o["op"] == "resume" for o in a.open_ops()), 10,
+                        interval=0.002, what="the warm instance's resume")
+        a.notify("low")
+        st = b.wait_settled(1, 1, 120)
+        log = a.proc.output()
+        assert (st["scale_outs"] - st0["scale_outs"], st["scale_ins"] - st0["scale_ins"]) == \
+            (1, 1), st
+        [kept] = [i for i in st["instances"] if not i.get("warm")]
+        [victim] = b.warm_names()
+        assert {victim, kept["name"]} == {member, first_warm}
+        assert f"scaling in {victim}" in log, log
+        assert f"{victim} returned to the warm pool (paused)" in log, log
+        # paused, tagged warm again (same template), kept with its volume,
+        # out of nginx: nginx answers from the remaining member only
+        assert domstate(victim) == "paused"
+        assert warm_tag(victim)[0] == "yes"
+        vaddr = [i["address"] for i in st["instances"] if i["name"] == victim][0]
+        upstream = b.ng.upstream_text()
+        assert f"server {vaddr};" not in upstream and f"server {kept['address']};" in upstream
+        assert {uuid_answering(b.ng.url) for _ in range(10)} == {loopbed.uuid_of(kept["name"])}
+        assert any(v.startswith(victim + ".") for v in a.volumes()), a.volumes()
+        assert b.leftovers() == (set(), set())
+
+        # the returned instance serves again at the next scale-out
+        took, name = b.scale_out_served(1)
+        print(f"returned warm instance: notification -> served through nginx in {took:.3f} s")
+        assert name == victim and took < 1.0, took
+        b.wait_settled(2, 1, 120)
+
+        # warm_memory with room for one paused instance, and warm = 2: the
+        # pool stays short (the upkeep stops at the budget), and a scale-in
+        # victim is removed, not returned: it would hold memory beyond it
+        a.proc.stop()
+        a.write_config(warm=2, warm_memory=96)  # the template's 96 MiB
+        a.start()
+        vstest.wait_for(lambda: "warm_memory = 96 MiB" in a.proc.output(), 60, interval=0.5,
+                        what="the upkeep stopped by warm_memory")
+        st = b.wait_settled(2, 1, 60)
+        [held] = b.warm_names()
+        running = {i["name"] for i in st["instances"] if not i.get("warm")}
+        a.notify("low")
+        st = b.wait_settled(1, 1, 120)
+        log = a.proc.output()
+        [gone] = running - {i["name"] for i in st["instances"]}
+        assert b.warm_names() == [held] and domstate(held) == "paused"
+        assert gone not in a.defined() and not any(v.startswith(gone + ".")
+                                                   for v in a.volumes())
+        assert "returned to the warm pool" not in log, log
+        assert b.leftovers() == (set(), set())
     finally:
         if a.proc:
             a.proc.stop()
