@@ -265,7 +265,11 @@ def test_scale_in_returns_to_short_warm_pool(tmp_path, daemons):
         took, name = b.scale_out_served(1)
         print(f"returned warm instance: notification -> served through nginx in {took:.3f} s")
         assert name == victim and took < 1.0, took
-        b.wait_settled(2, 1, 120)
+        # with cooldown 0 the breach may start a second scale-out before its
+        # "ok" arrives: 2 or 3 serve once the warm pool is refilled
+        st = vstest.wait_for(lambda: b.settled(2, 1) or b.settled(3, 1), 120, interval=0.5,
+                             what="2 or 3 running and 1 warm")
+        n = st["actual"]
 
         # warm_memory with room for one paused instance, and warm = 2: the
         # pool stays short (the upkeep stops at the budget), and a scale-in
@@ -275,11 +279,11 @@ def test_scale_in_returns_to_short_warm_pool(tmp_path, daemons):
         a.start()
         vstest.wait_for(lambda: "warm_memory = 96 MiB" in a.proc.output(), 60, interval=0.5,
                         what="the upkeep stopped by warm_memory")
-        st = b.wait_settled(2, 1, 60)
+        st = b.wait_settled(n, 1, 60)
         [held] = b.warm_names()
         running = {i["name"] for i in st["instances"] if not i.get("warm")}
         a.notify("low")
-        st = b.wait_settled(1, 1, 120)
+        st = b.wait_settled(n - 1, 1, 120)
         log = a.proc.output()
         [gone] = running - {i["name"] for i in st["instances"]}
         assert b.warm_names() == [held] and domstate(held) == "paused"
