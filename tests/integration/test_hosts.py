@@ -211,17 +211,23 @@ def test_weighted_busy_host_gets_fewer_clones(two_hosts, tmp_path, daemons):
         vstest.remove_domain(burner)
 
 
-def test_host_b_killed_failover_and_return(two_hosts, tmp_path, daemons, smtp):
-    hostb = two_hosts
-    mail = smtp()
-    nginx = lb_bed.Nginx(tmp_path, daemons, port=19957)
-    pool = Pool(tmp_path / "act", daemons, hostb, "fail",
-                {"hosts": "a b", "min": 2, "max": 2, "host_max": 2,
-                 "hostfwd_ports": "19950-19956", "lb": "nginx"},
+def host_loss_pool(tmp_path, daemons, hostb, name, max_, ports, nginx, mail):
+    """A started pool of at least 2 over a and b behind @nginx, at most 2 per
+    host, a host lost after 6 s of silence, alerts to @mail."""
+    return Pool(tmp_path / "act", daemons, hostb, name,
+                {"hosts": "a b", "min": 2, "max": max_, "host_max": 2,
+                 "hostfwd_ports": ports, "lb": "nginx"},
                 sections={"nginx": nginx.nginx_keys,
                           "libvirt": {"host_grace": 6},
                           "mail": {"server": f"127.0.0.1:{mail.port}", "to": "ops@localhost",
                                    "rate_limit": 0}}).start()
+
+
+def test_host_b_killed_failover_and_return(two_hosts, tmp_path, daemons, smtp):
+    hostb = two_hosts
+    mail = smtp()
+    nginx = lb_bed.Nginx(tmp_path, daemons, port=19957)
+    pool = host_loss_pool(tmp_path, daemons, hostb, "fail", 2, "19950-19956", nginx, mail)
     load = None
     try:
         pool.wait(2, 2 * BOOT)
@@ -295,13 +301,7 @@ def test_host_b_returns_with_room_its_instance_is_adopted(two_hosts, tmp_path, d
     hostb = two_hosts
     mail = smtp()
     nginx = lb_bed.Nginx(tmp_path, daemons, port=19928)
-    pool = Pool(tmp_path / "act", daemons, hostb, "back",
-                {"hosts": "a b", "min": 2, "max": 3, "host_max": 2,
-                 "hostfwd_ports": "19920-19923", "lb": "nginx"},
-                sections={"nginx": nginx.nginx_keys,
-                          "libvirt": {"host_grace": 6},
-                          "mail": {"server": f"127.0.0.1:{mail.port}", "to": "ops@localhost",
-                                   "rate_limit": 0}}).start()
+    pool = host_loss_pool(tmp_path, daemons, hostb, "back", 3, "19920-19923", nginx, mail)
     try:
         pool.wait(2, 2 * BOOT)
         before = pool.on()
