@@ -150,24 +150,34 @@ uint64_t vs_vertical_memory_target(const vs_pool_config *cfg, uint64_t cur_kib, 
 	return target < cur_kib ? target : cur_kib;
 }
 
+/* The root element's type= ("qemu" is TCG), then parsing stops. */
+static void root_type(GMarkupParseContext *ctx, const char *element, const char **names,
+                      const char **values, gpointer data, GError **error)
+{
+	bool *tcg = data;
+
+	for (guint i = 0; strcmp(element, "domain") == 0 && names[i]; i++)
+		if (strcmp(names[i], "type") == 0)
+			*tcg = strcmp(values[i], "qemu") == 0;
+	g_set_error_literal(error, G_MARKUP_ERROR, G_MARKUP_ERROR_INVALID_CONTENT, "root read");
+}
+
 /**
  * vs_vertical_tcg_domain: see vs-vertical.h.
  */
 bool vs_vertical_tcg_domain(const char *xml)
 {
-	const char *p = xml ? strstr(xml, "<domain") : NULL;
-	const char *end = p ? strchr(p, '>') : NULL;
+	static const GMarkupParser parser = {.start_element = root_type};
+	bool tcg = false;
+	GMarkupParseContext *ctx;
 
-	if (!end)
+	if (!xml)
 		return false;
-	for (const char *t = p + strlen("<domain"); t + 6 < end; t++) {
-		if (!g_ascii_isspace(t[0]) || strncmp(t + 1, "type=", 5) != 0)
-			continue;
-		char q = t[6];
-
-		return (q == '\'' || q == '"') && strncmp(t + 7, "qemu", 4) == 0 && t[11] == q;
-	}
-	return false;
+	ctx = g_markup_parse_context_new(&parser, 0, &tcg, NULL);
+	/* only the root's start tag matters: the rest is never read */
+	g_markup_parse_context_parse(ctx, xml, -1, NULL);
+	g_markup_parse_context_free(ctx);
+	return tcg;
 }
 
 /**
