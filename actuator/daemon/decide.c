@@ -92,7 +92,7 @@ vs_pool_next vs_pool_decide(const vs_pool_config *cfg, const vs_pool_facts *f)
 		return scale(VS_NEXT_SCALE_OUT, p->min, 1, false);
 	if (f->have_members && f->running > p->max)
 		return scale(VS_NEXT_SCALE_IN, p->max, 1, false);
-	bool warm = f->have_members && f->warm_needed && now >= f->warm_retry_us;
+	bool warm = f->have_members && f->warm_needed && !f->warm_busy && now >= f->warm_retry_us;
 
 	if (now < f->cooldown_until_us)
 		return (vs_pool_next){.kind = warm ? VS_NEXT_WARM : VS_NEXT_NOTHING};

@@ -59,6 +59,7 @@ typedef struct vs_pool_facts {
 	int refill_target;     /* running before a host was lost, -1 none */
 	int64_t high_since_us; /* when the current run of highs began, 0 none */
 	bool warm_needed;      /* the warm pool is short or holds stale instances */
+	bool warm_busy;        /* its upkeep runs (on the pool's second worker) */
 	int64_t warm_retry_us; /* after a failed upkeep, none before this */
 } vs_pool_facts;
 

@@ -2,8 +2,9 @@
  * pool-machine.c - one pool's state machine (see pool-machine.h). The
  * machine keeps what it knows (vs_pool_facts), asks decide.c what to start,
  * hands jobs to the pool's worker (a GThreadPool of one) and takes their
- * results back on the loop. A notification only says what to aim for: the
- * worker re-reads the real members from libvirt before it acts.
+ * results back on the loop. The warm pool's upkeep has a worker of its own,
+ * so that a clone booting to be kept warm never holds up an action. A notification only says what
+ * to aim for: the worker re-reads the real members from libvirt before it acts.
  */
 #include "config.h"
 
@@ -29,6 +30,7 @@ struct vs_pool_machine {
 	const vs_pool_config *cfg;
 	vs_ops_ctx *ctx;
 	GThreadPool *worker;
+	GThreadPool *warm_worker; /* the warm pool's upkeep (VS_JOB_WARM) only */
 	bool busy;
 	vs_job_kind busy_kind;
 	bool busy_notified; /* the running job answers a notification */
@@ -137,6 +139,24 @@ static gboolean draining_on_loop(gpointer data)
 	vs_act_status_changed(d->m->act);
 	g_free(d);
 	return G_SOURCE_REMOVE;
+}
+
+static void warm_tick(vs_pool_machine *m);
+
+/* Worker thread: a warm instance is being taken: the upkeep need not wait
+ * for the end of the action to make the next one. */
+static gboolean warm_taken_on_loop(gpointer data)
+{
+	vs_pool_machine *m = data;
+
+	m->facts.warm_needed = true;
+	warm_tick(m);
+	return G_SOURCE_REMOVE;
+}
+
+static void warm_taken_from_worker(void *opaque)
+{
+	g_main_context_invoke(NULL, warm_taken_on_loop, opaque);
 }
 
 static void draining_from_worker(const char *member, void *opaque)
@@ -251,6 +271,11 @@ static void start_job_with(vs_pool_machine *m, vs_job_kind kind, const vs_pool_n
 	                     .notified = next && next->notified,
 	                     .precheck = kind == VS_JOB_SYNC && (!m->facts.synced || m->blocked),
 	                     .previous = m->view ? vs_pool_view_copy(m->view) : NULL};
+	if (kind == VS_JOB_WARM) {
+		m->facts.warm_busy = true;
+		g_thread_pool_push(m->warm_worker, call, NULL);
+		return;
+	}
 	m->busy = true;
 	m->busy_kind = kind;
 	m->busy_notified = next && next->notified;
@@ -269,7 +294,7 @@ static void start_job_with(vs_pool_machine *m, vs_job_kind kind, const vs_pool_n
 		call->job.mem_percent = vjob->mem_percent;
 		m->busy_direction = vjob->vcpu_step ? vjob->vcpu_step : vjob->memory_step;
 	}
-	if (kind != VS_JOB_SYNC && kind != VS_JOB_WARM) {
+	if (kind != VS_JOB_SYNC) {
 		m->last_action = kind == VS_JOB_SCALE_OUT ? VS_ACTION_SCALE_OUT
 		                 : kind == VS_JOB_MIGRATE ? VS_ACTION_MIGRATE
 		                 : kind == VS_JOB_VERTICAL
@@ -392,7 +417,7 @@ static void take_warm(vs_pool_machine *m, const vs_job_result *r, int64_t now)
 		return;
 	m->warm_ready = r->warm_ready;
 	m->facts.warm_needed =
-	    r->warm_stale ||
+	    r->warm_stale || r->warm_ready > p->warm ||
 	    (r->warm_ready < p->warm && r->view->n_running + r->warm_ready < p->max + p->warm);
 }
 
@@ -520,6 +545,37 @@ static void on_precheck(vs_pool_machine *m, const vs_job_result *r, int64_t now)
 	    MIN(m->facts.retry_after_us, now + (int64_t)m->cfg->sync_interval * G_USEC_PER_SEC);
 }
 
+/* The members an upkeep job read: the balancer states of the last view
+ * (the upkeep does not read the balancer; it changes no member's state
+ * there). */
+static void keep_lb_states(const vs_pool_view *old, vs_pool_view *fresh)
+{
+	for (guint i = 0; old && i < fresh->members->len; i++) {
+		vs_member *mb = fresh->members->pdata[i];
+
+		for (guint k = 0; k < old->members->len; k++) {
+			const vs_member *was = old->members->pdata[k];
+
+			if (g_strcmp0(was->name, mb->name) == 0)
+				mb->lb_state = was->lb_state;
+		}
+	}
+}
+
+/* Event loop: the warm pool's upkeep ended. No action of the pool: no
+ * cooldown, no backoff of scaling; a failure is retried after a sync
+ * interval. Its view of the members is taken only while no action runs
+ * (the action's own view comes with its result). */
+static void warm_done(vs_pool_machine *m, vs_job_result *r, int64_t now)
+{
+	m->facts.warm_busy = false;
+	take_warm(m, r, now);
+	if (!m->busy && r->view) {
+		keep_lb_states(m->view, r->view);
+		take_members(m, r);
+	}
+}
+
 /* Event loop: a job's result. */
 static gboolean job_done(gpointer data)
 {
@@ -528,6 +584,14 @@ static gboolean job_done(gpointer data)
 	vs_job_result *r = done->r;
 	int64_t now = g_get_monotonic_time();
 
+	if (r->kind == VS_JOB_WARM) {
+		warm_done(m, r, now);
+		vs_job_result_free(r);
+		g_free(done);
+		vs_act_status_changed(m->act);
+		vs_pool_machine_tick(m);
+		return G_SOURCE_REMOVE;
+	}
 	m->busy = false;
 	g_clear_pointer(&m->draining, g_free);
 	take_warm(m, r, now); /* before take_members() takes the view */
@@ -554,11 +618,7 @@ static gboolean job_done(gpointer data)
 		m->facts.synced = r->ok || m->facts.synced;
 		m->facts.next_sync_us = now + (int64_t)m->cfg->sync_interval * G_USEC_PER_SEC;
 	}
-	if (r->kind == VS_JOB_WARM) {
-		/* the warm pool's upkeep is no action of the pool: no cooldown,
-		 * no backoff of scaling; a failure is retried after a sync
-		 * interval */
-	} else if (!r->ok && r->cancelled) {
+	if (!r->ok && r->cancelled) {
 		/* not a failure of the action: no alert, no backoff to carry */
 		vs_notice("pool %s: %s stopped at step %s: virtscaled is stopping", m->cfg->name,
 		          vs_action_name(r->outcome.action), vs_op_step_name(r->outcome.step));
@@ -612,6 +672,7 @@ vs_pool_machine *vs_pool_machine_new(vs_act *act, const vs_pool_config *cfg, vs_
 	m->cfg = cfg;
 	m->ctx = ctx;
 	ctx->draining = draining_from_worker;
+	ctx->warm_taken = warm_taken_from_worker;
 	ctx->opaque = m;
 	m->facts.manual_target = -1;
 	m->facts.desired = -1;
@@ -625,6 +686,7 @@ vs_pool_machine *vs_pool_machine_new(vs_act *act, const vs_pool_config *cfg, vs_
 	m->last_alert = VS_ALERT_NONE;
 	m->last_error = g_strdup("");
 	m->worker = g_thread_pool_new(job_thread, m, 1, TRUE, NULL);
+	m->warm_worker = g_thread_pool_new(job_thread, m, 1, TRUE, NULL);
 	m->vertical = vs_pool_vertical_new(ctx, vertical_changed, m);
 	return m;
 }
@@ -640,6 +702,8 @@ void vs_pool_machine_stop(vs_pool_machine *m)
 	vs_pool_vertical_stop(m->vertical);
 	g_thread_pool_free(m->worker, FALSE, TRUE);
 	m->worker = NULL;
+	g_thread_pool_free(m->warm_worker, FALSE, TRUE);
+	m->warm_worker = NULL;
 	while (g_main_context_iteration(NULL, FALSE))
 		;
 }
@@ -881,6 +945,17 @@ static void rebalance_tick(vs_pool_machine *m)
 		rebalance_act(m, members, &mv, now);
 }
 
+/* The warm pool's upkeep, on its own worker, whatever the first one does. */
+static void warm_tick(vs_pool_machine *m)
+{
+	const vs_pool_facts *f = &m->facts;
+
+	if (m->stopping || !m->cfg->warm || f->warm_busy || !f->have_members || !f->warm_needed ||
+	    g_get_monotonic_time() < f->warm_retry_us)
+		return;
+	start_job(m, VS_JOB_WARM, NULL);
+}
+
 /** vs_pool_machine_tick: starts the next job if one is due (decide.c). */
 void vs_pool_machine_tick(vs_pool_machine *m)
 {
@@ -889,6 +964,7 @@ void vs_pool_machine_tick(vs_pool_machine *m)
 	if (m->stopping)
 		return;
 	rebalance_tick(m);
+	warm_tick(m);
 	if (m->busy)
 		return;
 	if (m->migrate_domain) {
@@ -913,7 +989,7 @@ void vs_pool_machine_tick(vs_pool_machine *m)
 		start_job(m, VS_JOB_SCALE_IN, &next);
 		break;
 	case VS_NEXT_WARM:
-		start_job(m, VS_JOB_WARM, NULL);
+		warm_tick(m);
 		break;
 	case VS_NEXT_ALERT_AT_MAX:
 		alert_at_max(m);

@@ -126,6 +126,7 @@ static bool precheck(vs_ops_ctx *w, const vs_pool_view *v, vs_job_result *r, GEr
 typedef struct parallel_clone {
 	vs_ops_ctx *w;
 	const vs_pool_view *v;
+	uint64_t owner; /* the job's (vs_journal_set_owner) */
 	vs_op_outcome outcome;
 	GError *error;
 	bool ok;
@@ -135,6 +136,7 @@ static gpointer parallel_clone_run(gpointer data)
 {
 	parallel_clone *c = data;
 
+	vs_journal_set_owner(c->owner);
 	c->ok = vs_scale_out_clone(c->w, c->v, false, &c->outcome, &c->error);
 	return NULL;
 }
@@ -166,7 +168,7 @@ static bool out_parallel(vs_ops_ctx *w, const vs_pool_view *v, unsigned n, vs_jo
 		g_autofree GThread **th = g_new0(GThread *, batch);
 
 		for (unsigned i = 0; i < batch; i++) {
-			c[i] = (parallel_clone){.w = w, .v = v};
+			c[i] = (parallel_clone){.w = w, .v = v, .owner = vs_journal_get_owner()};
 			th[i] = g_thread_new("vs-clone", parallel_clone_run, &c[i]);
 		}
 		for (unsigned i = 0; i < batch; i++) {
@@ -246,21 +248,71 @@ static void scale(vs_ops_ctx *w, const vs_job *job, vs_pool_view **v, vs_job_res
 	r->acted = r->ok || (*v)->n_running != running;
 }
 
+/* The end of every job: what it found, as the loop reads it (@v and
+ * @err taken). */
+static vs_job_result *finish(vs_ops_ctx *w, vs_job_result *r, vs_pool_view *v, GError *err,
+                             uint64_t owner, int64_t t0)
+{
+	vs_journal_release(w->journal, owner);
+	vs_journal_set_owner(0);
+	if (v && w->pool->warm)
+		vs_warm_count(w, v, &r->warm_ready, &r->warm_stale);
+	r->view = v;
+	r->cancelled = g_error_matches(err, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+	if (err)
+		r->error = g_strdup(err->message);
+	if (!r->ok && !r->error)
+		r->error = g_strdup("failed");
+	r->seconds = (double)(g_get_monotonic_time() - t0) / 1e6;
+	g_clear_error(&err);
+	return r;
+}
+
+/* WARM, on the pool's second worker beside the first: stale warm
+ * instances replaced, one more made. It settles nothing and never touches
+ * the balancer (the first worker's): it only reads the members, before and
+ * after. */
+static vs_job_result *warm_job(vs_ops_ctx *w, const vs_job *job, uint64_t owner)
+{
+	int64_t t0 = g_get_monotonic_time();
+	vs_job_result *r = g_new0(vs_job_result, 1);
+	g_autoptr(GError) err = NULL;
+	vs_pool_view *v = job->previous ? vs_pool_view_copy(job->previous) : NULL;
+	vs_op_outcome scratch = {0};
+
+	r->kind = job->kind;
+	if (relist(w, &v, &r->outcome, &err)) {
+		r->ok = vs_warm_fill(w, v, &r->outcome, &err);
+		if (!relist(w, &v, &scratch, NULL))
+			g_clear_pointer(&v, vs_pool_view_free);
+	} else {
+		g_clear_pointer(&v, vs_pool_view_free);
+	}
+	return finish(w, r, v, g_steal_pointer(&err), owner, t0);
+}
+
 /**
  * vs_job_run:
  * @w: the pool's context
  * @job: what to do
  *
- * Runs in the pool's worker thread. Returns the result for the event loop.
+ * Runs in one of the pool's worker threads (WARM: the second). Returns the result for the event
+ * loop.
  */
 vs_job_result *vs_job_run(vs_ops_ctx *w, const vs_job *job)
 {
 	int64_t t0 = g_get_monotonic_time();
-	vs_job_result *r = g_new0(vs_job_result, 1);
+	uint64_t owner = vs_journal_owner_new();
+	vs_job_result *r;
 	g_autoptr(GError) err = NULL;
 	g_autoptr(GError) rerr = NULL;
-	vs_pool_view *v = job->previous ? vs_pool_view_copy(job->previous) : NULL;
+	vs_pool_view *v;
 
+	vs_journal_set_owner(owner);
+	if (job->kind == VS_JOB_WARM)
+		return warm_job(w, job, owner);
+	r = g_new0(vs_job_result, 1);
+	v = job->previous ? vs_pool_view_copy(job->previous) : NULL;
 	r->kind = job->kind;
 	r->reconciled = vs_reconcile_pool(w, &r->adopted, &rerr);
 	if (rerr)
@@ -288,13 +340,6 @@ vs_job_result *vs_job_run(vs_ops_ctx *w, const vs_job *job)
 			    vs_vertical_member(w, v, job->domain, job->vcpu_step, job->memory_step,
 			                       &r->vertical, &r->outcome, &err);
 			r->acted = r->vertical.changed;
-		} else if (job->kind == VS_JOB_WARM) {
-			r->ok = vs_warm_fill(w, v, &r->outcome, &err);
-			/* the warm pool changed, the running members did not: the
-			 * view is read again below all the same */
-			r->acted = false;
-			if (!relist(w, &v, &scratch, NULL))
-				g_clear_pointer(&v, vs_pool_view_free);
 		} else {
 			scale(w, job, &v, r, &err);
 		}
@@ -305,16 +350,8 @@ vs_job_result *vs_job_run(vs_ops_ctx *w, const vs_job *job)
 		if (v)
 			vs_reconcile_read_lb(w, v);
 	}
-	if (v && w->pool->warm)
-		vs_warm_count(w, v, &r->warm_ready, &r->warm_stale);
-	r->view = g_steal_pointer(&v);
+	return finish(w, r, v, g_steal_pointer(&err), owner, t0);
 done:
 	vs_pool_view_free(v);
-	r->cancelled = g_error_matches(err, G_IO_ERROR, G_IO_ERROR_CANCELLED);
-	if (err)
-		r->error = g_strdup(err->message);
-	if (!r->ok && !r->error)
-		r->error = g_strdup("failed");
-	r->seconds = (double)(g_get_monotonic_time() - t0) / 1e6;
-	return r;
+	return finish(w, r, NULL, g_steal_pointer(&err), owner, t0);
 }

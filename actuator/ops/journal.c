@@ -30,6 +30,9 @@
 
 #define JOURNAL_FILE "journal"
 
+/* The running job this thread works for (vs_journal_set_owner). */
+static _Thread_local uint64_t current_owner;
+
 struct vs_journal {
 	GMutex lock;
 	int fd;
@@ -72,6 +75,7 @@ static vs_journal_op *op_copy(const vs_journal_op *o)
 	c->dest_uri = g_strdup(o->dest_uri);
 	c->dest_address = g_strdup(o->dest_address);
 	c->step = g_strdup(o->step ? o->step : "begin");
+	c->owner = o->owner;
 	return c;
 }
 
@@ -278,6 +282,7 @@ uint64_t vs_journal_begin(vs_journal *j, const vs_journal_op *op, GError **error
 	if (ok) {
 		vs_journal_op *c = op_copy(op);
 		c->id = id;
+		c->owner = current_owner;
 		g_hash_table_replace(j->open, g_memdup2(&c->id, sizeof(c->id)), c);
 	}
 	g_mutex_unlock(&j->lock);
@@ -329,8 +334,7 @@ bool vs_journal_end(vs_journal *j, uint64_t id, const char *result, GError **err
 	return ok;
 }
 
-/** vs_journal_pending: copies of the open operations of @pool (NULL: all). */
-GPtrArray *vs_journal_pending(vs_journal *j, const char *pool)
+static GPtrArray *pending(vs_journal *j, const char *pool, bool with_owned)
 {
 	GPtrArray *out = g_ptr_array_new_with_free_func((GDestroyNotify)vs_journal_op_free);
 	g_mutex_lock(&j->lock);
@@ -339,9 +343,65 @@ GPtrArray *vs_journal_pending(vs_journal *j, const char *pool)
 	g_hash_table_iter_init(&it, j->open);
 	while (g_hash_table_iter_next(&it, NULL, &v)) {
 		vs_journal_op *op = v;
-		if (!pool || g_strcmp0(op->pool, pool) == 0)
+		if ((!pool || g_strcmp0(op->pool, pool) == 0) && (with_owned || !op->owner))
 			g_ptr_array_add(out, op_copy(op));
 	}
 	g_mutex_unlock(&j->lock);
 	return out;
+}
+
+/** vs_journal_pending: copies of the open operations of @pool (NULL: all). */
+GPtrArray *vs_journal_pending(vs_journal *j, const char *pool)
+{
+	return pending(j, pool, true);
+}
+
+/** vs_journal_settleable: see journal.h. */
+GPtrArray *vs_journal_settleable(vs_journal *j, const char *pool)
+{
+	return pending(j, pool, false);
+}
+
+/** vs_journal_owner_new: see journal.h. */
+uint64_t vs_journal_owner_new(void)
+{
+	static uint64_t last;
+	static GMutex lock;
+	uint64_t owner;
+
+	g_mutex_lock(&lock);
+	owner = ++last;
+	g_mutex_unlock(&lock);
+	return owner;
+}
+
+/** vs_journal_set_owner: see journal.h. */
+void vs_journal_set_owner(uint64_t owner)
+{
+	current_owner = owner;
+}
+
+/** vs_journal_get_owner: see journal.h. */
+uint64_t vs_journal_get_owner(void)
+{
+	return current_owner;
+}
+
+/** vs_journal_release: see journal.h. */
+void vs_journal_release(vs_journal *j, uint64_t owner)
+{
+	GHashTableIter it;
+	gpointer v;
+
+	if (!owner)
+		return;
+	g_mutex_lock(&j->lock);
+	g_hash_table_iter_init(&it, j->open);
+	while (g_hash_table_iter_next(&it, NULL, &v)) {
+		vs_journal_op *op = v;
+
+		if (op->owner == owner)
+			op->owner = 0;
+	}
+	g_mutex_unlock(&j->lock);
 }

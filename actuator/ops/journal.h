@@ -24,6 +24,7 @@ typedef struct vs_journal_op {
 	char *dest_uri;     /* migrate: the host it moves to (uri: where it was) */
 	char *dest_address; /* migrate: its address there */
 	char *step;         /* last step reached */
+	uint64_t owner;     /* in memory only: the running job that began it, 0 none */
 } vs_journal_op;
 
 vs_journal *vs_journal_open(const char *state_dir, GError **error);
@@ -40,6 +41,21 @@ bool vs_journal_step(vs_journal *j, uint64_t id, const char *step, GError **erro
 bool vs_journal_end(vs_journal *j, uint64_t id, const char *result, GError **error);
 /* Copies of the operations begun and not ended, of @pool (NULL = all). */
 GPtrArray *vs_journal_pending(vs_journal *j, const char *pool);
+
+/* Owners: a pool has two workers (its actions, and its warm pool's upkeep
+ * beside them), and each job begins by settling what interrupted jobs left
+ * open. An operation a job still running holds open is no leftover: each
+ * job takes an owner (vs_journal_owner_new), sets it on its thread (and on
+ * the threads it starts), and releases it when it ends; what it left open
+ * then is settled by the next job, as after a crash. */
+uint64_t vs_journal_owner_new(void);
+/* The owner of the operations the calling thread begins from now (0: none). */
+void vs_journal_set_owner(uint64_t owner);
+uint64_t vs_journal_get_owner(void);
+/* The operations of @owner still open become leftovers for reconcile. */
+void vs_journal_release(vs_journal *j, uint64_t owner);
+/* As vs_journal_pending, without those a running job holds. */
+GPtrArray *vs_journal_settleable(vs_journal *j, const char *pool);
 void vs_journal_op_free(vs_journal_op *op);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(vs_journal_op, vs_journal_op_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(vs_journal, vs_journal_close)

@@ -66,6 +66,8 @@ typedef struct vs_ops_ctx {
 	GCancellable *stop; /* cancelled when virtscaled stops: waits end early */
 	/* told (from the worker) the member a scale-in is draining */
 	void (*draining)(const char *member, void *opaque);
+	/* told (from the worker) that a warm instance is being taken */
+	void (*warm_taken)(void *opaque);
 	void *opaque;
 } vs_ops_ctx;
 
@@ -203,8 +205,9 @@ bool vs_warm_budget_allows(vs_ops_ctx *w, const vs_pool_view *v, virConnectPtr c
 /* The warm instances of @v: @ready (usable, of the current template) and
  * @stale (another template's, or in a state no scale-out can take). */
 void vs_warm_count(vs_ops_ctx *w, const vs_pool_view *v, unsigned *ready, unsigned *stale);
-/* The warm pool's upkeep: stale instances removed, then one instance made
- * when fewer than warm are ready (never above max + warm). */
+/* The warm pool's upkeep: stale instances removed, and ready ones beyond
+ * warm; then one instance made when fewer than warm are ready (never above
+ * max + warm). */
 bool vs_warm_fill(vs_ops_ctx *w, const vs_pool_view *v, vs_op_outcome *o, GError **error);
 /* scale-in.c: the volumes of @dom that are ours to delete. */
 char **vs_owned_volumes(virConnectPtr c, virDomainPtr dom, const char *spname);

@@ -98,7 +98,7 @@ bool vs_destroy_instance(vs_ops_ctx *w, const char *uri, const char *name, const
  */
 unsigned vs_reconcile_pool(vs_ops_ctx *w, unsigned *adopted, GError **error)
 {
-	g_autoptr(GPtrArray) ops = vs_journal_pending(w->journal, w->pool->name);
+	g_autoptr(GPtrArray) ops = vs_journal_settleable(w->journal, w->pool->name);
 	unsigned done = 0;
 	*adopted = 0;
 	for (guint i = 0; i < ops->len; i++) {

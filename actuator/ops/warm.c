@@ -18,6 +18,14 @@
 
 #include <libvirt/virterror.h>
 
+/* The upkeep (vs_warm_fill) runs on a pool's second worker, beside the
+ * actions that take warm instances or return members to the warm pool. A
+ * domain tagged warm that runs is, to the upkeep, stale (a warm instance
+ * is paused or saved): held while a take or a return changes a tag and a
+ * state, and while the upkeep classifies and removes, so neither sees the
+ * other's half-done step. Never held while a clone boots. */
+static GMutex warm_lock;
+
 /* The identity of the template on @c (NULL when it cannot be read). */
 static char *template_identity(vs_ops_ctx *w, virConnectPtr c)
 {
@@ -147,6 +155,7 @@ bool vs_warm_return(vs_ops_ctx *w, virDomainPtr dom, const vs_member *m, vs_op_o
 {
 	g_autofree char *tag =
 	    vs_domain_tag_xml_full(w->pool->name, m->address, m->template_id, true);
+	g_autoptr(GMutexLocker) locked = g_mutex_locker_new(&warm_lock);
 
 	o->step = VS_STEP_WARM;
 	/* tagged first: the suspend event makes every monitor re-read it */
@@ -300,6 +309,7 @@ static bool take_one(vs_ops_ctx *w, const vs_member *m, vs_op_outcome *o, GError
 int vs_warm_take(vs_ops_ctx *w, const vs_pool_view *v, vs_op_outcome *o, GError **error)
 {
 	g_autoptr(GHashTable) ids = identity_cache();
+	g_autoptr(GMutexLocker) locked = g_mutex_locker_new(&warm_lock);
 
 	o->action = VS_ACTION_SCALE_OUT;
 	for (int pass = 0; pass < 2; pass++) {
@@ -309,6 +319,8 @@ int vs_warm_take(vs_ops_ctx *w, const vs_pool_view *v, vs_op_outcome *o, GError 
 			if ((pass == 0) != (m->state == VIR_DOMAIN_PAUSED) ||
 			    classify(w, m, ids) != WARM_READY || !m->address)
 				continue;
+			if (w->warm_taken)
+				w->warm_taken(w->opaque); /* the upkeep may start now */
 			if (take_one(w, m, o, error))
 				return 1;
 			vs_warning("pool %s: warm instance %s failed at step %s: %s; removed",
@@ -320,8 +332,9 @@ int vs_warm_take(vs_ops_ctx *w, const vs_pool_view *v, vs_op_outcome *o, GError 
 	return 0;
 }
 
-/* Removes stale warm member @m, journaled. */
-static bool remove_stale(vs_ops_ctx *w, const vs_member *m, vs_op_outcome *o, GError **error)
+/* Removes warm member @m (stale, or surplus: @why), journaled. */
+static bool remove_stale(vs_ops_ctx *w, const vs_member *m, const char *why, vs_op_outcome *o,
+                         GError **error)
 {
 	const char *spname = w->pool->storage_pool ? w->pool->storage_pool : "default";
 	vs_virt *host = vs_ops_host(w, m->host_uri);
@@ -345,39 +358,46 @@ static bool remove_stale(vs_ops_ctx *w, const vs_member *m, vs_op_outcome *o, GE
 		return false;
 	if (!vs_journal_end(w->journal, jid, "ok", error))
 		return false;
-	vs_notice("pool %s: warm instance %s removed: made from another template, or unusable",
-	          w->pool->name, m->name);
+	vs_notice("pool %s: warm instance %s removed: %s", w->pool->name, m->name, why);
 	return true;
 }
 
 /**
- * vs_warm_fill: see ops.h.
+ * vs_warm_fill: see ops.h. Surplus ready instances (a member returned to
+ * the warm pool while the upkeep made one, or a smaller warm) go too, the
+ * highest-numbered first: names are reused lowest number first, so those
+ * are the newest.
  */
 bool vs_warm_fill(vs_ops_ctx *w, const vs_pool_view *v, vs_op_outcome *o, GError **error)
 {
 	const vs_pool_config *p = w->pool;
 	g_autoptr(GHashTable) ids = identity_cache();
+	g_autofree warm_class *kind = g_new0(warm_class, MAX(v->members->len, 1));
 	unsigned ready = 0;
+	bool ok = true;
 
 	o->action = VS_ACTION_SCALE_OUT;
+	g_mutex_lock(&warm_lock);
 	for (guint i = 0; i < v->members->len; i++) {
-		const vs_member *m = v->members->pdata[i];
-
-		switch (classify(w, m, ids)) {
-		case WARM_READY:
-			ready++;
-			break;
-		case WARM_STALE:
-			if (!remove_stale(w, m, o, error))
-				return false;
-			break;
-		case WARM_SILENT:
-			ready++; /* its host may answer again: not replaced yet */
-			break;
-		case WARM_NONE:
-			break;
-		}
+		kind[i] = classify(w, v->members->pdata[i], ids);
+		/* a silent host's may answer again: not replaced yet */
+		ready += kind[i] == WARM_READY || kind[i] == WARM_SILENT;
 	}
+	for (guint i = 0; ok && i < v->members->len; i++)
+		if (kind[i] == WARM_STALE)
+			ok = remove_stale(w, v->members->pdata[i],
+			                  "made from another template, or "
+			                  "unusable",
+			                  o, error);
+	for (guint i = v->members->len; ok && ready > p->warm && i-- > 0;) {
+		if (kind[i] != WARM_READY)
+			continue;
+		ok = remove_stale(w, v->members->pdata[i], "more than warm are ready", o, error);
+		ready--;
+	}
+	g_mutex_unlock(&warm_lock);
+	if (!ok)
+		return false;
 	if (ready >= p->warm || v->n_running + ready >= p->max + p->warm)
 		return true;
 	return vs_scale_out_clone(w, v, true, o, error);

@@ -497,7 +497,8 @@ START_TEST(scale_out_stabilization)
 END_TEST
 
 /* The warm pool's upkeep: when short, also during a cooldown, never before
- * a high or low that is due, not before its retry time. */
+ * a high or low that is due, not before its retry time, not while it
+ * runs. */
 START_TEST(warm_upkeep)
 {
 	const vs_pool_config *p;
@@ -517,6 +518,13 @@ START_TEST(warm_upkeep)
 	ck_assert_int_eq(vs_pool_decide(p, &f).kind, VS_NEXT_NOTHING);
 	f.warm_retry_us = f.now_us;
 	ck_assert_int_eq(vs_pool_decide(p, &f).kind, VS_NEXT_WARM);
+	/* the upkeep runs on its own worker: meanwhile the first one syncs */
+	f.warm_busy = true;
+	f.next_sync_us = f.now_us;
+	ck_assert_int_eq(vs_pool_decide(p, &f).kind, VS_NEXT_SYNC);
+	f.next_sync_us = f.now_us + S(60);
+	ck_assert_int_eq(vs_pool_decide(p, &f).kind, VS_NEXT_NOTHING);
+	f.warm_busy = false;
 	/* below min first */
 	f.running = 1;
 	ck_assert_int_eq(vs_pool_decide(p, &f).kind, VS_NEXT_SCALE_OUT);

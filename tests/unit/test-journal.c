@@ -266,6 +266,60 @@ START_TEST(begin_failure_records_nothing)
 }
 END_TEST
 
+/* An operation a running job holds open is no leftover: reconcile (run by
+ * the pool's other worker) leaves it alone until its job releases it, and
+ * the ones begun with no owner are settleable at once. A restart forgets
+ * every owner: what a crashed job left open is settled. */
+START_TEST(running_jobs_own_their_operations)
+{
+	g_autoptr(GError) err = NULL;
+	char *dir = dir_with_journal("", 0);
+	vs_journal *j = vs_journal_open(dir, &err);
+	vs_journal_op op = {.op = (char *)"clone",
+	                    .pool = (char *)"web",
+	                    .name = (char *)"web-01",
+	                    .uri = (char *)"qemu:///system"};
+	uint64_t owner = vs_journal_owner_new(), other = vs_journal_owner_new();
+
+	ck_assert_ptr_nonnull(j);
+	ck_assert_uint_ne(owner, other);
+	ck_assert_uint_ne(owner, 0);
+	vs_journal_set_owner(owner);
+	ck_assert_uint_eq(vs_journal_get_owner(), owner);
+	uint64_t held = vs_journal_begin(j, &op, &err);
+	vs_journal_set_owner(0);
+	op.name = (char *)"web-02";
+	uint64_t loose = vs_journal_begin(j, &op, &err);
+	ck_assert_uint_ne(held, 0);
+	ck_assert_uint_ne(loose, 0);
+
+	g_autoptr(GPtrArray) all = vs_journal_pending(j, "web");
+	ck_assert_uint_eq(all->len, 2);
+	g_autoptr(GPtrArray) free_now = vs_journal_settleable(j, "web");
+	ck_assert_uint_eq(free_now->len, 1);
+	ck_assert_str_eq(((vs_journal_op *)free_now->pdata[0])->name, "web-02");
+
+	vs_journal_release(j, other); /* not its: nothing changes */
+	g_autoptr(GPtrArray) still = vs_journal_settleable(j, "web");
+	ck_assert_uint_eq(still->len, 1);
+	vs_journal_release(j, owner);
+	g_autoptr(GPtrArray) released = vs_journal_settleable(j, "web");
+	ck_assert_uint_eq(released->len, 2);
+
+	vs_journal_set_owner(owner);
+	op.name = (char *)"web-03";
+	ck_assert_uint_ne(vs_journal_begin(j, &op, &err), 0);
+	vs_journal_set_owner(0);
+	vs_journal_close(j);
+	j = vs_journal_open(dir, &err);
+	ck_assert_ptr_nonnull(j);
+	g_autoptr(GPtrArray) after_restart = vs_journal_settleable(j, "web");
+	ck_assert_uint_eq(after_restart->len, 3);
+	vs_journal_close(j);
+	remove_dir(dir);
+}
+END_TEST
+
 Suite *vs_test_suite(void)
 {
 	Suite *s = suite_create("journal");
@@ -278,6 +332,7 @@ Suite *vs_test_suite(void)
 	tcase_add_test(tc, open_cuts_torn_tail);
 	tcase_add_test(tc, append_failure_leaves_no_partial_record);
 	tcase_add_test(tc, begin_failure_records_nothing);
+	tcase_add_test(tc, running_jobs_own_their_operations);
 	suite_add_tcase(s, tc);
 	return s;
 }
