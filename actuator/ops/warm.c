@@ -44,12 +44,16 @@ typedef enum { WARM_NONE, WARM_READY, WARM_STALE, WARM_SILENT } warm_class;
 
 /* What warm member @m is: ready (its template's identity matches and it
  * is paused, or shut off with a managed save image), stale, or on a host
- * that does not answer (left alone). @ids caches each host's identity. */
+ * that does not answer (left alone). Its tag is read again: @m may come
+ * from a view read before a take or a return changed it. @ids caches each
+ * host's identity. */
 static warm_class classify(vs_ops_ctx *w, const vs_member *m, GHashTable *ids)
 {
 	vs_virt *host = m->warm && !m->lost ? vs_ops_host(w, m->host_uri) : NULL;
 	g_autoptr(virConnect) c = NULL;
 	g_autoptr(virDomain) d = NULL;
+	g_autofree char *tag_pool = NULL, *tag_address = NULL, *tag_template = NULL;
+	bool warm = false;
 	const char *id;
 	int state, reason;
 
@@ -58,18 +62,23 @@ static warm_class classify(vs_ops_ctx *w, const vs_member *m, GHashTable *ids)
 	c = vs_virt_get(host, NULL, NULL);
 	if (!c)
 		return WARM_SILENT;
+	d = virDomainLookupByName(c, m->name);
+	if (!d || virDomainGetState(d, &state, &reason, 0) < 0) {
+		virErrorPtr e = virGetLastError();
+		bool gone = !d && e && e->code == VIR_ERR_NO_DOMAIN;
+
+		virResetLastError();
+		return gone ? WARM_NONE : WARM_SILENT;
+	}
+	if (!vs_domain_tag_full(d, &tag_pool, &tag_address, &tag_template, &warm) || !warm)
+		return WARM_NONE; /* taken since, or no longer ours */
 	if (!g_hash_table_contains(ids, m->host_uri))
 		g_hash_table_insert(ids, g_strdup(m->host_uri), template_identity(w, c));
 	id = g_hash_table_lookup(ids, m->host_uri);
 	if (!id)
 		return WARM_SILENT; /* no template to compare with: keep what there is */
-	if (g_strcmp0(id, m->template_id) != 0)
+	if (g_strcmp0(id, tag_template) != 0)
 		return WARM_STALE;
-	d = virDomainLookupByName(c, m->name);
-	if (!d || virDomainGetState(d, &state, &reason, 0) < 0) {
-		virResetLastError();
-		return WARM_STALE;
-	}
 	if (state == VIR_DOMAIN_PAUSED)
 		return WARM_READY;
 	if (state == VIR_DOMAIN_SHUTOFF && virDomainHasManagedSaveImage(d, 0) > 0)
