@@ -234,8 +234,9 @@ def test_scale_in_returns_to_short_warm_pool(tmp_path, daemons):
         st0 = b.wait_settled(1, 1, 240)
         member = [i["name"] for i in st0["instances"] if not i.get("warm")][0]
         first_warm = b.warm_names()[0]
-        # a high takes the warm instance; a low sent while it is being
-        # taken scales in at once, before the warm pool's refill: the
+        # a high takes the warm instance, and the refill starts on the
+        # upkeep's own worker; a low sent while the instance is being taken
+        # scales in at once, while the refill's clone still boots: the
         # victim finds the warm pool short (0 of 1 ready)
         a.notify("high")
         vstest.wait_for(lambda: any(o["op"] == "resume" for o in a.open_ops()), 10,
@@ -250,6 +251,15 @@ def test_scale_in_returns_to_short_warm_pool(tmp_path, daemons):
         assert {victim, kept["name"]} == {member, first_warm}
         assert f"scaling in {victim}" in log, log
         assert f"{victim} returned to the warm pool (paused)" in log, log
+        # the refill did not hold up the scale-in: its clone was made before
+        # the victim was chosen and was ready only after; then one warm
+        # instance too many was ready, and the upkeep removed the newest
+        m = re.search(r"warm instance (\S+) removed: more than warm are ready", log)
+        assert m, log
+        refill = m.group(1)
+        assert refill not in (victim, kept["name"])
+        assert log.index(f"cloning {refill}") < log.index(f"scaling in {victim}") < \
+            log.index(f"{refill} is warm (paused)"), log
         # paused, tagged warm again (same template), kept with its volume,
         # out of nginx: nginx answers from the remaining member only
         assert domstate(victim) == "paused"
