@@ -576,22 +576,9 @@ static void warm_done(vs_pool_machine *m, vs_job_result *r, int64_t now)
 	}
 }
 
-/* Event loop: a job's result. */
-static gboolean job_done(gpointer data)
+/* Event loop: an action's result (any job of the first worker). */
+static void action_done(vs_pool_machine *m, vs_job_result *r, int64_t now)
 {
-	job_done_call *done = data;
-	vs_pool_machine *m = done->m;
-	vs_job_result *r = done->r;
-	int64_t now = g_get_monotonic_time();
-
-	if (r->kind == VS_JOB_WARM) {
-		warm_done(m, r, now);
-		vs_job_result_free(r);
-		g_free(done);
-		vs_act_status_changed(m->act);
-		vs_pool_machine_tick(m);
-		return G_SOURCE_REMOVE;
-	}
 	m->busy = false;
 	g_clear_pointer(&m->draining, g_free);
 	take_warm(m, r, now); /* before take_members() takes the view */
@@ -630,7 +617,20 @@ static gboolean job_done(gpointer data)
 	}
 	if (r->prechecked)
 		on_precheck(m, r, now);
-	vs_job_result_free(r);
+}
+
+/* Event loop: a job's result. */
+static gboolean job_done(gpointer data)
+{
+	job_done_call *done = data;
+	vs_pool_machine *m = done->m;
+	int64_t now = g_get_monotonic_time();
+
+	if (done->r->kind == VS_JOB_WARM)
+		warm_done(m, done->r, now);
+	else
+		action_done(m, done->r, now);
+	vs_job_result_free(done->r);
 	g_free(done);
 	vs_act_status_changed(m->act);
 	vs_pool_machine_tick(m);
