@@ -29,11 +29,12 @@ def get(url, timeout=10):
         return 0, ""
 
 
-def spread(url, n=20):
-    """Sends n sequential requests; returns {body: count}."""
+def spread(url, n=20, timeout=10):
+    """Sends n sequential requests, each given @timeout seconds; returns
+    {body: count}."""
     seen = {}
     for _ in range(n):
-        status, body = get(url)
+        status, body = get(url, timeout=timeout)
         key = body if status == 200 else f"HTTP {status}"
         seen[key] = seen.get(key, 0) + 1
     return seen

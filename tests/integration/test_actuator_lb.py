@@ -49,7 +49,10 @@ def test_apache_static_member_stays_enabled(make_actuator, daemons, tmp_path):
         assert " enabled " in lines[static.address], lines
         assert lines[static.address].endswith(" ours=no"), lines
         assert " enabled " in lines[clone] and lines[clone].endswith(" ours=yes"), lines
-        assert lb_bed.spread(ap.url, 6).get("static", 0) >= 2  # it serves
+        # it serves (the clone's halt disk answers nothing: what httpd sends
+        # there waits for the client's timeout, 2 s, the static member's
+        # answers come at once)
+        assert lb_bed.spread(ap.url, 6, timeout=2).get("static", 0) >= 2
 
         # the same after a restart of virtscaled (nothing remembered but httpd's state)
         a.kill9()
@@ -76,13 +79,15 @@ def test_foreign_upstream_file_blocks_without_cloning(make_actuator, daemons, tm
     with open(ng.upstream_file, "w") as f:
         f.write(FOREIGN_PLACEHOLDER)
     a = make_actuator("ngb", "19546-19549", template=True, namespace="lb",
-                      pool={"lb": "nginx", "min": 1}, sections={"nginx": ng.nginx_keys})
+                      pool={"lb": "nginx", "min": 1, "sync_interval": SYNC_S},
+                      sections={"nginx": ng.nginx_keys})
     a.start()
     st = vstest.wait_for(lambda: "blocked" in a.pool_status()["last_error"] and a.pool_status(),
                          15, what="the pool reported blocked")
     assert ng.upstream_file in st["last_error"] and "refusing" in st["last_error"], st
-    # the scale-out to min is retried (and refused again) for a while: never a clone
-    end = time.monotonic() + 25
+    # the scale-out to min is retried (and refused again) for a while, a
+    # blocked pool at least every sync_interval: never a clone
+    end = time.monotonic() + 5 * SYNC_S
     while time.monotonic() < end:
         assert a.defined() == [] and a.volumes() == [], "a clone was made"
         time.sleep(0.5)
@@ -161,14 +166,17 @@ def test_apache_growth_slots_checked_before_cloning(make_actuator, daemons, tmp_
     back over and over)."""
     ap = Apache(tmp_path, daemons, growth=1)
     a = make_actuator("apg", "19556-19559", template=True, namespace="lb",
-                      pool={"lb": "apache", "min": 2}, sections={"apache": ap.apache_keys})
+                      pool={"lb": "apache", "min": 2, "sync_interval": SYNC_S},
+                      sections={"apache": ap.apache_keys})
     a.start()
     st = vstest.wait_for(lambda: "blocked" in a.pool_status()["last_error"] and a.pool_status(),
                          60, what="the second scale-out blocked")
     assert "no free worker slot" in st["last_error"] and "1 of 1 used" in st["last_error"], st
-    end = time.monotonic() + 20
+    # retried at least every sync_interval, blocked each time
+    end = time.monotonic() + 5 * SYNC_S
     while time.monotonic() < end:
         assert len(a.defined()) == 1, a.defined()
         time.sleep(0.5)
     st = a.pool_status()
     assert st["actual"] == 1 and st["alerts"] == 1 and st["scale_outs"] == 1, st
+    assert st["failures"] >= 2, st  # tried again, and blocked again

@@ -249,12 +249,14 @@ def test_dropped_actuator_does_not_stall(tmp, plugin_domains, daemons):
                         what="high notification")
         act.stop()  # the actuator goes away while the breach lasts
         t_stop = time.time()
-        time.sleep(8)
-        # collectd keeps reading and writing: our values and the stock load plugin's
-        rows = ct.csv_rows(tmp, "vst-cd-web-01", "virt_cpu_total")
-        assert rows[-1][0] > t_stop + 5, (rows[-1][0], t_stop)
-        load = ct.csv_last(tmp, None, "load", plugin="load")
-        assert load and load[0] > t_stop + 5
+        # collectd keeps reading and writing: a row of our values and one of
+        # the stock load plugin's from more than 5 s after the actuator
+        # went, both there within 8 s of it
+        ct.wait_csv(tmp, "vst-cd-web-01", "virt_cpu_total", timeout=t_stop + 8 - time.time(),
+                    pred=lambda r: r[0] > t_stop + 5, what="our values written on")
+        vstest.wait_for(lambda: (lambda r: r and r[0] > t_stop + 5)(
+            ct.csv_last(tmp, None, "load", plugin="load")), t_stop + 8 - time.time(),
+            interval=0.25, what="the load plugin's values written on")
         # lines queued while away, the oldest dropped beyond QueueLength 3
         ct.wait_csv(tmp, "actuator", "vs_forwarder", timeout=15, pred=lambda r: r[2] >= 1,
                     what="a dropped notification counted")

@@ -162,7 +162,9 @@ def test_nginx_master_killed(actuator, tmp_path, daemons):
     is cloned, naming the pid file, alerted once; the upstream file is left
     as it was. nginx started again: the scale-out converges."""
     ng = lb_bed.Nginx(tmp_path / "ngx", daemons, port=19050)
-    a = actuator("ngk", "19008-19011", pool={"min": 1, "max": 2, "lb": "nginx", "cooldown": 1},
+    # a blocked pool is tried again at least every sync_interval: 2 s here
+    a = actuator("ngk", "19008-19011", pool={"min": 1, "max": 2, "lb": "nginx", "cooldown": 1,
+                                             "sync_interval": 2},
                  sections={"nginx": dict(ng.nginx_keys)})
     a.start()
     a.wait_running(1, 30)
@@ -243,7 +245,9 @@ def test_hanging_nginx_test_then_answering_pool_converges(actuator, tmp_path, da
     vstest.wait_port(19053)
     fifo = os.path.join(os.path.dirname(ng.upstream_file), "hang.conf")
     os.mkfifo(fifo)
-    a = actuator("ngh", "19030-19031", pool={"min": 1, "max": 1, "lb": "nginx"},
+    # a blocked pool is tried again at least every sync_interval: 2 s here
+    a = actuator("ngh", "19030-19031", pool={"min": 1, "max": 1, "lb": "nginx",
+                                             "sync_interval": 2},
                  sections={"nginx": dict(ng.nginx_keys)})
     a.start()
     st = vstest.wait_for(lambda: (lambda s: "timed out" in s["last_error"] and s)(
