@@ -36,7 +36,13 @@ static const vs_member *find_member(const vs_pool_view *v, const char *name)
  * guest ejects it within 0.13 s of device_del, but QEMU sends
  * DEVICE_DELETED only for its lapic, never for its alias, libvirt counts
  * it until libvirtd restarts, and plugging it back after that crashes
- * QEMU. */
+ * QEMU. The fault is QEMU's, not libvirt's: QEMU 7.2 driven over QMP alone
+ * (device_add, then device_del of the hot-plugged CPU) behaves the same on
+ * machine types pc and q35, its second device_add aborts it (pc:
+ * "tcg_register_thread: assertion failed: (n < tcg_max_ctxs)"; q35:
+ * "corrupted double-linked list"), and with -accel tcg,thread=single the
+ * device_del itself aborts it ("qemu_thread_join: Resource deadlock
+ * avoided"). */
 #define EJECT_WAIT_MS 30000
 
 /* After libvirt's timeout of an unplug: true once the live count is @n. */

@@ -83,7 +83,7 @@ def test_template_boots_and_serves_its_name(guests):
     assert f"hostfwd=tcp:127.0.0.1:{ports[names[0]]}-:80" in xml
     with open(os.path.join(GUEST, "template.xml.in")) as f:
         template = re.sub(r"<!--.*?-->", "", f.read(), flags=re.S)
-    assert not re.search(r"<cpu[\s>/]", template)  # TCG default model: nested KVM models fail here
+    assert not re.search(r"<cpu[\s>/]", template)  # TCG default model (see the template's comment on KVM)
     assert re.search(r"<disk type='file' device='disk'>.*?\.qcow2'", xml, re.S)
 
     start = time.monotonic()
