@@ -12,8 +12,9 @@
 #   nginx (or Apache with its balancer-manager) on 127.0.0.1:18080,
 #   collectd with virtscale.so (values to csv, notifications to virtscaled),
 #   virtscaled with the pool "vsdemo": min 2, max 6, policy average,
-#   address = hostfwd (clones listen on 127.0.0.1:18100-18199), 2 warm
-#   instances (paused; VSDEMO_WARM=0 for none) and 2 instances per high.
+#   address = hostfwd (clones listen on 127.0.0.1:18100-18199), 4 warm
+#   instances (paused; VSDEMO_WARM=0 for none) and as many instances per high
+#   (2 with no warm ones).
 # With --hosts 2 the pool spans two hypervisors: this machine's libvirtd
 # (host a) and a second libvirtd started by tests/hostb/start.sh (host b,
 # qemu+tcp://127.0.0.1:18010/system, its clones on 127.0.0.2), placement
@@ -63,7 +64,7 @@ CPU_QUOTA=${VSDEMO_CPU_QUOTA:-30000}   # µs per 100 ms: 30% of a host CPU per g
 THINK_MS=${VSDEMO_THINK_MS:-10000}     # mean think time of a client
 PAGE=${VSDEMO_PAGE:-/cgi-bin/burn?300} # CPU per request in the guest
 HIGH_CLIENTS=${VSDEMO_CLIENTS:-275}
-WARM=${VSDEMO_WARM:-2}                 # warm instances kept ready (0: none)
+WARM=${VSDEMO_WARM:-4}                 # warm instances kept ready (0: none)
 PY=/usr/bin/python3
 T0=$(date +%s)
 
@@ -258,6 +259,10 @@ backend_port = 80
 lb = $lb
 cooldown = 5
 stabilization = 15
+; a guest's boot burns CPU: its first 20 s do not count toward the average
+; (else the minimum's own boot, and warm clones booting beside it, look
+; like load)
+warmup = 20
 repeat_interval = 2
 address = hostfwd
 hostfwd_ports = $HOSTFWD
@@ -266,10 +271,11 @@ probe_timeout = 300
 drain_timeout = 5
 shutdown_timeout = 5
 ; warm instances: booted ahead and paused, a scale-out resumes one in well
-; under a second; a high asks for two more at once, clones boot side by side
+; under a second; a high asks for as many more as are warm (the load step
+; needs four), clones boot side by side when none is left
 warm = $WARM
 warm_mode = paused
-step = 2
+step = $( [ "$WARM" -gt 0 ] && echo "$WARM" || echo 2 )
 max_step_up = 4
 max_parallel = 4
 EOF
@@ -406,15 +412,16 @@ LoadPlugin virtscale
 EOF
 start collectd /usr/sbin/collectd -f -C "$W/collectd.conf"
 
-say "waiting for the pool's minimum (2 guests booting under TCG)"
-pool_running() { # running instances, or -1 while an action is under way
+say "waiting for the pool's minimum and its warm instances ($((2 + WARM)) guests booting under TCG)"
+pool_running() { # running instances, or -1 while an action is under way or
+	# the warm pool is short (the load starts once its upkeep is done)
 	"${CTL[@]}" -j status 2>/dev/null | "$PY" -c 'import json, sys
 p = json.load(sys.stdin)["pools"][0]
-busy = p["phase"] not in ("idle", "cooldown")
-print(-1 if busy else sum(i["state"] == "running" for i in p["instances"]))'
+busy = p["phase"] not in ("idle", "cooldown") or p.get("warm", 0) < int(sys.argv[1])
+print(-1 if busy else sum(i["state"] == "running" and not i.get("warm") for i in p["instances"]))' "$WARM"
 }
 pool_ready() { [ "$(pool_running)" -ge 2 ] && curl -sf -m 5 -o /dev/null "http://127.0.0.1:$LB_PORT/"; }
-wait_until 600 "2 running guests behind the load balancer" pool_ready
+wait_until 600 "2 running guests behind the load balancer and $WARM warm" pool_ready
 "${CTL[@]}" status
 # clones keep the template's SMBIOS product name; the UUID is their own
 for _ in 1 2 3 4; do
