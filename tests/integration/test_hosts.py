@@ -445,6 +445,9 @@ lb = none
         w = bed.walk(VS_MIB)
         ok = all(w.get(f"{host}.5.{i}", (0, 0))[1] == 1 and w.get(f"{host}.9.{i}", (0, -1))[1] > 0
                  for i in (1, 2))
+        # the backend rows come with the pool's view, which may be built a
+        # refresh after the host figures
+        ok = ok and sum(k.startswith(f"{backend}.14.") for k in w) == 2
         return w if ok else None
     w = vstest.wait_for(both_measured, 30, what="both hosts with one instance each")
     assert [w[f"{host}.2.{i}"][1] for i in (1, 2)] == [b"a", b"b"]
