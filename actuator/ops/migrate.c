@@ -55,38 +55,174 @@ static bool dest_xmls(vs_ops_ctx *w, virDomainPtr dom, const char *address,
 	return *live && *persistent;
 }
 
-/* What libvirt measured of the finished migration, from the destination.
- * After post-copy the destination has its figures only once the last
- * pages arrived, a moment after the migration call returned: asked again
- * for up to 5 s. Without them the total is the migration call's own time. */
-static void read_job_stats(virDomainPtr ddom, vs_migration_stats *st)
+/* libvirt's figures of a finished migration job. */
+typedef struct job_figures {
+	bool got;
+	uint64_t total_ms, downtime_ms, bytes, iterations;
+} job_figures;
+
+static bool figures_from(virTypedParameterPtr params, int n, job_figures *f)
+{
+	unsigned long long v;
+
+	if (virTypedParamsGetULLong(params, n, VIR_DOMAIN_JOB_TIME_ELAPSED, &v) != 1)
+		return false;
+	*f = (job_figures){.got = true, .total_ms = v};
+	if (virTypedParamsGetULLong(params, n, VIR_DOMAIN_JOB_DOWNTIME, &v) == 1)
+		f->downtime_ms = v;
+	if (virTypedParamsGetULLong(params, n, VIR_DOMAIN_JOB_DATA_PROCESSED, &v) == 1)
+		f->bytes = v;
+	if (virTypedParamsGetULLong(params, n, VIR_DOMAIN_JOB_MEMORY_ITERATION, &v) == 1)
+		f->iterations = v;
+	return true;
+}
+
+/* The source's job-completed event of the migrating domain: libvirt
+ * sends it with the completed job's figures once the migration really
+ * ended, also after post-copy, when the destination may not report its
+ * completed job for a long while. Registered before the migration starts
+ * (the source domain is gone afterwards); it needs libvirt's event loop
+ * running in the process (virtscaled's main loop). Shared with libvirt's
+ * event thread, which holds a reference until it drops the callback. */
+typedef struct job_events {
+	gint refs;
+	GMutex lock;
+	GCond cond;
+	job_figures fig;
+	virConnectPtr conn;
+	int id;
+} job_events;
+
+static void job_events_unref(void *opaque)
+{
+	job_events *je = opaque;
+
+	if (!g_atomic_int_dec_and_test(&je->refs))
+		return;
+	g_mutex_clear(&je->lock);
+	g_cond_clear(&je->cond);
+	g_free(je);
+}
+
+/* libvirt's event thread: copies the figures, never waits. */
+static void job_completed_cb(virConnectPtr conn, virDomainPtr dom, virTypedParameterPtr params,
+                             int nparams, void *opaque)
+{
+	job_events *je = opaque;
+	job_figures f;
+
+	(void)conn;
+	(void)dom;
+	if (!figures_from(params, nparams, &f))
+		return;
+	g_mutex_lock(&je->lock);
+	if (!je->fig.got) {
+		je->fig = f;
+		g_cond_broadcast(&je->cond);
+	}
+	g_mutex_unlock(&je->lock);
+}
+
+/* Listens for @dom's job-completed event on @conn; NULL when libvirt
+ * refuses (then only the destination is asked). */
+static job_events *job_events_watch(virConnectPtr conn, virDomainPtr dom)
+{
+	job_events *je = g_new0(job_events, 1);
+
+	je->refs = 2; /* ours, and the registration's (dropped by libvirt) */
+	g_mutex_init(&je->lock);
+	g_cond_init(&je->cond);
+	je->conn = conn;
+	je->id = virConnectDomainEventRegisterAny(conn, dom, VIR_DOMAIN_EVENT_ID_JOB_COMPLETED,
+	                                          VIR_DOMAIN_EVENT_CALLBACK(job_completed_cb), je,
+	                                          job_events_unref);
+	if (je->id < 0) {
+		vs_warning("no job-completed events: %s", virGetLastErrorMessage());
+		virResetLastError();
+		je->refs = 1;
+		job_events_unref(je);
+		return NULL;
+	}
+	return je;
+}
+
+static void job_events_stop(job_events *je)
+{
+	if (!je)
+		return;
+	if (virConnectDomainEventDeregisterAny(je->conn, je->id) < 0)
+		virResetLastError();
+	job_events_unref(je);
+}
+
+/* The destination's completed job, when it has it. */
+static bool dest_figures(virDomainPtr ddom, job_figures *f)
 {
 	virTypedParameterPtr params = NULL;
 	int n = 0, type = 0;
-	unsigned long long v;
+	bool ok =
+	    virDomainGetJobStats(ddom, &type, &params, &n, VIR_DOMAIN_JOB_STATS_COMPLETED) == 0 &&
+	    figures_from(params, n, f);
 
-	for (int tries = 0;; tries++) {
-		if (virDomainGetJobStats(ddom, &type, &params, &n,
-		                         VIR_DOMAIN_JOB_STATS_COMPLETED) == 0 &&
-		    virTypedParamsGetULLong(params, n, VIR_DOMAIN_JOB_TIME_ELAPSED, &v) == 1)
-			break;
+	if (!ok)
 		virResetLastError();
-		virTypedParamsFree(params, n);
-		params = NULL;
-		n = 0;
-		if (!st->postcopy || tries >= 25)
-			return;
-		g_usleep(200 * 1000);
-	}
-	if (virTypedParamsGetULLong(params, n, VIR_DOMAIN_JOB_TIME_ELAPSED, &v) == 1)
-		st->total_ms = v;
-	if (virTypedParamsGetULLong(params, n, VIR_DOMAIN_JOB_DOWNTIME, &v) == 1)
-		st->downtime_ms = v;
-	if (virTypedParamsGetULLong(params, n, VIR_DOMAIN_JOB_DATA_PROCESSED, &v) == 1)
-		st->bytes = v;
-	if (virTypedParamsGetULLong(params, n, VIR_DOMAIN_JOB_MEMORY_ITERATION, &v) == 1)
-		st->iterations = v;
 	virTypedParamsFree(params, n);
+	return ok;
+}
+
+/* What libvirt measured of the finished migration: the source's
+ * job-completed event, waited for up to 2 s after pre-copy and 20 s after
+ * post-copy (it comes once the last pages are sent, which may be after
+ * the migration call returned). Meanwhile the destination is asked for
+ * its completed job; if it has one and the event does not follow within
+ * a second (no event loop, say), the destination's figures are taken.
+ * Without either the total is the migration call's own time. */
+static void read_job_stats(job_events *je, virDomainPtr ddom, vs_migration_stats *st)
+{
+	int64_t start = g_get_monotonic_time(), dest_at = 0;
+	int64_t deadline = start + (st->postcopy ? 20 : 2) * G_USEC_PER_SEC;
+	job_figures f = {0}, df = {0};
+	const char *from = "source";
+
+	for (;;) {
+		int64_t now = g_get_monotonic_time();
+
+		if (je) {
+			g_mutex_lock(&je->lock);
+			f = je->fig;
+			g_mutex_unlock(&je->lock);
+		}
+		if (f.got)
+			break;
+		if (!df.got && dest_figures(ddom, &df))
+			dest_at = now;
+		if (df.got && (!je || now - dest_at >= G_USEC_PER_SEC || now >= deadline)) {
+			f = df;
+			from = "destination";
+			break;
+		}
+		if (now >= deadline)
+			break;
+		if (je) {
+			g_mutex_lock(&je->lock);
+			if (!je->fig.got)
+				g_cond_wait_until(&je->cond, &je->lock, now + 200 * 1000);
+			g_mutex_unlock(&je->lock);
+		} else {
+			g_usleep(200 * 1000);
+		}
+	}
+	if (!f.got) {
+		vs_warning("migration: libvirt reported no completed job within %.0f s",
+		           (double)(deadline - start) / G_USEC_PER_SEC);
+		return;
+	}
+	vs_debug("migration: the %s's completed job, %.2f s after the migration call", from,
+	         (double)(g_get_monotonic_time() - start) / G_USEC_PER_SEC);
+	st->total_ms = f.total_ms;
+	st->downtime_ms = f.downtime_ms;
+	st->bytes = f.bytes;
+	st->iterations = f.iterations;
 }
 
 /* One page-sampling calculation over a second: MiB/s, -1 when none. */
@@ -361,6 +497,7 @@ bool vs_migrate(vs_ops_ctx *w, const vs_pool_view *v, const char *name, const ch
 	int64_t t0 = g_get_monotonic_time();
 	uint64_t jid = 0;
 	bool drained = false, ok = false;
+	job_events *events = NULL;
 
 	o->action = VS_ACTION_MIGRATE;
 	o->step = VS_STEP_CHOOSE;
@@ -421,12 +558,13 @@ bool vs_migrate(vs_ops_ctx *w, const vs_pool_view *v, const char *name, const ch
 	o->step = VS_STEP_MIGRATE;
 	if (!vs_ops_journal_step(w, jid, "migrating", o, error))
 		goto unlock;
+	events = job_events_watch(sconn, dom);
 	ddom = run_migration(w, dom, dconn, dest, live, persistent, st, error);
 unlock:
 	g_mutex_unlock(w->alloc_lock);
 	if (!ddom)
 		goto out;
-	read_job_stats(ddom, st);
+	read_job_stats(events, ddom, st);
 	if (!vs_ops_journal_step(w, jid, "migrated", o, error))
 		goto out;
 	vs_info("pool %s: %s now runs on %s", w->pool->name, name,
@@ -458,6 +596,7 @@ out:
 			vs_warning("pool %s: migration of %s: rollback not recorded", w->pool->name,
 			           name);
 	}
+	job_events_stop(events);
 	/* a failure after the guest moved stays journaled: reconcile finishes it */
 	if (ddom || ok)
 		st->moved = true;

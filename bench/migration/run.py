@@ -7,27 +7,30 @@ by path, against plain pre-copy in the same run.
   /usr/bin/python3 bench/migration/run.py --report FILE
 
 One virtscaled, host A (qemu:///system) and host B (tests/hostb, a second
-libvirtd on this machine), eight pools of one guest each (tests/guest under
-TCG, address = hostfwd): for guests of 256 and 512 MiB, one pool per way
-of moving memory, set with the dirty-rate bounds: "plain" (always path 1,
-pre-copy), "path2" (always pre-copy with XBZRLE, post-copy after
-migrate_max_iterations), "path3" (always post-copy) and "auto" (the
-defaults, 10% and 50% of the guest's memory per second). Each run, for
-each size and each load (idle: nothing dirtied; moderate: 8 MiB/s; heavy:
-32 MiB/s, the most /cgi-bin/dirty does), each pool's guest dirties that
-much and moves to the other host with `virtscalectl migrate`; status.json
-gives libvirt's figures (total time of the job, downtime, bytes, passes)
-and the path taken. A migration still running after --timeout seconds is
-aborted (virsh domjobabort) and counted as not converged. --bandwidth caps
-libvirt's migration speed (MiB/s, 0: none). Prints a markdown table:
-medians, and each figure as a ratio to plain pre-copy's median of the same size
-and load, and each way's total time as a ratio to plain's in the same run.
-Cells are medians over the converged runs with (min-max) beside them, the
-run-to-run spread. A converged migration without libvirt's figures (after
-post-copy the destination may not report its completed job: virtscaled
-then records 0 bytes and its own clock) counts as converged, not in the
-figures. --raw keeps every run's records; --report prints their table
-again.
+libvirtd on this machine), six pools of one guest each (tests/guest under
+TCG, address = hostfwd): one guest per size (256, 512 MiB) and load (idle:
+nothing dirtied; moderate: 8 MiB/s; heavy: 32 MiB/s, the most /cgi-bin/dirty
+does). Every way of moving memory moves the same guest, so the ways differ
+by nothing but the way: "plain" (always path 1, pre-copy), "path2" (always
+pre-copy with XBZRLE, post-copy after migrate_max_iterations), "path3"
+(always post-copy) and "auto" (the defaults, 10% and 50% of the guest's
+memory per second), set with the pools' dirty-rate bounds, which virtscaled
+reads at start: for each way virtscaled is started with that way's bounds
+(the running guests stay), then each guest dirties its load and moves to
+the other host with `virtscalectl migrate`, one at a time. The ways take
+turns in the order plain, path2, path3, auto, reversed every other run, so
+each way moves each guest A -> B as often as B -> A (with an even --runs).
+status.json gives libvirt's figures (total time of the job, downtime,
+bytes, passes) and the path taken. A migration still running after
+--timeout seconds is aborted (virsh domjobabort) and counted as not
+converged. --bandwidth caps libvirt's migration speed (MiB/s, 0: none).
+Prints a markdown table: medians, and each figure as a ratio to plain
+pre-copy's median of the same guest, and each way's total time as a ratio
+to plain's in the same run. Cells are medians over the converged runs with
+(min-max) beside them, the run-to-run spread. A converged migration
+without libvirt's figures (virtscaled then records 0 bytes and its own
+clock) counts as converged, not in the figures. --raw keeps every run's
+records; --report prints their table again.
 
 Domains vst-mbench-*, ports 19600-19639; everything is removed, host B
 stopped. Run it under the test lock (flock /tmp/vs-itest.lock).
@@ -62,8 +65,8 @@ def template(size):
     return f"{PREFIX}{size}-tmpl"
 
 
-def pool_name(size, mode):
-    return f"m{size}-{mode}"
+def pool_name(size, load):
+    return f"m{size}-{load}"
 
 
 def remove_everything(bed):
@@ -141,6 +144,23 @@ def main():
     bed.start()
     proc = None
     rows = {}  # (size, load, mode) -> [record or None]
+    log = open(os.path.join(tmp, "virtscaled.log"), "ab")
+
+    def start(act):
+        p = subprocess.Popen([vstest.build_path("actuator", "virtscaled"), "-f", "-c", act.conf],
+                             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        vstest.wait_for(lambda: os.path.exists(act.sock) or p.poll() is not None, 20,
+                        what="the socket")
+        for n in pools:
+            vstest.wait_for(lambda: member(act, n), 600, interval=0.5, what=f"{n} serving")
+        return p
+
+    def stop(p):
+        p.terminate()
+        p.wait(120)
+        if os.path.exists(act.sock):
+            os.unlink(act.sock)
+
     try:
         remove_everything(bed)
         for size in SIZES:
@@ -153,38 +173,43 @@ def main():
         pools = {}
         port = 19601
         for size in SIZES:
-            for mode, (low, high) in MODES.items():
-                pools[pool_name(size, mode)] = {
+            for load, _ in LOADS:
+                pools[pool_name(size, load)] = {
                     **base, "template": template(size),
-                    "name_pattern": f"{PREFIX}{size}{mode}-%02d",
-                    "hostfwd_ports": f"{port}-{port + 3}",
-                    "migrate_dirty_low": low, "migrate_dirty_high": high}
+                    "name_pattern": f"{PREFIX}{size}{load}-%02d",
+                    "hostfwd_ports": f"{port}-{port + 3}"}
                 port += 4
-        first = pool_name(SIZES[0], "plain")
+        first = pool_name(SIZES[0], LOADS[0][0])
+        hosts = {"host a": {"uri": A, "migrate_uri": "tcp://127.0.0.1"},
+                 "host b": {"uri": bed.uri, "hostfwd_address": bed.hostfwd_address,
+                            "partition": bed.partition, "migrate_uri": "tcp://127.0.0.1"}}
         act = Actuator(os.path.join(tmp, "act"), None, "x", pools[first]["hostfwd_ports"],
-                       namespace="mbench", pool=pools[first], sections={
-                           "host a": {"uri": A, "migrate_uri": "tcp://127.0.0.1"},
-                           "host b": {"uri": bed.uri, "hostfwd_address": bed.hostfwd_address,
-                                      "partition": bed.partition,
-                                      "migrate_uri": "tcp://127.0.0.1"},
-                           **{f"pool {n}": p for n, p in pools.items() if n != first}})
+                       namespace="mbench", pool=pools[first], sections=hosts)
         act.pool_name = first
-        act.pool = pools[first]
-        act.write_config()
-        log = os.path.join(tmp, "virtscaled.log")
-        proc = subprocess.Popen([vstest.build_path("actuator", "virtscaled"), "-f", "-c", act.conf],
-                                stdout=open(log, "wb"), stderr=subprocess.STDOUT,
-                                start_new_session=True)
-        vstest.wait_for(lambda: os.path.exists(act.sock) or proc.poll() is not None, 20,
-                        what="the socket")
-        for n in pools:
-            vstest.wait_for(lambda: member(act, n), 600, interval=0.5, what=f"{n} serving")
+
+        def configure(mode):
+            """Every pool with @mode's dirty-rate bounds."""
+            low, high = MODES[mode]
+            for p in pools.values():
+                p.update(migrate_dirty_low=low, migrate_dirty_high=high)
+            act.pool = pools[first]
+            act.sections = {**hosts, **{f"pool {n}": p for n, p in pools.items() if n != first}}
+            act.write_config()
+
+        current = None
         for i in range(a.runs):
-            for size in SIZES:
-                for load, mib in LOADS:
-                    modes = list(MODES) if i % 2 == 0 else list(reversed(MODES))
-                    for mode in modes:
-                        rec = one(act, bed, pool_name(size, mode), mib, a.bandwidth, a.timeout)
+            modes = list(MODES) if i % 2 == 0 else list(reversed(MODES))
+            for mode in modes:
+                if mode != current:  # the first start boots the guests
+                    if proc:
+                        stop(proc)
+                        proc = None
+                    configure(mode)
+                    proc = start(act)
+                    current = mode
+                for size in SIZES:
+                    for load, mib in LOADS:
+                        rec = one(act, bed, pool_name(size, load), mib, a.bandwidth, a.timeout)
                         rows.setdefault((size, load, mode), []).append(rec)
                         print(f"run {i} {size} MiB {load} {mode}: {rec}", file=sys.stderr,
                               flush=True)

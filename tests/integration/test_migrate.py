@@ -337,6 +337,11 @@ def test_paths_by_dirty_rate(two_hosts, tmp_path, daemons):
                   f"downtime {mg['downtime_ms']} ms, {mg['iterations']} iterations")
             assert mg["result"] == "ok" and mg["path"] == path, seen
             assert mover in pool.on()[host], pool.on()
+            # libvirt's figures of the completed job, after post-copy too (the
+            # source's job-completed event): without them bytes stay 0 and the
+            # total is virtscaled's own clock
+            assert mg["bytes"] > 0 and mg["iterations"] >= 1, mg
+            assert 0 < mg["downtime_ms"] < 5000 and 0 < mg["total_ms"] < 60000, mg
         assert seen[2][3], seen  # path 3 switched to post-copy
         # it serves from where it ended
         addr = vstest.wait_for(lambda: (lambda i: i["address"] if i["host"] == hostb.uri
