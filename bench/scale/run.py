@@ -78,15 +78,6 @@ def log(msg):
     print(f"# {time.strftime('%H:%M:%S')} {msg}", file=sys.stderr, flush=True)
 
 
-def stat_ticks(path):
-    try:
-        with open(path) as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return int(fields[11]) + int(fields[12])
-    except (OSError, IndexError, ValueError):
-        return None
-
-
 def run_ns(path):
     """Time on CPU in ns from a schedstat file (clock ticks are too coarse
     for a read callback of a few hundred microseconds)."""
@@ -121,11 +112,10 @@ def rss_kib(pid):
 def cpu_window(window, pid=None, readers=False):
     """CPU seconds per second over the window: collector, libvirtd, qemu (the
     bench's domains), total; with @readers, 'reader' = collectd's read threads."""
-    paths = {"collector": [f"/proc/{pid}/stat"] if pid else [],
-             "libvirtd": [f"/proc/{vstest.libvirtd_pid()}/stat"],
-             "qemu": [f"/proc/{p}/stat" for p in vstest.qemu_pids(PREFIX)]}
+    paths = {"collector": [pid] if pid else [], "libvirtd": [vstest.libvirtd_pid()],
+             "qemu": vstest.qemu_pids(PREFIX)}
     rpaths = [f"/proc/{pid}/task/{t}/schedstat" for t in reader_tids(pid)] if readers else []
-    start = {k: {p: stat_ticks(p) for p in v} for k, v in paths.items()}
+    start = {k: {p: vstest.stat_ticks(p) for p in v} for k, v in paths.items()}
     rstart = {p: run_ns(p) for p in rpaths}
     t0 = time.monotonic()
     time.sleep(window)
@@ -134,7 +124,7 @@ def cpu_window(window, pid=None, readers=False):
     for k, v in start.items():
         total = 0
         for p, a in v.items():
-            b = stat_ticks(p)
+            b = vstest.stat_ticks(p)
             if a is not None and b is not None and b >= a:
                 total += b - a
         out[k] = total / TICK / dt
@@ -143,17 +133,6 @@ def cpu_window(window, pid=None, readers=False):
                             if a is not None and b is not None and b >= a) / 1e9 / dt
     out["total"] = out["collector"] + out["libvirtd"] + out["qemu"]
     return out
-
-
-def settle(n, max_wait):
-    """Waits until the bench domains' QEMU processes are idle (none booting)."""
-    deadline = time.monotonic() + max_wait
-    q = None
-    while time.monotonic() < deadline:
-        q = cpu_window(3)["qemu"]
-        if q < 0.0005 * n + 0.03:
-            break
-    return q
 
 
 def grow_to(n, have):
@@ -166,7 +145,7 @@ def grow_to(n, have):
                  [(i,) for i in range(first, min(first + BATCH, n))])
         for i in range(first, min(first + BATCH, n)):
             vstest.virsh("start", f"{PREFIX}{i:03d}", timeout=300)
-        q = settle(min(first + BATCH, n), 240)
+        q, _ = vstest.wait_qemu_idle(PREFIX, min(first + BATCH, n), 240)
         log(f"{min(first + BATCH, n)} running, qemu {q * 1000:.0f} ms/s")
     time.sleep(5)
 

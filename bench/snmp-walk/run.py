@@ -116,11 +116,16 @@ def walk_argv(port, oid, timeout=5):
 
 
 def measure(bed, static_exe, daemons, n, repeat):
+    """walks_against_static() with @n bench domains, once they have booted:
+    a domain just started spends its first 20-30 s booting at most of a CPU,
+    on the cores the walks need (bench/scale waits the same way)."""
+    q, settled = vstest.wait_qemu_idle(PREFIX, n, 240)
     bed.wait_rows(*[f"{PREFIX}{i:02d}" for i in range(1, n + 1)], timeout=120)
     # wait for the slow groups (NIC rows) of every bench domain
     vstest.wait_for(lambda: len([k for k in bed.walk(VM_MIB + ".1.8.1.2", timeout=5)]) >= n,
                     30, what="NIC rows")
-    return dict(walks_against_static(bed, static_exe, daemons, repeat), n=n)
+    return dict(walks_against_static(bed, static_exe, daemons, repeat), n=n, settled=settled,
+                qemu_settled=q)
 
 
 def our_varbinds(bed):
@@ -214,18 +219,21 @@ def walks_against_static(bed, static_exe, daemons, repeat, slow=1, idle=5):
     those processes also works when nobody walks (virtscale-snmp rebuilds its
     views every refresh, every process answers AgentX pings): that rate,
     measured over @idle s with no walk, times the walks' wall time, is
-    subtracted."""
+    subtracted. Also the CPU s per s of every QEMU process on the host over
+    the walks (a booting domain takes most of a CPU from them)."""
     vb_stable, waited = stable_varbinds(bed, slow, max_wait=max(60, 6 * slow))
     static = start_static(bed, static_exe, daemons, math.ceil(vb_stable / COLUMNS))
     pids = {"sub": bed.sub.proc.pid, "snmpd": bed.snmpd.proc.pid, "static": static.proc.pid}
     rate = idle_rates(pids, idle)
     base, ours, anchor = [], [], []
+    qemu = vstest.QemuCpu("")  # every domain on the host, the bench's or not
     for _ in range(repeat):  # interleaved: the machine is shared
         base.append(timed_cpu(get_argv(bed.agent_port), {}))
         w1 = timed_cpu(walk_argv(bed.agent_port, VM_MIB), pids)
         w2 = timed_cpu(walk_argv(bed.agent_port, VS_MIB), pids)
         ours.append((w1[0] + w2[0], w1[1] + w2[1], {k: w1[2][k] + w2[2][k] for k in w1[2]}))
         anchor.append(timed_cpu(walk_argv(bed.agent_port, STATIC_OID), pids))
+    qemu_rate = qemu.rate()
     static.stop()
     b = statistics.median(t for t, _, _ in base)
     t_ours = statistics.median(t for t, _, _ in ours)
@@ -246,7 +254,7 @@ def walks_against_static(bed, static_exe, daemons, repeat, slow=1, idle=5):
     return {"vb": vb, "vb_anchor": vb_anchor, "vb_stable": vb_stable, "waited": waited,
             "t_ours": t_ours, "t_anchor": t_anchor, "base": b, "per_ours": per_ours,
             "per_anchor": per_anchor, "ratio": per_ours / per_anchor, "cpu": cpu,
-            "idle_rate": rate}
+            "idle_rate": rate, "qemu_rate": qemu_rate}
 
 
 def stall(bed, seconds):
@@ -337,6 +345,11 @@ def main():
               f"{r['per_ours'] * 1e6:.1f} / {r['per_anchor'] * 1e6:.1f} | "
               f"{r['ratio']:.2f}x |")
     print(f"\n(process start, subtracted per walk: {results[0]['base'] * 1e3:.1f} ms)\n")
+    for r in results:
+        print(f"({r['n']} domains: their QEMU processes idle ({r['qemu_settled'] * 1e3:.0f} ms/s) "
+              f"{r['settled']:.0f} s after the last start; every QEMU process on the host "
+              f"during the walks: {r['qemu_rate'] * 1e3:.0f} ms/s)")
+    print()
     print("| domains | CPU µs per varbind: virtscale-snmp / static table | ratio | "
           "snmpd (ours / anchor) | client (ours / anchor) |")
     print("|---|---|---|---|---|")

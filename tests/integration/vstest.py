@@ -285,6 +285,57 @@ def qemu_pids(prefix):
     return pids
 
 
+def stat_ticks(pid):
+    """utime + stime of @pid in clock ticks, or None once it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+class QemuCpu:
+    """CPU seconds per second the QEMU processes of the domains named
+    @prefix... (every domain with "") use together from now to rate()
+    (/proc/PID/stat; processes started meanwhile are not counted)."""
+
+    def __init__(self, prefix):
+        self.start = {p: stat_ticks(p) for p in qemu_pids(prefix)}
+        self.t0 = time.monotonic()
+
+    def rate(self):
+        dt = time.monotonic() - self.t0
+        ticks = 0
+        for p, a in self.start.items():
+            b = stat_ticks(p)
+            if a is not None and b is not None and b >= a:
+                ticks += b - a
+        return ticks / os.sysconf("SC_CLK_TCK") / dt
+
+
+def qemu_cpu_rate(prefix, window):
+    """QemuCpu(@prefix) over @window s."""
+    q = QemuCpu(prefix)
+    time.sleep(window)
+    return q.rate()
+
+
+def wait_qemu_idle(prefix, n, max_wait, window=3):
+    """Waits until the @n domains named @prefix... are done booting: their
+    QEMU processes use less than 0.5 ms/s each + 30 ms/s together over a
+    @window s window (a booting domain uses most of a CPU, an idle halt-disk
+    one well under 1 ms/s). Gives up after @max_wait s. Returns (the last
+    window's CPU s per s, seconds waited)."""
+    t0 = time.monotonic()
+    q = None
+    while time.monotonic() - t0 < max_wait:
+        q = qemu_cpu_rate(prefix, window)
+        if q < 0.0005 * n + 0.03:
+            break
+    return q, time.monotonic() - t0
+
+
 def restart_libvirtd(freeze_first=False):
     """SIGTERM to libvirtd by its pid file (with @freeze_first, stopped
     with SIGSTOP first, so the signal lands in the middle of whatever it
