@@ -77,7 +77,15 @@ struct vs_collector {
 	bool stopping, started;
 };
 
+/* The stats groups of one refresh (vs_collect_plan_round()). */
+typedef struct vs_round_plan {
+	unsigned bulk_groups;    /* virConnectGetAllDomainStats: every domain */
+	unsigned changed_groups; /* virDomainListGetStats: changed domains only, 0 = none */
+} vs_round_plan;
+
 /* vs-collector.c */
+bool vs_collect_slow_due(bool every_refresh, int64_t now_us, int64_t next_slow_us);
+void vs_collect_plan_round(bool fast, bool slow, vs_round_plan *plan);
 void vs_collector_publish(struct vs_collector *c);
 void vs_collector_handle_lifecycle(vs_host *h, const char *name, const unsigned char uuid[16],
                                    int event, int detail);
