@@ -107,7 +107,7 @@ bool vs_collect_parse_domain_xml(vs_domain_stats *d, const char *xml, GError **e
 bool vs_collect_cgroup_find(vs_dom_cache *dc, const char *name);
 bool vs_collect_cgroup_read(vs_dom_cache *dc, uint64_t *cpu_ns);
 bool vs_collect_cgroup_vcpus(vs_dom_cache *dc);
-uint64_t vs_collect_proc_rss_kib(const char *name);
+uint64_t vs_collect_proc_rss_kib(int pid);
 bool vs_collect_local_host_cpu(uint64_t *idle_ns, uint64_t *total_ns);
 
 #endif

@@ -540,7 +540,7 @@ static void apply_record(vs_host *h, refresh_round *r, virDomainStatsRecordPtr r
 		g_ptr_array_add(r->no_fast_caches, dc);
 	} else if (!r->slow) {
 		/* (a changed domain's balloon.rss, asked after, replaces it) */
-		dc->d->mem_rss_kib = vs_collect_proc_rss_kib(dc->d->name);
+		dc->d->mem_rss_kib = vs_collect_proc_rss_kib(dc->pid);
 	}
 	if (slow && !vs_collect_cgroup_vcpus(dc)) {
 		g_ptr_array_add(r->no_vcpu_doms, dom);

@@ -315,9 +315,11 @@ def test_event_refresh_asks_only_the_changed_domain(collector_domains, daemons, 
         t = time.monotonic()
         vstest.virsh("start", ev)
         wait_event(dump, "started", ev, t)
-        wait_snapshot(dump, lambda s: ours(s, ev)["id"] >= 0, 5, "the domain running")
+        def running(s):
+            return any(d["name"] == ev and d["id"] >= 0 for d in s["domains"])
+        wait_snapshot(dump, running, 5, "the domain running")
         # the first snapshot in which it runs with an id already has them
-        s = [x for x in snapshots(dump) if x["domains"] and ours(x, ev)["id"] >= 0][0]
+        s = [x for x in snapshots(dump) if running(x)][0]
         d = ours(s, ev)
         assert d["slow_mono_us"] > round1, d
         assert d["mem_current_kib"] == 64 * 1024 and d["mem_rss_kib"] > 0, d
@@ -328,8 +330,9 @@ def test_event_refresh_asks_only_the_changed_domain(collector_domains, daemons, 
         t = time.monotonic()
         vstest.virsh("destroy", ev)
         wait_event(dump, "stopped", ev, t)
-        wait_snapshot(dump, lambda s: ours(s, ev)["id"] == -1 and
-                      s["hosts"][0]["refreshes"] >= n + 6, 10, "the domain stopped")
+        wait_snapshot(dump, lambda s: s["hosts"][0]["refreshes"] >= n + 6 and
+                      any(d["name"] == ev and d["id"] == -1 for d in s["domains"]), 10,
+                      "the domain stopped")
         dump.proc.wait(30)
         snaps = [x for x in snapshots(dump) if x["domains"]]
         # nobody else was asked the slow groups again
