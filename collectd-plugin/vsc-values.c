@@ -260,7 +260,8 @@ unsigned vsc_values_dispatch_domains(vsc_values *v, const vs_snapshot *snap, cdt
  *
  * Sends at once the fast values (state, CPU) of each domain that is new,
  * whose state differs from the last state sent or that became active (its
- * first CPU figures), provided its sample is new:
+ * first CPU figures), provided its sample is new, and its monitor-bound
+ * values (memory, vCPUs, disks, NICs) if that refresh brought new ones:
  * a started domain's first value follows the lifecycle event and the
  * collector's refresh it triggers, not the next read interval. The read
  * callback skips what was sent here. Returns how many value lists collectd
@@ -278,8 +279,16 @@ unsigned vsc_values_dispatch_changes(vsc_values *v, const vs_snapshot *snap, cdt
 		m->seen_generation = MAX(m->seen_generation, snap->generation);
 		/* a start shows as two snapshots: the event's (state running, no
 		 * CPU figures yet) and the refresh it triggers (the first ones) */
-		if (m->state != d->state || m->active != (d->id >= 0))
-			n += send_fast(snap, d, m, interval);
+		if (m->state == d->state && m->active == (d->id >= 0))
+			continue;
+		n += send_fast(snap, d, m, interval);
+		/* that refresh also asked the monitor-bound groups of this
+		 * domain alone (lib/vs-collector.c): its memory, disk and NIC
+		 * values go with the first CPU value, not at the next read */
+		if (d->id >= 0 && d->slow_mono_us > m->slow_mono_us) {
+			n += dispatch_slow(d, sample_time(snap, d->slow_mono_us), interval);
+			m->slow_mono_us = d->slow_mono_us;
+		}
 	}
 	g_mutex_unlock(&v->lock);
 	return n;

@@ -21,7 +21,8 @@ void vsc_values_free(vsc_values *v);
 unsigned vsc_values_dispatch_domains(vsc_values *v, const vs_snapshot *snap, cdtime_t interval);
 /* From the collector thread, after each snapshot: at once, the state and
  * CPU values of a domain that appeared or changed state (events, not the
- * read interval). Returns values sent. */
+ * read interval), with its memory, disk and NIC values when the refresh
+ * brought new ones. Returns values sent. */
 unsigned vsc_values_dispatch_changes(vsc_values *v, const vs_snapshot *snap, cdtime_t interval);
 /* Per backend and per pool. */
 unsigned vsc_values_dispatch_pools(vsc_values *v, const vs_pools_report *r, cdtime_t interval);

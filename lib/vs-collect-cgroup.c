@@ -288,17 +288,18 @@ bool vs_collect_cgroup_vcpus(vs_dom_cache *dc)
 
 /**
  * vs_collect_proc_rss_kib:
- * @name: a running domain
+ * @pid: a running domain's QEMU process (vs_dom_cache.pid, found with its
+ *	cgroup for this run of the domain: not read again from the pid file
+ *	each refresh, one file less per domain and refresh)
  *
- * Returns the resident set size of its QEMU process from /proc/PID/statm
+ * Returns the resident set size of the process from /proc/PID/statm
  * (what libvirt reports as balloon.rss), 0 if unknown.
  */
-uint64_t vs_collect_proc_rss_kib(const char *name)
+uint64_t vs_collect_proc_rss_kib(int pid)
 {
-	int pid = domain_pid(name);
 	char path[64], buf[256];
 
-	if (pid < 0)
+	if (pid <= 1)
 		return 0;
 	g_snprintf(path, sizeof(path), "/proc/%d/statm", pid);
 	if (!read_small(path, buf, sizeof(buf)))

@@ -77,7 +77,15 @@ struct vs_collector {
 	bool stopping, started;
 };
 
+/* The stats groups of one refresh (vs_collect_plan_round()). */
+typedef struct vs_round_plan {
+	unsigned bulk_groups;    /* virConnectGetAllDomainStats: every domain */
+	unsigned changed_groups; /* virDomainListGetStats: changed domains only, 0 = none */
+} vs_round_plan;
+
 /* vs-collector.c */
+bool vs_collect_slow_due(bool every_refresh, int64_t now_us, int64_t next_slow_us);
+void vs_collect_plan_round(bool fast, bool slow, vs_round_plan *plan);
 void vs_collector_publish(struct vs_collector *c);
 void vs_collector_handle_lifecycle(vs_host *h, const char *name, const unsigned char uuid[16],
                                    int event, int detail);
@@ -99,7 +107,7 @@ bool vs_collect_parse_domain_xml(vs_domain_stats *d, const char *xml, GError **e
 bool vs_collect_cgroup_find(vs_dom_cache *dc, const char *name);
 bool vs_collect_cgroup_read(vs_dom_cache *dc, uint64_t *cpu_ns);
 bool vs_collect_cgroup_vcpus(vs_dom_cache *dc);
-uint64_t vs_collect_proc_rss_kib(const char *name);
+uint64_t vs_collect_proc_rss_kib(int pid);
 bool vs_collect_local_host_cpu(uint64_t *idle_ns, uint64_t *total_ns);
 
 #endif

@@ -84,9 +84,10 @@ def test_values_match_domstats(tmp, plugin_domains, daemons):
 
 def test_started_domain_value_follows_the_event(tmp, plugin_domains, daemons):
     """With a 10 s read interval, a domain started right after a read has
-    its state and first CPU value in collectd within seconds: the lifecycle
-    event triggers a refresh whose values are dispatched at once, and the
-    next read does not send them again (collectd would log "value too old")."""
+    its state, first CPU value, memory and disk values in collectd within
+    seconds: the lifecycle event triggers a refresh whose values are
+    dispatched at once, and the next read does not send them again
+    (collectd would log "value too old")."""
     dom = vstest.define_domain("vst-cd-evt-a", start=False)
     marker = vstest.define_domain("vst-cd-evt-b")  # running: a row at every read
     vs_conf = ct.write_vs_config(os.path.join(tmp, "vs.conf"), os.path.join(tmp, "act.sock"),
@@ -107,6 +108,12 @@ def test_started_domain_value_follows_the_event(tmp, plugin_domains, daemons):
     seen = time.time() - t0
     assert seen < 5, f"first value {seen:.1f} s after virsh start, as late as a read"
     assert ct.csv_last(tmp, dom, "domain_state")[1] == 1  # running, sent with it
+    # the same refresh asked its memory and disk (the monitor-bound groups,
+    # of this domain alone): they go with it, not at the next read
+    for type_name in ("memory-total", "disk_ops-vda"):
+        row = ct.wait_csv(tmp, dom, type_name, timeout=5, what=type_name)
+        assert time.time() - t0 < 5, f"{type_name} {time.time() - t0:.1f} s after virsh start"
+        assert row[0] <= cpu[0] + 1, (type_name, row, cpu)
     # the read after the start sends only newer samples
     ct.wait_csv(tmp, dom, "virt_cpu_total", timeout=25, pred=lambda r: r[0] > cpu[0],
                 what="the next read's CPU value")

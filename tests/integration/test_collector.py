@@ -7,6 +7,7 @@ Runs the collector through tests/tools/vs-collect-dump (JSON lines).
 import contextlib
 import json
 import os
+import re
 import signal
 import subprocess
 import time
@@ -282,6 +283,75 @@ def test_lifecycle_events_and_undefine_mid_run(collector_domains, daemons):
         assert dump.alive()
     finally:
         vstest.remove_domain(ev)
+
+
+RPC_LINE = re.compile(r"RPC_CLIENT_MSG_TX_QUEUE: .* prog=(\d+) .* proc=(\d+) type=0 ")
+REMOTE_PROG = 0x20008086
+GET_ALL_DOMAIN_STATS = 344  # virConnectGetAllDomainStats and virDomainListGetStats
+
+
+def test_event_refresh_asks_only_the_changed_domain(collector_domains, daemons, tmp_path):
+    """A lifecycle event's refresh asks the monitor-bound groups (balloon,
+    block, interface) of the changed domain alone, and that domain has its
+    memory, disk and NIC figures in the very snapshot that first shows it
+    running: the others keep their slow cadence (with a 60 s slow interval
+    their slow sample stays the first round's), and an event costs one more
+    stats call in the refresh that saw the change, not a round over every
+    domain."""
+    ev = PREFIX + "evslow"
+    others = [collector_domains[k] for k in ("idle", "vcpu", "paused", "off")]
+    log = str(tmp_path / "rpc.log")
+    try:
+        vstest.define_domain(ev, start=False, tap="vstcol2")
+        dump = daemons([DUMP, "-u", URI, "--events", "--interval-ms", "500", "--slow-ms", "60000",
+                        "--duration", "15"], name="dump-evslow",
+                       env={**vstest.sanitizer_env(), "LIBVIRT_LOG_FILTERS": "1:rpc.netclient",
+                            "LIBVIRT_LOG_OUTPUTS": f"1:file:{log}"})
+        first = wait_snapshot(dump, lambda s: any(d["name"] == ev for d in s["domains"]), 10,
+                              "the domain in a snapshot")
+        round1 = ours(first, ev)["slow_mono_us"]
+        assert round1 > 0  # the first refresh is a slow round
+        assert {ours(first, n)["slow_mono_us"] for n in others} == {round1}
+        t = time.monotonic()
+        vstest.virsh("start", ev)
+        wait_event(dump, "started", ev, t)
+        def running(s):
+            return any(d["name"] == ev and d["id"] >= 0 for d in s["domains"])
+        wait_snapshot(dump, running, 5, "the domain running")
+        # the first snapshot in which it runs with an id already has them
+        s = [x for x in snapshots(dump) if running(x)][0]
+        d = ours(s, ev)
+        assert d["slow_mono_us"] > round1, d
+        assert d["mem_current_kib"] == 64 * 1024 and d["mem_rss_kib"] > 0, d
+        assert [x["have_io"] for x in d["disks"]] == [True], d["disks"]
+        assert [(x["ifname"], x["have_io"]) for x in d["nets"]] == [("vstcol2", True)], d["nets"]
+        n = s["hosts"][0]["refreshes"]
+        wait_snapshot(dump, lambda s: s["hosts"][0]["refreshes"] >= n + 3, 10, "more refreshes")
+        t = time.monotonic()
+        vstest.virsh("destroy", ev)
+        wait_event(dump, "stopped", ev, t)
+        wait_snapshot(dump, lambda s: s["hosts"][0]["refreshes"] >= n + 6 and
+                      any(d["name"] == ev and d["id"] == -1 for d in s["domains"]), 10,
+                      "the domain stopped")
+        dump.proc.wait(30)
+        snaps = [x for x in snapshots(dump) if x["domains"]]
+        # nobody else was asked the slow groups again
+        moved = {(n, ours(x, n)["slow_mono_us"]) for x in snaps for n in others} - \
+            {(n, round1) for n in others}
+        assert not moved, moved
+        refreshes = snaps[-1]["hosts"][0]["refreshes"]
+    finally:
+        vstest.remove_domain(ev)
+    calls = 0
+    with open(log, errors="replace") as f:
+        for line in f:
+            m = RPC_LINE.search(line)
+            if m and int(m.group(1)) == REMOTE_PROG and int(m.group(2)) == GET_ALL_DOMAIN_STATS:
+                calls += 1
+    # one bulk call per refresh (up to two after the last snapshot printed);
+    # the start and the stop each add one call for the changed domain (two
+    # when a refresh saw the new id before the event flagged it)
+    assert refreshes + 2 <= calls <= refreshes + 6, (calls, refreshes)
 
 
 def test_libvirtd_killed_and_restarted(collector_domains, daemons):

@@ -1,6 +1,7 @@
 /*
  * test-collector.c - the collector's pure parts: lifecycle event mapping,
- * domain XML parsing, bulk stats records, snapshot builders and look-ups.
+ * domain XML parsing, bulk stats records, the groups a refresh asks,
+ * snapshot builders and look-ups.
  * (The threads and libvirt itself are covered by tests/integration.)
  */
 #include "config.h"
@@ -299,6 +300,46 @@ START_TEST(snapshot_lookup_copy_and_refcount)
 }
 END_TEST
 
+/* What one refresh asks libvirt: a lifecycle event does not make the round
+ * slow; outside the periodic slow round the monitor-bound groups are asked
+ * of the changed domains alone. */
+START_TEST(round_plan)
+{
+	const unsigned monitor =
+	    VIR_DOMAIN_STATS_BALLOON | VIR_DOMAIN_STATS_BLOCK | VIR_DOMAIN_STATS_INTERFACE;
+	vs_round_plan p;
+
+	/* due once its time has come, or always in the every-group mode */
+	ck_assert(vs_collect_slow_due(false, 1000, 0));
+	ck_assert(vs_collect_slow_due(false, 1000, 1000));
+	ck_assert(!vs_collect_slow_due(false, 999, 1000));
+	ck_assert(vs_collect_slow_due(true, 999, 1000));
+
+	/* local fast path, between slow rounds: only the state for every
+	 * domain; the changed ones get balloon, block and interface (their
+	 * vCPUs come from their threads) */
+	vs_collect_plan_round(true, false, &p);
+	ck_assert_uint_eq(p.bulk_groups, VIR_DOMAIN_STATS_STATE);
+	ck_assert_uint_eq(p.changed_groups, monitor);
+
+	/* the periodic slow round: every domain gets them from the bulk call,
+	 * so nothing is asked separately */
+	vs_collect_plan_round(true, true, &p);
+	ck_assert_uint_eq(p.bulk_groups, VIR_DOMAIN_STATS_STATE | monitor);
+	ck_assert_uint_eq(p.changed_groups, 0);
+
+	/* remote host (no fast path): CPU from libvirt every refresh, and the
+	 * vcpu group is one of the monitor-bound ones */
+	vs_collect_plan_round(false, false, &p);
+	ck_assert_uint_eq(p.bulk_groups, VIR_DOMAIN_STATS_STATE | VIR_DOMAIN_STATS_CPU_TOTAL);
+	ck_assert_uint_eq(p.changed_groups, monitor | VIR_DOMAIN_STATS_VCPU);
+	vs_collect_plan_round(false, true, &p);
+	ck_assert_uint_eq(p.bulk_groups, VIR_DOMAIN_STATS_STATE | VIR_DOMAIN_STATS_CPU_TOTAL |
+	                                     monitor | VIR_DOMAIN_STATS_VCPU);
+	ck_assert_uint_eq(p.changed_groups, 0);
+}
+END_TEST
+
 Suite *vs_test_suite(void)
 {
 	Suite *s = suite_create("collector");
@@ -310,6 +351,7 @@ Suite *vs_test_suite(void)
 	tcase_add_test(tc, record_unknown_device_is_appended);
 	tcase_add_test(tc, event_mapping);
 	tcase_add_test(tc, snapshot_lookup_copy_and_refcount);
+	tcase_add_test(tc, round_plan);
 	suite_add_tcase(s, tc);
 	return s;
 }
