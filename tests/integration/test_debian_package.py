@@ -19,7 +19,6 @@ import subprocess
 
 import pytest
 
-import actbed
 import collectdtest
 import test_command_line
 import test_install_layout
