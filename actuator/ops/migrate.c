@@ -481,6 +481,27 @@ static const vs_member *check_request(vs_ops_ctx *w, const vs_pool_view *v, cons
 	return m;
 }
 
+/* A port forward's connections live in the source's QEMU (user-mode
+ * networking) and end with it at the switch-over: what the old address
+ * serves finishes before the guest moves. Past drain_timeout the migration
+ * goes on, as a scale-in stops its victim then; false only when virtscaled
+ * stops meanwhile. */
+static bool wait_forward_drained(vs_ops_ctx *w, const char *name, const char *address,
+                                 GError **error)
+{
+	g_autoptr(GError) err = NULL;
+
+	if (vs_lb_wait_drained(w->lb, address, w->pool->drain_timeout, w->stop, &err))
+		return true;
+	if (g_error_matches(err, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
+		g_propagate_error(error, g_steal_pointer(&err));
+		return false;
+	}
+	vs_notice("pool %s: migration of %s: drain of %s: %s", w->pool->name, name, address,
+	          err->message);
+	return true;
+}
+
 /**
  * vs_migrate: see ops.h.
  */
@@ -550,6 +571,8 @@ bool vs_migrate(vs_ops_ctx *w, const vs_pool_view *v, const char *name, const ch
 		if (!vs_lb_drain(w->lb, old_addr, error))
 			goto unlock;
 		drained = true;
+		if (!wait_forward_drained(w, name, old_addr, error))
+			goto unlock;
 	}
 	if (!vs_ops_journal_step(w, jid, "drained", o, error))
 		goto unlock;

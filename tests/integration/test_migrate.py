@@ -4,7 +4,9 @@ host B), real web guests (tests/guest), a real nginx.
 - `virtscalectl migrate` moves a serving guest A -> B while wrk sends
   requests through nginx: no failed request, the guest runs (and is
   defined) on B only with its own forward on 127.0.0.2, nginx names the
-  new address, libvirt's downtime is reported; then B -> A.
+  new address, libvirt's downtime is reported; then B -> A with a request held open on
+  the old address (the port forward's connection lives in B's QEMU): the
+  guest moves only once that request is answered.
 - kill -9 of virtscaled in the middle of a migration (slowed down with
   libvirt's migration bandwidth): meanwhile VM-MIB shows the source's row
   migrating(9) and VIRTSCALE-MIB's vsMigrationTable the running migration;
@@ -18,7 +20,9 @@ Domains vst-migr-*, hostfwd ports 19960-19979 (on 127.0.0.1 for A, on
 import os
 import re
 import signal
+import socket
 import subprocess
+import threading
 import time
 
 import pytest
@@ -70,7 +74,7 @@ class Pool:
         pool = {"template": TEMPLATE, "min": 2, "max": 2, "policy": "average",
                 "hosts": "a b", "placement": "fewest", "address": "hostfwd",
                 "hostfwd_ports": ports, "probe": "http:/", "probe_timeout": BOOT,
-                "cooldown": 1, "stabilization": 0, "repeat_interval": 1, "drain_timeout": 1,
+                "cooldown": 1, "stabilization": 0, "repeat_interval": 1, "drain_timeout": 60,
                 "shutdown_timeout": 3, "lb": "nginx", "migrate_unsafe": "yes"}
         self.act = Actuator(tmp, daemons, tag, ports, pool=pool, namespace="migr", sections={
             "host a": {"uri": A, "migrate_uri": "tcp://127.0.0.1"},
@@ -107,6 +111,26 @@ class Pool:
 
     def migrate(self, name, host):
         return self.act.ctl("migrate", name, host)
+
+
+class HeldRequest:
+    """A request to a backend address whose headers are not finished yet:
+    its connection stays open until finish() sends the end and reads the
+    answer."""
+
+    def __init__(self, address):
+        host, port = address.rsplit(":", 1)
+        self.sock = socket.create_connection((host, int(port)), timeout=60)
+        self.sock.sendall(b"GET / HTTP/1.0\r\nHost: held\r\n")
+        self.result = {}
+
+    def finish(self):
+        self.sock.sendall(b"\r\n")
+        chunks = []
+        while chunk := self.sock.recv(4096):
+            chunks.append(chunk)
+        self.sock.close()
+        return b"".join(chunks)
 
 
 def uuid_on(uri, name):
@@ -166,8 +190,20 @@ def test_migrate_a_to_b_and_back_under_load(two_hosts, tmp_path, daemons):
         seen = loopbed.answered_by(nginx.url, 20)
         assert uuid in seen, seen  # the moved guest serves from B
 
-        # B -> A
-        r = pool.migrate(mover, "a")
+        # B -> A, with a request open on the old address: its connection lives
+        # in B's QEMU (the port forward), so the guest moves only once it ends
+        held = HeldRequest(new)
+        moving = threading.Thread(target=lambda: held.result.update(r=pool.migrate(mover, "a")))
+        moving.start()
+        time.sleep(4)
+        job = vstest.virsh("domjobinfo", mover, uri=hostb.uri).stdout
+        assert moving.is_alive() and re.search(r"^Job type:\s+None", job, re.M), \
+            f"the guest moves with a request open on its old address: {job}"
+        answer = held.finish()
+        assert answer.startswith(b"HTTP/1.") and b" 200 " in answer.split(b"\r\n")[0], answer
+        assert uuid.encode() in answer, answer
+        moving.join(180)
+        r = held.result["r"]
         assert r.returncode == 0, r.stdout + r.stderr
         on = pool.on(everything=True)
         assert mover in on["a"] and mover not in on["b"], on
@@ -182,7 +218,7 @@ def test_migrate_a_to_b_and_back_under_load(two_hosts, tmp_path, daemons):
         res = load.stop()
         load = None
         failed = res["connect"] + res["read"] + res["write"] + res["status_errors"]
-        assert res["requests"] > 50 and failed == 0, res
+        assert res["requests"] > 50 and failed == 0, f"wrk: {res}"
         assert not pool.act.open_ops(), pool.act.journal_text()
 
         # refused: not a host of ours, already there
