@@ -15,6 +15,18 @@ static vs_pool_next scale(vs_next_kind kind, unsigned target, unsigned steps, bo
 	    .kind = kind, .target = target, .steps = MAX(steps, 1u), .notified = notified};
 }
 
+/* Towards a count the policy did not ask for (a manual target, a refill,
+ * min or max): as many instances per action as the policy's own steps may
+ * move, max_step_up out or max_step_down in. */
+static vs_pool_next converge(const vs_pool_config *p, unsigned running, unsigned target)
+{
+	if (running <= target)
+		return scale(VS_NEXT_SCALE_OUT, target,
+		             MIN(MAX(p->max_step_up, 1u), target - running), false);
+	return scale(VS_NEXT_SCALE_IN, target, MIN(MAX(p->max_step_down, 1u), running - target),
+	             false);
+}
+
 /* High: scale out towards the notifier's desired count; at max, alert
  * (decide-vertical.c may grow a member instead). */
 static vs_pool_next on_high(const vs_pool_config *p, const vs_pool_facts *f)
@@ -78,20 +90,18 @@ vs_pool_next vs_pool_decide(const vs_pool_config *cfg, const vs_pool_facts *f)
 	if (f->manual_target >= 0 && f->have_members) {
 		unsigned t = (unsigned)f->manual_target;
 
-		if (f->running < t)
-			return scale(VS_NEXT_SCALE_OUT, t, 1, false);
-		if (f->running > t)
-			return scale(VS_NEXT_SCALE_IN, t, 1, false);
+		if (f->running != t)
+			return converge(p, f->running, t);
 		if (!f->manual_reached)
 			return (vs_pool_next){.kind = VS_NEXT_MANUAL_REACHED};
 		/* held: the policy may move the pool from here (which ends it) */
 	}
 	if (f->refill_target >= 0 && f->have_members && f->running < (unsigned)f->refill_target)
-		return scale(VS_NEXT_SCALE_OUT, MIN((unsigned)f->refill_target, p->max), 1, false);
+		return converge(p, f->running, MIN((unsigned)f->refill_target, p->max));
 	if (f->have_members && f->running < p->min)
-		return scale(VS_NEXT_SCALE_OUT, p->min, 1, false);
+		return converge(p, f->running, p->min);
 	if (f->have_members && f->running > p->max)
-		return scale(VS_NEXT_SCALE_IN, p->max, 1, false);
+		return converge(p, f->running, p->max);
 	bool warm = f->have_members && f->warm_needed && !f->warm_busy && now >= f->warm_retry_us;
 
 	if (now < f->cooldown_until_us)

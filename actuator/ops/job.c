@@ -126,6 +126,7 @@ static bool precheck(vs_ops_ctx *w, const vs_pool_view *v, vs_job_result *r, GEr
 typedef struct parallel_clone {
 	vs_ops_ctx *w;
 	const vs_pool_view *v;
+	vs_virt *host;  /* chosen before the threads start (NULL: none has room) */
 	uint64_t owner; /* the job's (vs_journal_set_owner) */
 	vs_op_outcome outcome;
 	GError *error;
@@ -137,19 +138,21 @@ static gpointer parallel_clone_run(gpointer data)
 	parallel_clone *c = data;
 
 	vs_journal_set_owner(c->owner);
-	c->ok = vs_scale_out_clone(c->w, c->v, false, &c->outcome, &c->error);
+	c->ok = vs_scale_out_clone_on(c->w, c->v, c->host, false, &c->outcome, &c->error);
 	return NULL;
 }
 
 /* max_parallel > 1: @n instances at once: warm ones first (each taken in
  * tens of milliseconds), then clones booting side by side, at most
- * max_parallel in flight; each clone is journaled on its own. The first
- * failure is the job's (the others are kept: each rolled itself back or
- * serves). */
+ * max_parallel in flight; each clone is journaled on its own. Their hosts
+ * are chosen one after the other before they start, each counting the
+ * ones placed before it (they all see the same view). The first failure
+ * is the job's (the others are kept: each rolled itself back or serves). */
 static bool out_parallel(vs_ops_ctx *w, const vs_pool_view *v, unsigned n, vs_job_result *r,
                          GError **error)
 {
 	unsigned par = MAX(w->pool->max_parallel, 1u), done = 0;
+	g_autofree unsigned *placed = g_new0(unsigned, g_strv_length(w->pool->hosts) + 1);
 	bool ok = true;
 
 	while (done < n && w->pool->warm) {
@@ -167,10 +170,13 @@ static bool out_parallel(vs_ops_ctx *w, const vs_pool_view *v, unsigned n, vs_jo
 		g_autofree parallel_clone *c = g_new0(parallel_clone, batch);
 		g_autofree GThread **th = g_new0(GThread *, batch);
 
-		for (unsigned i = 0; i < batch; i++) {
-			c[i] = (parallel_clone){.w = w, .v = v, .owner = vs_journal_get_owner()};
+		for (unsigned i = 0; i < batch; i++)
+			c[i] = (parallel_clone){.w = w,
+			                        .v = v,
+			                        .host = vs_placement_choose_after(w, v, placed),
+			                        .owner = vs_journal_get_owner()};
+		for (unsigned i = 0; i < batch; i++)
 			th[i] = g_thread_new("vs-clone", parallel_clone_run, &c[i]);
-		}
 		for (unsigned i = 0; i < batch; i++) {
 			g_thread_join(th[i]);
 			if (c[i].ok) {

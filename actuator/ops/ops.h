@@ -186,6 +186,9 @@ bool vs_scale_out(vs_ops_ctx *w, const vs_pool_view *v, vs_op_outcome *o, GError
  * instance (warm.c parks it). */
 bool vs_scale_out_clone(vs_ops_ctx *w, const vs_pool_view *v, bool warm, vs_op_outcome *o,
                         GError **error);
+/* vs_scale_out_clone() on @host, chosen by the caller (NULL: none has room). */
+bool vs_scale_out_clone_on(vs_ops_ctx *w, const vs_pool_view *v, vs_virt *host, bool warm,
+                           vs_op_outcome *o, GError **error);
 /* ---- warm instances (warm.c) ---- */
 /* Takes a ready warm instance of @v: restored or resumed, probed, added to
  * the balancer. 1 taken, 0 none ready, -1 failed (the instance removed). */
@@ -254,6 +257,10 @@ bool vs_destroy_instance(vs_ops_ctx *w, const char *uri, const char *name, const
 /* placement.c: the hypervisor of the next instance (lib/vs-placement.h's
  * rule on what each host answers now), NULL when none has room. */
 vs_virt *vs_placement_choose(vs_ops_ctx *w, const vs_pool_view *v);
+/* vs_placement_choose() counting @placed[i] more instances on the pool's
+ * i-th host: those this action sent there that @v does not show yet; the
+ * chosen host's count is raised. */
+vs_virt *vs_placement_choose_after(vs_ops_ctx *w, const vs_pool_view *v, unsigned *placed);
 /* address.c: a free hostfwd port on @uri's hostfwd_address. */
 char *vs_address_alloc_hostfwd(vs_ops_ctx *w, const char *uri, GError **error);
 char *vs_address_from_libvirt(virDomainPtr dom, const vs_pool_config *pool, unsigned timeout_s,

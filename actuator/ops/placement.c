@@ -16,6 +16,17 @@
  */
 vs_virt *vs_placement_choose(vs_ops_ctx *w, const vs_pool_view *v)
 {
+	return vs_placement_choose_after(w, v, NULL);
+}
+
+/**
+ * vs_placement_choose_after: vs_placement_choose() for one of several
+ * clones of one action, which all see the same view: @placed (one count
+ * per host of the pool, or NULL) keeps those already placed from piling
+ * onto the same host.
+ */
+vs_virt *vs_placement_choose_after(vs_ops_ctx *w, const vs_pool_view *v, unsigned *placed)
+{
 	size_t n = g_strv_length(w->pool->hosts);
 	g_autofree vs_placement_host *hosts = g_new0(vs_placement_host, MAX(n, 1));
 	g_autoptr(GString) scores = g_string_new(NULL);
@@ -36,7 +47,11 @@ vs_virt *vs_placement_choose(vs_ops_ctx *w, const vs_pool_view *v)
 		             (!health || vs_host_health_down_since(health) == 0);
 	}
 	vs_pool_view_host_counts(v, hosts, n);
+	for (size_t i = 0; placed && i < n; i++)
+		hosts[i].running += placed[i];
 	best = vs_placement_pick(w->pool, hosts, n);
+	if (placed && best >= 0)
+		placed[best]++;
 	double ms = (double)(g_get_monotonic_time() - t0) / 1000.0;
 	for (size_t i = 0; i < n; i++)
 		g_string_append_printf(scores, "%s%s: %u running%s", i ? ", " : "",

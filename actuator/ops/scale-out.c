@@ -423,6 +423,16 @@ static bool allocate_and_define(clone_plan *p, virStoragePoolPtr sp, GError **er
 bool vs_scale_out_clone(vs_ops_ctx *w, const vs_pool_view *v, bool warm, vs_op_outcome *o,
                         GError **error)
 {
+	return vs_scale_out_clone_on(w, v, vs_placement_choose(w, v), warm, o, error);
+}
+
+/**
+ * vs_scale_out_clone_on: vs_scale_out_clone() on @host (NULL: no host
+ * has room, an error).
+ */
+bool vs_scale_out_clone_on(vs_ops_ctx *w, const vs_pool_view *v, vs_virt *host, bool warm,
+                           vs_op_outcome *o, GError **error)
+{
 	const vs_pool_config *pool = w->pool;
 	clone_plan p = {.w = w, .o = o, .warm = warm};
 	g_autoptr(virStoragePool) sp = NULL;
@@ -430,7 +440,7 @@ bool vs_scale_out_clone(vs_ops_ctx *w, const vs_pool_view *v, bool warm, vs_op_o
 
 	o->action = VS_ACTION_SCALE_OUT;
 	o->step = VS_STEP_CONNECT;
-	p.host = vs_placement_choose(w, v);
+	p.host = host;
 	if (!p.host) {
 		g_set_error(error, VS_ACT_ERROR, VS_ACT_ERROR_NOT_FOUND,
 		            pool->host_max ? "pool %s: no host answers with room below host_max"

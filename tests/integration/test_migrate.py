@@ -43,8 +43,11 @@ BOOT = 240
 A = "qemu:///system"
 
 
-def define_template(port, hostb=None):
-    hostb_bed.define_web_template(TEMPLATE, port, hostb)
+def define_template(port, hostb=None, quota=-1):
+    """No CPU cap by default: a guest boots in half the time; the test whose
+    guests burn CPU caps them (two uncapped burners would take both of the
+    bed's CPUs from the daemons under test)."""
+    hostb_bed.define_web_template(TEMPLATE, port, hostb, quota=quota)
 
 
 def names_on(uri, everything=False):
@@ -66,7 +69,7 @@ def two_hosts(hostb):
 
 class Pool:
     """virtscaled over hosts a and b, one pool of two web guests (one per
-    host), behind nginx."""
+    host, both cloned in one action), behind nginx."""
 
     def __init__(self, tmp, daemons, hostb, nginx, tag, ports):
         self.hostb = hostb
@@ -75,7 +78,8 @@ class Pool:
                 "hosts": "a b", "placement": "fewest", "address": "hostfwd",
                 "hostfwd_ports": ports, "probe": "http:/", "probe_timeout": BOOT,
                 "cooldown": 1, "stabilization": 0, "repeat_interval": 1, "drain_timeout": 60,
-                "shutdown_timeout": 3, "lb": "nginx", "migrate_unsafe": "yes"}
+                "shutdown_timeout": 3, "lb": "nginx", "migrate_unsafe": "yes",
+                "max_step_up": 2, "max_parallel": 2}
         self.act = Actuator(tmp, daemons, tag, ports, pool=pool, namespace="migr", sections={
             "host a": {"uri": A, "migrate_uri": "tcp://127.0.0.1"},
             "host b": {"uri": hostb.uri, "hostfwd_address": hostb.hostfwd_address,
@@ -151,7 +155,9 @@ def test_migrate_a_to_b_and_back_under_load(two_hosts, tmp_path, daemons):
     try:
         pool.wait_settled(2, 2 * BOOT)
         on = pool.on()
+        # both clones of one action: each placed counting the other
         assert len(on["a"]) == 1 and len(on["b"]) == 1, on
+        assert "2 of 2 instance(s) added in one action" in pool.act.proc.output()
         mover = on["a"][0]
         uuid = uuid_on(A, mover)
         old = pool.instance(mover)["address"]
@@ -429,6 +435,8 @@ def test_rebalance_hot_host_once_dry_run_reports(two_hosts, tmp_path, daemons):
     while the load lasts (both hosts busy, neither cool), with no
     cooldown to hide one."""
     hostb = two_hosts
+    define_template(19979, quota=50000)
+    define_template(19979, hostb, quota=50000)
     nginx = lb_bed.Nginx(tmp_path, daemons, port=19996)
     pool = Pool(tmp_path / "act", daemons, hostb, nginx, "rebal", "19990-19995")
     pool.act.write_config(rebalance="dry-run", host_cpu_high=35, host_cpu_low=10,

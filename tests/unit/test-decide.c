@@ -117,11 +117,15 @@ START_TEST(manual_target)
 	g_autoptr(vs_config) c = vs_test_pool("max_step_up = 3\nmax_step_down = 3\n", &p);
 	vs_pool_facts f = quiet_facts();
 
-	/* one instance at a time, whatever max_step */
+	/* as many at once as max_step_up / max_step_down allow (3 running) */
 	f.manual_target = 5;
-	assert_scale(vs_pool_decide(p, &f), VS_NEXT_SCALE_OUT, 5, 1, false);
+	assert_scale(vs_pool_decide(p, &f), VS_NEXT_SCALE_OUT, 5, 2, false);
+	f.manual_target = 9;
+	assert_scale(vs_pool_decide(p, &f), VS_NEXT_SCALE_OUT, 9, 3, false);
 	f.manual_target = 2;
 	assert_scale(vs_pool_decide(p, &f), VS_NEXT_SCALE_IN, 2, 1, false);
+	f.manual_target = 0;
+	assert_scale(vs_pool_decide(p, &f), VS_NEXT_SCALE_IN, 0, 3, false);
 	f.manual_target = 3;
 	ck_assert_int_eq(vs_pool_decide(p, &f).kind, VS_NEXT_MANUAL_REACHED);
 	/* it overrides notifications and the cooldown */
@@ -206,6 +210,31 @@ START_TEST(refill_after_host_lost)
 	f.manual_target = 3;
 	f.manual_reached = true;
 	assert_scale(vs_pool_decide(p, &f), VS_NEXT_SCALE_OUT, 3, 1, false);
+}
+END_TEST
+
+/* Into min..max and back to a refill count, max_step_up / max_step_down
+ * at a time, as the policy's own steps. */
+START_TEST(bounds_in_steps)
+{
+	const vs_pool_config *p;
+	g_autoptr(vs_config) c =
+	    vs_test_pool("min = 5\nmax = 8\nmax_step_up = 2\nmax_step_down = 4\n", &p);
+	vs_pool_facts f = quiet_facts();
+
+	f.running = 0;
+	assert_scale(vs_pool_decide(p, &f), VS_NEXT_SCALE_OUT, 5, 2, false);
+	f.running = 4;
+	assert_scale(vs_pool_decide(p, &f), VS_NEXT_SCALE_OUT, 5, 1, false);
+	f.running = 14;
+	assert_scale(vs_pool_decide(p, &f), VS_NEXT_SCALE_IN, 8, 4, false);
+	f.running = 10;
+	assert_scale(vs_pool_decide(p, &f), VS_NEXT_SCALE_IN, 8, 2, false);
+	f.running = 5;
+	f.refill_target = 8;
+	assert_scale(vs_pool_decide(p, &f), VS_NEXT_SCALE_OUT, 8, 2, false);
+	f.running = 7;
+	assert_scale(vs_pool_decide(p, &f), VS_NEXT_SCALE_OUT, 8, 1, false);
 }
 END_TEST
 
@@ -543,6 +572,7 @@ Suite *vs_test_suite(void)
 	tcase_add_test(tc, manual_target_held_once_reached);
 	tcase_add_test(tc, converge_into_bounds);
 	tcase_add_test(tc, refill_after_host_lost);
+	tcase_add_test(tc, bounds_in_steps);
 	tcase_add_test(tc, cooldown);
 	tcase_add_test(tc, high_scales_out);
 	tcase_add_test(tc, high_at_max_alerts);
