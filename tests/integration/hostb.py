@@ -93,7 +93,8 @@ def host_uuid(uri):
 def define_web_template(name, port, bed=None, quota=50000, mem_mib=96):
     """The web guest's template (tests/guest), shut off, on host A or (with
     @bed) on host B: there its forward listens on the bed's address and it
-    lives in the bed's partition."""
+    lives in the bed's partition. @quota: CPU µs per 100 ms, -1 no cap (a
+    guest capped at half a CPU takes about twice as long to boot)."""
     env = dict(os.environ)
     if bed:
         env.update({"VS_TEST_URI": bed.uri, "VS_TEST_HOSTFWD_ADDRESS": bed.hostfwd_address,
