@@ -16,6 +16,14 @@ from lb_bed import Apache, lb_tool, list_members, spread
 pytestmark = pytest.mark.skipif(not os.path.exists("/usr/sbin/apache2"), reason="no apache2")
 
 
+def assert_both_serve(url, a, b):
+    """byrequests balances by counts each child process keeps (httpd's event
+    MPM starts three): 10 requests split evenly give or take one per child,
+    never one-sided (4 may split 3:1)."""
+    split = spread(url, 10)
+    assert set(split) == {a.name, b.name} and min(split.values()) >= 3, split
+
+
 def test_add_drain_disable_follow_requests(tmp_path, daemons, lb_backends):
     a, b, _ = lb_backends
     ap = Apache(tmp_path, daemons, growth=3)
@@ -25,10 +33,7 @@ def test_add_drain_disable_follow_requests(tmp_path, daemons, lb_backends):
     lb_tool(ap.config, "enable", a.address, check=True)
     assert spread(ap.url, 4) == {a.name: 4}
     lb_tool(ap.config, "add", b.address, check=True)
-    # byrequests balances by counts kept in shared memory per child: the
-    # split of 10 is even give or take one or two, never one-sided.
-    split = spread(ap.url, 10)
-    assert set(split) == {a.name, b.name} and min(split.values()) >= 3, split
+    assert_both_serve(ap.url, a, b)
 
     # A slow request in flight on b; b drained: it completes, new ones go to a.
     lb_tool(ap.config, "drain", a.address, check=True)
@@ -54,7 +59,7 @@ def test_add_drain_disable_follow_requests(tmp_path, daemons, lb_backends):
     assert list_members(ap.config)[b.address] == ("disabled", 0)
     assert spread(ap.url, 6) == {a.name: 6} and b.hits == 0
     lb_tool(ap.config, "add", b.address, check=True)
-    assert spread(ap.url, 4) == {a.name: 2, b.name: 2}
+    assert_both_serve(ap.url, a, b)
 
     # load factor
     lb_tool(ap.config, "weight", a.address, "3", check=True)
@@ -168,4 +173,4 @@ def test_static_members_are_not_ours(tmp_path, daemons, lb_backends):
     # the mark is the worker's route, in httpd itself (the manager's page)
     status, html = lb_bed.get(ap.manager)
     assert status == 200 and len(re.findall(r">vs-[0-9a-f]{12}<", html)) == 1, html
-    assert spread(ap.url, 4) == {a.name: 2, b.name: 2}
+    assert_both_serve(ap.url, a, b)

@@ -47,6 +47,8 @@ def define_template(port, hostb=None, quota=-1):
     """No CPU cap by default: a guest boots in half the time; the test whose
     guests burn CPU caps them (two uncapped burners would take both of the
     bed's CPUs from the daemons under test)."""
+    # the definition has no UUID: libvirt refuses a new one under the same name
+    vstest.virsh("undefine", TEMPLATE, uri=hostb.uri if hostb else A, check=False)
     hostb_bed.define_web_template(TEMPLATE, port, hostb, quota=quota)
 
 
