@@ -441,8 +441,10 @@ def test_rebalance_hot_host_once_dry_run_reports(two_hosts, tmp_path, daemons):
     define_template(19979, hostb, quota=50000)
     nginx = lb_bed.Nginx(tmp_path, daemons, port=19996)
     pool = Pool(tmp_path / "act", daemons, hostb, nginx, "rebal", "19990-19995")
+    # drain_timeout 2: a burner's request is always open on the mover's old
+    # address; the move waits that long for it, then goes on
     pool.act.write_config(rebalance="dry-run", host_cpu_high=35, host_cpu_low=10,
-                          debounce="2/3", rebalance_cooldown=0)
+                          debounce="2/3", rebalance_cooldown=0, drain_timeout=2)
     pool.act.start()
     burners = []
     try:
@@ -496,6 +498,8 @@ def test_rebalance_hot_host_once_dry_run_reports(two_hosts, tmp_path, daemons):
             pool.pool_status().get("migration")), 120, interval=0.5, what="a rebalancing move")
         assert mg["result"] == "ok" and (mg["from"], mg["to"]) == ("a", "b"), mg
         moved = mg["domain"]
+        assert re.search(rf"migration of {moved}: drain of 127\.0\.0\.1:\d+: .* after 2 s",
+                         pool.act.proc.output()), pool.act.proc.output()
         on = pool.on()
         assert moved in on_a and (sorted(on["a"]), on["b"]) == (
             [n for n in on_a if n != moved], [moved]), on
