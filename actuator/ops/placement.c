@@ -53,10 +53,18 @@ vs_virt *vs_placement_choose_after(vs_ops_ctx *w, const vs_pool_view *v, unsigne
 	if (placed && best >= 0)
 		placed[best]++;
 	double ms = (double)(g_get_monotonic_time() - t0) / 1000.0;
-	for (size_t i = 0; i < n; i++)
-		g_string_append_printf(scores, "%s%s: %u running%s", i ? ", " : "",
-		                       vs_config_host_name(w->cfg, hosts[i].uri), hosts[i].running,
-		                       hosts[i].answers ? "" : " (no answer)");
+	for (size_t i = 0; i < n; i++) {
+		/* placed by this action before this choice: not running yet */
+		unsigned before = placed ? placed[i] - ((int)i == best) : 0;
+
+		g_string_append_printf(scores, "%s%s: %u running", i ? ", " : "",
+		                       vs_config_host_name(w->cfg, hosts[i].uri),
+		                       hosts[i].running - before);
+		if (before)
+			g_string_append_printf(scores, " + %u placed", before);
+		if (!hosts[i].answers)
+			g_string_append(scores, " (no answer)");
+	}
 	if (w->pool->placement == VS_PLACEMENT_WEIGHTED)
 		for (size_t i = 0; i < n; i++)
 			g_string_append_printf(
